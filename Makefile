@@ -1,0 +1,59 @@
+# The two quick-start commands (`make report`, `make test`) build everything they need
+# from nothing: a virtual environment with the exact versions in requirements.lock.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+MONTH  ?=
+OUT    ?= reports
+
+.PHONY: help setup report test lint typecheck bench lab sample clean lock
+
+help:
+	@echo "make report   build the env, then the sample shop's monthly report (prints its path)"
+	@echo "make test     build the env, then every test, ruff and mypy"
+	@echo "make lab      open the notebooks in JupyterLab"
+	@echo "make bench    run the benchmarks in bench/"
+
+setup: $(STAMP)
+
+$(STAMP): requirements.lock pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	@touch $@
+
+report: $(STAMP)
+	$(BIN)/aovlab report --sample --client "Sample Shop" $(if $(MONTH),--month $(MONTH)) --out $(OUT)
+
+test: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+bench: $(STAMP)
+	$(BIN)/python bench/bench_kpis.py
+
+lab: $(STAMP)
+	cd notebooks && ../$(BIN)/jupyter lab
+
+sample: $(STAMP)
+	$(BIN)/aovlab sample --out data/sample
+
+# Regenerate the lock from the ranges in pyproject.toml (maintainers only).
+lock:
+	rm -rf .lockenv && $(PYTHON) -m venv .lockenv
+	.lockenv/bin/pip install --quiet ".[lab,dev]" hatchling
+	.lockenv/bin/pip freeze --exclude-editable | grep -v '^aovlab' > requirements.lock
+	rm -rf .lockenv
+
+clean:
+	rm -rf $(VENV) reports

@@ -1,0 +1,156 @@
+"""Canonical CSV / Parquet files into a validated ShopData."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from aovlab.errors import AovlabInputError
+from aovlab.model import ShopData, backend_of
+
+#: A small JSON file beside the orders file that names the shop, its currency and time
+#: zone, e.g. ``{"name": "Nordic Trail", "currency": "EUR", "timezone": "Europe/Stockholm"}``.
+SHOP_FILE = "shop.json"
+
+PathOrFrame = str | Path | Any
+
+
+def read_table(path: str | Path, table: str) -> pl.DataFrame:
+    """Read one canonical table from CSV or Parquet, every CSV column as text.
+
+    Reading as text lets validation name the exact rows whose values do not parse,
+    instead of a reader guessing a type from the first rows.
+    """
+    file = Path(path)
+    if not file.exists():
+        raise AovlabInputError(
+            "file not found", source=str(file), table=table, expected="an existing file",
+            found="nothing at that path",
+        )
+    if file.is_dir():
+        raise AovlabInputError(
+            "is a folder", source=str(file), table=table, expected="a file", found="a folder"
+        )
+    suffix = "".join(file.suffixes[-2:]).lower() if file.suffix == ".gz" else file.suffix.lower()
+    try:
+        if suffix in (".parquet", ".pq"):
+            return pl.read_parquet(file)
+        if suffix in (".csv", ".txt", ".csv.gz"):
+            if file.stat().st_size == 0:
+                raise AovlabInputError(
+                    "is empty", source=str(file), table=table,
+                    expected="a header row and data rows", found="0 bytes",
+                )
+            return pl.read_csv(
+                file, infer_schema=False, encoding="utf8", truncate_ragged_lines=False,
+                raise_if_empty=True,
+            )
+    except AovlabInputError:
+        raise
+    except (pl.exceptions.PolarsError, OSError, UnicodeDecodeError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise AovlabInputError(
+            "cannot be read as a canonical table", source=str(file), table=table,
+            expected=f"a UTF-8 CSV with a header row, or Parquet ({table})",
+            found=first[:300],
+        ) from None
+    raise AovlabInputError(
+        "has a file type aovlab cannot read", source=str(file), table=table,
+        expected=".csv, .csv.gz or .parquet", found=repr(file.suffix or "(no suffix)"),
+    )
+
+
+def _shop_file(orders: Any) -> dict[str, Any]:
+    if not isinstance(orders, str | Path):
+        return {}
+    meta = Path(orders).parent / SHOP_FILE
+    if not meta.is_file():
+        return {}
+    try:
+        data = json.loads(meta.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise AovlabInputError(
+            "cannot be read", source=str(meta), expected="a JSON object", found=str(exc)
+        ) from None
+    if not isinstance(data, dict):
+        raise AovlabInputError(
+            "is not a JSON object", source=str(meta), expected="{...}", found=type(data).__name__
+        )
+    return data
+
+
+def load(
+    orders: PathOrFrame,
+    lines: PathOrFrame | None = None,
+    customers: PathOrFrame | None = None,
+    catalog: PathOrFrame | None = None,
+    traffic: PathOrFrame | None = None,
+    *,
+    currency: str | None = None,
+    timezone: str | None = None,
+    name: str | None = None,
+    backend: str | None = None,
+) -> ShopData:
+    """Load canonical tables (paths or frames) into a validated :class:`ShopData`.
+
+    Parameters
+    ----------
+    orders, lines, customers, catalog, traffic
+        A path to a canonical CSV/Parquet file, or a pandas/polars frame.
+    currency, timezone, name
+        The shop's ISO 4217 currency, IANA time zone and display name. When omitted they
+        come from a ``shop.json`` beside the orders file, then from the data (a
+        ``currency`` column); the time zone falls back to UTC. Naive timestamps are read
+        as local times in the time zone; timestamps with a UTC offset are converted to it.
+    backend
+        ``"polars"`` or ``"pandas"`` for the tables of the result. Default: the backend
+        of frames passed in, else polars.
+
+    Examples
+    --------
+    >>> import aovlab
+    >>> folder = aovlab.sample.DATA_DIR
+    >>> shop = aovlab.load(orders=folder / "orders.csv", lines=folder / "lines.csv")
+    >>> shop.currency, shop.timezone
+    ('EUR', 'Europe/Stockholm')
+    >>> aovlab.load(orders=folder / "nothing.csv")
+    Traceback (most recent call last):
+    ...
+    aovlab.errors.AovlabInputError: .../nothing.csv (orders): file not found
+      expected: an existing file
+      found:    nothing at that path
+    """
+    meta = _shop_file(orders)
+    given = {"orders": orders, "lines": lines, "customers": customers,
+             "catalog": catalog, "traffic": traffic}
+    sources: dict[str, str] = {}
+    frames: dict[str, Any] = {}
+    for table, value in given.items():
+        if value is None:
+            continue
+        if isinstance(value, str | Path):
+            sources[table] = str(value)
+            frames[table] = read_table(value, table)
+        else:
+            frames[table] = value
+    passed = [backend_of(f) for t, f in frames.items() if t not in sources]
+    target = backend or (passed[0] if passed else "polars")
+    if target == "pandas":
+        frames = {t: (f.to_pandas() if t in sources else f) for t, f in frames.items()}
+    elif target == "polars":
+        frames = {
+            t: (pl.from_pandas(f) if backend_of(f) == "pandas" else f) for t, f in frames.items()
+        }
+    else:
+        raise AovlabInputError("unknown backend", expected="polars or pandas", found=repr(target))
+    return ShopData.from_frames(
+        frames.pop("orders"),
+        **frames,
+        currency=currency or meta.get("currency"),
+        timezone=timezone or meta.get("timezone"),
+        name=name or meta.get("name"),
+        sources=sources,
+    )

@@ -1,0 +1,1 @@
+def aov(r, o): return r / o

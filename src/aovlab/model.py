@@ -1,0 +1,916 @@
+"""The canonical tables every reader produces and every analysis reads.
+
+``orders`` has one row per order; only ``order_id``, ``ordered_at`` and one revenue
+column (``merchandise`` or ``total``) are required, so a three-column spreadsheet is a
+valid shop. Every other canonical column has a documented default (see
+:data:`ORDER_COLUMNS`); any further column is kept as a dimension (channel, device,
+country, discount_code, ...).
+
+``ShopData.from_frames`` validates and normalises pandas or polars frames without
+touching the caller's objects; the result keeps the caller's backend, so pandas in gives
+pandas out and polars in gives polars out.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import narwhals.stable.v2 as nw
+import pandas as pd
+import polars as pl
+
+from aovlab.errors import AovlabInputError, Note
+
+#: Order statuses the model knows. ``cancelled`` orders are never counted.
+STATUSES: tuple[str, ...] = ("paid", "partially_refunded", "refunded", "cancelled", "pending")
+EXCLUDED_STATUSES: tuple[str, ...] = ("cancelled",)
+
+#: Canonical order columns and what they default to when absent.
+ORDER_COLUMNS: dict[str, str] = {
+    "order_id": "required; text, unique",
+    "ordered_at": "required; date-time, read in the shop's time zone",
+    "merchandise": "sum of quantity x unit price before order discounts; "
+    "default: the lines' sum, else total - shipping - tax + discount",
+    "total": "what the customer paid; default: merchandise - discount + shipping + tax",
+    "customer_id": "default: empty (guest checkout)",
+    "currency": "default: the shop's currency",
+    "discount": "order-level discount, >= 0; default 0",
+    "shipping": "shipping charged, >= 0; default 0",
+    "tax": "tax, >= 0; default 0",
+    "refunded": "amount refunded so far, >= 0; default 0",
+    "status": f"one of {', '.join(STATUSES)}; default paid",
+    "units": "items in the order, for order-level exports without lines; default: from lines",
+    "test": "true for test orders, which are never counted; default false",
+}
+LINE_COLUMNS: dict[str, str] = {
+    "order_id": "required",
+    "quantity": "required; number > 0",
+    "unit_price": "required; number >= 0",
+    "sku": "one of sku/product required",
+    "product": "default: sku",
+    "category": "default: the catalog's, else '(none)'",
+    "unit_cost": "default: the catalog's, else empty",
+}
+MONEY: tuple[str, ...] = ("merchandise", "discount", "shipping", "tax", "total", "refunded")
+NON_NEGATIVE: tuple[str, ...] = ("discount", "shipping", "tax", "refunded")
+DEFAULT_TIMEZONE = "UTC"
+_MINOR_UNITS = {"JPY": 0, "ISK": 0, "KRW": 0, "CLP": 0, "BHD": 3, "KWD": 3, "JOD": 3}
+_MAX_EXAMPLES = 5
+
+
+def minor_unit(currency: str | None) -> int:
+    """Decimal places of a currency's minor unit (2 unless ISO 4217 says otherwise).
+
+    >>> minor_unit("EUR"), minor_unit("JPY")
+    (2, 0)
+    """
+    return _MINOR_UNITS.get((currency or "").upper(), 2)
+
+
+def backend_of(frame: Any) -> str:
+    """``"pandas"`` or ``"polars"`` for a native frame; a clear error otherwise."""
+    if isinstance(frame, pl.DataFrame):
+        return "polars"
+    if isinstance(frame, pd.DataFrame):
+        return "pandas"
+    if isinstance(frame, pl.LazyFrame):
+        return "polars"
+    raise AovlabInputError(
+        "is not a data frame",
+        expected="a pandas.DataFrame or polars.DataFrame",
+        found=type(frame).__name__,
+    )
+
+
+@dataclass(frozen=True, repr=False)
+class ShopData:
+    """A shop's canonical tables plus its currency and time zone.
+
+    Build it with :func:`aovlab.load` (files) or :meth:`ShopData.from_frames` (frames);
+    both validate. The tables are native frames of one backend.
+
+    Examples
+    --------
+    >>> import aovlab
+    >>> shop = aovlab.sample.load()
+    >>> shop.currency, shop.timezone, shop.backend
+    ('EUR', 'Europe/Stockholm', 'polars')
+    """
+
+    orders: Any
+    lines: Any | None = None
+    customers: Any | None = None
+    catalog: Any | None = None
+    traffic: Any | None = None
+    currency: str | None = None
+    timezone: str = DEFAULT_TIMEZONE
+    tax_included: bool = False
+    name: str | None = None
+    notes: tuple[Note, ...] = field(default_factory=tuple)
+
+    @property
+    def backend(self) -> str:
+        """The dataframe library the tables use."""
+        return backend_of(self.orders)
+
+    @property
+    def dimensions(self) -> list[str]:
+        """Order columns usable with ``by=`` besides the canonical ones."""
+        canonical = set(ORDER_COLUMNS)
+        return [c for c in nw.from_native(self.orders).columns if c not in canonical]
+
+    @property
+    def has_units(self) -> bool:
+        """Whether item counts are known (lines, or a ``units`` column)."""
+        return self.lines is not None or "units" in nw.from_native(self.orders).columns
+
+    def warnings(self) -> list[Note]:
+        """The notes that may affect numbers."""
+        return [n for n in self.notes if n.level == "warning"]
+
+    def to_backend(self, backend: str) -> ShopData:
+        """The same shop with every table converted to ``"pandas"`` or ``"polars"``."""
+        if backend not in ("pandas", "polars"):
+            raise AovlabInputError(
+                "unknown backend", expected="pandas or polars", found=repr(backend)
+            )
+
+        def convert(frame: Any) -> Any:
+            if frame is None or backend_of(frame) == backend:
+                return frame
+            if backend == "pandas":
+                return frame.to_pandas()
+            return pl.from_pandas(frame)
+
+        return replace(
+            self,
+            orders=convert(self.orders),
+            lines=convert(self.lines),
+            customers=convert(self.customers),
+            catalog=convert(self.catalog),
+            traffic=convert(self.traffic),
+        )
+
+    def summary(self) -> dict[str, Any]:
+        """Rows per table, date range and the load's notes, as plain values."""
+        orders = nw.from_native(self.orders)
+        first, last = orders.select(
+            nw.col("ordered_at").min().alias("a"), nw.col("ordered_at").max().alias("b")
+        ).row(0)
+        tables = {
+            name: len(nw.from_native(frame))
+            for name, frame in (
+                ("orders", self.orders),
+                ("lines", self.lines),
+                ("customers", self.customers),
+                ("catalog", self.catalog),
+                ("traffic", self.traffic),
+            )
+            if frame is not None
+        }
+        return {
+            "name": self.name,
+            "currency": self.currency,
+            "timezone": self.timezone,
+            "tax_included": self.tax_included,
+            "first_order": first.isoformat() if first is not None else None,
+            "last_order": last.isoformat() if last is not None else None,
+            "tables": tables,
+            "notes": [str(n) for n in self.notes],
+        }
+
+    def __repr__(self) -> str:
+        s = self.summary()
+        tables = ", ".join(f"{k}={v:,}" for k, v in s["tables"].items())
+        return (
+            f"ShopData({s['name'] or 'unnamed shop'}: {tables}; {s['currency']}, "
+            f"{s['timezone']}; {s['first_order']} .. {s['last_order']}; "
+            f"{len(self.notes)} note(s))"
+        )
+
+    def _repr_html_(self) -> str:
+        s = self.summary()
+        rows = "".join(
+            f"<tr><td>{html.escape(k)}</td><td style='text-align:right'>{v:,}</td></tr>"
+            for k, v in s["tables"].items()
+        )
+        notes = "".join(f"<li>{html.escape(n)}</li>" for n in s["notes"])
+        return (
+            f"<div><strong>{html.escape(s['name'] or 'Shop')}</strong> "
+            f"({html.escape(str(s['currency']))}, {html.escape(s['timezone'])}), "
+            f"orders from {html.escape(str(s['first_order'])[:10])} "
+            f"to {html.escape(str(s['last_order'])[:10])}"
+            f"<table><tr><th>table</th><th>rows</th></tr>{rows}</table>"
+            + (f"<ul>{notes}</ul>" if notes else "")
+            + "</div>"
+        )
+
+    @classmethod
+    def from_frames(
+        cls,
+        orders: Any,
+        lines: Any | None = None,
+        customers: Any | None = None,
+        catalog: Any | None = None,
+        traffic: Any | None = None,
+        *,
+        currency: str | None = None,
+        timezone: str | None = None,
+        name: str | None = None,
+        sources: Mapping[str, str] | None = None,
+    ) -> ShopData:
+        """Validate and normalise native frames into a ShopData.
+
+        The frames are copied, never changed. ``sources`` names the file each table came
+        from, so errors can point at it.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> orders = pd.DataFrame({
+        ...     "order_id": ["1", "2"],
+        ...     "ordered_at": ["2026-10-01 10:00", "2026-10-02 11:30"],
+        ...     "total": [50.0, 70.0],
+        ... })
+        >>> shop = ShopData.from_frames(orders, currency="EUR", timezone="Europe/Berlin")
+        >>> shop.backend, list(shop.orders["merchandise"])
+        ('pandas', [50.0, 70.0])
+        >>> list(orders.columns)  # the caller's frame is unchanged
+        ['order_id', 'ordered_at', 'total']
+        """
+        sources = dict(sources or {})
+        tz = _check_timezone(timezone or DEFAULT_TIMEZONE)
+        backend = backend_of(orders)
+        frames = {
+            "lines": lines,
+            "customers": customers,
+            "catalog": catalog,
+            "traffic": traffic,
+        }
+        for table, frame in frames.items():
+            if frame is not None and backend_of(frame) != backend:
+                raise AovlabInputError(
+                    "mixes dataframe libraries",
+                    table=table,
+                    expected=f"a {backend} frame like orders",
+                    found=f"a {backend_of(frame)} frame",
+                )
+        notes: list[Note] = []
+        try:
+            catalog_nw = _catalog(catalog, notes) if catalog is not None else None
+            lines_nw = _lines(lines, catalog_nw, notes) if lines is not None else None
+            orders_nw, currency, tax_included = _orders(orders, lines_nw, currency, tz, notes)
+            if lines_nw is not None:
+                lines_nw = _check_line_orders(lines_nw, orders_nw, notes)
+            customers_nw = _customers(customers, tz) if customers is not None else None
+            traffic_nw = _traffic(traffic, tz) if traffic is not None else None
+        except AovlabInputError as err:
+            if err.table and err.table in sources and not err.source:
+                raise err.with_source(sources[err.table]) from None
+            raise
+
+        def native(frame: nw.DataFrame[Any] | None) -> Any:
+            return None if frame is None else frame.to_native()
+
+        return cls(
+            orders=native(orders_nw),
+            lines=native(lines_nw),
+            customers=native(customers_nw),
+            catalog=native(catalog_nw),
+            traffic=native(traffic_nw),
+            currency=currency,
+            timezone=tz,
+            tax_included=tax_included,
+            name=name,
+            notes=tuple(notes),
+        )
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _check_timezone(tz: str) -> str:
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise AovlabInputError(
+            "unknown time zone",
+            expected="an IANA time zone such as Europe/Stockholm or UTC",
+            found=repr(tz),
+        ) from None
+    return tz
+
+
+def _frame(native: Any, table: str) -> nw.DataFrame[Any]:
+    if isinstance(native, pl.LazyFrame):
+        native = native.collect()
+    frame = nw.from_native(native, eager_only=True)
+    if len(frame) == 0:
+        raise AovlabInputError(
+            "has no rows", table=table, expected="at least one row", found="an empty table"
+        )
+    # Column names: trim stray spaces and a UTF-8 BOM, compare case-insensitively.
+    renames = {c: str(c).strip().lstrip("\ufeff").lower() for c in frame.columns}
+    lowered = list(renames.values())
+    dupes = sorted({c for c in lowered if lowered.count(c) > 1})
+    if dupes:
+        raise AovlabInputError(
+            "has duplicate column names",
+            table=table,
+            expected="each column once",
+            found=", ".join(dupes),
+            present=[str(c) for c in frame.columns],
+        )
+    return frame.rename(renames).with_row_index("__row", order_by=None)
+
+
+def _require(frame: nw.DataFrame[Any], table: str, required: Iterable[str]) -> None:
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        raise AovlabInputError(
+            f"is missing required column{'s' if len(missing) > 1 else ''} {', '.join(missing)}",
+            table=table,
+            column=missing[0],
+            expected=f"columns {', '.join(required)}",
+            found=f"no column named {', '.join(missing)}",
+            present=[c for c in frame.columns if c != "__row"],
+        )
+
+
+def _rows(frame: nw.DataFrame[Any], mask: nw.Expr) -> list[int]:
+    """1-based data-row numbers (first row after the header is 1) where ``mask`` holds."""
+    return [int(r) + 1 for r in frame.filter(mask)["__row"].head(50).to_list()]
+
+
+def _values(frame: nw.DataFrame[Any], mask: nw.Expr, column: str) -> list[str]:
+    return [repr(v) for v in frame.filter(mask)[column].head(_MAX_EXAMPLES).to_list()]
+
+
+def _as_text(frame: nw.DataFrame[Any], column: str) -> nw.DataFrame[Any]:
+    col = nw.col(column)
+    dtype = frame.schema[column]
+    if dtype == nw.String:
+        text = col.str.strip_chars()
+        return frame.with_columns(nw.when(text == "").then(None).otherwise(text).alias(column))
+    if dtype.is_float():
+        # Ids that went through a float column (17850.0) become 17850.
+        as_int = col.cast(nw.Int64())
+        clean = nw.when(col == as_int).then(as_int.cast(nw.String())).otherwise(col.cast(nw.String()))
+        return frame.with_columns(clean.alias(column))
+    return frame.with_columns(col.cast(nw.String()))
+
+
+def _numeric(
+    frame: nw.DataFrame[Any], table: str, column: str, *, non_negative: bool = False
+) -> nw.DataFrame[Any]:
+    dtype = frame.schema[column]
+    col = nw.col(column)
+    if dtype == nw.String:
+        text = col.str.strip_chars()
+        frame = frame.with_columns(nw.when(text == "").then(None).otherwise(text).alias(column))
+        flagged = frame.with_columns(_cast_float_lenient(frame, column).alias("__parsed"))
+        mask = ~nw.col(column).is_null() & nw.col("__parsed").is_null()
+        if flagged.filter(mask).shape[0]:
+            raise AovlabInputError(
+                "has values that are not numbers",
+                table=table,
+                column=column,
+                rows=_rows(flagged, mask),
+                expected="plain numbers with a decimal point, like 1234.56",
+                found=", ".join(_values(flagged, mask, column)),
+                hint="files with decimal commas or currency symbols need the export readers "
+                "(aovlab.io) or --decimal ','",
+            )
+        frame = flagged.with_columns(nw.col("__parsed").alias(column)).drop("__parsed")
+    elif dtype.is_numeric() or dtype == nw.Boolean:
+        frame = frame.with_columns(col.cast(nw.Float64()))
+    else:
+        raise AovlabInputError(
+            "is not numeric",
+            table=table,
+            column=column,
+            expected="numbers",
+            found=f"a column of type {dtype}",
+        )
+    finite = nw.col(column).is_null() | nw.col(column).is_finite()
+    if frame.filter(~finite).shape[0]:
+        raise AovlabInputError(
+            "has values that are not finite numbers",
+            table=table,
+            column=column,
+            rows=_rows(frame, ~finite),
+            expected="finite numbers",
+            found=", ".join(_values(frame, ~finite, column)),
+        )
+    if non_negative:
+        negative = nw.col(column) < 0
+        if frame.filter(negative).shape[0]:
+            raise AovlabInputError(
+                "has negative amounts where none are possible",
+                table=table,
+                column=column,
+                rows=_rows(frame, negative),
+                expected="amounts >= 0",
+                found=", ".join(_values(frame, negative, column)),
+            )
+    return frame
+
+
+def _cast_float_lenient(frame: nw.DataFrame[Any], column: str) -> nw.Series[Any]:
+    """Strings to Float64 where they parse, null where they do not (backend-specific)."""
+    native = frame.to_native()
+    if isinstance(native, pl.DataFrame):
+        series = native[column].cast(pl.Float64, strict=False).alias("__p")
+        return nw.from_native(series, series_only=True)
+    values = pd.to_numeric(native[column], errors="coerce").astype("float64")
+    return nw.from_native(values.rename("__p").reset_index(drop=True), series_only=True)
+
+
+def _datetimes(frame: nw.DataFrame[Any], table: str, column: str, tz: str) -> nw.DataFrame[Any]:
+    """Parse/convert a column to tz-aware datetimes in ``tz``; error on what does not parse."""
+    dtype = frame.schema[column]
+    if dtype == nw.Date:
+        frame = frame.with_columns(nw.col(column).cast(nw.Datetime()))
+        dtype = frame.schema[column]
+    if dtype == nw.String:
+        native = frame.to_native()
+        raw = native[column]
+        parsed = (
+            _parse_polars_datetimes(raw, tz)
+            if isinstance(native, pl.DataFrame)
+            else _parse_pandas_datetimes(raw, tz)
+        )
+        frame = frame.with_columns(nw.new_series("__parsed", parsed, backend=frame.implementation))
+        mask = ~nw.col(column).is_null() & nw.col("__parsed").is_null()
+        if frame.filter(mask).shape[0]:
+            raise AovlabInputError(
+                "has dates that cannot be read",
+                table=table,
+                column=column,
+                rows=_rows(frame, mask),
+                expected="ISO 8601 date-times like 2026-10-03 14:22:05 or 2026-10-03T14:22:05+02:00",
+                found=", ".join(_values(frame, mask, column)),
+                hint="day-first dates (23.11.2026) need the export readers with --dayfirst",
+            )
+        return frame.with_columns(nw.col("__parsed").alias(column)).drop("__parsed")
+    if not isinstance(dtype, nw.Datetime):
+        raise AovlabInputError(
+            "is not a date-time column",
+            table=table,
+            column=column,
+            expected="date-times",
+            found=f"a column of type {dtype}",
+        )
+    col = nw.col(column)
+    if dtype.time_zone is None:
+        return frame.with_columns(col.dt.replace_time_zone(tz))
+    return frame.with_columns(col.dt.convert_time_zone(tz))
+
+
+_OFFSET = r"(?:Z|[+-]\d{2}:?\d{2})$"
+
+
+def _parse_polars_datetimes(raw: pl.Series, tz: str) -> pl.Series:
+    text = raw.str.strip_chars()
+    has_offset = text.str.contains(_OFFSET)
+    # Try the forms a canonical file uses; keep the first parse for each row.
+    iso = text.str.replace(" ", "T", literal=True)
+    aware = iso.str.to_datetime(
+        "%Y-%m-%dT%H:%M:%S%.f%z", strict=False, time_zone="UTC", time_unit="us"
+    )
+    aware = aware.fill_null(
+        iso.str.to_datetime("%Y-%m-%dT%H:%M%z", strict=False, time_zone="UTC", time_unit="us")
+    ).dt.convert_time_zone(tz)
+    naive = iso.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f", strict=False, time_unit="us")
+    for fmt in ("%Y-%m-%dT%H:%M", "%Y-%m-%d"):
+        naive = naive.fill_null(iso.str.to_datetime(fmt, strict=False, time_unit="us"))
+    local = naive.dt.replace_time_zone(tz, ambiguous="earliest", non_existent="null")
+    return pl.select(pl.when(has_offset).then(aware).otherwise(local)).to_series().alias("__parsed")
+
+
+def _parse_pandas_datetimes(raw: pd.Series, tz: str) -> pd.Series:
+    text = raw.astype("string").str.strip()
+    has_offset = text.str.contains(_OFFSET, regex=True).fillna(False).astype(bool)
+    out = pd.Series(pd.NaT, index=raw.index, dtype=f"datetime64[us, {tz}]")
+    if has_offset.any():
+        aware = pd.to_datetime(text[has_offset], format="ISO8601", utc=True, errors="coerce")
+        out[has_offset] = aware.dt.tz_convert(tz).astype(out.dtype)
+    if (~has_offset).any():
+        naive = pd.to_datetime(text[~has_offset], format="ISO8601", errors="coerce")
+        local = naive.dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT")
+        out[~has_offset] = local.astype(out.dtype)
+    return out.rename("__parsed").reset_index(drop=True)
+
+
+def _status(frame: nw.DataFrame[Any], table: str) -> nw.DataFrame[Any]:
+    if "status" not in frame.columns:
+        return frame.with_columns(nw.lit("paid").alias("status"))
+    frame = _as_text(frame, "status")
+    status = nw.col("status").str.to_lowercase().str.replace_all(" ", "_", literal=True)
+    frame = frame.with_columns(status.fill_null("paid").alias("status"))
+    unknown = ~nw.col("status").is_in(list(STATUSES))
+    if frame.filter(unknown).shape[0]:
+        found = sorted(set(frame.filter(unknown)["status"].head(1000).to_list()))
+        raise AovlabInputError(
+            "has unknown order statuses",
+            table=table,
+            column="status",
+            rows=_rows(frame, unknown),
+            expected=f"one of {', '.join(STATUSES)}",
+            found=", ".join(repr(s) for s in found[:_MAX_EXAMPLES]),
+            hint="platform exports (Shopify, WooCommerce) are mapped by their readers in aovlab.io",
+        )
+    return frame
+
+
+def _flag(frame: nw.DataFrame[Any], column: str, table: str) -> nw.DataFrame[Any]:
+    dtype = frame.schema[column]
+    if dtype == nw.Boolean:
+        return frame.with_columns(nw.col(column).fill_null(False))
+    frame = _as_text(frame, column)
+    text = nw.col(column).str.to_lowercase()
+    truthy = ["true", "1", "yes", "y", "t"]
+    falsy = ["false", "0", "no", "n", "f"]
+    bad = ~text.is_null() & ~text.is_in(truthy + falsy)
+    if frame.filter(bad).shape[0]:
+        raise AovlabInputError(
+            "has values that are not yes/no",
+            table=table,
+            column=column,
+            rows=_rows(frame, bad),
+            expected="true/false, yes/no or 1/0",
+            found=", ".join(_values(frame, bad, column)),
+        )
+    return frame.with_columns(text.is_in(truthy).fill_null(False).alias(column))
+
+
+def _unique_key(frame: nw.DataFrame[Any], table: str, key: str) -> None:
+    missing = nw.col(key).is_null()
+    if frame.filter(missing).shape[0]:
+        raise AovlabInputError(
+            f"has rows without {key}",
+            table=table,
+            column=key,
+            rows=_rows(frame, missing),
+            expected=f"a {key} on every row",
+            found="empty values",
+        )
+    dup = nw.col(key).is_duplicated()
+    if frame.filter(dup).shape[0]:
+        raise AovlabInputError(
+            f"has duplicate {key} values",
+            table=table,
+            column=key,
+            rows=_rows(frame, dup),
+            expected=f"each {key} once",
+            found=", ".join(dict.fromkeys(_values(frame.sort("__row"), dup, key))),
+            hint="line-item exports repeat the order on every row: use the matching reader",
+        )
+
+
+def _round_money(frame: nw.DataFrame[Any], columns: Iterable[str], digits: int) -> nw.DataFrame[Any]:
+    return frame.with_columns(*(nw.col(c).round(digits) for c in columns if c in frame.columns))
+
+
+# --------------------------------------------------------------------------- tables
+
+
+def _orders(
+    native: Any,
+    lines: nw.DataFrame[Any] | None,
+    currency: str | None,
+    tz: str,
+    notes: list[Note],
+) -> tuple[nw.DataFrame[Any], str | None, bool]:
+    table = "orders"
+    frame = _frame(native, table)
+    if "revenue" in frame.columns and not {"merchandise", "total"} & set(frame.columns):
+        frame = frame.rename({"revenue": "total"})
+    _require(frame, table, ["order_id", "ordered_at"])
+    if not {"merchandise", "total"} & set(frame.columns) and lines is None:
+        raise AovlabInputError(
+            "has no revenue column",
+            table=table,
+            column="merchandise",
+            expected="a column merchandise or total (or order lines to sum)",
+            found="neither",
+            present=[c for c in frame.columns if c != "__row"],
+        )
+    frame = _as_text(frame, "order_id")
+    _unique_key(frame, table, "order_id")
+    frame = _datetimes(frame, table, "ordered_at", tz)
+    if "customer_id" in frame.columns:
+        frame = _as_text(frame, "customer_id")
+    else:
+        frame = frame.with_columns(nw.lit(None, dtype=nw.String()).alias("customer_id"))
+    for column in MONEY:
+        if column in frame.columns:
+            frame = _numeric(frame, table, column, non_negative=column in NON_NEGATIVE)
+    if "units" in frame.columns:
+        frame = _numeric(frame, table, "units", non_negative=True)
+    currency = _currency(frame, currency, table)
+    frame = frame.with_columns(nw.lit(currency, dtype=nw.String()).alias("currency"))
+    frame = _status(frame, table)
+    if "test" in frame.columns:
+        frame = _flag(frame, "test", table)
+    else:
+        frame = frame.with_columns(nw.lit(False).alias("test"))
+
+    have = set(frame.columns)
+    zero = nw.lit(0.0)
+    frame = frame.with_columns(
+        *(zero.alias(c) for c in NON_NEGATIVE if c not in have),
+    ).with_columns(*(nw.col(c).fill_null(0.0) for c in NON_NEGATIVE))
+
+    if lines is not None:
+        line_sums = lines.group_by("order_id").agg(
+            nw.col("__value").sum().alias("__line_merch"), nw.len().alias("__n_lines")
+        )
+        frame = frame.join(line_sums, on="order_id", how="left")
+    else:
+        frame = frame.with_columns(
+            nw.lit(None, dtype=nw.Float64()).alias("__line_merch"),
+            nw.lit(None, dtype=nw.UInt32()).alias("__n_lines"),
+        )
+
+    from_total = nw.col("total") - nw.col("shipping") - nw.col("tax") + nw.col("discount")
+    if "merchandise" not in have:
+        source = nw.col("__line_merch") if lines is not None else from_total
+        if lines is not None and "total" in have:
+            source = nw.col("__line_merch").fill_null(from_total)
+        frame = frame.with_columns(source.alias("merchandise"))
+        notes.append(
+            Note(
+                "info",
+                table,
+                "no merchandise column: taken from "
+                + ("the lines" if lines is not None else "total - shipping - tax + discount"),
+            )
+        )
+    missing_value = nw.col("merchandise").is_null()
+    if frame.filter(missing_value).shape[0]:
+        raise AovlabInputError(
+            "has orders without a revenue amount",
+            table=table,
+            column="merchandise" if "merchandise" in have else "total",
+            rows=_rows(frame, missing_value),
+            expected="an amount on every order",
+            found="empty values",
+        )
+    exclusive = nw.col("merchandise") - nw.col("discount") + nw.col("shipping") + nw.col("tax")
+    tax_included = False
+    tolerance = 0.01 * nw.col("__n_lines").fill_null(1).cast(nw.Float64()) + 1e-9
+    if "total" not in have:
+        frame = frame.with_columns(exclusive.alias("total"))
+    elif "merchandise" in have:
+        inclusive = nw.col("merchandise") - nw.col("discount") + nw.col("shipping")
+        off_ex = (exclusive - nw.col("total")).abs() > tolerance
+        off_in = (inclusive - nw.col("total")).abs() > tolerance
+        checked = frame.filter(~nw.col("total").is_null())
+        n_ex = checked.filter(off_ex).shape[0]
+        n_in = checked.filter(off_in).shape[0]
+        has_tax = checked.filter(nw.col("tax") > 0).shape[0] > 0
+        if has_tax and n_in < n_ex:
+            tax_included, off = True, off_in
+            notes.append(
+                Note("info", table, "tax is included in prices: total = merchandise - discount + shipping")
+            )
+        else:
+            off = off_ex
+        bad = checked.filter(off)
+        if bad.shape[0]:
+            notes.append(
+                Note(
+                    "warning",
+                    table,
+                    f"{bad.shape[0]:,} order(s) whose parts do not add up to their total "
+                    "(merchandise - discount + shipping"
+                    + (")" if tax_included else " + tax)")
+                    + "; kept as exported",
+                    tuple(bad["order_id"].head(_MAX_EXAMPLES).to_list()),
+                    bad.shape[0],
+                )
+            )
+        frame = frame.with_columns(nw.col("total").fill_null(exclusive))
+    if lines is not None and "merchandise" in have:
+        off = (nw.col("__line_merch") - nw.col("merchandise")).abs() > tolerance
+        bad = frame.filter(~nw.col("__line_merch").is_null() & off)
+        if bad.shape[0]:
+            notes.append(
+                Note(
+                    "warning",
+                    table,
+                    f"{bad.shape[0]:,} order(s) whose merchandise differs from the sum of their lines",
+                    tuple(bad["order_id"].head(_MAX_EXAMPLES).to_list()),
+                    bad.shape[0],
+                )
+            )
+    if lines is not None:
+        no_lines = frame.filter(nw.col("__line_merch").is_null())
+        if no_lines.shape[0]:
+            notes.append(
+                Note(
+                    "warning",
+                    table,
+                    f"{no_lines.shape[0]:,} order(s) have no lines: their units, UPT, AUR and "
+                    "margin are unknown",
+                    tuple(no_lines["order_id"].head(_MAX_EXAMPLES).to_list()),
+                    no_lines.shape[0],
+                )
+            )
+    frame = _round_money(frame, MONEY, minor_unit(currency))
+    canonical_first = [c for c in ORDER_COLUMNS if c in frame.columns]
+    rest = [c for c in frame.columns if c not in canonical_first and not c.startswith("__")]
+    out = frame.sort("__row").select(*canonical_first, *rest)
+    return out, currency, tax_included
+
+
+def _currency(frame: nw.DataFrame[Any], currency: str | None, table: str) -> str | None:
+    given = currency.strip().upper() if currency else None
+    if "currency" not in frame.columns:
+        return given
+    frame = _as_text(frame, "currency")
+    found = sorted(
+        {str(c).upper() for c in frame["currency"].drop_nulls().unique().to_list()}
+    )
+    if len(found) > 1:
+        counts = frame.group_by("currency").agg(nw.len()).sort("currency")
+        shown = ", ".join(f"{c} ({n:,} orders)" for c, n in counts.iter_rows())
+        raise AovlabInputError(
+            "mixes currencies",
+            table=table,
+            column="currency",
+            expected="one currency per shop (AOV across currencies is meaningless)",
+            found=shown,
+            hint="split the export by currency and load each part on its own",
+        )
+    if given and found and found[0] != given:
+        raise AovlabInputError(
+            "has a different currency than the one given",
+            table=table,
+            column="currency",
+            expected=given,
+            found=found[0],
+        )
+    return given or (found[0] if found else None)
+
+
+def _lines(
+    native: Any, catalog: nw.DataFrame[Any] | None, notes: list[Note]
+) -> nw.DataFrame[Any]:
+    table = "lines"
+    frame = _frame(native, table)
+    _require(frame, table, ["order_id", "quantity", "unit_price"])
+    if "sku" not in frame.columns and "product" not in frame.columns:
+        _require(frame, table, ["sku"])
+    frame = _as_text(frame, "order_id")
+    missing = nw.col("order_id").is_null()
+    if frame.filter(missing).shape[0]:
+        raise AovlabInputError(
+            "has lines without order_id",
+            table=table,
+            column="order_id",
+            rows=_rows(frame, missing),
+            expected="an order_id on every line",
+            found="empty values",
+        )
+    for column in ("sku", "product", "category"):
+        if column in frame.columns:
+            frame = _as_text(frame, column)
+    if "sku" not in frame.columns:
+        frame = frame.with_columns(nw.col("product").alias("sku"))
+    if "product" not in frame.columns:
+        frame = frame.with_columns(nw.col("sku").alias("product"))
+    frame = _numeric(frame, table, "quantity", non_negative=True)
+    frame = _numeric(frame, table, "unit_price", non_negative=True)
+    if frame.filter(nw.col("quantity").is_null() | nw.col("unit_price").is_null()).shape[0]:
+        mask = nw.col("quantity").is_null() | nw.col("unit_price").is_null()
+        raise AovlabInputError(
+            "has lines without quantity or unit_price",
+            table=table,
+            column="quantity",
+            rows=_rows(frame, mask),
+            expected="both on every line",
+            found="empty values",
+        )
+    if "unit_cost" in frame.columns:
+        frame = _numeric(frame, table, "unit_cost", non_negative=True)
+    else:
+        frame = frame.with_columns(nw.lit(None, dtype=nw.Float64()).alias("unit_cost"))
+    if "category" not in frame.columns:
+        frame = frame.with_columns(nw.lit(None, dtype=nw.String()).alias("category"))
+    if catalog is not None:
+        cat = catalog.select(
+            "sku",
+            nw.col("unit_cost").alias("__cat_cost"),
+            nw.col("category").alias("__cat_category"),
+        )
+        frame = frame.join(cat, on="sku", how="left").with_columns(
+            nw.col("unit_cost").fill_null(nw.col("__cat_cost")),
+            nw.col("category").fill_null(nw.col("__cat_category")),
+        )
+    frame = frame.with_columns(nw.col("category").fill_null("(none)"))
+    no_cost = frame.filter(nw.col("unit_cost").is_null())
+    if no_cost.shape[0]:
+        skus = no_cost["sku"].unique().sort().head(_MAX_EXAMPLES).to_list()
+        notes.append(
+            Note(
+                "warning",
+                table,
+                f"{no_cost.shape[0]:,} line(s) have no unit cost: margin figures leave them out "
+                "and say how much revenue they cover",
+                tuple(str(s) for s in skus),
+                no_cost.shape[0],
+            )
+        )
+    frame = frame.with_columns((nw.col("quantity") * nw.col("unit_price")).alias("__value"))
+    keep = ["order_id", "sku", "product", "category", "quantity", "unit_price", "unit_cost"]
+    rest = [c for c in frame.columns if c not in keep and not c.startswith("__")]
+    return frame.sort("__row").select(*keep, *rest, "__value", "__row")
+
+
+def _check_line_orders(
+    lines: nw.DataFrame[Any], orders: nw.DataFrame[Any], notes: list[Note]
+) -> nw.DataFrame[Any]:
+    orphans = lines.join(orders.select("order_id"), on="order_id", how="anti")
+    if orphans.shape[0]:
+        notes.append(
+            Note(
+                "warning",
+                "lines",
+                f"{orphans.shape[0]:,} line(s) belong to no known order and are left out",
+                tuple(orphans["order_id"].unique().sort().head(_MAX_EXAMPLES).to_list()),
+                orphans.shape[0],
+            )
+        )
+        lines = lines.join(orders.select("order_id"), on="order_id", how="semi")
+    return _round_money(lines, ["unit_price", "unit_cost"], 4).drop("__value", "__row")
+
+
+def _catalog(native: Any, notes: list[Note]) -> nw.DataFrame[Any]:
+    table = "catalog"
+    frame = _frame(native, table)
+    _require(frame, table, ["sku"])
+    frame = _as_text(frame, "sku")
+    _unique_key(frame, table, "sku")
+    for column in ("product", "category"):
+        if column in frame.columns:
+            frame = _as_text(frame, column)
+        else:
+            frame = frame.with_columns(nw.lit(None, dtype=nw.String()).alias(column))
+    if "unit_cost" in frame.columns:
+        frame = _numeric(frame, table, "unit_cost", non_negative=True)
+    else:
+        frame = frame.with_columns(nw.lit(None, dtype=nw.Float64()).alias("unit_cost"))
+    if "unit_price" in frame.columns:
+        frame = _numeric(frame, table, "unit_price", non_negative=True)
+    return frame.drop("__row")
+
+
+def _customers(native: Any, tz: str) -> nw.DataFrame[Any]:
+    table = "customers"
+    frame = _frame(native, table)
+    _require(frame, table, ["customer_id"])
+    frame = _as_text(frame, "customer_id")
+    _unique_key(frame, table, "customer_id")
+    if "loyalty_member" in frame.columns:
+        frame = _flag(frame, "loyalty_member", table)
+    else:
+        frame = frame.with_columns(nw.lit(False).alias("loyalty_member"))
+    for column in ("loyalty_joined_at", "signed_up_at"):
+        if column in frame.columns:
+            frame = _datetimes(frame, table, column, tz)
+    return frame.drop("__row")
+
+
+def _traffic(native: Any, tz: str) -> nw.DataFrame[Any]:
+    table = "traffic"
+    frame = _frame(native, table)
+    _require(frame, table, ["date", "sessions"])
+    frame = _datetimes(frame, table, "date", tz)
+    frame = _numeric(frame, table, "sessions", non_negative=True)
+    for column in frame.columns:
+        if column not in ("date", "sessions", "__row") and frame.schema[column] != nw.String:
+            frame = _as_text(frame, column)
+    return frame.drop("__row")
+
+
+def is_counted() -> nw.Expr:
+    """Orders that count in every KPI: not cancelled and not test orders."""
+    return ~nw.col("status").is_in(list(EXCLUDED_STATUSES)) & ~nw.col("test")
+
+
+def finite_or_none(value: Any) -> float | None:
+    """A float, or None for null/NaN/inf (for JSON and display)."""
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
