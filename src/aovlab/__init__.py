@@ -6,7 +6,9 @@
 94.47
 """
 
-from aovlab import io, metrics, periods, sample
+__version__ = "0.1.0"
+
+from aovlab import io, metrics, periods, report, sample, widgets
 from aovlab.errors import AovlabInputError, Note
 from aovlab.io import load
 from aovlab.model import ShopData
@@ -19,6 +21,7 @@ __all__ = [
     "load",
     "metrics",
     "periods",
+    "report",
     "sample",
+    "widgets",
 ]
-__version__ = "0.1.0"

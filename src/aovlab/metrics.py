@@ -1,1 +1,724 @@
-def aov(r, o): return r / o
+"""The KPI definitions. Every formula lives here once; everything else calls it.
+
+The formulas work on plain numbers and on narwhals expressions alike, so the same
+definition gives the worked example and the engine-side aggregation:
+
+>>> round(aov(400_000, 4_234), 2)
+94.47
+>>> import narwhals.stable.v2 as nw
+>>> expr = aov(nw.col("revenue"), nw.col("orders"))  # an engine expression
+
+Revenue basis (``basis=``), per order; cancelled and test orders never count:
+
+- ``net`` (default): merchandise - discount, excluding shipping and tax. What shop
+  platforms report as AOV.
+- ``gross``: merchandise before order-level discounts.
+- ``total``: what the customer paid, shipping and tax included.
+
+Refunds are not subtracted from any basis (AOV describes baskets as ordered); the
+``refunded`` column stays available for analyses that need it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import narwhals.stable.v2 as nw
+
+from aovlab import fmt, periods
+from aovlab.errors import AovlabInputError
+from aovlab.model import ShopData, finite_or_none, is_counted
+from aovlab.results import Formats, Result
+
+BASES: tuple[str, ...] = ("net", "total", "gross")
+Number = float | int
+
+# --------------------------------------------------------------------------- formulas
+
+
+def _ratio(num: Any, den: Any) -> Any:
+    """num / den; NaN for numbers and null for expressions when den is 0."""
+    if isinstance(num, nw.Expr) or isinstance(den, nw.Expr):
+        den_e = den if isinstance(den, nw.Expr) else nw.lit(den)
+        num_e = num if isinstance(num, nw.Expr) else nw.lit(num)
+        return nw.when(den_e != 0).then(num_e / den_e)
+    return float(num) / float(den) if den else math.nan
+
+
+def aov(revenue: Any, orders: Any) -> Any:
+    """Average order value: AOV = revenue / orders.
+
+    Worked examples: 400,000 / 4,234 = 94.47 and 10,000 / 100 = 100.00.
+
+    >>> round(aov(400_000, 4_234), 2), aov(10_000, 100)
+    (94.47, 100.0)
+    """
+    return _ratio(revenue, orders)
+
+
+def upt(units: Any, orders: Any) -> Any:
+    """Units per transaction: UPT = units / orders.
+
+    >>> upt(250, 100)
+    2.5
+    """
+    return _ratio(units, orders)
+
+
+def aur(revenue: Any, units: Any) -> Any:
+    """Average unit retail: AUR = revenue / units, so that AOV = UPT x AUR exactly.
+
+    >>> a, u = aur(10_000, 250), upt(250, 100)
+    >>> a, round(u * a, 10) == aov(10_000, 100)
+    (40.0, True)
+    """
+    return _ratio(revenue, units)
+
+
+def margin_per_order(revenue: Any, cogs: Any, orders: Any) -> Any:
+    """Gross margin per order = (revenue - COGS) / orders.
+
+    >>> margin_per_order(10_000, 6_000, 100)
+    40.0
+    """
+    return _ratio(revenue - cogs, orders)
+
+
+def conversion_rate(orders: Any, sessions: Any) -> Any:
+    """Conversion rate = orders / sessions: 10,000 / 400,000 = 2.5 %.
+
+    >>> conversion_rate(10_000, 400_000)
+    0.025
+    """
+    return _ratio(orders, sessions)
+
+
+def funnel_revenue(sessions: Any, conversion: Any, order_value: Any) -> Any:
+    """Revenue = sessions x conversion rate x AOV: 400,000 x 2.5 % x 94.47 = 944,700.
+
+    >>> round(funnel_revenue(400_000, 0.025, 94.47), 2)
+    944700.0
+    """
+    return sessions * conversion * order_value
+
+
+def purchase_frequency(orders: Any, customers: Any) -> Any:
+    """Purchase frequency = orders / customers.
+
+    >>> purchase_frequency(150, 100)
+    1.5
+    """
+    return _ratio(orders, customers)
+
+
+def repeat_rate(repeat_customers: Any, customers: Any) -> Any:
+    """Repeat rate = customers with 2+ orders / customers.
+
+    >>> repeat_rate(30, 120)
+    0.25
+    """
+    return _ratio(repeat_customers, customers)
+
+
+def clv_to_cac(clv: Any, cac: Any) -> Any:
+    """CLV : CAC, the historic margin per customer over the acquisition cost.
+
+    >>> clv_to_cac(150.0, 50.0)
+    3.0
+    """
+    return _ratio(clv, cac)
+
+
+def share(part: Any, whole: Any) -> Any:
+    """part / whole (a share of a total).
+
+    >>> share(25, 100)
+    0.25
+    """
+    return _ratio(part, whole)
+
+
+def order_revenue(basis: str = "net") -> nw.Expr:
+    """The per-order revenue expression for a basis (``net``, ``gross`` or ``total``)."""
+    if basis == "net":
+        return nw.col("merchandise") - nw.col("discount")
+    if basis == "gross":
+        return nw.col("merchandise")
+    if basis == "total":
+        return nw.col("total")
+    raise AovlabInputError(
+        "unknown revenue basis", expected=f"one of {', '.join(BASES)}", found=repr(basis)
+    )
+
+
+def worked_examples() -> Any:
+    """The source articles' worked examples, computed by the formulas above (a pandas frame).
+
+    Examples
+    --------
+    >>> worked_examples()[["formula", "result"]].to_string(index=False)
+    '...400,000 / 4,234...94.47...'
+    """
+    import pandas as pd
+
+    rows = [
+        ("AOV = revenue / orders", "400,000 / 4,234", aov(400_000, 4_234)),
+        ("AOV = revenue / orders", "10,000 / 100", aov(10_000, 100)),
+        ("conversion rate = orders / sessions", "10,000 / 400,000", conversion_rate(10_000, 400_000)),
+        (
+            "revenue = sessions x CR x AOV",
+            "400,000 x 2.5 % x 94.47",
+            funnel_revenue(400_000, conversion_rate(10_000, 400_000), round(aov(400_000, 4_234), 2)),
+        ),
+        ("AOV = UPT x AUR", "2.5 units x 40.00", upt(250, 100) * aur(10_000, 250)),
+    ]
+    frame = pd.DataFrame(rows, columns=["metric", "formula", "value"])
+    frame["result"] = [
+        f"{v:,.2f}" if i != 2 else fmt.pct(v) for i, v in enumerate(frame["value"])
+    ]
+    return frame.drop(columns="value")
+
+
+# --------------------------------------------------------------------------- order level
+
+
+def pick_dimension(shop: ShopData, preferred: str | None = None) -> str | None:
+    """``preferred`` if the orders have it, else the first of device, channel, country, else None.
+
+    Notebooks use it so that a section still runs on an export without that column.
+
+    >>> import aovlab
+    >>> pick_dimension(aovlab.sample.load(), "missing")
+    'device'
+    """
+    dims = shop.dimensions
+    for name in (preferred, "device", "channel", "country"):
+        if name and name in dims:
+            return name
+    return None
+
+
+def _keys(shop: ShopData, by: str | list[str | None] | tuple[str, ...] | None) -> list[str]:
+    if by is None:
+        return []
+    keys = [by] if isinstance(by, str) else [k for k in by if k is not None]
+    if len(keys) > 2:
+        raise AovlabInputError(
+            "too many dimensions", expected="at most two (a period and/or columns)", found=", ".join(keys)
+        )
+    columns = nw.from_native(shop.orders).columns
+    for key in keys:
+        if key not in periods.PERIODS and key not in columns:
+            raise AovlabInputError(
+                f"cannot group by '{key}'",
+                table="orders",
+                column=key,
+                expected=f"a period ({', '.join(periods.PERIODS)}) or an order column",
+                found="no such column",
+                present=[c for c in columns],
+            )
+    return keys
+
+
+def order_table(
+    shop: ShopData,
+    *,
+    basis: str = "net",
+    when: str | periods.Window | None = None,
+    by: list[str] | None = None,
+) -> nw.DataFrame[Any]:
+    """Counted orders, one row each, with ``value`` on the basis, ``units`` and ``cogs``.
+
+    Period keys in ``by`` become label columns (``month`` = ``2026-10``). ``units`` and
+    ``cogs`` are null where unknown. This is the one place order-level facts are built.
+    """
+    orders = nw.from_native(shop.orders, eager_only=True)
+    frame = orders.filter(is_counted())
+    if when is not None:
+        window = when if isinstance(when, periods.Window) else periods.parse_window(when)
+        frame = frame.filter(periods.within("ordered_at", window, shop.timezone))
+    net = order_revenue("net")
+    frame = frame.with_columns(
+        order_revenue(basis).alias("value"),
+        net.alias("net_value"),
+        *(periods.label("ordered_at", k).alias(k) for k in by or [] if k in periods.PERIODS),
+    )
+    if shop.lines is not None:
+        lines = nw.from_native(shop.lines, eager_only=True)
+        per_order = lines.with_columns(
+            (nw.col("quantity") * nw.col("unit_cost")).alias("__cogs"),
+            nw.col("unit_cost").is_null().cast(nw.Int64()).alias("__no_cost"),
+        ).group_by("order_id").agg(
+            nw.col("quantity").sum().alias("units"),
+            nw.col("__cogs").sum().alias("cogs"),
+            nw.col("__no_cost").sum().alias("__no_cost"),
+        )
+        frame = frame.join(per_order, on="order_id", how="left").with_columns(
+            nw.when(nw.col("__no_cost") == 0).then(nw.col("cogs")).alias("cogs")
+        ).drop("__no_cost")
+    else:
+        units = nw.col("units") if "units" in orders.columns else nw.lit(None, dtype=nw.Float64())
+        frame = frame.with_columns(
+            units.cast(nw.Float64()).alias("units"), nw.lit(None, dtype=nw.Float64()).alias("cogs")
+        )
+    return frame
+
+
+# --------------------------------------------------------------------------- KPIs
+
+KPI_FORMATS: Formats = {
+    "orders": "count",
+    "revenue": "money",
+    "aov": "money",
+    "median_order_value": "money",
+    "trimmed_aov": "money",
+    "top1pct_revenue_share": "share",
+    "units": "number",
+    "upt": "number",
+    "aur": "money",
+    "margin_per_order": "money",
+    "cost_coverage": "share",
+    "sessions": "count",
+    "conversion_rate": "share",
+}
+
+#: The figures in every KPI row, in order.
+KPI_FIGURES: tuple[str, ...] = (
+    "orders",
+    "revenue",
+    "aov",
+    "median_order_value",
+    "trimmed_aov",
+    "top1pct_revenue_share",
+    "upt",
+    "aur",
+    "margin_per_order",
+)
+
+
+def _aggregate(
+    frame: nw.DataFrame[Any], keys: list[str], *, trim: float, top: float
+) -> nw.DataFrame[Any]:
+    """KPIs per group of ``keys`` (all rows when empty), computed in the engine."""
+    group = keys or ["__all"]
+    if not keys:
+        frame = frame.with_columns(nw.lit("all").alias("__all"))
+    n = nw.len().over(*group).cast(nw.Float64())
+    rank = nw.col("value").rank(method="ordinal").over(*group).cast(nw.Float64())
+    k_trim = (n * trim).cast(nw.Int64()).cast(nw.Float64())
+    x_top = n * top
+    k_top = x_top.cast(nw.Int64()).cast(nw.Float64())
+    k_top = k_top + (x_top > k_top).cast(nw.Float64())
+    in_trim = (rank > k_trim) & (rank <= n - k_trim)
+    in_top = (n - rank) < k_top
+    frame = frame.with_columns(
+        nw.when(in_trim).then(nw.col("value")).otherwise(0.0).alias("__trim_v"),
+        in_trim.cast(nw.Int64()).alias("__trim_n"),
+        nw.when(in_top).then(nw.col("value")).otherwise(0.0).alias("__top_v"),
+        nw.col("units").is_null().cast(nw.Int64()).alias("__no_units"),
+        nw.col("cogs").is_null().cast(nw.Int64()).alias("__no_cogs"),
+        nw.when(~nw.col("cogs").is_null()).then(nw.col("net_value")).otherwise(0.0).alias("__costed"),
+    )
+    agg = frame.group_by(*group).agg(
+        nw.len().alias("orders"),
+        nw.col("value").sum().alias("revenue"),
+        nw.col("value").median().alias("median_order_value"),
+        nw.col("__trim_v").sum(),
+        nw.col("__trim_n").sum(),
+        nw.col("__top_v").sum(),
+        nw.col("units").sum().alias("units"),
+        nw.col("__no_units").sum(),
+        nw.col("cogs").sum().alias("cogs"),
+        nw.col("__no_cogs").sum(),
+        nw.col("net_value").sum().alias("__net"),
+        nw.col("__costed").sum(),
+    )
+    all_units = nw.col("__no_units") == 0
+    all_costs = nw.col("__no_cogs") == 0
+    units = nw.when(all_units).then(nw.col("units"))
+    out = agg.with_columns(
+        nw.col("orders").cast(nw.Int64()),
+        aov(nw.col("revenue"), nw.col("orders")).alias("aov"),
+        _ratio(nw.col("__trim_v"), nw.col("__trim_n")).alias("trimmed_aov"),
+        share(nw.col("__top_v"), nw.col("revenue")).alias("top1pct_revenue_share"),
+        units.alias("units"),
+        upt(units, nw.col("orders")).alias("upt"),
+        aur(nw.col("revenue"), units).alias("aur"),
+        nw.when(all_costs)
+        .then(margin_per_order(nw.col("__net"), nw.col("cogs"), nw.col("orders")))
+        .alias("margin_per_order"),
+        share(nw.col("__costed"), nw.col("__net")).alias("cost_coverage"),
+    )
+    columns = [
+        *keys,
+        "orders",
+        "revenue",
+        "aov",
+        "median_order_value",
+        "trimmed_aov",
+        "top1pct_revenue_share",
+        "units",
+        "upt",
+        "aur",
+        "margin_per_order",
+        "cost_coverage",
+    ]
+    out = out.select(columns)
+    return out.sort(keys) if keys else out
+
+
+def _sessions(
+    shop: ShopData, keys: list[str], when: str | periods.Window | None
+) -> nw.DataFrame[Any] | None:
+    """Sessions per group, when the traffic table can be split by these keys."""
+    if shop.traffic is None:
+        return None
+    traffic = nw.from_native(shop.traffic, eager_only=True)
+    dims = [k for k in keys if k not in periods.PERIODS]
+    if any(d not in traffic.columns for d in dims):
+        return None
+    if when is not None:
+        window = when if isinstance(when, periods.Window) else periods.parse_window(when)
+        traffic = traffic.filter(periods.within("date", window, shop.timezone))
+    traffic = traffic.with_columns(
+        *(periods.label("date", k).alias(k) for k in keys if k in periods.PERIODS),
+        nw.lit("all").alias("__all"),
+    )
+    group = keys or ["__all"]
+    return traffic.group_by(*group).agg(nw.col("sessions").sum()).with_columns(
+        nw.col("sessions").cast(nw.Int64())
+    )
+
+
+@dataclass
+class KpiResult(Result):
+    """KPIs overall, by period or by dimension(s): ``table``, ``headline``, ``chart()``."""
+
+    keys: list[str] = field(default_factory=list)
+    basis: str = "net"
+
+    def chart(self) -> Any:
+        """AOV with median (and trimmed AOV) by the first key, as an Altair chart."""
+        from aovlab import charts
+
+        return charts.kpi_chart(self)
+
+    def rows(self) -> list[dict[str, Any]]:
+        """The table as plain dicts, figures rounded for display and JSON."""
+        frame = nw.from_native(self.table, eager_only=True)
+        return [_rounded(row) for row in frame.iter_rows(named=True)]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain values: currency, basis, and one entry per row under ``rows``."""
+        return {"currency": self.currency, "basis": self.basis, "keys": self.keys, "rows": self.rows()}
+
+
+def _rounded(row: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in row.items():
+        kind = KPI_FORMATS.get(key)
+        if kind == "money":
+            v = finite_or_none(value)
+            out[key] = None if v is None else round(v, 2)
+        elif kind in ("share", "number"):
+            v = finite_or_none(value)
+            out[key] = None if v is None else round(v, 6)
+        elif kind == "count":
+            v = finite_or_none(value)
+            out[key] = None if v is None else int(v)
+        else:
+            out[key] = value
+    return out
+
+
+def kpis(
+    shop: ShopData,
+    by: str | list[str | None] | None = None,
+    *,
+    basis: str = "net",
+    when: str | None = None,
+    trim: float = 0.05,
+    top: float = 0.01,
+) -> KpiResult:
+    """Core KPIs overall, by period (day, week, month, quarter) or by one or two dimensions.
+
+    Parameters
+    ----------
+    shop
+        A loaded shop.
+    by
+        ``None`` (one row), a period name, an order column, or a pair such as
+        ``["month", "channel"]``. Periods are calendar periods in the shop's time zone.
+    basis
+        Revenue basis: ``net`` (merchandise - discount), ``gross`` or ``total``.
+    when
+        Only orders inside this window (``2026-10``, ``2026Q3``, ``a..b``).
+    trim
+        Share cut from each end for ``trimmed_aov`` (``int(trim x n)`` orders, as
+        ``scipy.stats.trim_mean``).
+    top
+        Share of largest orders for ``top1pct_revenue_share`` (at least one order).
+
+    Returns
+    -------
+    KpiResult
+        ``table`` (the input's backend) with orders, revenue, aov, median_order_value,
+        trimmed_aov, top1pct_revenue_share, units, upt, aur, margin_per_order,
+        cost_coverage, and sessions and conversion_rate where traffic allows.
+
+    Examples
+    --------
+    >>> import aovlab
+    >>> shop = aovlab.sample.load()
+    >>> res = kpis(shop, when="2026-10")
+    >>> row = res.rows()[0]
+    >>> row["orders"], row["aov"], row["median_order_value"]
+    (1552, 123.76, 85.32)
+    >>> round(row["upt"] * row["aur"], 2) == row["aov"]
+    True
+    >>> kpis(shop, by="month").table.shape
+    (24, 14)
+    """
+    if not 0 <= trim < 0.5:
+        raise AovlabInputError("trim is out of range", expected="0 <= trim < 0.5", found=repr(trim))
+    if not 0 < top <= 1:
+        raise AovlabInputError("top is out of range", expected="0 < top <= 1", found=repr(top))
+    keys = _keys(shop, by)
+    frame = order_table(shop, basis=basis, when=when, by=keys)
+    if len(frame) == 0:
+        raise AovlabInputError(
+            "no counted orders in the selection",
+            table="orders",
+            expected="at least one order that is not cancelled or a test" + (f" in {when}" if when else ""),
+            found="none",
+        )
+    table = _aggregate(frame, keys, trim=trim, top=top)
+    sessions = _sessions(shop, keys, when)
+    if sessions is not None:
+        if keys:
+            table = table.join(sessions, on=keys, how="left")
+        else:
+            table = table.with_columns(nw.lit(int(sessions["sessions"][0])).cast(nw.Int64()).alias("sessions"))
+        table = table.with_columns(
+            conversion_rate(nw.col("orders"), nw.col("sessions")).alias("conversion_rate")
+        )
+    native = table.to_native()
+    result = KpiResult(
+        table=native,
+        headline="",
+        currency=shop.currency,
+        formats=KPI_FORMATS,
+        keys=keys,
+        basis=basis,
+    )
+    result.headline = _headline(result, shop, when)
+    return result
+
+
+def _headline(result: KpiResult, shop: ShopData, when: str | None) -> str:
+    rows = result.rows()
+    cur = result.currency
+    label = {"net": "net merchandise", "gross": "gross merchandise", "total": "total"}[result.basis]
+    if not result.keys:
+        r = rows[0]
+        first, last = (
+            nw.from_native(shop.orders, eager_only=True)
+            .filter(is_counted())
+            .select(nw.col("ordered_at").min(), nw.col("ordered_at").max().alias("b"))
+            .row(0)
+        )
+        span = f"in {when}" if when else f"from {first:%Y-%m-%d} to {last:%Y-%m-%d}"
+        return (
+            f"{fmt.count(r['orders'])} orders {span} brought {fmt.money(r['revenue'], cur, short=True)} "
+            f"{label} revenue: AOV {fmt.money(r['aov'], cur)}, median {fmt.money(r['median_order_value'], cur)}. "
+            f"The top 1 % of orders carry {fmt.pct(r['top1pct_revenue_share'])} of revenue."
+        )
+    key = result.keys[0]
+    if key in periods.PERIODS and len(result.keys) == 1:
+        if len(rows) == 1:
+            r = rows[0]
+            return f"AOV in {r[key]} was {fmt.money(r['aov'], cur)} (median {fmt.money(r['median_order_value'], cur)})."
+        last, prev = rows[-1], rows[-2]
+        change = share(last["aov"] - prev["aov"], prev["aov"])
+        direction = "up" if change > 0 else "down" if change < 0 else "unchanged"
+        text = (
+            f"AOV in {last[key]} was {fmt.money(last['aov'], cur)} (median {fmt.money(last['median_order_value'], cur)}), "
+            f"{direction} {fmt.pct(abs(change))} on {prev[key]}."
+        )
+        gaps = [
+            (share(r["aov"], r["median_order_value"]), r) for r in rows if r["median_order_value"]
+        ]
+        if len(gaps) >= 3:
+            ordered = sorted(g for g, _ in gaps)
+            typical = ordered[len(ordered) // 2]
+            gap, worst = max(gaps, key=lambda g: g[0])
+            if gap > typical * 1.15:
+                text += (
+                    f" Mean and median part most in {worst[key]} (AOV {fmt.money(worst['aov'], cur)} vs "
+                    f"median {fmt.money(worst['median_order_value'], cur)}): a few large orders lift the mean there."
+                )
+        return text
+    dims = " x ".join(result.keys)
+    ranked = sorted((r for r in rows if r["aov"] is not None), key=lambda r: r["aov"])
+    lo, hi = ranked[0], ranked[-1]
+
+    def name(r: dict[str, Any]) -> str:
+        return " / ".join(str(r[k]) for k in result.keys)
+
+    return (
+        f"By {dims}: {name(hi)} has the highest AOV ({fmt.money(hi['aov'], cur)} over "
+        f"{fmt.count(hi['orders'])} orders) and {name(lo)} the lowest ({fmt.money(lo['aov'], cur)} over "
+        f"{fmt.count(lo['orders'])} orders)."
+    )
+
+
+# --------------------------------------------------------------------------- customers
+
+CUSTOMER_FORMATS: Formats = {
+    "customers": "count",
+    "orders": "count",
+    "purchase_frequency": "number",
+    "repeat_rate": "share",
+    "revenue_per_customer": "money",
+    "clv_historic": "money",
+    "clv_to_cac": "number",
+}
+
+
+@dataclass
+class CustomerResult(Result):
+    """Customer KPIs: frequency, repeat rate, historic CLV (margin per customer), CLV:CAC."""
+
+    keys: list[str] = field(default_factory=list)
+
+    def chart(self) -> Any:
+        """Historic CLV by group as a bar chart."""
+        from aovlab import charts
+
+        return charts.bar_chart(self, "clv_historic" if self._has_clv() else "revenue_per_customer")
+
+    def _has_clv(self) -> bool:
+        frame = nw.from_native(self.table, eager_only=True)
+        return frame["clv_historic"].null_count() < len(frame)
+
+
+def customer_kpis(
+    shop: ShopData,
+    by: str | None = None,
+    *,
+    basis: str = "net",
+    when: str | None = None,
+    cac: float | None = None,
+) -> CustomerResult:
+    """Purchase frequency, repeat rate, revenue and historic CLV per registered customer.
+
+    Guest orders (no customer_id) are left out. ``by`` is an order column taken from
+    each customer's first order in the window (e.g. ``country``, ``channel``) or a column
+    of the customers table (e.g. ``loyalty_member``). Historic CLV is the gross margin
+    (net merchandise - COGS) per customer over the window; with ``cac`` given,
+    ``clv_to_cac`` = historic CLV / CAC.
+
+    Examples
+    --------
+    >>> import aovlab
+    >>> res = customer_kpis(aovlab.sample.load(), cac=25.0)
+    >>> row = nw.from_native(res.table).row(0)
+    >>> res.headline.startswith("9,")
+    True
+    """
+    keys = [by] if by else []
+    frame = order_table(shop, basis=basis, when=when).filter(~nw.col("customer_id").is_null())
+    if len(frame) == 0:
+        raise AovlabInputError(
+            "no orders with a customer_id",
+            table="orders",
+            column="customer_id",
+            expected="registered customers' orders",
+            found="only guest orders",
+        )
+    per_customer = (
+        frame.with_columns(nw.col("cogs").is_null().cast(nw.Int64()).alias("__no_cogs"))
+        .group_by("customer_id")
+        .agg(
+            nw.len().alias("orders"),
+            nw.col("value").sum().alias("revenue"),
+            nw.col("net_value").sum().alias("net"),
+            nw.col("cogs").sum().alias("cogs"),
+            nw.col("__no_cogs").sum(),
+        )
+    )
+    if by:
+        if shop.customers is not None and by in nw.from_native(shop.customers).columns:
+            attrs = nw.from_native(shop.customers, eager_only=True).select("customer_id", by)
+        elif by in frame.columns:
+            attrs = (
+                frame.sort("ordered_at")
+                .with_columns(nw.col("ordered_at").rank(method="ordinal").over("customer_id").alias("__r"))
+                .filter(nw.col("__r") == 1)
+                .select("customer_id", by)
+            )
+        else:
+            raise AovlabInputError(
+                f"cannot group customers by '{by}'",
+                column=by,
+                expected="an order column or a customers column",
+                found="no such column",
+                present=frame.columns,
+            )
+        per_customer = per_customer.join(attrs, on="customer_id", how="left")
+    group = keys or ["__all"]
+    per_customer = per_customer.with_columns(
+        nw.lit("all").alias("__all"),
+        (nw.col("orders") >= 2).cast(nw.Int64()).alias("__repeat"),
+    )
+    agg = per_customer.group_by(*group).agg(
+        nw.len().alias("customers"),
+        nw.col("orders").sum(),
+        nw.col("__repeat").sum(),
+        nw.col("revenue").sum(),
+        nw.col("net").sum(),
+        nw.col("cogs").sum(),
+        nw.col("__no_cogs").sum(),
+    )
+    clv = nw.when(nw.col("__no_cogs") == 0).then(
+        margin_per_order(nw.col("net"), nw.col("cogs"), nw.col("customers"))
+    )
+    out = agg.with_columns(
+        nw.col("customers").cast(nw.Int64()),
+        nw.col("orders").cast(nw.Int64()),
+        purchase_frequency(nw.col("orders"), nw.col("customers")).alias("purchase_frequency"),
+        repeat_rate(nw.col("__repeat"), nw.col("customers")).alias("repeat_rate"),
+        _ratio(nw.col("revenue"), nw.col("customers")).alias("revenue_per_customer"),
+        clv.alias("clv_historic"),
+    ).with_columns(
+        (
+            clv_to_cac(nw.col("clv_historic"), cac) if cac else nw.lit(None, dtype=nw.Float64())
+        ).alias("clv_to_cac")
+    )
+    out = out.select(*keys, *CUSTOMER_FORMATS)
+    out = out.sort(keys) if keys else out
+    result = CustomerResult(
+        table=out.to_native(), headline="", currency=shop.currency, formats=CUSTOMER_FORMATS, keys=keys
+    )
+    first = out.row(0)
+    named = dict(zip(out.columns, first, strict=True))
+    if not keys:
+        text = (
+            f"{fmt.count(named['customers'])} registered customers ordered {fmt.number(named['purchase_frequency'])} "
+            f"times each on average; {fmt.pct(named['repeat_rate'])} ordered more than once"
+        )
+        if named["clv_historic"] is not None:
+            text += f", and each left {fmt.money(named['clv_historic'], shop.currency)} of gross margin"
+        if cac and named["clv_to_cac"] is not None:
+            text += f" ({fmt.number(named['clv_to_cac'], 1)}x the CAC of {fmt.money(cac, shop.currency)})"
+        result.headline = text + "."
+    else:
+        ranked = sorted(out.iter_rows(named=True), key=lambda r: r["revenue_per_customer"] or 0)
+        result.headline = (
+            f"By {by}: {ranked[-1][by]} customers bring the most revenue each "
+            f"({fmt.money(ranked[-1]['revenue_per_customer'], shop.currency)}), "
+            f"{ranked[0][by]} the least ({fmt.money(ranked[0]['revenue_per_customer'], shop.currency)})."
+        )
+    return result

@@ -383,8 +383,8 @@ def _numeric(
                 rows=_rows(flagged, mask),
                 expected="plain numbers with a decimal point, like 1234.56",
                 found=", ".join(_values(flagged, mask, column)),
-                hint="files with decimal commas or currency symbols need the export readers "
-                "(aovlab.io) or --decimal ','",
+                hint="canonical files use a decimal point and no currency symbols "
+                "(1234.56, not 1.234,56 kr)",
             )
         frame = flagged.with_columns(nw.col("__parsed").alias(column)).drop("__parsed")
     elif dtype.is_numeric() or dtype == nw.Boolean:
@@ -455,7 +455,7 @@ def _datetimes(frame: nw.DataFrame[Any], table: str, column: str, tz: str) -> nw
                 rows=_rows(frame, mask),
                 expected="ISO 8601 date-times like 2026-10-03 14:22:05 or 2026-10-03T14:22:05+02:00",
                 found=", ".join(_values(frame, mask, column)),
-                hint="day-first dates (23.11.2026) need the export readers with --dayfirst",
+                hint="canonical files use ISO 8601 dates (2026-11-23), not day-first ones (23.11.2026)",
             )
         return frame.with_columns(nw.col("__parsed").alias(column)).drop("__parsed")
     if not isinstance(dtype, nw.Datetime):
@@ -479,7 +479,7 @@ def _parse_polars_datetimes(raw: pl.Series, tz: str) -> pl.Series:
     text = raw.str.strip_chars()
     has_offset = text.str.contains(_OFFSET)
     # Try the forms a canonical file uses; keep the first parse for each row.
-    iso = text.str.replace(" ", "T", literal=True)
+    iso = text.str.replace(" ", "T", literal=True).str.replace(r"Z$", "+00:00")
     aware = iso.str.to_datetime(
         "%Y-%m-%dT%H:%M:%S%.f%z", strict=False, time_zone="UTC", time_unit="us"
     )
@@ -498,7 +498,8 @@ def _parse_pandas_datetimes(raw: pd.Series, tz: str) -> pd.Series:
     has_offset = text.str.contains(_OFFSET, regex=True).fillna(False).astype(bool)
     out = pd.Series(pd.NaT, index=raw.index, dtype=f"datetime64[us, {tz}]")
     if has_offset.any():
-        aware = pd.to_datetime(text[has_offset], format="ISO8601", utc=True, errors="coerce")
+        iso = text[has_offset].str.replace(r"Z$", "+00:00", regex=True)
+        aware = pd.to_datetime(iso, format="ISO8601", utc=True, errors="coerce")
         out[has_offset] = aware.dt.tz_convert(tz).astype(out.dtype)
     if (~has_offset).any():
         naive = pd.to_datetime(text[~has_offset], format="ISO8601", errors="coerce")
@@ -523,7 +524,7 @@ def _status(frame: nw.DataFrame[Any], table: str) -> nw.DataFrame[Any]:
             rows=_rows(frame, unknown),
             expected=f"one of {', '.join(STATUSES)}",
             found=", ".join(repr(s) for s in found[:_MAX_EXAMPLES]),
-            hint="platform exports (Shopify, WooCommerce) are mapped by their readers in aovlab.io",
+            hint="map the platform's statuses to these before loading",
         )
     return frame
 
@@ -569,7 +570,7 @@ def _unique_key(frame: nw.DataFrame[Any], table: str, key: str) -> None:
             rows=_rows(frame, dup),
             expected=f"each {key} once",
             found=", ".join(dict.fromkeys(_values(frame.sort("__row"), dup, key))),
-            hint="line-item exports repeat the order on every row: use the matching reader",
+            hint="line-item exports repeat the order on every row: load them as lines",
         )
 
 
@@ -631,11 +632,13 @@ def _orders(
         line_sums = lines.group_by("order_id").agg(
             nw.col("__value").sum().alias("__line_merch"), nw.len().alias("__n_lines")
         )
-        frame = frame.join(line_sums, on="order_id", how="left")
+        frame = frame.join(line_sums, on="order_id", how="left").with_columns(
+            nw.col("__n_lines").cast(nw.Float64())
+        )
     else:
         frame = frame.with_columns(
             nw.lit(None, dtype=nw.Float64()).alias("__line_merch"),
-            nw.lit(None, dtype=nw.UInt32()).alias("__n_lines"),
+            nw.lit(None, dtype=nw.Float64()).alias("__n_lines"),
         )
 
     from_total = nw.col("total") - nw.col("shipping") - nw.col("tax") + nw.col("discount")
@@ -664,7 +667,7 @@ def _orders(
         )
     exclusive = nw.col("merchandise") - nw.col("discount") + nw.col("shipping") + nw.col("tax")
     tax_included = False
-    tolerance = 0.01 * nw.col("__n_lines").fill_null(1).cast(nw.Float64()) + 1e-9
+    tolerance = 0.01 * nw.col("__n_lines").fill_null(1.0) + 1e-9
     if "total" not in have:
         frame = frame.with_columns(exclusive.alias("total"))
     elif "merchandise" in have:

@@ -168,3 +168,13 @@ def within(column: str, window: Window, timezone: str) -> nw.Expr:
     start, end = window.bounds(timezone)
     col = nw.col(column)
     return (col >= start) & (col < end)
+
+
+def with_previous(text: str) -> str:
+    """A window together with the one before it, as a range.
+
+    >>> with_previous("2026-08")
+    '2026-07..2026-08'
+    """
+    window = parse_window(text)
+    return f"{window.previous().label}..{window.label}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,11 @@ def read_table(path: str | Path, table: str) -> pl.DataFrame:
                     "is empty", source=str(file), table=table,
                     expected="a header row and data rows", found="0 bytes",
                 )
+            if suffix != ".csv.gz" and b"\x00" in file.open("rb").read(65536):
+                raise AovlabInputError(
+                    "is not a text file", source=str(file), table=table,
+                    expected="a CSV file (text)", found="binary content (NUL bytes)",
+                )
             return pl.read_csv(
                 file, infer_schema=False, encoding="utf8", truncate_ragged_lines=False,
                 raise_if_empty=True,
@@ -52,6 +58,15 @@ def read_table(path: str | Path, table: str) -> pl.DataFrame:
         raise
     except (pl.exceptions.PolarsError, OSError, UnicodeDecodeError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        ragged = _ragged_row(file) if suffix in (".csv", ".txt") else None
+        if ragged is not None:
+            row, width, found = ragged
+            raise AovlabInputError(
+                "has a row with the wrong number of fields", source=str(file), table=table,
+                rows=[row], expected=f"{width} fields like the header",
+                found=f"{found} fields", hint="a separator inside an unquoted value, or "
+                "a decimal comma written without quotes",
+            ) from None
         raise AovlabInputError(
             "cannot be read as a canonical table", source=str(file), table=table,
             expected=f"a UTF-8 CSV with a header row, or Parquet ({table})",
@@ -61,6 +76,20 @@ def read_table(path: str | Path, table: str) -> pl.DataFrame:
         "has a file type aovlab cannot read", source=str(file), table=table,
         expected=".csv, .csv.gz or .parquet", found=repr(file.suffix or "(no suffix)"),
     )
+
+
+def _ragged_row(file: Path) -> tuple[int, int, int] | None:
+    """The first data row (1-based) whose field count differs from the header's."""
+    try:
+        with file.open(newline="", encoding="utf-8") as handle:
+            reader = csv.reader(handle)
+            width = len(next(reader))
+            for number, row in enumerate(reader, start=1):
+                if row and len(row) != width:
+                    return number, width, len(row)
+    except (OSError, UnicodeDecodeError, csv.Error, StopIteration):
+        return None
+    return None
 
 
 def _shop_file(orders: Any) -> dict[str, Any]:

@@ -1,0 +1,175 @@
+"""The ``aovlab`` command: KPIs, the sample shop and the monthly report.
+
+Bad input ends with exit status 2 and a short message naming the problem, never a
+traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from aovlab import metrics
+from aovlab.errors import AovlabInputError
+from aovlab.results import cell
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Average order value analytics for e-commerce exports.",
+    pretty_exceptions_enable=False,
+)
+err = Console(stderr=True)
+
+JSON_KEYS = (
+    "orders",
+    "revenue",
+    "aov",
+    "median_order_value",
+    "trimmed_aov",
+    "top1pct_revenue_share",
+    "upt",
+    "aur",
+    "margin_per_order",
+)
+
+Opt = typer.Option
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    err.print(f"[bold red]aovlab:[/] {message}", highlight=False, markup=True, soft_wrap=True)
+    return typer.Exit(code)
+
+
+def _figures(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: row.get(k) for k in JSON_KEYS}
+
+
+@app.command()
+def kpis(
+    orders: Annotated[Path, typer.Argument(help="Orders file (canonical CSV or Parquet).")],
+    lines: Annotated[Path | None, Opt(help="Order lines file.")] = None,
+    customers: Annotated[Path | None, Opt(help="Customers file.")] = None,
+    catalog: Annotated[Path | None, Opt(help="Catalogue with unit costs.")] = None,
+    traffic: Annotated[Path | None, Opt(help="Daily sessions file.")] = None,
+    by: Annotated[
+        str | None, Opt(help="month, week, day, quarter, or an order column (e.g. channel).")
+    ] = None,
+    basis: Annotated[str, Opt(help="Revenue basis: net, total or gross.")] = "net",
+    when: Annotated[str | None, Opt(help="Only this period: 2026-10, 2026Q3, a..b.")] = None,
+    currency: Annotated[str | None, Opt(help="ISO 4217 currency, if the file has none.")] = None,
+    timezone: Annotated[str | None, Opt(help="The shop's IANA time zone.")] = None,
+    as_json: Annotated[bool, Opt("--json", help="One JSON object on stdout.")] = False,
+) -> None:
+    """Core KPIs of an export: AOV, median, trimmed AOV, UPT, AUR, margin per order."""
+    from aovlab.io import load
+
+    try:
+        shop = load(
+            orders=orders, lines=lines, customers=customers, catalog=catalog, traffic=traffic,
+            currency=currency, timezone=timezone,
+        )
+        overall = metrics.kpis(shop, basis=basis, when=when)
+        grouped = metrics.kpis(shop, by=by, basis=basis, when=when) if by else None
+    except AovlabInputError as exc:
+        raise _fail(str(exc)) from None
+    if as_json:
+        payload: dict[str, Any] = {"currency": shop.currency, "basis": basis}
+        payload.update(_figures(overall.rows()[0]))
+        if grouped is not None:
+            payload["by"] = [
+                {"key": " / ".join(str(row[k]) for k in grouped.keys), **_figures(row)}
+                for row in grouped.rows()
+            ]
+        sys.stdout.write(json.dumps(payload, ensure_ascii=False) + "\n")
+        return
+    console = Console(width=None if sys.stdout.isatty() else 200)
+    console.print(overall.headline, highlight=False, soft_wrap=True)
+    for note in shop.warnings():
+        err.print(f"[yellow]note:[/] {note}", highlight=False, soft_wrap=True)
+    shown = grouped or overall
+    table = Table(show_edge=False, header_style="bold")
+    columns = [*shown.keys, *JSON_KEYS]
+    for column in columns:
+        table.add_column(column, justify="left" if column in shown.keys else "right")
+    for row in shown.rows():
+        table.add_row(
+            *(
+                cell(row[c], metrics.KPI_FORMATS.get(c, "text"), shop.currency)
+                for c in columns
+            )
+        )
+    console.print(table)
+
+
+@app.command()
+def sample(
+    out: Annotated[Path, Opt(help="Folder to write the sample shop into.")] = Path("data/sample"),
+    scale: Annotated[float, Opt(help="Size relative to the bundled shop (1 = ~30,000 orders).")] = 1.0,
+) -> None:
+    """Write the synthetic sample shop (byte-for-byte reproducible)."""
+    from aovlab import sample as sample_mod
+
+    for path in sample_mod.write(out, scale=scale):
+        typer.echo(str(path))
+
+
+@app.command()
+def report(
+    orders: Annotated[Path | None, Opt(help="Orders file.")] = None,
+    lines: Annotated[Path | None, Opt(help="Order lines file.")] = None,
+    customers: Annotated[Path | None, Opt(help="Customers file.")] = None,
+    catalog: Annotated[Path | None, Opt(help="Catalogue with unit costs.")] = None,
+    traffic: Annotated[Path | None, Opt(help="Daily sessions file.")] = None,
+    month: Annotated[str | None, Opt(help="YYYY-MM; default: the latest complete month.")] = None,
+    client: Annotated[str, Opt(help="Client name shown in the report.")] = "Client",
+    out: Annotated[Path, Opt(help="Reports folder; the report goes to OUT/<client>/<month>/.")] = Path("reports"),
+    use_sample: Annotated[bool, Opt("--sample", help="Report on the bundled sample shop.")] = False,
+    currency: Annotated[str | None, Opt(help="ISO 4217 currency, if the file has none.")] = None,
+    timezone: Annotated[str | None, Opt(help="The shop's IANA time zone.")] = None,
+    notebooks: Annotated[Path | None, Opt(help="Folder of notebooks to run.")] = None,
+    timeout: Annotated[int, Opt(help="Seconds a notebook cell may run.")] = 600,
+) -> None:
+    """Run every notebook for one client and month into a folder of offline HTML."""
+    from aovlab import report as report_mod
+    from aovlab import sample as sample_mod
+
+    if use_sample:
+        base = sample_mod.DATA_DIR
+        orders, lines, customers = base / "orders.csv", base / "lines.csv", base / "customers.csv"
+        catalog, traffic = base / "catalog.csv", base / "traffic.csv"
+    if orders is None:
+        raise _fail("give --orders EXPORT (or --sample for the bundled sample shop)")
+    try:
+        outcome = report_mod.run(
+            orders, lines=lines, customers=customers, catalog=catalog, traffic=traffic,
+            month=month, client=client, out=out, currency=currency, timezone=timezone,
+            notebooks=notebooks, timeout=timeout,
+        )
+    except AovlabInputError as exc:
+        raise _fail(str(exc)) from None
+    for run in outcome.notebooks:
+        mark = "ok" if run.status == "ok" else f"FAILED: {run.error}"
+        err.print(f"  {run.name}: {mark}", highlight=False, soft_wrap=True)
+    typer.echo(str(outcome.index.resolve()))
+    if outcome.failed:
+        raise typer.Exit(1)
+
+
+def main() -> None:
+    """Entry point of the ``aovlab`` script."""
+    try:
+        app()
+    except AovlabInputError as exc:  # pragma: no cover - commands catch their own
+        err.print(f"aovlab: {exc}", highlight=False)
+        sys.exit(2)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,134 @@
+"""Write the notebooks' source cells (run once per change; outputs come from papermill).
+
+Notebooks hold no logic: each code cell is one library call. Keeping their source here
+lets a reviewer read every cell in one diff; `make notebooks` rebuilds and re-executes them.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+ROOT = Path(__file__).resolve().parents[1]
+CHECK = "# NBVAL_CHECK_OUTPUT\n"
+
+SAMPLE_PARAMETERS = """\
+orders = "../data/sample/orders.csv"
+lines = "../data/sample/lines.csv"
+customers = "../data/sample/customers.csv"
+catalog = "../data/sample/catalog.csv"
+traffic = "../data/sample/traffic.csv"
+currency = None  # ISO 4217, when the export has no currency column or shop.json
+timezone = None  # IANA time zone, when the export has no shop.json
+"""
+
+
+def primer() -> nbformat.NotebookNode:
+    md, code = new_markdown_cell, new_code_cell
+    params = code(
+        SAMPLE_PARAMETERS
+        + 'month = "2026-08"  # the month to look at (YYYY-MM)\n'
+        + 'mix_dimension = "device"  # a column whose mix may move AOV\n'
+        + "interactive = True  # False renders everything statically (reports)\n"
+        + "results_path = None  # where the report collects this notebook's headlines\n",
+        metadata={"tags": ["parameters"]},
+    )
+    cells = [
+        md(
+            "# AOV primer: the KPIs behind average order value\n\n"
+            "What is average order value, what moves it, and why a single average can mislead. "
+            "This notebook defines the KPIs with the worked examples from the source articles, "
+            "then applies them to a shop: its KPIs for one month, the AOV trend with the "
+            "*outlier guard* (mean against median), and a month pair where the mix of orders "
+            "moves the total the other way from every segment. Change the parameters below "
+            "and run all cells; with `interactive = True` the last section has controls."
+        ),
+        params,
+        code("import aovlab\n\naovlab.widgets.setup(interactive)"),
+        md(
+            "## The definitions\n\n"
+            "- **AOV** (average order value) = revenue / orders. A shop with 400,000 of "
+            "revenue from 4,234 orders has an AOV of 94.47; 10,000 from 100 orders is 100.00.\n"
+            "- **Revenue basis**: aovlab counts *net merchandise* (merchandise − discounts, "
+            "without shipping and tax; cancelled and test orders dropped), as shop platforms do. "
+            "`basis=\"gross\"` and `basis=\"total\"` are there for clients who report otherwise.\n"
+            "- **Conversion rate** = orders / sessions: 10,000 orders from 400,000 visits is 2.5 %. "
+            "Revenue = sessions × conversion rate × AOV: 400,000 × 2.5 % × 94.47 = 944,700.\n"
+            "- **UPT** (units per transaction) = units / orders and **AUR** (average unit retail) "
+            "= revenue / units, so AOV = UPT × AUR exactly: a basket grows by more items or by "
+            "dearer ones.\n"
+            "- **Median order value** and **trimmed AOV** (the top and bottom 5 % of orders "
+            "left out) guard against one large order distorting the picture; so does the "
+            "**share of revenue in the top 1 % of orders**.\n"
+            "- **Margin per order** = (revenue − cost of goods) / orders: a higher AOV is worth "
+            "only what it adds in margin."
+        ),
+        code(CHECK + "aovlab.metrics.worked_examples()"),
+        md("## The shop\n\nWhat was loaded, and anything the checks noticed about the data."),
+        code(
+            "shop = aovlab.load(orders=orders, lines=lines, customers=customers, catalog=catalog,\n"
+            "                   traffic=traffic, currency=currency, timezone=timezone)\n"
+            "shop"
+        ),
+        md("## The month at a glance"),
+        code("month_kpis = aovlab.metrics.kpis(shop, when=month)\nmonth_kpis"),
+        code(CHECK + "print(month_kpis.headline)"),
+        md(
+            "## AOV by month: mean against median\n\n"
+            "The mean (AOV) reacts to every large order; the median does not. When the two "
+            "part ways in one month, look at that month's largest orders before reading "
+            "anything into its AOV."
+        ),
+        code('trend = aovlab.metrics.kpis(shop, by="month")\ntrend.chart()'),
+        code(CHECK + "print(trend.headline)"),
+        code("trend"),
+        md(
+            "## Mix: how the total can fall while every segment rises\n\n"
+            "AOV is an average over segments (devices, channels, countries). If more orders "
+            "come from a segment whose baskets are smaller, the overall AOV falls even when "
+            "every segment spends more than before. Compare the month with the one before, "
+            "overall and by segment:"
+        ),
+        code('aovlab.metrics.kpis(shop, by="month", when=aovlab.periods.with_previous(month))'),
+        code(
+            "mix = aovlab.metrics.kpis(shop, by=[\"month\", aovlab.metrics.pick_dimension(shop, mix_dimension)],\n"
+            "                          when=aovlab.periods.with_previous(month))\n"
+            "mix.chart()"
+        ),
+        code("mix"),
+        md(
+            "## Customers\n\n"
+            "Purchase frequency, repeat rate and historic customer lifetime value (gross margin "
+            "per customer over the data's window), for registered customers."
+        ),
+        code("aovlab.metrics.customer_kpis(shop)"),
+        md(
+            "## Explore\n\n"
+            "Pick the period and the revenue basis, then a dimension to split the month by."
+        ),
+        code("aovlab.widgets.kpi_explorer(shop, interactive)"),
+        code("aovlab.widgets.dimension_explorer(shop, interactive, when=month)"),
+        code("aovlab.report.save_results(results_path, month_kpis, trend)"),
+    ]
+    nb = new_notebook(cells=cells)
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["language_info"] = {"name": "python"}
+    return nb
+
+
+NOTEBOOKS = {"00_kpi_primer.ipynb": primer}
+
+
+def main(names: list[str]) -> None:
+    for name, build in NOTEBOOKS.items():
+        if names and name not in names:
+            continue
+        nbformat.write(build(), ROOT / "notebooks" / name)
+        print(ROOT / "notebooks" / name)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
