@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 MONTH  ?=
 OUT    ?= reports
 
-.PHONY: help setup report test lint typecheck bench lab sample clean lock
+.PHONY: help setup report test lint typecheck bench lab sample notebooks clean lock
 
 help:
 	@echo "make report   build the env, then the sample shop's monthly report (prints its path)"
@@ -27,14 +27,14 @@ report: $(STAMP)
 	$(BIN)/aovlab report --sample --client "Sample Shop" $(if $(MONTH),--month $(MONTH)) --out $(OUT)
 
 test: $(STAMP)
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench tools
+	$(BIN)/ruff format --check src tests bench tools
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench tools
+	$(BIN)/ruff format --check src tests bench tools
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -47,6 +47,10 @@ lab: $(STAMP)
 
 sample: $(STAMP)
 	$(BIN)/aovlab sample --out data/sample
+
+# Rebuild the notebooks from tools/build_notebooks.py and execute them on the sample data.
+notebooks: $(STAMP)
+	$(BIN)/python tools/build_notebooks.py --execute
 
 # Regenerate the lock from the ranges in pyproject.toml (maintainers only).
 lock:

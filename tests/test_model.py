@@ -25,7 +25,9 @@ def orders_frame(native=pl.DataFrame, **overrides):
 
 @pytest.mark.parametrize("native", [pl.DataFrame, pd.DataFrame])
 def test_three_column_spreadsheet_is_a_shop(native):
-    frame = native({"order_id": [1, 2], "ordered_at": ["2026-10-01", "2026-10-02"], "total": [10.0, 30.0]})
+    frame = native(
+        {"order_id": [1, 2], "ordered_at": ["2026-10-01", "2026-10-02"], "total": [10.0, 30.0]}
+    )
     shop = ShopData.from_frames(frame, currency="EUR")
     assert shop.backend == ("polars" if native is pl.DataFrame else "pandas")
     row = aovlab.metrics.kpis(shop).rows()[0]
@@ -37,8 +39,9 @@ def test_three_column_spreadsheet_is_a_shop(native):
 def test_caller_frames_are_never_mutated(native):
     orders = orders_frame(native)
     lines = native({"order_id": ["A1"], "sku": ["X"], "quantity": [2], "unit_price": [50.0]})
-    before_o, before_l = orders.clone() if native is pl.DataFrame else orders.copy(), (
-        lines.clone() if native is pl.DataFrame else lines.copy()
+    before_o, before_l = (
+        orders.clone() if native is pl.DataFrame else orders.copy(),
+        (lines.clone() if native is pl.DataFrame else lines.copy()),
     )
     ShopData.from_frames(orders, lines, currency="EUR", timezone="Europe/Berlin")
     if native is pl.DataFrame:
@@ -50,7 +53,9 @@ def test_caller_frames_are_never_mutated(native):
 
 def test_missing_required_column_lists_what_was_present():
     with pytest.raises(AovlabInputError) as info:
-        ShopData.from_frames(pl.DataFrame({"id": ["1"], "ordered_at": ["2026-10-01"], "total": [1.0]}))
+        ShopData.from_frames(
+            pl.DataFrame({"id": ["1"], "ordered_at": ["2026-10-01"], "total": [1.0]})
+        )
     text = str(info.value)
     assert "order_id" in text and "columns present: id, ordered_at, total" in text
 
@@ -128,7 +133,12 @@ def test_tax_inclusive_totals_are_detected():
 def test_lines_fill_merchandise_and_costs_come_from_the_catalog():
     orders = pl.DataFrame({"order_id": ["1", "2"], "ordered_at": ["2026-10-01", "2026-10-02"]})
     lines = pl.DataFrame(
-        {"order_id": ["1", "1", "2"], "sku": ["a", "b", "a"], "quantity": [1, 2, 3], "unit_price": [10.0, 5.0, 10.0]}
+        {
+            "order_id": ["1", "1", "2"],
+            "sku": ["a", "b", "a"],
+            "quantity": [1, 2, 3],
+            "unit_price": [10.0, 5.0, 10.0],
+        }
     )
     catalog = pl.DataFrame({"sku": ["a", "b"], "unit_cost": [4.0, 2.0], "category": ["x", "y"]})
     shop = ShopData.from_frames(orders, lines, catalog=catalog)
@@ -143,7 +153,13 @@ def test_lines_fill_merchandise_and_costs_come_from_the_catalog():
 def test_lines_without_cost_are_reported_and_margin_is_withheld():
     orders = pl.DataFrame({"order_id": ["1", "2"], "ordered_at": ["2026-10-01", "2026-10-02"]})
     lines = pl.DataFrame(
-        {"order_id": ["1", "2"], "sku": ["a", "b"], "quantity": [1, 1], "unit_price": [10.0, 30.0], "unit_cost": [4.0, None]}
+        {
+            "order_id": ["1", "2"],
+            "sku": ["a", "b"],
+            "quantity": [1, 1],
+            "unit_price": [10.0, 30.0],
+            "unit_cost": [4.0, None],
+        }
     )
     shop = ShopData.from_frames(orders, lines)
     assert any("no unit cost" in n.message and n.examples == ("b",) for n in shop.warnings())
@@ -152,8 +168,16 @@ def test_lines_without_cost_are_reported_and_margin_is_withheld():
 
 
 def test_orphan_lines_and_orders_without_lines_are_reported():
-    orders = pl.DataFrame({"order_id": ["1", "2"], "ordered_at": ["2026-10-01", "2026-10-02"], "merchandise": [10.0, 5.0]})
-    lines = pl.DataFrame({"order_id": ["1", "9"], "sku": ["a", "a"], "quantity": [1, 1], "unit_price": [10.0, 10.0]})
+    orders = pl.DataFrame(
+        {
+            "order_id": ["1", "2"],
+            "ordered_at": ["2026-10-01", "2026-10-02"],
+            "merchandise": [10.0, 5.0],
+        }
+    )
+    lines = pl.DataFrame(
+        {"order_id": ["1", "9"], "sku": ["a", "a"], "quantity": [1, 1], "unit_price": [10.0, 10.0]}
+    )
     shop = ShopData.from_frames(orders, lines)
     messages = " | ".join(n.message for n in shop.warnings())
     assert "belong to no known order" in messages and "have no lines" in messages
@@ -166,15 +190,27 @@ def test_offsets_and_naive_times_land_in_the_shop_time_zone():
         {
             "order_id": ["1", "2", "3"],
             # 23:30 UTC on 31 Oct = 00:30 local on 1 Nov; a naive time is local already.
-            "ordered_at": ["2026-10-31T23:30:00Z", "2026-10-31 23:30:00", "2026-03-29T03:15:00+02:00"],
+            "ordered_at": [
+                "2026-10-31T23:30:00Z",
+                "2026-10-31 23:30:00",
+                "2026-03-29T03:15:00+02:00",
+            ],
             "total": [1.0, 2.0, 3.0],
         }
     )
     shop = ShopData.from_frames(frame, timezone="Europe/Stockholm")
     local = [t.replace(tzinfo=None) for t in shop.orders["ordered_at"].to_list()]
-    assert local == [dt.datetime(2026, 11, 1, 0, 30), dt.datetime(2026, 10, 31, 23, 30), dt.datetime(2026, 3, 29, 3, 15)]
+    assert local == [
+        dt.datetime(2026, 11, 1, 0, 30),
+        dt.datetime(2026, 10, 31, 23, 30),
+        dt.datetime(2026, 3, 29, 3, 15),
+    ]
     months = aovlab.metrics.kpis(shop, by="month").rows()
-    assert [(r["month"], r["orders"]) for r in months] == [("2026-03", 1), ("2026-10", 1), ("2026-11", 1)]
+    assert [(r["month"], r["orders"]) for r in months] == [
+        ("2026-03", 1),
+        ("2026-10", 1),
+        ("2026-11", 1),
+    ]
 
 
 def test_cancelled_and_test_orders_never_count():
@@ -184,14 +220,25 @@ def test_cancelled_and_test_orders_never_count():
 
 
 def test_load_reads_shop_json_and_names_the_file_in_errors(tmp_path):
-    (tmp_path / "shop.json").write_text('{"currency": "SEK", "timezone": "Europe/Oslo", "name": "T"}')
-    (tmp_path / "orders.csv").write_text("order_id,ordered_at,total\n1,2026-10-01,10\n2,2026-10-02,x\n")
+    (tmp_path / "shop.json").write_text(
+        '{"currency": "SEK", "timezone": "Europe/Oslo", "name": "T"}'
+    )
+    (tmp_path / "orders.csv").write_text(
+        "order_id,ordered_at,total\n1,2026-10-01,10\n2,2026-10-02,x\n"
+    )
     with pytest.raises(AovlabInputError) as info:
         aovlab.load(orders=tmp_path / "orders.csv")
     assert str(tmp_path / "orders.csv") in str(info.value) and info.value.rows == [2]
-    (tmp_path / "orders.csv").write_text("order_id,ordered_at,total\n1,2026-10-01,10\n2,2026-10-02,20\n")
+    (tmp_path / "orders.csv").write_text(
+        "order_id,ordered_at,total\n1,2026-10-01,10\n2,2026-10-02,20\n"
+    )
     shop = aovlab.load(orders=tmp_path / "orders.csv", backend="pandas")
-    assert (shop.currency, shop.timezone, shop.name, shop.backend) == ("SEK", "Europe/Oslo", "T", "pandas")
+    assert (shop.currency, shop.timezone, shop.name, shop.backend) == (
+        "SEK",
+        "Europe/Oslo",
+        "T",
+        "pandas",
+    )
 
 
 @pytest.mark.parametrize(
@@ -199,7 +246,10 @@ def test_load_reads_shop_json_and_names_the_file_in_errors(tmp_path):
     [
         (b"", "is empty"),
         (b"order_id,ordered_at,total\n", "has no rows"),
-        (b"order_id,ordered_at,total\n1,2026-10-01,1\n2,2026-10-01,1,5\n", "wrong number of fields"),
+        (
+            b"order_id,ordered_at,total\n1,2026-10-01,1\n2,2026-10-01,1,5\n",
+            "wrong number of fields",
+        ),
         (b"\x00\x01\x02\xff\xfe binary", "not a text file"),
         (b"order_id,ordered_at,total\n\xff\xfe1,2026-10-01,1\n", "cannot be read"),
     ],
@@ -219,7 +269,9 @@ def test_bom_and_header_case_are_tolerated(tmp_path):
 
 def test_parquet_round_trip(tmp_path, shop):
     shop.orders.write_parquet(tmp_path / "orders.parquet")
-    again = aovlab.load(orders=tmp_path / "orders.parquet", currency="EUR", timezone="Europe/Stockholm")
+    again = aovlab.load(
+        orders=tmp_path / "orders.parquet", currency="EUR", timezone="Europe/Stockholm"
+    )
     assert again.orders.height == shop.orders.height
     orders_only = ShopData.from_frames(shop.orders, currency="EUR", timezone="Europe/Stockholm")
     assert aovlab.metrics.kpis(again).rows() == aovlab.metrics.kpis(orders_only).rows()

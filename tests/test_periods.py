@@ -27,7 +27,9 @@ def test_parse_window(text, start, end, grain):
     assert (w.start, w.end, w.grain) == (start, end, grain)
 
 
-@pytest.mark.parametrize("bad", ["2026-13", "26-10", "October", "2026-10-32", "2026-10..2026-09", ""])
+@pytest.mark.parametrize(
+    "bad", ["2026-13", "26-10", "October", "2026-10-32", "2026-10..2026-09", ""]
+)
 def test_parse_window_refuses(bad):
     with pytest.raises(AovlabInputError, match="expected"):
         periods.parse_window(bad)
@@ -62,8 +64,12 @@ def test_within_is_half_open():
     from zoneinfo import ZoneInfo
 
     z = ZoneInfo(tz)
-    times = [dt.datetime(2026, 9, 30, 23, 59, tzinfo=z), dt.datetime(2026, 10, 1, 0, 0, tzinfo=z),
-             dt.datetime(2026, 10, 31, 23, 59, tzinfo=z), dt.datetime(2026, 11, 1, 0, 0, tzinfo=z)]
+    times = [
+        dt.datetime(2026, 9, 30, 23, 59, tzinfo=z),
+        dt.datetime(2026, 10, 1, 0, 0, tzinfo=z),
+        dt.datetime(2026, 10, 31, 23, 59, tzinfo=z),
+        dt.datetime(2026, 11, 1, 0, 0, tzinfo=z),
+    ]
     frame = nw.from_native(pl.DataFrame({"t": times}))
     kept = frame.filter(periods.within("t", periods.parse_window("2026-10"), tz))
     assert kept["t"].to_list() == times[1:3]

@@ -31,7 +31,6 @@ def primer() -> nbformat.NotebookNode:
     params = code(
         SAMPLE_PARAMETERS
         + 'month = "2026-08"  # the month to look at (YYYY-MM)\n'
-        + 'mix_dimension = "device"  # a column whose mix may move AOV\n'
         + "interactive = True  # False renders everything statically (reports)\n"
         + "results_path = None  # where the report collects this notebook's headlines\n",
         metadata={"tags": ["parameters"]},
@@ -54,7 +53,7 @@ def primer() -> nbformat.NotebookNode:
             "revenue from 4,234 orders has an AOV of 94.47; 10,000 from 100 orders is 100.00.\n"
             "- **Revenue basis**: aovlab counts *net merchandise* (merchandise − discounts, "
             "without shipping and tax; cancelled and test orders dropped), as shop platforms do. "
-            "`basis=\"gross\"` and `basis=\"total\"` are there for clients who report otherwise.\n"
+            '`basis="gross"` and `basis="total"` are there for clients who report otherwise.\n'
             "- **Conversion rate** = orders / sessions: 10,000 orders from 400,000 visits is 2.5 %. "
             "Revenue = sessions × conversion rate × AOV: 400,000 × 2.5 % × 94.47 = 944,700.\n"
             "- **UPT** (units per transaction) = units / orders and **AUR** (average unit retail) "
@@ -94,7 +93,7 @@ def primer() -> nbformat.NotebookNode:
         ),
         code('aovlab.metrics.kpis(shop, by="month", when=aovlab.periods.with_previous(month))'),
         code(
-            "mix = aovlab.metrics.kpis(shop, by=[\"month\", aovlab.metrics.pick_dimension(shop, mix_dimension)],\n"
+            'mix = aovlab.metrics.kpis(shop, by=["month", aovlab.metrics.pick_dimension(shop, "device")],\n'
             "                          when=aovlab.periods.with_previous(month))\n"
             "mix.chart()"
         ),
@@ -114,7 +113,11 @@ def primer() -> nbformat.NotebookNode:
         code("aovlab.report.save_results(results_path, month_kpis, trend)"),
     ]
     nb = new_notebook(cells=cells)
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     nb.metadata["language_info"] = {"name": "python"}
     return nb
 
@@ -122,12 +125,41 @@ def primer() -> nbformat.NotebookNode:
 NOTEBOOKS = {"00_kpi_primer.ipynb": primer}
 
 
-def main(names: list[str]) -> None:
+def execute(path: Path) -> None:
+    """Run a notebook on the sample data with static output, as committed to the repo.
+
+    papermill's injected cell is removed again afterwards, so a person who opens the
+    notebook and runs it gets the defaults of the parameters cell (interactive=True).
+    """
+    import papermill as pm
+
+    from aovlab.report import _clean
+
+    pm.execute_notebook(
+        str(path),
+        str(path),
+        parameters={"interactive": False},
+        kernel_name="python3",
+        cwd=str(path.parent),
+        progress_bar=False,
+    )
+    nb = nbformat.read(path, as_version=4)
+    nb.cells = [c for c in nb.cells if "injected-parameters" not in c.metadata.get("tags", [])]
+    _clean(nb)
+    nbformat.write(nb, path)
+
+
+def main(args: list[str]) -> None:
+    run = "--execute" in args
+    names = [a for a in args if not a.startswith("--")]
     for name, build in NOTEBOOKS.items():
         if names and name not in names:
             continue
-        nbformat.write(build(), ROOT / "notebooks" / name)
-        print(ROOT / "notebooks" / name)
+        path = ROOT / "notebooks" / name
+        nbformat.write(build(), path)
+        if run:
+            execute(path)
+        print(path)
 
 
 if __name__ == "__main__":

@@ -92,7 +92,9 @@ def kpi_chart(result: Any) -> alt.Chart:
                     "measure:N",
                     title=None,
                     sort=["aov", "median_order_value", "trimmed_aov"],
-                    legend=alt.Legend(labelExpr="{'aov': 'mean (AOV)', 'median_order_value': 'median', 'trimmed_aov': 'trimmed mean'}[datum.label]"),
+                    legend=alt.Legend(
+                        labelExpr="{'aov': 'mean (AOV)', 'median_order_value': 'median', 'trimmed_aov': 'trimmed mean'}[datum.label]"
+                    ),
                 ),
                 tooltip=[key, "measure:N", alt.Tooltip("value:Q", format=",.2f")],
             )
@@ -116,4 +118,8 @@ def bar_chart(result: Any, measure: str) -> alt.Chart:
     if len(keys) == 2:
         encode["color"] = alt.Color(f"{keys[1]}:N", title=keys[1])
         encode["yOffset"] = alt.YOffset(f"{keys[1]}:N")
-    return alt.Chart(table.select(*keys, measure).to_native(), title=measure).mark_bar().encode(**encode)
+    return (
+        alt.Chart(table.select(*keys, measure).to_native(), title=measure)
+        .mark_bar()
+        .encode(**encode)
+    )

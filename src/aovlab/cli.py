@@ -72,8 +72,13 @@ def kpis(
 
     try:
         shop = load(
-            orders=orders, lines=lines, customers=customers, catalog=catalog, traffic=traffic,
-            currency=currency, timezone=timezone,
+            orders=orders,
+            lines=lines,
+            customers=customers,
+            catalog=catalog,
+            traffic=traffic,
+            currency=currency,
+            timezone=timezone,
         )
         overall = metrics.kpis(shop, basis=basis, when=when)
         grouped = metrics.kpis(shop, by=by, basis=basis, when=when) if by else None
@@ -100,10 +105,7 @@ def kpis(
         table.add_column(column, justify="left" if column in shown.keys else "right")
     for row in shown.rows():
         table.add_row(
-            *(
-                cell(row[c], metrics.KPI_FORMATS.get(c, "text"), shop.currency)
-                for c in columns
-            )
+            *(cell(row[c], metrics.KPI_FORMATS.get(c, "text"), shop.currency) for c in columns)
         )
     console.print(table)
 
@@ -111,7 +113,9 @@ def kpis(
 @app.command()
 def sample(
     out: Annotated[Path, Opt(help="Folder to write the sample shop into.")] = Path("data/sample"),
-    scale: Annotated[float, Opt(help="Size relative to the bundled shop (1 = ~30,000 orders).")] = 1.0,
+    scale: Annotated[
+        float, Opt(help="Size relative to the bundled shop (1 = ~30,000 orders).")
+    ] = 1.0,
 ) -> None:
     """Write the synthetic sample shop (byte-for-byte reproducible)."""
     from aovlab import sample as sample_mod
@@ -129,7 +133,9 @@ def report(
     traffic: Annotated[Path | None, Opt(help="Daily sessions file.")] = None,
     month: Annotated[str | None, Opt(help="YYYY-MM; default: the latest complete month.")] = None,
     client: Annotated[str, Opt(help="Client name shown in the report.")] = "Client",
-    out: Annotated[Path, Opt(help="Reports folder; the report goes to OUT/<client>/<month>/.")] = Path("reports"),
+    out: Annotated[
+        Path, Opt(help="Reports folder; the report goes to OUT/<client>/<month>/.")
+    ] = Path("reports"),
     use_sample: Annotated[bool, Opt("--sample", help="Report on the bundled sample shop.")] = False,
     currency: Annotated[str | None, Opt(help="ISO 4217 currency, if the file has none.")] = None,
     timezone: Annotated[str | None, Opt(help="The shop's IANA time zone.")] = None,
@@ -148,9 +154,18 @@ def report(
         raise _fail("give --orders EXPORT (or --sample for the bundled sample shop)")
     try:
         outcome = report_mod.run(
-            orders, lines=lines, customers=customers, catalog=catalog, traffic=traffic,
-            month=month, client=client, out=out, currency=currency, timezone=timezone,
-            notebooks=notebooks, timeout=timeout,
+            orders,
+            lines=lines,
+            customers=customers,
+            catalog=catalog,
+            traffic=traffic,
+            month=month,
+            client=client,
+            out=out,
+            currency=currency,
+            timezone=timezone,
+            notebooks=notebooks,
+            timeout=timeout,
         )
     except AovlabInputError as exc:
         raise _fail(str(exc)) from None

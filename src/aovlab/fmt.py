@@ -51,7 +51,11 @@ def pct(value: Any, *, digits: int = 1, signed: bool = False) -> str:
     if _missing(value):
         return "n/a"
     number = float(value) * 100
-    sign = ("+" if number > 0 else "−" if number < 0 else "") if signed else ("−" if number < 0 else "")
+    sign = (
+        ("+" if number > 0 else "−" if number < 0 else "")
+        if signed
+        else ("−" if number < 0 else "")
+    )
     return f"{sign}{abs(number):,.{digits}f} %"
 
 

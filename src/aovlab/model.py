@@ -360,7 +360,9 @@ def _as_text(frame: nw.DataFrame[Any], column: str) -> nw.DataFrame[Any]:
     if dtype.is_float():
         # Ids that went through a float column (17850.0) become 17850.
         as_int = col.cast(nw.Int64())
-        clean = nw.when(col == as_int).then(as_int.cast(nw.String())).otherwise(col.cast(nw.String()))
+        clean = (
+            nw.when(col == as_int).then(as_int.cast(nw.String())).otherwise(col.cast(nw.String()))
+        )
         return frame.with_columns(clean.alias(column))
     return frame.with_columns(col.cast(nw.String()))
 
@@ -574,7 +576,9 @@ def _unique_key(frame: nw.DataFrame[Any], table: str, key: str) -> None:
         )
 
 
-def _round_money(frame: nw.DataFrame[Any], columns: Iterable[str], digits: int) -> nw.DataFrame[Any]:
+def _round_money(
+    frame: nw.DataFrame[Any], columns: Iterable[str], digits: int
+) -> nw.DataFrame[Any]:
     return frame.with_columns(*(nw.col(c).round(digits) for c in columns if c in frame.columns))
 
 
@@ -681,7 +685,11 @@ def _orders(
         if has_tax and n_in < n_ex:
             tax_included, off = True, off_in
             notes.append(
-                Note("info", table, "tax is included in prices: total = merchandise - discount + shipping")
+                Note(
+                    "info",
+                    table,
+                    "tax is included in prices: total = merchandise - discount + shipping",
+                )
             )
         else:
             off = off_ex
@@ -738,9 +746,7 @@ def _currency(frame: nw.DataFrame[Any], currency: str | None, table: str) -> str
     if "currency" not in frame.columns:
         return given
     frame = _as_text(frame, "currency")
-    found = sorted(
-        {str(c).upper() for c in frame["currency"].drop_nulls().unique().to_list()}
-    )
+    found = sorted({str(c).upper() for c in frame["currency"].drop_nulls().unique().to_list()})
     if len(found) > 1:
         counts = frame.group_by("currency").agg(nw.len()).sort("currency")
         shown = ", ".join(f"{c} ({n:,} orders)" for c, n in counts.iter_rows())
@@ -763,9 +769,7 @@ def _currency(frame: nw.DataFrame[Any], currency: str | None, table: str) -> str
     return given or (found[0] if found else None)
 
 
-def _lines(
-    native: Any, catalog: nw.DataFrame[Any] | None, notes: list[Note]
-) -> nw.DataFrame[Any]:
+def _lines(native: Any, catalog: nw.DataFrame[Any] | None, notes: list[Note]) -> nw.DataFrame[Any]:
     table = "lines"
     frame = _frame(native, table)
     _require(frame, table, ["order_id", "quantity", "unit_price"])

@@ -28,7 +28,10 @@ def read_table(path: str | Path, table: str) -> pl.DataFrame:
     file = Path(path)
     if not file.exists():
         raise AovlabInputError(
-            "file not found", source=str(file), table=table, expected="an existing file",
+            "file not found",
+            source=str(file),
+            table=table,
+            expected="an existing file",
             found="nothing at that path",
         )
     if file.is_dir():
@@ -42,16 +45,25 @@ def read_table(path: str | Path, table: str) -> pl.DataFrame:
         if suffix in (".csv", ".txt", ".csv.gz"):
             if file.stat().st_size == 0:
                 raise AovlabInputError(
-                    "is empty", source=str(file), table=table,
-                    expected="a header row and data rows", found="0 bytes",
+                    "is empty",
+                    source=str(file),
+                    table=table,
+                    expected="a header row and data rows",
+                    found="0 bytes",
                 )
             if suffix != ".csv.gz" and b"\x00" in file.open("rb").read(65536):
                 raise AovlabInputError(
-                    "is not a text file", source=str(file), table=table,
-                    expected="a CSV file (text)", found="binary content (NUL bytes)",
+                    "is not a text file",
+                    source=str(file),
+                    table=table,
+                    expected="a CSV file (text)",
+                    found="binary content (NUL bytes)",
                 )
             return pl.read_csv(
-                file, infer_schema=False, encoding="utf8", truncate_ragged_lines=False,
+                file,
+                infer_schema=False,
+                encoding="utf8",
+                truncate_ragged_lines=False,
                 raise_if_empty=True,
             )
     except AovlabInputError:
@@ -62,19 +74,28 @@ def read_table(path: str | Path, table: str) -> pl.DataFrame:
         if ragged is not None:
             row, width, found = ragged
             raise AovlabInputError(
-                "has a row with the wrong number of fields", source=str(file), table=table,
-                rows=[row], expected=f"{width} fields like the header",
-                found=f"{found} fields", hint="a separator inside an unquoted value, or "
+                "has a row with the wrong number of fields",
+                source=str(file),
+                table=table,
+                rows=[row],
+                expected=f"{width} fields like the header",
+                found=f"{found} fields",
+                hint="a separator inside an unquoted value, or "
                 "a decimal comma written without quotes",
             ) from None
         raise AovlabInputError(
-            "cannot be read as a canonical table", source=str(file), table=table,
+            "cannot be read as a canonical table",
+            source=str(file),
+            table=table,
             expected=f"a UTF-8 CSV with a header row, or Parquet ({table})",
             found=first[:300],
         ) from None
     raise AovlabInputError(
-        "has a file type aovlab cannot read", source=str(file), table=table,
-        expected=".csv, .csv.gz or .parquet", found=repr(file.suffix or "(no suffix)"),
+        "has a file type aovlab cannot read",
+        source=str(file),
+        table=table,
+        expected=".csv, .csv.gz or .parquet",
+        found=repr(file.suffix or "(no suffix)"),
     )
 
 
@@ -153,8 +174,13 @@ def load(
       found:    nothing at that path
     """
     meta = _shop_file(orders)
-    given = {"orders": orders, "lines": lines, "customers": customers,
-             "catalog": catalog, "traffic": traffic}
+    given = {
+        "orders": orders,
+        "lines": lines,
+        "customers": customers,
+        "catalog": catalog,
+        "traffic": traffic,
+    }
     sources: dict[str, str] = {}
     frames: dict[str, Any] = {}
     for table, value in given.items():

@@ -1,0 +1,84 @@
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+import aovlab
+from aovlab.cli import JSON_KEYS, app
+
+runner = CliRunner()
+SAMPLE = aovlab.sample.DATA_DIR
+
+
+def run(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def test_kpis_json_has_the_documented_keys():
+    result = run("kpis", SAMPLE / "orders.csv", "--json", "--by", "month")
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert set(payload) == {"currency", "basis", *JSON_KEYS, "by"}
+    assert payload["currency"] == "EUR" and payload["basis"] == "net"
+    assert payload["upt"] is None and payload["margin_per_order"] is None  # no lines given
+    assert [row["key"] for row in payload["by"]][:2] == ["2024-11", "2024-12"]
+    assert all(set(row) == {"key", *JSON_KEYS} for row in payload["by"])
+    assert sum(row["orders"] for row in payload["by"]) == payload["orders"]
+
+
+def test_kpis_json_with_lines_and_catalog_matches_the_library(shop):
+    result = run(
+        "kpis",
+        SAMPLE / "orders.csv",
+        "--lines",
+        SAMPLE / "lines.csv",
+        "--json",
+        "--when",
+        "2026-10",
+    )
+    payload = json.loads(result.stdout)
+    row = aovlab.metrics.kpis(shop, when="2026-10").rows()[0]
+    assert {k: payload[k] for k in JSON_KEYS} == {k: row[k] for k in JSON_KEYS}
+
+
+def test_kpis_table_output():
+    result = run("kpis", SAMPLE / "orders.csv", "--by", "device", "--basis", "total")
+    assert result.exit_code == 0
+    assert "desktop" in result.stdout and "AOV €" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("content", "fragment"),
+    [
+        ("order_id,ordered_at\n1,2026-10-01\n", "no revenue column"),
+        ("order_id,ordered_at,total\n1,2026-10-01,abc\n", "not numbers"),
+        ("order_id,ordered_at,total\n1,01/10/2026,1\n", "dates that cannot be read"),
+        ("", "is empty"),
+    ],
+)
+def test_bad_input_exits_2_without_traceback(tmp_path, content, fragment):
+    path = tmp_path / "orders.csv"
+    path.write_text(content)
+    result = run("kpis", path)
+    assert result.exit_code == 2
+    assert fragment in result.stderr and "Traceback" not in result.output + result.stderr
+
+
+def test_bad_options_exit_2(tmp_path):
+    assert run("kpis", SAMPLE / "orders.csv", "--basis", "brutto").exit_code == 2
+    assert run("kpis", SAMPLE / "orders.csv", "--by", "colour").exit_code == 2
+    assert run("kpis", SAMPLE / "orders.csv", "--when", "2026-13").exit_code == 2
+    assert run("kpis", tmp_path / "missing.csv").exit_code == 2
+    assert run("report").exit_code == 2
+
+
+def test_sample_command_writes_the_files(tmp_path):
+    result = run("sample", "--out", tmp_path, "--scale", "0.02")
+    assert result.exit_code == 0
+    assert {p.name for p in tmp_path.iterdir()} >= {
+        "orders.csv",
+        "lines.csv",
+        "shop.json",
+        "README.md",
+    }
+    assert aovlab.load(orders=tmp_path / "orders.csv").currency == "EUR"
