@@ -3,6 +3,8 @@ import datetime as dt
 import pandas as pd
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import aovlab
 from aovlab import ShopData
@@ -279,3 +281,28 @@ def test_parquet_round_trip(tmp_path, shop):
 
 def test_backends_convert_both_ways(shop):
     assert shop.to_backend("pandas").to_backend("polars").orders.equals(shop.orders)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.datetimes(min_value=dt.datetime(1990, 1, 1), max_value=dt.datetime(2060, 1, 1)),
+            st.integers(-14 * 60, 14 * 60).map(lambda m: m - m % 15),
+        ),
+        min_size=1,
+        max_size=20,
+    )
+)
+def test_fast_offset_parsing_matches_the_general_path(stamps):
+    from aovlab.model import _parse_polars_datetimes, _parse_polars_datetimes_general
+
+    def fmt(t, minutes):
+        sign = "-" if minutes < 0 else "+"
+        return f"{t:%Y-%m-%dT%H:%M:%S}{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+    raw = pl.Series("t", [fmt(t.replace(microsecond=0), m) for t, m in stamps])
+    fast = _parse_polars_datetimes(raw, "Europe/Stockholm")
+    general = _parse_polars_datetimes_general(raw, "Europe/Stockholm")
+    assert fast.to_list() == general.to_list()
+    assert fast.null_count() == 0

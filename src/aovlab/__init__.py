@@ -6,17 +6,34 @@
 94.47
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
 __version__ = "0.1.0"
 
-from aovlab import io, metrics, periods, report, sample, widgets
+from aovlab import io, metrics, periods, sample
 from aovlab.errors import AovlabInputError, Note
 from aovlab.io import load
 from aovlab.model import ShopData
+
+# Imported on first use: Altair and the notebook machinery take seconds to import, which
+# the command line and plain data work should not pay.
+_LAZY = ("charts", "widgets", "report", "cli")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return importlib.import_module(f"aovlab.{name}")
+    raise AttributeError(f"module 'aovlab' has no attribute {name!r}")
+
 
 __all__ = [
     "AovlabInputError",
     "Note",
     "ShopData",
+    "charts",
     "io",
     "load",
     "metrics",

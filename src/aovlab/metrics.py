@@ -241,7 +241,20 @@ def order_table(
     ``cogs`` are null where unknown. This is the one place order-level facts are built.
     """
     orders = nw.from_native(shop.orders, eager_only=True)
-    frame = orders.filter(is_counted())
+    dims = [k for k in by or [] if k not in periods.PERIODS]
+    needed = [
+        "order_id",
+        "customer_id",
+        "ordered_at",
+        "merchandise",
+        "discount",
+        "total",
+        "status",
+        "test",
+        *(c for c in ("units", "cogs") if c in orders.columns),
+        *dims,
+    ]
+    frame = orders.select(*dict.fromkeys(needed)).filter(is_counted())
     if when is not None:
         window = when if isinstance(when, periods.Window) else periods.parse_window(when)
         frame = frame.filter(periods.within("ordered_at", window, shop.timezone))
@@ -251,31 +264,13 @@ def order_table(
         net.alias("net_value"),
         *(periods.label("ordered_at", k).alias(k) for k in by or [] if k in periods.PERIODS),
     )
-    if shop.lines is not None:
-        lines = nw.from_native(shop.lines, eager_only=True)
-        per_order = (
-            lines.with_columns(
-                (nw.col("quantity") * nw.col("unit_cost")).alias("__cogs"),
-                nw.col("unit_cost").is_null().cast(nw.Int64()).alias("__no_cost"),
-            )
-            .group_by("order_id")
-            .agg(
-                nw.col("quantity").sum().alias("units"),
-                nw.col("__cogs").sum().alias("cogs"),
-                nw.col("__no_cost").sum().alias("__no_cost"),
-            )
-        )
-        frame = (
-            frame.join(per_order, on="order_id", how="left")
-            .with_columns(nw.when(nw.col("__no_cost") == 0).then(nw.col("cogs")).alias("cogs"))
-            .drop("__no_cost")
-        )
-    else:
-        units = nw.col("units") if "units" in orders.columns else nw.lit(None, dtype=nw.Float64())
-        frame = frame.with_columns(
-            units.cast(nw.Float64()).alias("units"), nw.lit(None, dtype=nw.Float64()).alias("cogs")
-        )
-    return frame
+    missing = nw.lit(None, dtype=nw.Float64())
+    return frame.with_columns(
+        (nw.col("units").cast(nw.Float64()) if "units" in orders.columns else missing).alias(
+            "units"
+        ),
+        (nw.col("cogs") if "cogs" in orders.columns else missing).alias("cogs"),
+    )
 
 
 # --------------------------------------------------------------------------- KPIs
@@ -317,8 +312,12 @@ def _aggregate(
     group = keys or ["__all"]
     if not keys:
         frame = frame.with_columns(nw.lit("all").alias("__all"))
-    n = nw.len().over(*group).cast(nw.Float64())
-    rank = nw.col("value").rank(method="ordinal").over(*group).cast(nw.Float64())
+    # Window values once as columns: eager frames do not share repeated sub-expressions.
+    frame = frame.with_columns(
+        nw.len().over(*group).cast(nw.Float64()).alias("__n"),
+        nw.col("value").rank(method="ordinal").over(*group).cast(nw.Float64()).alias("__rank"),
+    )
+    n, rank = nw.col("__n"), nw.col("__rank")
     k_trim = (n * trim).cast(nw.Int64()).cast(nw.Float64())
     x_top = n * top
     k_top = x_top.cast(nw.Int64()).cast(nw.Float64())

@@ -491,7 +491,9 @@ def generate(scale: float = 1.0, seed: int = SEED) -> dict[str, pl.DataFrame]:
     # Local wall-clock times; one inside the spring-forward gap moves an hour on.
     naive = pl.Series("t", order_time.astype("datetime64[us]"))
     local = naive.dt.replace_time_zone(TIMEZONE, ambiguous="earliest", non_existent="null")
-    shifted = (naive + dt.timedelta(hours=1)).dt.replace_time_zone(TIMEZONE, ambiguous="earliest")
+    shifted = (naive + dt.timedelta(hours=1)).dt.replace_time_zone(
+        TIMEZONE, ambiguous="earliest", non_existent="null"
+    )
     ordered_at = local.fill_null(shifted)
 
     # Order ids in time order.

@@ -59,13 +59,7 @@ def read_table(path: str | Path, table: str) -> pl.DataFrame:
                     expected="a CSV file (text)",
                     found="binary content (NUL bytes)",
                 )
-            return pl.read_csv(
-                file,
-                infer_schema=False,
-                encoding="utf8",
-                truncate_ragged_lines=False,
-                raise_if_empty=True,
-            )
+            return _read_csv(file)
     except AovlabInputError:
         raise
     except (pl.exceptions.PolarsError, OSError, UnicodeDecodeError) as exc:
@@ -97,6 +91,42 @@ def read_table(path: str | Path, table: str) -> pl.DataFrame:
         expected=".csv, .csv.gz or .parquet",
         found=repr(file.suffix or "(no suffix)"),
     )
+
+
+#: Canonical columns that hold numbers: read typed first, which is fast on large files.
+NUMERIC_COLUMNS = frozenset(
+    {
+        "merchandise",
+        "discount",
+        "shipping",
+        "tax",
+        "total",
+        "refunded",
+        "units",
+        "cogs",
+        "quantity",
+        "unit_price",
+        "unit_cost",
+        "sessions",
+    }
+)
+
+
+def _read_csv(file: Path) -> pl.DataFrame:
+    """Read a CSV with numeric canonical columns typed and every other column as text.
+
+    When a numeric column does not parse (a decimal comma, a stray word), the file is
+    read again as text only, so validation can name the exact rows that are wrong.
+    """
+    header = pl.read_csv(file, n_rows=0, infer_schema=False, raise_if_empty=True).columns
+    typed = {c: pl.Float64 for c in header if c.strip().lstrip("\ufeff").lower() in NUMERIC_COLUMNS}
+    options: dict[str, Any] = {"infer_schema": False, "encoding": "utf8", "raise_if_empty": True}
+    if typed:
+        try:
+            return pl.read_csv(file, schema_overrides=typed, **options)
+        except pl.exceptions.ComputeError:
+            pass
+    return pl.read_csv(file, **options)
 
 
 def _ragged_row(file: Path) -> tuple[int, int, int] | None:
