@@ -177,3 +177,20 @@ def test_cli_report_prints_the_index_and_exit_status(tmp_path):
     assert result.exit_code == 1
     assert result.stdout.strip().endswith("index.html")
     assert "ZeroDivisionError" in result.stderr
+
+
+def test_relative_out_folder_and_headlines_reach_the_index(tmp_path, monkeypatch):
+    books = tmp_path / "books"
+    books.mkdir()
+    tiny_notebook(
+        books / "01_headline.ipynb",
+        "import aovlab\nres = aovlab.metrics.kpis(aovlab.load(orders=orders), when=month)\n"
+        "aovlab.report.save_results(results_path, res)",
+    )
+    monkeypatch.chdir(tmp_path)
+    outcome = sample_report(Path("relative"), notebooks=books)
+    assert not outcome.failed, outcome.failed
+    assert outcome.folder == tmp_path / "relative" / "sample-shop" / "2026-10"
+    (run,) = outcome.notebooks
+    assert run.headlines and run.headlines[0].startswith("1,590 orders in 2026-10")
+    assert run.headlines[0] in outcome.index.read_text(encoding="utf-8")

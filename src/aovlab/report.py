@@ -378,7 +378,8 @@ def run(
     shop = load(**given, currency=currency, timezone=timezone)
     month = month or latest_complete_month(shop)
     data = summary(shop, month)
-    folder = Path(out) / slug(client) / data["month"]
+    # Absolute: notebooks run with their own folder as working directory.
+    folder = Path(out).resolve() / slug(client) / data["month"]
     folder.mkdir(parents=True, exist_ok=True)
     source = Path(notebooks) if notebooks else NOTEBOOKS_DIR
     books = sorted(source.glob("[0-9][0-9]_*.ipynb"))
