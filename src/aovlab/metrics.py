@@ -182,7 +182,7 @@ def worked_examples() -> Any:
     ]
     frame = pd.DataFrame(rows, columns=["metric", "formula", "value"])
     frame["result"] = [f"{v:,.2f}" if i != 2 else fmt.pct(v) for i, v in enumerate(frame["value"])]
-    return frame.drop(columns="value")
+    return frame.drop(columns="value").set_index("metric")
 
 
 # --------------------------------------------------------------------------- order level

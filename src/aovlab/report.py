@@ -38,6 +38,7 @@ class NotebookRun:
 
     name: str
     status: str  # "ok" or "failed"
+    title: str = ""
     html: str | None = None
     headlines: list[str] = field(default_factory=list)
     error: str | None = None
@@ -143,7 +144,7 @@ def summary(shop: ShopData, month: str) -> dict[str, Any]:
                 if before[k]
                 else None
             )
-            for k in ("orders", "revenue", "aov", "median_order_value", "upt", "aur")
+            for k in SUMMARY_FIGURES
             if out["kpis"].get(k) is not None and before.get(k) is not None
         }
     start = window
@@ -184,7 +185,7 @@ def _run_notebook(path: Path, out: Path, parameters: dict[str, Any], timeout: in
     side = out / f".{name}.results.json"
     declared = {p for p in pm.inspect_notebook(str(path))}
     params = {k: v for k, v in {**parameters, "results_path": str(side)}.items() if k in declared}
-    run = NotebookRun(name=name, status="ok")
+    run = NotebookRun(name=name, status="ok", title=_title(name, nbformat.read(path, as_version=4)))
     try:
         pm.execute_notebook(
             str(path),
@@ -215,14 +216,21 @@ def _run_notebook(path: Path, out: Path, parameters: dict[str, Any], timeout: in
         exclude_input_prompt=True,
         exclude_output_prompt=True,
     )
-    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": _title(name)}})
+    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": run.title}})
     target = out / f"{name}.html"
     target.write_text(body, encoding="utf-8")
     run.html = target.name
     return run
 
 
-def _title(stem: str) -> str:
+def _title(stem: str, nb: Any = None) -> str:
+    """The notebook's first heading, else a title made from its file name."""
+    for cell in getattr(nb, "cells", []):
+        if cell.cell_type == "markdown":
+            for line in cell.source.splitlines():
+                if line.startswith("# "):
+                    return line[2:].strip()
+            break
     return re.sub(r"^\d+_", "", stem).replace("_", " ").capitalize()
 
 
@@ -312,7 +320,7 @@ def _index_html(client: str, data: dict[str, Any], runs: list[NotebookRun]) -> s
         )
     items = []
     for run in runs:
-        title = e(_title(run.name))
+        title = e(run.title or _title(run.name))
         link = f"<a href='{e(run.html)}'>{title}</a>" if run.html else title
         if run.status == "ok":
             lines = "".join(f"<p>{e(h)}</p>" for h in run.headlines)
