@@ -303,3 +303,23 @@ def test_trimmed_aov_is_scipy_trim_mean(values, trim):
     row = metrics.kpis(ShopData.from_frames(orders), trim=trim).table.row(0, named=True)
     assert row["trimmed_aov"] == pytest.approx(stats.trim_mean(values, trim), rel=1e-9, abs=1e-9)
     assert row["median_order_value"] == pytest.approx(float(np.median(values)))
+
+
+def test_pair_headline_names_the_mix_paradox():
+    # Sep: web 8 x 100, app 2 x 50 (AOV 90); Oct: web 2 x 110, app 8 x 55 (AOV 66).
+    values = [100.0] * 8 + [50.0] * 2 + [110.0] * 2 + [55.0] * 8
+    channel = ["web"] * 8 + ["app"] * 2 + ["web"] * 2 + ["app"] * 8
+    dates = ["2026-09-15"] * 10 + ["2026-10-15"] * 10
+    orders = pl.DataFrame(
+        {
+            "order_id": [str(i) for i in range(20)],
+            "ordered_at": dates,
+            "merchandise": values,
+            "channel": channel,
+        }
+    )
+    res = metrics.kpis(ShopData.from_frames(orders, currency="EUR"), by=["month", "channel"])
+    assert res.headline == (
+        "Overall AOV fell from €90.00 in 2026-09 to €66.00 in 2026-10 (−26.7 %) "
+        "while it rose in every channel: app +10.0 %, web +10.0 %."
+    )

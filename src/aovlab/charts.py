@@ -68,6 +68,20 @@ def kpi_chart(result: Any) -> alt.Chart:
         )
     key = keys[0]
     if key in periods.PERIODS:
+        if len(keys) == 2 and table[key].n_unique() <= 3:
+            # Few periods: one group of bars per segment, so each segment's change shows.
+            return (
+                alt.Chart(table.select(*keys, "aov", "orders").to_native(), title=title)
+                .mark_bar()
+                .encode(
+                    x=alt.X(f"{keys[1]}:N", title=keys[1]),
+                    xOffset=alt.XOffset(f"{key}:O"),
+                    y=alt.Y("aov:Q", title=f"AOV ({currency})", axis=alt.Axis(format=",.0f")),
+                    color=alt.Color(f"{key}:O", title=None),
+                    tooltip=[*keys, alt.Tooltip("aov:Q", format=",.2f"), "orders:Q"],
+                )
+                .properties(width=alt.Step(28))
+            )
         if len(keys) == 2:
             return (
                 alt.Chart(table.select(*keys, "aov", "orders").to_native(), title=title)

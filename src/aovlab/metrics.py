@@ -585,6 +585,10 @@ def _headline(result: KpiResult, shop: ShopData, when: str | None) -> str:
                     f"median {fmt.money(worst['median_order_value'], cur)}): a few large orders lift the mean there."
                 )
         return text
+    if key in periods.PERIODS and len(result.keys) == 2:
+        labels = sorted({r[key] for r in rows})
+        if len(labels) == 2:
+            return _pair_headline(rows, key, result.keys[1], labels, cur)
     dims = " x ".join(result.keys)
     ranked = sorted((r for r in rows if r["aov"] is not None), key=lambda r: r["aov"])
     lo, hi = ranked[0], ranked[-1]
@@ -596,6 +600,38 @@ def _headline(result: KpiResult, shop: ShopData, when: str | None) -> str:
         f"By {dims}: {name(hi)} has the highest AOV ({fmt.money(hi['aov'], cur)} over "
         f"{fmt.count(hi['orders'])} orders) and {name(lo)} the lowest ({fmt.money(lo['aov'], cur)} over "
         f"{fmt.count(lo['orders'])} orders)."
+    )
+
+
+def _pair_headline(
+    rows: list[dict[str, Any]], period: str, dim: str, labels: list[str], cur: str | None
+) -> str:
+    """Overall AOV change between two periods against each segment's own change."""
+    before, after = labels
+
+    def overall(label: str) -> float:
+        part = [r for r in rows if r[period] == label]
+        return aov(sum(r["revenue"] for r in part), sum(r["orders"] for r in part))
+
+    a, b = overall(before), overall(after)
+    seg: dict[Any, dict[str, float]] = {}
+    for r in rows:
+        seg.setdefault(r[dim], {})[r[period]] = r["aov"]
+    changes = {
+        s: v[after] / v[before] - 1 for s, v in seg.items() if v.get(before) and v.get(after)
+    }
+    up = sorted(s for s, c in changes.items() if c > 0)
+    moved = "rose" if b > a else "fell"
+    listed = ", ".join(f"{s} {fmt.pct(c, signed=True)}" for s, c in sorted(changes.items()))
+    if len(up) == len(changes) and b < a:
+        tail = f"while it rose in every {dim}"
+    elif not up and b > a:
+        tail = f"while it fell in every {dim}"
+    else:
+        tail = f"and rose in {len(up)} of {len(changes)} {dim} values"
+    return (
+        f"Overall AOV {moved} from {fmt.money(a, cur)} in {before} to {fmt.money(b, cur)} in {after} "
+        f"({fmt.pct(share(b - a, a), signed=True)}) {tail}: {listed}."
     )
 
 
