@@ -27,17 +27,8 @@ app = typer.Typer(
 )
 err = Console(stderr=True)
 
-JSON_KEYS = (
-    "orders",
-    "revenue",
-    "aov",
-    "median_order_value",
-    "trimmed_aov",
-    "top1pct_revenue_share",
-    "upt",
-    "aur",
-    "margin_per_order",
-)
+#: The figures of `aovlab kpis --json`, overall and per `by` key.
+JSON_KEYS = metrics.KPI_FIGURES
 
 Opt = typer.Option
 
