@@ -40,10 +40,6 @@ def theme() -> alt.theme.ThemeConfig:
     }
 
 
-def _money_format(currency: str | None) -> str:
-    return ",.2f"
-
-
 def kpi_chart(result: Any) -> alt.Chart:
     """AOV, median and trimmed AOV by the result's first key (a line over periods, else bars).
 
@@ -61,7 +57,7 @@ def kpi_chart(result: Any) -> alt.Chart:
             alt.Chart(long.to_native(), title=title)
             .mark_bar()
             .encode(
-                x=alt.X("value:Q", title=currency, axis=alt.Axis(format=_money_format(currency))),
+                x=alt.X("value:Q", title=currency, axis=alt.Axis(format=",.2f")),
                 y=alt.Y("measure:N", title=None, sort=None),
                 tooltip=["measure:N", alt.Tooltip("value:Q", format=",.2f")],
             )

@@ -33,7 +33,6 @@ from aovlab.model import ShopData, finite_or_none, is_counted
 from aovlab.results import Formats, Result
 
 BASES: tuple[str, ...] = ("net", "total", "gross")
-Number = float | int
 
 # --------------------------------------------------------------------------- formulas
 

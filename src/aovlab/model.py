@@ -856,7 +856,9 @@ def _orders(
     frame = _round_money(frame, (*MONEY, "cogs"), minor_unit(currency))
     canonical_first = [c for c in ORDER_COLUMNS if c in frame.columns]
     rest = [c for c in frame.columns if c not in canonical_first and not c.startswith("__")]
-    out = frame.sort("__row").select(*canonical_first, *rest)
+    # Rows are still in file order: nothing above reorders them (the line facts were
+    # aligned by row number).
+    out = frame.select(*canonical_first, *rest)
     return out, currency, tax_included, matched
 
 
@@ -933,9 +935,13 @@ def _lines(native: Any, catalog: nw.DataFrame[Any] | None, notes: list[Note]) ->
             nw.col("unit_cost").alias("__cat_cost"),
             nw.col("category").alias("__cat_category"),
         )
-        frame = frame.join(cat, on="sku", how="left").with_columns(
-            nw.col("unit_cost").fill_null(nw.col("__cat_cost")),
-            nw.col("category").fill_null(nw.col("__cat_category")),
+        frame = (
+            frame.join(cat, on="sku", how="left")
+            .sort("__row")  # joins do not keep row order
+            .with_columns(
+                nw.col("unit_cost").fill_null(nw.col("__cat_cost")),
+                nw.col("category").fill_null(nw.col("__cat_category")),
+            )
         )
     frame = frame.with_columns(nw.col("category").fill_null("(none)"))
     no_cost = frame.filter(nw.col("unit_cost").is_null())
@@ -958,7 +964,7 @@ def _lines(native: Any, catalog: nw.DataFrame[Any] | None, notes: list[Note]) ->
     )
     keep = ["order_id", "sku", "product", "category", "quantity", "unit_price", "unit_cost"]
     rest = [c for c in frame.columns if c not in keep and not c.startswith("__")]
-    return frame.sort("__row").select(*keep, *rest, "__value", "__cogs", "__no_cost", "__row")
+    return frame.select(*keep, *rest, "__value", "__cogs", "__no_cost", "__row")
 
 
 def _check_line_orders(

@@ -25,6 +25,7 @@ from aovlab import __version__, fmt, metrics, periods
 from aovlab.errors import AovlabInputError
 from aovlab.io import load
 from aovlab.model import ShopData
+from aovlab.results import cell as format_cell
 
 NOTEBOOKS_DIR = Path(__file__).resolve().parents[2] / "notebooks"
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
@@ -165,8 +166,7 @@ def summary(shop: ShopData, month: str) -> dict[str, Any]:
 def _clean(nb: Any) -> None:
     """Drop run-time metadata (timestamps, durations, paths) so reruns are identical."""
     nb.metadata.pop("papermill", None)
-    for key in ("widgets",):
-        nb.metadata.pop(key, None)
+    nb.metadata.pop("widgets", None)
     for cell in nb.cells:
         cell.metadata.pop("papermill", None)
         cell.metadata.pop("execution", None)
@@ -305,10 +305,7 @@ def _index_html(client: str, data: dict[str, Any], runs: list[NotebookRun]) -> s
     cards = []
     for key, label in _KPI_LABELS.items():
         value = data["kpis"].get(key)
-        kind = metrics.KPI_FORMATS.get(key, "number")
-        from aovlab.results import cell
-
-        shown = cell(value, kind, cur)
+        shown = format_cell(value, metrics.KPI_FORMATS.get(key, "number"), cur)
         change = data.get("change", {}).get(key)
         delta = (
             f"<div class='delta'>{e(fmt.pct(change, signed=True))} vs {e(data['previous']['month'])}</div>"
