@@ -110,6 +110,8 @@ def primer() -> nbformat.NotebookNode:
         code("aovlab.widgets.dimension_explorer(shop, interactive, when=month)"),
         code("aovlab.report.save_results(results_path, month_kpis, trend)"),
     ]
+    for number, cell in enumerate(cells):
+        cell.id = f"cell-{number:02d}"  # stable ids: a rebuild changes nothing
     nb = new_notebook(cells=cells)
     nb.metadata["kernelspec"] = {
         "name": "python3",
