@@ -21,8 +21,7 @@ lines = "../data/sample/lines.csv"
 customers = "../data/sample/customers.csv"
 catalog = "../data/sample/catalog.csv"
 traffic = "../data/sample/traffic.csv"
-currency = None  # ISO 4217, when the export has no currency column or shop.json
-timezone = None  # IANA time zone, when the export has no shop.json
+read_options = {}  # e.g. {"currency": "SEK", "timezone": "Europe/Stockholm", "decimal": ","}
 """
 
 
@@ -69,7 +68,7 @@ def primer() -> nbformat.NotebookNode:
         md("## The shop\n\nWhat was loaded, and anything the checks noticed about the data."),
         code(
             "shop = aovlab.load(orders=orders, lines=lines, customers=customers, catalog=catalog,\n"
-            "                   traffic=traffic, currency=currency, timezone=timezone)\n"
+            "                   traffic=traffic, **read_options)\n"
             "shop"
         ),
         md("## The month at a glance"),

@@ -56,6 +56,16 @@ def kpis(
     when: Annotated[str | None, Opt(help="Only this period: 2026-10, 2026Q3, a..b.")] = None,
     currency: Annotated[str | None, Opt(help="ISO 4217 currency, if the file has none.")] = None,
     timezone: Annotated[str | None, Opt(help="The shop's IANA time zone.")] = None,
+    fmt: Annotated[
+        str | None, Opt("--format", help="Force an export format (see aovlab.io.formats).")
+    ] = None,
+    sep: Annotated[str | None, Opt(help="Field separator, when it cannot be detected.")] = None,
+    encoding: Annotated[str | None, Opt(help="Text encoding, e.g. utf-8 or cp1252.")] = None,
+    decimal: Annotated[str | None, Opt(help="Decimal mark of amounts: '.' or ','.")] = None,
+    dayfirst: Annotated[
+        bool | None,
+        Opt("--dayfirst/--monthfirst", help="Order of day and month in dates like 03/04/2026."),
+    ] = None,
     as_json: Annotated[bool, Opt("--json", help="One JSON object on stdout.")] = False,
 ) -> None:
     """Core KPIs of an export: AOV, median, trimmed AOV, UPT, AUR, margin per order."""
@@ -70,6 +80,11 @@ def kpis(
             traffic=traffic,
             currency=currency,
             timezone=timezone,
+            format=fmt,
+            sep=sep,
+            encoding=encoding,
+            decimal=decimal,
+            dayfirst=dayfirst,
         )
         overall = metrics.kpis(shop, basis=basis, when=when)
         grouped = metrics.kpis(shop, by=by, basis=basis, when=when) if by else None
@@ -130,6 +145,13 @@ def report(
     use_sample: Annotated[bool, Opt("--sample", help="Report on the bundled sample shop.")] = False,
     currency: Annotated[str | None, Opt(help="ISO 4217 currency, if the file has none.")] = None,
     timezone: Annotated[str | None, Opt(help="The shop's IANA time zone.")] = None,
+    fmt: Annotated[str | None, Opt("--format", help="Force an export format.")] = None,
+    sep: Annotated[str | None, Opt(help="Field separator, when it cannot be detected.")] = None,
+    encoding: Annotated[str | None, Opt(help="Text encoding, e.g. utf-8 or cp1252.")] = None,
+    decimal: Annotated[str | None, Opt(help="Decimal mark of amounts: '.' or ','.")] = None,
+    dayfirst: Annotated[
+        bool | None, Opt("--dayfirst/--monthfirst", help="Day before month in dates.")
+    ] = None,
     notebooks: Annotated[Path | None, Opt(help="Folder of notebooks to run.")] = None,
     timeout: Annotated[int, Opt(help="Seconds a notebook cell may run.")] = 600,
 ) -> None:
@@ -155,6 +177,11 @@ def report(
             out=out,
             currency=currency,
             timezone=timezone,
+            format=fmt,
+            sep=sep,
+            encoding=encoding,
+            decimal=decimal,
+            dayfirst=dayfirst,
             notebooks=notebooks,
             timeout=timeout,
         )

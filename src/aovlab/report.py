@@ -362,15 +362,17 @@ def run(
     customers: str | Path | None = None,
     catalog: str | Path | None = None,
     traffic: str | Path | None = None,
-    currency: str | None = None,
-    timezone: str | None = None,
     notebooks: str | Path | None = None,
     timeout: int = 600,
+    **read_options: Any,
 ) -> ReportOutcome:
     """Produce the report of one client and month in ``out/<client>/<month>/``.
 
-    Raises :class:`~aovlab.errors.AovlabInputError` before running any notebook when the
-    export does not validate.
+    ``read_options`` (currency, timezone, format, sep, encoding, decimal, dayfirst) are
+    passed to :func:`aovlab.load` here and, as the ``read_options`` parameter, to every
+    notebook, so each reads the export the same way. Raises
+    :class:`~aovlab.errors.AovlabInputError` before running any notebook when the export
+    does not validate.
     """
     paths = {
         "orders": orders,
@@ -379,8 +381,9 @@ def run(
         "catalog": catalog,
         "traffic": traffic,
     }
-    given = {k: str(Path(v).resolve()) for k, v in paths.items() if v is not None}
-    shop = load(**given, currency=currency, timezone=timezone)
+    given: dict[str, Any] = {k: str(Path(v).resolve()) for k, v in paths.items() if v is not None}
+    read_options = {k: v for k, v in read_options.items() if v is not None}
+    shop = load(**given, **read_options)
     month = month or latest_complete_month(shop)
     data = summary(shop, month)
     # Absolute: notebooks run with their own folder as working directory.
@@ -396,7 +399,7 @@ def run(
             found="none",
         )
     parameters: dict[str, Any] = {t: given.get(t) for t in TABLES}
-    parameters.update(month=data["month"], interactive=False, currency=currency, timezone=timezone)
+    parameters.update(month=data["month"], interactive=False, read_options=read_options)
     runs = [_run_notebook(book.resolve(), folder, parameters, timeout) for book in books]
     data["client"] = client
     data["notebooks"] = [

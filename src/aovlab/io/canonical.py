@@ -173,6 +173,11 @@ def load(
     timezone: str | None = None,
     name: str | None = None,
     backend: str | None = None,
+    format: str | None = None,
+    sep: str | None = None,
+    encoding: str | None = None,
+    decimal: str | None = None,
+    dayfirst: bool | None = None,
 ) -> ShopData:
     """Load canonical tables (paths or frames) into a validated :class:`ShopData`.
 
@@ -188,6 +193,9 @@ def load(
     backend
         ``"polars"`` or ``"pandas"`` for the tables of the result. Default: the backend
         of frames passed in, else polars.
+    format, sep, encoding, decimal, dayfirst
+        For exports that are not canonical (their header is detected, see
+        :mod:`aovlab.io.formats`): force a format, or settle what cannot be detected.
 
     Examples
     --------
@@ -204,6 +212,22 @@ def load(
       found:    nothing at that path
     """
     meta = _shop_file(orders)
+    if isinstance(orders, str | Path) and (
+        format not in (None, "canonical") or not is_canonical(orders)
+    ):
+        shop = read_export(
+            orders,
+            format=format,
+            sep=sep,
+            encoding=encoding,
+            decimal=decimal,
+            dayfirst=dayfirst,
+            currency=currency or meta.get("currency"),
+            timezone=timezone or meta.get("timezone"),
+            name=name or meta.get("name"),
+            catalog=read_table(catalog, "catalog") if isinstance(catalog, str | Path) else catalog,
+        )
+        return shop.to_backend(backend) if backend else shop
     given = {
         "orders": orders,
         "lines": lines,
@@ -239,3 +263,6 @@ def load(
         name=name or meta.get("name"),
         sources=sources,
     )
+
+
+from aovlab.io.formats import is_canonical, read_export  # noqa: E402 - formats imports this module's siblings

@@ -1,0 +1,368 @@
+"""Reading European export files: encodings, separators, amounts and dates.
+
+What can be detected unambiguously is detected (and said in the load's notes); what
+cannot is refused with a message naming the option to pass (``sep``, ``decimal``,
+``encoding``, ``dayfirst``). Nothing is guessed silently.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from aovlab.errors import AovlabInputError
+
+SEPARATORS = (",", ";", "\t", "|")
+_CURRENCY_TOKENS = r"(?i)(?:kr\.?|sek|nok|dkk|eur|gbp|usd|chf|€|£|\$)"
+
+
+@dataclass
+class TextFile:
+    """A delimited text file read as text columns, with what was detected about it."""
+
+    frame: pl.DataFrame
+    encoding: str
+    sep: str
+    detected: list[str] = field(default_factory=list)
+
+
+def decode(data: bytes, source: str, encoding: str | None = None) -> tuple[str, str]:
+    r"""Decode bytes: the given encoding, else UTF-8 (BOM or not), else cp1252.
+
+    Examples
+    --------
+    >>> decode("Åre;12,50".encode("cp1252"), "x.csv")
+    ('Åre;12,50', 'cp1252')
+    >>> decode("\ufeffÅre".encode("utf-8"), "x.csv")
+    ('Åre', 'utf-8-sig')
+    """
+    if b"\x00" in data[:65536]:
+        raise AovlabInputError(
+            "is not a text file",
+            source=source,
+            expected="a CSV or text export",
+            found="binary content (NUL bytes)",
+        )
+    if encoding:
+        try:
+            return data.decode(encoding), encoding
+        except (UnicodeDecodeError, LookupError) as exc:
+            raise AovlabInputError(
+                "cannot be decoded with the encoding given",
+                source=source,
+                expected=f"text in {encoding}",
+                found=str(exc)[:200],
+                hint="try encoding='utf-8' or 'cp1252'",
+            ) from None
+    if data.startswith(b"\xef\xbb\xbf"):
+        try:
+            return data[3:].decode("utf-8"), "utf-8-sig"
+        except UnicodeDecodeError:
+            pass
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1252"), "cp1252"
+    except UnicodeDecodeError as exc:
+        raise AovlabInputError(
+            "cannot be decoded",
+            source=source,
+            expected="UTF-8 or Windows-1252 (cp1252) text",
+            found=str(exc)[:200],
+            hint="pass encoding='latin-1' (or the file's encoding)",
+        ) from None
+
+
+def sniff_separator(text: str, source: str) -> str:
+    r"""The separator that splits the first lines into the same number (> 1) of fields.
+
+    >>> sniff_separator("a;b;c\n1,5;2;3\n", "x.csv")
+    ';'
+    >>> sniff_separator("a,b\n1,2\n", "x.csv")
+    ','
+    """
+    lines = text.splitlines()[:50]
+    if not lines:
+        raise AovlabInputError("is empty", source=source, expected="a header row", found="nothing")
+    sample = "\n".join(lines)
+    fits = []
+    for sep in SEPARATORS:
+        rows = [r for r in csv.reader(io.StringIO(sample), delimiter=sep) if r]
+        widths = {len(r) for r in rows[:-1] or rows}  # the last line may be cut short
+        if len(rows[0]) > 1 and len(widths) == 1:
+            fits.append((len(rows[0]), sep))
+    if not fits:
+        raise AovlabInputError(
+            "has no separator that splits its rows evenly",
+            source=source,
+            expected=f"one of {', '.join(repr(s) for s in SEPARATORS)} between fields",
+            found=repr(lines[0][:120]),
+            hint="pass sep=';' (or the file's separator)",
+        )
+    fits.sort(reverse=True)
+    if len(fits) > 1 and fits[0][0] == fits[1][0]:
+        raise AovlabInputError(
+            "has an ambiguous separator",
+            source=source,
+            expected="one separator that splits the header",
+            found=f"{fits[0][1]!r} and {fits[1][1]!r} both give {fits[0][0]} fields",
+            hint=f"pass sep={fits[0][1]!r} or sep={fits[1][1]!r}",
+        )
+    return fits[0][1]
+
+
+def _bytes(file: Path, limit: int | None = None) -> bytes:
+    if file.suffix.lower() == ".gz":
+        with gzip.open(file) as handle:
+            return handle.read(limit) if limit else handle.read()
+    with file.open("rb") as handle:
+        return handle.read(limit) if limit else handle.read()
+
+
+def head_text(file: Path) -> str:
+    """The first 64 KB of a (possibly gzipped) text file, decoded."""
+    return decode(_bytes(file, 65536), str(file))[0]
+
+
+def read_text(path: str | Path, *, sep: str | None = None, encoding: str | None = None) -> TextFile:
+    """Read a delimited export with every column as text, detecting encoding and separator."""
+    file = Path(path)
+    if not file.is_file():
+        raise AovlabInputError(
+            "file not found",
+            source=str(file),
+            expected="an existing file",
+            found="nothing at that path",
+        )
+    data = _bytes(file)
+    if not data.strip():
+        raise AovlabInputError(
+            "is empty", source=str(file), expected="a header row and data rows", found="0 bytes"
+        )
+    text, used = decode(data, str(file), encoding)
+    detected = [] if encoding else [f"encoding {used}"]
+    if sep is None:
+        sep = sniff_separator(text, str(file))
+        detected.append(f"separator {sep!r}")
+    try:
+        frame = pl.read_csv(
+            text.encode("utf-8"), separator=sep, infer_schema=False, raise_if_empty=True
+        )
+    except pl.exceptions.PolarsError as exc:
+        raise AovlabInputError(
+            "cannot be read as a table",
+            source=str(file),
+            expected=f"rows of fields separated by {sep!r}",
+            found=str(exc).strip().splitlines()[0][:300],
+        ) from None
+    frame = frame.rename({c: c.strip().lstrip("\ufeff") for c in frame.columns})
+    return TextFile(frame=frame, encoding=used, sep=sep, detected=detected)
+
+
+# --------------------------------------------------------------------------- amounts
+
+_POINT = r"^-?\d{1,3}(?:[,' ]\d{3})*(?:\.\d+)?$|^-?\d+(?:\.\d+)?$"
+_COMMA = r"^-?\d{1,3}(?:[. ']\d{3})*(?:,\d+)?$|^-?\d+(?:,\d+)?$"
+
+
+def _clean_amount(col: pl.Expr) -> pl.Expr:
+    """Trim, drop currency symbols and codes, spaces (also non-breaking), leading +."""
+    text = col.str.strip_chars()
+    text = text.str.replace_all(_CURRENCY_TOKENS, "")
+    text = text.str.replace_all(r"[\s\u00a0\u202f]", " ").str.strip_chars()
+    # A trailing minus (12,50-) and parentheses ((12.50)) mean negative in some exports.
+    text = (
+        pl.when(text.str.ends_with("-")).then("-" + text.str.strip_chars_end("-")).otherwise(text)
+    )
+    text = (
+        pl.when(text.str.starts_with("(") & text.str.ends_with(")"))
+        .then("-" + text.str.strip_chars("()"))
+        .otherwise(text)
+    )
+    return text.str.strip_prefix("+").str.strip_chars()
+
+
+def detect_decimal(frame: pl.DataFrame, columns: list[str], source: str) -> str | None:
+    """Decide the decimal mark of amount columns from the values, or None if undecidable.
+
+    A value like ``12,50`` or ``1.234,56`` proves a decimal comma; ``12.50`` or
+    ``1,234.56`` a decimal point. Values such as ``1,234`` or ``1234`` prove nothing.
+    """
+    votes = {".": 0, ",": 0}
+    for column in columns:
+        text = frame.select(_clean_amount(pl.col(column)).alias("v")).to_series().drop_nulls()
+        point = text.str.contains(r"^-?[\d,' ]*\.\d{1,2}$") & ~text.str.contains(
+            r"^-?\d{1,3}(?:\.\d{3})+$"
+        )
+        comma = text.str.contains(r"^-?[\d.' ]*,\d{1,2}$") & ~text.str.contains(
+            r"^-?\d{1,3}(?:,\d{3})+$"
+        )
+        both_comma = text.str.contains(r"\.\d{3},\d+$")
+        both_point = text.str.contains(r",\d{3}\.\d+$")
+        votes["."] += int((point | both_point).cast(pl.Int64).sum())
+        votes[","] += int((comma | both_comma).cast(pl.Int64).sum())
+    if votes["."] and votes[","]:
+        raise AovlabInputError(
+            "mixes decimal points and decimal commas",
+            source=source,
+            column=columns[0],
+            expected="one decimal mark in a file",
+            found=f"{votes['.']} values with a point, {votes[',']} with a comma",
+            hint="pass decimal=',' or decimal='.'",
+        )
+    if votes[","]:
+        return ","
+    if votes["."]:
+        return "."
+    return None
+
+
+def parse_amounts(
+    frame: pl.DataFrame, columns: list[str], *, decimal: str | None, source: str, table: str
+) -> tuple[pl.DataFrame, str]:
+    """Turn text amount columns into Float64 with one decimal mark for the whole file.
+
+    Returns the frame and the decimal mark used. Values that do not parse are refused
+    with their rows.
+
+    Examples
+    --------
+    >>> df = pl.DataFrame({"a": ["1.234,56 kr", "12,5", None, "-3"]})
+    >>> out, mark = parse_amounts(df, ["a"], decimal=None, source="x.csv", table="orders")
+    >>> out["a"].to_list(), mark
+    ([1234.56, 12.5, None, -3.0], ',')
+    """
+    columns = [c for c in columns if c in frame.columns]
+    if decimal not in (None, ".", ","):
+        raise AovlabInputError("unknown decimal mark", expected="'.' or ','", found=repr(decimal))
+    mark = decimal or detect_decimal(frame, columns, source)
+    if mark is None:
+        # Only whole numbers or ambiguous thousands (1,234): refuse ambiguity.
+        ambiguous = any(
+            frame.select(
+                _clean_amount(pl.col(c)).str.contains(r"^-?\d{1,3}[.,]\d{3}$").any()
+            ).item()
+            for c in columns
+        )
+        if ambiguous:
+            raise AovlabInputError(
+                "has amounts whose decimal mark cannot be told",
+                source=source,
+                table=table,
+                column=columns[0],
+                expected="values like 12.50 or 12,50 somewhere in the file",
+                found="only values like 1,234 or 1.234 (a thousand, or one and a bit?)",
+                hint="pass decimal=',' or decimal='.'",
+            )
+        mark = "."
+    pattern = _POINT if mark == "." else _COMMA
+    thousands = r"[,' ]" if mark == "." else r"[. ']"
+    exprs = []
+    for column in columns:
+        clean = _clean_amount(pl.col(column))
+        number = clean.str.replace_all(thousands, "")
+        if mark == ",":
+            number = number.str.replace(",", ".", literal=True)
+        exprs.append(
+            pl.when(clean.str.contains(pattern))
+            .then(number.cast(pl.Float64, strict=False))
+            .alias(column)
+        )
+    parsed = (
+        frame.with_row_index("__row")
+        .with_columns(*(pl.col(c).alias(f"__raw_{c}") for c in columns))
+        .with_columns(exprs)
+    )
+    for column in columns:
+        raw = pl.col(f"__raw_{column}")
+        bad = parsed.filter(
+            raw.is_not_null() & (raw.str.strip_chars() != "") & pl.col(column).is_null()
+        )
+        if bad.height:
+            raise AovlabInputError(
+                "has values that are not amounts",
+                source=source,
+                table=table,
+                column=column,
+                rows=[r + 1 for r in bad["__row"].head(50).to_list()],
+                expected=f"amounts with a decimal {'comma' if mark == ',' else 'point'}, like "
+                + ("1.234,56" if mark == "," else "1,234.56"),
+                found=", ".join(repr(v) for v in bad[f"__raw_{column}"].head(5).to_list()),
+                hint="pass decimal=',' or decimal='.' if the mark was read wrongly",
+            )
+    return parsed.drop("__row", *(f"__raw_{c}" for c in columns)), mark
+
+
+# --------------------------------------------------------------------------- dates
+
+_DMY = re.compile(r"^\s*(\d{1,2})[./-](\d{1,2})[./-](\d{4})")
+
+
+def detect_dayfirst(values: pl.Series, source: str, column: str) -> bool | None:
+    """True for day-first dates (23.11.2026, 23/11/2026), False for month-first, None for ISO.
+
+    Dotted dates are day-first wherever they are written. Slashed or dashed ones are
+    decided by a value whose first or second part exceeds 12; if none does, refuse.
+    """
+    text = values.drop_nulls().str.strip_chars()
+    parts = text.str.extract_groups(r"^(\d{1,2})([./-])(\d{1,2})[./-]\d{4}")
+    matched = parts.struct.field("1").is_not_null()
+    if not matched.any():
+        return None
+    first = parts.struct.field("1").cast(pl.Int32, strict=False)
+    second = parts.struct.field("3").cast(pl.Int32, strict=False)
+    if (parts.struct.field("2") == ".").any():
+        return True
+    day_first = bool((first > 12).any())
+    month_first = bool((second > 12).any())
+    if day_first and month_first:
+        raise AovlabInputError(
+            "mixes day-first and month-first dates",
+            source=source,
+            column=column,
+            expected="one date order in a file",
+            found="values like 23/11 and 11/23",
+        )
+    if not day_first and not month_first:
+        raise AovlabInputError(
+            "has dates whose day and month cannot be told apart",
+            source=source,
+            column=column,
+            expected="a value with a day above 12 somewhere, or ISO dates (2026-11-23)",
+            found=", ".join(repr(v) for v in text.head(3).to_list()),
+            hint="pass dayfirst=True (23/11/2026) or dayfirst=False (11/23/2026)",
+        )
+    return day_first
+
+
+def to_iso_dates(frame: pl.DataFrame, column: str, dayfirst: bool) -> pl.DataFrame:
+    """Rewrite d/m/y (or m/d/y) date-times as ISO text, so the model's parser reads them.
+
+    >>> df = pl.DataFrame({"t": ["23.11.2026 14:05", "01.12.2026"]})
+    >>> to_iso_dates(df, "t", True)["t"].to_list()
+    ['2026-11-23 14:05', '2026-12-01']
+    """
+    text = pl.col(column).str.strip_chars()
+    parts = text.str.extract_groups(r"^(\d{1,2})[./-](\d{1,2})[./-](\d{4})(.*)$")
+    day, month = ("1", "2") if dayfirst else ("2", "1")
+    iso = pl.concat_str(
+        [
+            parts.struct.field("3"),
+            pl.lit("-"),
+            parts.struct.field(month).str.zfill(2),
+            pl.lit("-"),
+            parts.struct.field(day).str.zfill(2),
+            parts.struct.field("4"),
+        ]
+    )
+    return frame.with_columns(
+        pl.when(parts.struct.field("1").is_not_null()).then(iso).otherwise(text).alias(column)
+    )
