@@ -67,7 +67,14 @@ def detect(columns: list[str], source: str, forced: str | None = None) -> Format
     for fmt in candidates:
         if all(_key(c) in have for c in fmt.required):
             return fmt
-    closest = min(candidates, key=lambda f: sum(_key(c) not in have for c in f.required))
+    # Closest: the most required columns present, then the fewest missing.
+    closest = max(
+        candidates,
+        key=lambda f: (
+            sum(_key(c) in have for c in f.required),
+            -sum(_key(c) not in have for c in f.required),
+        ),
+    )
     missing = [c for c in closest.required if _key(c) not in have]
     raise AovlabInputError(
         "is not an export format aovlab knows" if not forced else f"is not a {forced} export",

@@ -1,0 +1,121 @@
+import polars as pl
+import pytest
+
+from aovlab.errors import AovlabInputError
+from aovlab.io import parse
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp1252"])
+def test_nordic_letters_survive_every_encoding(encoding):
+    text = "produkt;pris\nÅre tält;12,50\nBlåbär ß é ø;3\n"
+    decoded, used = parse.decode(text.encode(encoding), "x.csv")
+    assert decoded == text and used == encoding
+
+
+def test_explicit_encoding_that_does_not_fit():
+    with pytest.raises(AovlabInputError, match="encoding given") as info:
+        parse.decode("Åre".encode("cp1252"), "x.csv", "utf-8")
+    assert "cp1252" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "sep"),
+    [
+        ("a,b,c\n1,2,3\n", ","),
+        ("a;b;c\n1,5;2;3\n", ";"),
+        ("a\tb\n1,5\t2\n", "\t"),
+        ('a;"b;c"\n1;"x;y"\n', ";"),
+    ],
+)
+def test_separator_is_sniffed(text, sep):
+    assert parse.sniff_separator(text, "x.csv") == sep
+
+
+def test_ambiguous_separator_names_the_option():
+    with pytest.raises(AovlabInputError, match="ambiguous separator") as info:
+        parse.sniff_separator("a,b;c\n1,2;3\n", "x.csv")
+    assert "sep=" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("values", "expected", "mark"),
+    [
+        (["1.234,56", "12,5", "0,99"], [1234.56, 12.5, 0.99], ","),
+        (["1 234,56", "12,50 kr", "kr 3,00"], [1234.56, 12.5, 3.0], ","),
+        (["1,234.56", "£12.50", "€ 3.00"], [1234.56, 12.5, 3.0], "."),
+        (["12.50 SEK", "(12.50)", "12.50-"], [12.5, -12.5, -12.5], "."),
+        (["1\u00a0234,50", "+7,10", None], [1234.5, 7.1, None], ","),
+        (["12", "3", "1000"], [12.0, 3.0, 1000.0], "."),
+    ],
+)
+def test_amounts(values, expected, mark):
+    frame, used = parse.parse_amounts(
+        pl.DataFrame({"a": values}), ["a"], decimal=None, source="x.csv", table="orders"
+    )
+    got = [None if v is None else round(v, 6) for v in frame["a"].to_list()]
+    assert got == expected
+    assert used == mark
+
+
+def test_ambiguous_thousands_are_refused():
+    with pytest.raises(AovlabInputError, match="decimal mark cannot be told") as info:
+        parse.parse_amounts(
+            pl.DataFrame({"a": ["1,234", "5"]}), ["a"], decimal=None, source="x.csv", table="orders"
+        )
+    assert "decimal=','" in str(info.value)
+    frame, _ = parse.parse_amounts(
+        pl.DataFrame({"a": ["1,234", "5"]}), ["a"], decimal=",", source="x.csv", table="orders"
+    )
+    assert frame["a"].to_list() == [1.234, 5.0]
+
+
+def test_mixed_marks_are_refused():
+    with pytest.raises(AovlabInputError, match="mixes decimal points and decimal commas"):
+        parse.parse_amounts(
+            pl.DataFrame({"a": ["12,50", "3.75"]}),
+            ["a"],
+            decimal=None,
+            source="x.csv",
+            table="orders",
+        )
+
+
+def test_non_amounts_name_their_rows():
+    with pytest.raises(AovlabInputError, match="not amounts") as info:
+        parse.parse_amounts(
+            pl.DataFrame({"a": ["12,50", "gratis", "1,2,3"]}),
+            ["a"],
+            decimal=None,
+            source="x.csv",
+            table="orders",
+        )
+    assert info.value.rows == [2, 3] and "'gratis'" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("values", "dayfirst"),
+    [
+        (["23.11.2026", "01.02.2026"], True),
+        (["23/11/2026 10:00", "01/02/2026"], True),
+        (["11/23/2026", "02/01/2026"], False),
+        (["2026-11-23", "2026-02-01"], None),
+    ],
+)
+def test_date_order_is_detected(values, dayfirst):
+    assert parse.detect_dayfirst(pl.Series(values), "x.csv", "date") is dayfirst
+
+
+def test_ambiguous_dates_name_the_option():
+    with pytest.raises(AovlabInputError, match="cannot be told apart") as info:
+        parse.detect_dayfirst(pl.Series(["03/04/2026", "05/06/2026"]), "x.csv", "date")
+    assert "dayfirst=True" in str(info.value)
+    with pytest.raises(AovlabInputError, match="mixes day-first and month-first"):
+        parse.detect_dayfirst(pl.Series(["23/11/2026", "11/23/2026"]), "x.csv", "date")
+
+
+def test_read_text_detects_and_reports(tmp_path):
+    path = tmp_path / "x.csv"
+    path.write_bytes("a;b\nÅ;1,5\n".encode("cp1252"))
+    text = parse.read_text(path)
+    assert (text.encoding, text.sep, text.frame.row(0)) == ("cp1252", ";", ("Å", "1,5"))
+    assert text.detected == ["encoding cp1252", "separator ';'"]
