@@ -33,6 +33,35 @@ CURRENCY = "EUR"
 NAME = "Nordic Trail Outfitters (sample)"
 DATA_DIR = Path(__file__).resolve().parents[2] / "data" / "sample"
 FILES = ("orders.csv", "lines.csv", "customers.csv", "catalog.csv", "traffic.csv")
+SHOPIFY_FILE = "shopify_orders_export.csv"
+SHOPIFY_COLUMNS = (
+    "Name",
+    "Email",
+    "Financial Status",
+    "Paid at",
+    "Fulfillment Status",
+    "Accepts Marketing",
+    "Currency",
+    "Subtotal",
+    "Shipping",
+    "Taxes",
+    "Total",
+    "Discount Code",
+    "Discount Amount",
+    "Shipping Method",
+    "Created at",
+    "Lineitem quantity",
+    "Lineitem name",
+    "Lineitem price",
+    "Lineitem sku",
+    "Lineitem requires shipping",
+    "Billing Name",
+    "Shipping Country",
+    "Cancelled at",
+    "Refunded Amount",
+    "Source",
+    "Id",
+)
 
 #: The planted effects and their true sizes. Analyses are tested by recovering them.
 TRUTH: dict[str, Any] = {
@@ -645,6 +674,9 @@ def write(out: str | Path, scale: float = 1.0, seed: int = SEED) -> list[Path]:
         path = folder / f"{name}.csv"
         frame.write_csv(path, float_precision=2, line_terminator="\n")
         written.append(path)
+    shopify = folder / SHOPIFY_FILE
+    to_shopify(tables).write_csv(shopify, line_terminator="\n")
+    written.append(shopify)
     meta = folder / SHOP_FILE
     meta.write_text(
         json.dumps({"name": NAME, "currency": CURRENCY, "timezone": TIMEZONE}, indent=2) + "\n",
@@ -653,6 +685,75 @@ def write(out: str | Path, scale: float = 1.0, seed: int = SEED) -> list[Path]:
     readme = folder / "README.md"
     readme.write_text(_readme(tables), encoding="utf-8")
     return [*written, meta, readme]
+
+
+def to_shopify(tables: dict[str, pl.DataFrame]) -> pl.DataFrame:
+    """The same shop as a Shopify "Export orders" CSV: one row per line item.
+
+    Order fields sit on each order's first row only, as Shopify writes them; emails are
+    made up from the pseudonymous customer ids (``c100001@example.com``); every 200th
+    order also sold a gift card (not merchandise, and inside its Total).
+    """
+    orders = tables["orders"].with_row_index("__n")
+    gift = pl.col("__n") % 200 == 7
+    lines = tables["lines"].select(
+        "order_id",
+        pl.col("quantity").cast(pl.Float64).alias("Lineitem quantity"),
+        pl.col("product").alias("Lineitem name"),
+        pl.col("unit_price").alias("Lineitem price"),
+        pl.col("sku").alias("Lineitem sku"),
+        pl.lit("true").alias("Lineitem requires shipping"),
+    )
+    cards = orders.filter(gift).select(
+        "order_id",
+        pl.lit(1.0).alias("Lineitem quantity"),
+        pl.lit("Gift card 25 EUR").alias("Lineitem name"),
+        pl.lit(25.0).alias("Lineitem price"),
+        pl.lit(None, pl.String).alias("Lineitem sku"),
+        pl.lit("false").alias("Lineitem requires shipping"),
+    )
+    status = pl.col("status")
+    head = orders.select(
+        "order_id",
+        ("#" + pl.col("order_id")).alias("Name"),
+        (pl.col("customer_id").str.to_lowercase() + "@example.com").alias("Email"),
+        pl.when(status == "cancelled")
+        .then(pl.lit("refunded"))
+        .otherwise(status)
+        .alias("Financial Status"),
+        pl.lit(None, pl.String).alias("Paid at"),
+        pl.lit("fulfilled").alias("Fulfillment Status"),
+        pl.lit("no").alias("Accepts Marketing"),
+        pl.col("currency").fill_null(CURRENCY).alias("Currency")
+        if "currency" in orders.columns
+        else pl.lit(CURRENCY).alias("Currency"),
+        (pl.col("merchandise") - pl.col("discount")).round(2).alias("Subtotal"),
+        pl.col("shipping").alias("Shipping"),
+        pl.col("tax").alias("Taxes"),
+        (pl.col("total") + pl.when(gift).then(25.0).otherwise(0.0)).round(2).alias("Total"),
+        pl.col("discount_code").alias("Discount Code"),
+        pl.col("discount").alias("Discount Amount"),
+        pl.lit("Standard").alias("Shipping Method"),
+        pl.col("ordered_at").dt.to_string("%Y-%m-%d %H:%M:%S %z").alias("Created at"),
+        pl.lit(None, pl.String).alias("Billing Name"),
+        pl.col("country").alias("Shipping Country"),
+        pl.when(status == "cancelled")
+        .then(pl.col("ordered_at").dt.to_string("%Y-%m-%d %H:%M:%S %z"))
+        .alias("Cancelled at"),
+        pl.col("refunded").alias("Refunded Amount"),
+        pl.col("channel").alias("Source"),
+        pl.col("order_id").alias("Id"),
+    )
+    rows = (
+        pl.concat([lines, cards])
+        .with_columns(pl.int_range(pl.len()).over("order_id").alias("__i"))
+        .join(head, on="order_id", how="left")
+    )
+    order_fields = [c for c in head.columns if c not in ("order_id", "Name", "Email", "Created at")]
+    rows = rows.with_columns(
+        *(pl.when(pl.col("__i") == 0).then(pl.col(c)).alias(c) for c in order_fields)
+    )
+    return rows.sort(pl.col("order_id").cast(pl.Int64), "__i").select(SHOPIFY_COLUMNS)
 
 
 def _readme(tables: dict[str, pl.DataFrame]) -> str:

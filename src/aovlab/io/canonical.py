@@ -178,6 +178,7 @@ def load(
     encoding: str | None = None,
     decimal: str | None = None,
     dayfirst: bool | None = None,
+    salt: str | None = None,
 ) -> ShopData:
     """Load canonical tables (paths or frames) into a validated :class:`ShopData`.
 
@@ -196,6 +197,9 @@ def load(
     format, sep, encoding, decimal, dayfirst
         For exports that are not canonical (their header is detected, see
         :mod:`aovlab.io.formats`): force a format, or settle what cannot be detected.
+    salt
+        The per-client secret that turns emails into stable pseudonymous customer ids
+        (also read from ``shop.json``).
 
     Examples
     --------
@@ -225,6 +229,7 @@ def load(
             currency=currency or meta.get("currency"),
             timezone=timezone or meta.get("timezone"),
             name=name or meta.get("name"),
+            salt=salt or meta.get("salt"),
             catalog=read_table(catalog, "catalog") if isinstance(catalog, str | Path) else catalog,
         )
         return shop.to_backend(backend) if backend else shop

@@ -16,7 +16,7 @@ from typing import Any
 import polars as pl
 
 from aovlab.errors import AovlabInputError, Note
-from aovlab.io import invoice
+from aovlab.io import invoice, shopify
 from aovlab.io.parse import head_text, read_text
 from aovlab.model import ShopData
 
@@ -39,6 +39,7 @@ def _key(column: str) -> str:
 
 FORMATS: tuple[Format, ...] = (
     Format("canonical", ("order_id", "ordered_at"), None, "aovlab's canonical orders table"),
+    Format("shopify", shopify.REQUIRED, shopify.read, 'Shopify "Export orders" CSV'),
     Format(
         "invoice_lines",
         invoice.REQUIRED,
@@ -112,6 +113,7 @@ def read_export(
     timezone: str | None = None,
     name: str | None = None,
     catalog: Any | None = None,
+    salt: str | None = None,
 ) -> ShopData:
     r"""Read a platform or ERP export into a validated ShopData.
 
@@ -140,7 +142,7 @@ def read_export(
             expected="aovlab.load for canonical files",
             found="canonical columns",
         )
-    options = {"decimal": decimal, "dayfirst": dayfirst}
+    options = {"decimal": decimal, "dayfirst": dayfirst, "salt": salt}
     tables, notes = fmt.read(text, options, str(file))
     shop = ShopData.from_frames(
         tables["orders"],

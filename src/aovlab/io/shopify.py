@@ -1,0 +1,227 @@
+"""Shopify "Export orders" CSV (every header variant that has the columns used here).
+
+One row per line item; rows 2+ of an order fill only the line columns, so order fields
+come from each order's first row. What the reader does:
+
+- ``Created at`` (``2026-10-03 14:22:05 +0200``, the offset changing with daylight
+  saving) is the order time; ``Paid at`` is blank for pending orders and not used;
+- Financial Status and ``Cancelled at`` become the status: cancelled when ``Cancelled
+  at`` is set or the payment was voided; pending/authorized/partially_paid are pending;
+- gift cards and tips (lines that need no shipping and are named as such) are not
+  merchandise: they stay out of the lines and their amount is taken out of the total;
+- the customer is a salted hash of the lower-cased Email (blank: a guest). Names,
+  addresses, phones, notes and the email itself are never read into the tables;
+- Source becomes ``channel``, the shipping (else billing) country ``country``, the
+  discount code ``discount_code``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import polars as pl
+
+from aovlab.errors import AovlabInputError, Note
+from aovlab.io.parse import TextFile, parse_amounts
+
+REQUIRED = (
+    "Name",
+    "Financial Status",
+    "Created at",
+    "Lineitem quantity",
+    "Lineitem name",
+    "Lineitem price",
+    "Total",
+)
+AMOUNTS = (
+    "subtotal",
+    "shipping",
+    "taxes",
+    "total",
+    "discount amount",
+    "lineitem price",
+    "refunded amount",
+)
+_NOT_MERCHANDISE = r"(?i)gift ?card|presentkort|gavekort|gavekort|geschenkgutschein|geschenkkarte|cadeaukaart|cadeaubon|\btips?\b|dricks"
+_STATUS = {
+    "paid": "paid",
+    "partially_refunded": "partially_refunded",
+    "refunded": "refunded",
+    "pending": "pending",
+    "authorized": "pending",
+    "partially_paid": "pending",
+    "voided": "cancelled",
+}
+DEFAULT_SALT = "aovlab"
+
+
+def pseudonymise(values: pl.Series, salt: str) -> pl.Series:
+    """Stable pseudonymous ids from emails: a keyed BLAKE2b hash of the lower-cased address.
+
+    The same salt gives the same id month after month; a different client's salt gives
+    unrelated ids. Blank values stay null (guests).
+
+    >>> pseudonymise(pl.Series(["Anna@Example.com ", None, "anna@example.com"]), "client-1").to_list()
+    ['c-1823495aab719da8', None, 'c-1823495aab719da8']
+    """
+    clean = values.str.strip_chars().str.to_lowercase()
+    clean = pl.select(pl.when(clean != "").then(clean)).to_series()
+    unique = clean.drop_nulls().unique().to_list()
+    key = salt.encode("utf-8")
+    mapping = {
+        v: "c-" + hashlib.blake2b(v.encode("utf-8"), digest_size=8, key=key[:64]).hexdigest()
+        for v in unique
+    }
+    return clean.replace_strict(mapping, default=None, return_dtype=pl.String)
+
+
+def _col(frame: pl.DataFrame, name: str) -> str | None:
+    wanted = name.lower()
+    return next((c for c in frame.columns if c.strip().lower() == wanted), None)
+
+
+def read(
+    text: TextFile, options: dict[str, Any], source: str
+) -> tuple[dict[str, pl.DataFrame], list[Note]]:
+    """Canonical orders and lines from a Shopify orders export, and the reader's notes."""
+    raw = text.frame
+    if raw.height == 0:
+        raise AovlabInputError(
+            "has no rows", source=source, expected="order rows", found="a header only"
+        )
+    names = {c: c.strip().lower() for c in raw.columns}
+    frame = raw.rename(names)
+    amounts = [c for c in AMOUNTS if c in frame.columns]
+    frame, mark = parse_amounts(
+        frame,
+        [*amounts, "lineitem quantity"],
+        decimal=options.get("decimal"),
+        source=source,
+        table="orders",
+    )
+    salt = options.get("salt") or DEFAULT_SALT
+    notes = [
+        Note(
+            "info",
+            "orders",
+            f"read as a Shopify orders export; {', '.join([*text.detected, f'decimal {mark!r}'])}",
+        )
+    ]
+    if not options.get("salt"):
+        notes.append(
+            Note(
+                "info",
+                "customers",
+                "customer ids are hashed emails with the default salt: set a salt per client",
+            )
+        )
+
+    def text_col(name: str) -> pl.Expr:
+        return pl.col(name).str.strip_chars() if name in frame.columns else pl.lit(None, pl.String)
+
+    frame = frame.with_row_index("__row").with_columns(
+        pl.col("name").str.strip_chars().alias("name"),
+        pseudonymise(frame["email"], salt).alias("__customer")
+        if "email" in frame.columns
+        else pl.lit(None, pl.String).alias("__customer"),
+    )
+    requires = text_col("lineitem requires shipping").str.to_lowercase()
+    line_name = text_col("lineitem name")
+    frame = frame.with_columns(
+        ((requires == "false") & line_name.str.contains(_NOT_MERCHANDISE))
+        .fill_null(False)
+        .alias("__not_merch"),
+        (pl.col("lineitem quantity") * pl.col("lineitem price")).alias("__value"),
+    )
+    country = pl.coalesce(text_col("shipping country"), text_col("billing country"))
+    first = frame.group_by("name", maintain_order=True).agg(
+        pl.col("__row").first(),
+        pl.col("created at").first().alias("ordered_at"),
+        pl.col("__customer").drop_nulls().first().alias("customer_id"),
+        *(
+            pl.col(c).first()
+            for c in (
+                "financial status",
+                "cancelled at",
+                "currency",
+                "subtotal",
+                "shipping",
+                "taxes",
+                "total",
+                "discount amount",
+                "refunded amount",
+                "discount code",
+                "source",
+            )
+            if c in frame.columns
+        ),
+        country.first().alias("country"),
+        pl.col("__value").filter(~pl.col("__not_merch")).sum().alias("merchandise"),
+        pl.col("__value").filter(pl.col("__not_merch")).sum().alias("__excluded"),
+    )
+    status = text_col("financial status").str.to_lowercase().replace_strict(_STATUS, default=None)
+    cancelled = text_col("cancelled at").is_not_null() & (text_col("cancelled at") != "")
+    unknown = first.filter(status.is_null() & ~cancelled)
+    if unknown.height:
+        raise AovlabInputError(
+            "has unknown financial statuses",
+            source=source,
+            table="orders",
+            column="Financial Status",
+            rows=[r + 1 for r in unknown["__row"].head(50).to_list()],
+            expected=", ".join(_STATUS),
+            found=", ".join(repr(v) for v in unknown["financial status"].head(5).to_list()),
+        )
+    # "2026-10-03 14:22:05 +0200" -> "2026-10-03 14:22:05+02:00" for the model's parser.
+    created = (
+        pl.col("ordered_at").str.strip_chars().str.replace(r" ([+-]\d{2}):?(\d{2})$", "${1}:${2}")
+    )
+    orders = first.select(
+        pl.col("name").alias("order_id"),
+        pl.col("customer_id"),
+        created.alias("ordered_at"),
+        *([pl.col("currency")] if "currency" in first.columns else []),
+        pl.col("merchandise"),
+        pl.col("discount amount").fill_null(0.0).alias("discount")
+        if "discount amount" in first.columns
+        else pl.lit(0.0).alias("discount"),
+        pl.col("shipping").fill_null(0.0)
+        if "shipping" in first.columns
+        else pl.lit(0.0).alias("shipping"),
+        pl.col("taxes").fill_null(0.0).alias("tax")
+        if "taxes" in first.columns
+        else pl.lit(0.0).alias("tax"),
+        (pl.col("total") - pl.col("__excluded")).alias("total"),
+        pl.col("refunded amount").fill_null(0.0).alias("refunded")
+        if "refunded amount" in first.columns
+        else pl.lit(0.0).alias("refunded"),
+        pl.when(cancelled).then(pl.lit("cancelled")).otherwise(status).alias("status"),
+        *([pl.col("source").alias("channel")] if "source" in first.columns else []),
+        pl.col("country"),
+        *(
+            [pl.col("discount code").alias("discount_code")]
+            if "discount code" in first.columns
+            else []
+        ),
+    )
+    lines = frame.filter(~pl.col("__not_merch")).select(
+        pl.col("name").alias("order_id"),
+        pl.coalesce(text_col("lineitem sku"), line_name).alias("sku"),
+        line_name.alias("product"),
+        pl.col("lineitem quantity").alias("quantity"),
+        pl.col("lineitem price").alias("unit_price"),
+    )
+    excluded = frame.filter(pl.col("__not_merch"))
+    if excluded.height:
+        notes.append(
+            Note(
+                "info",
+                "orders",
+                f"{excluded.height:,} gift-card or tip line(s), value {excluded['__value'].sum():,.2f}, are not merchandise "
+                "and are taken out of their orders' totals",
+                tuple(excluded["name"].head(5).to_list()),
+                excluded.height,
+            )
+        )
+    return {"orders": orders, "lines": lines}, notes

@@ -1,0 +1,115 @@
+import polars as pl
+import pytest
+
+import aovlab
+from aovlab.errors import AovlabInputError
+from aovlab.io.shopify import pseudonymise
+
+HEADER = (
+    "Name,Email,Financial Status,Paid at,Currency,Subtotal,Shipping,Taxes,Total,Discount Code,"
+    "Discount Amount,Created at,Lineitem quantity,Lineitem name,Lineitem price,Lineitem sku,"
+    "Lineitem requires shipping,Billing Name,Billing Zip,Billing Phone,Shipping Country,Notes,"
+    "Note Attributes,Cancelled at,Refunded Amount,Source"
+)
+# Tax-inclusive EU store: Total = Subtotal + Shipping; Taxes are informational.
+ROWS = [
+    # two lines, a multi-line quoted note, a '-prefixed zip, summer time (+0200)
+    "#1001,Anna@Example.com,paid,2026-10-24 10:00:00 +0200,EUR,90.00,5.00,19.00,95.00,AUTUMN10,10.00,"
+    "2026-10-24 10:00:00 +0200,2,Tent peg set,25.00,PEG,true,Anna Svensson,'01234,+46 70 123 45 67,SE,"
+    '"Leave at door\nthanks",gift: no,,0.00,web',
+    "#1001,Anna@Example.com,,,,,,,,,,2026-10-24 10:00:00 +0200,1,Head torch,50.00,LAMP,true,,,,,,,,,",
+    # winter time (+0100) after the DST change; a gift card and a tip are not merchandise
+    "#1002,,paid,2026-10-26 09:00:00 +0100,EUR,60.00,0.00,12.00,100.00,,0.00,2026-10-26 09:00:00 +0100,"
+    "1,Rain jacket,60.00,JACKET,true,,,,NO,,,,0.00,pos",
+    "#1002,,,,,,,,,,,2026-10-26 09:00:00 +0100,1,Gift Card,30.00,,false,,,,,,,,,",
+    "#1002,,,,,,,,,,,2026-10-26 09:00:00 +0100,1,Tip,10.00,,false,,,,,,,,,",
+    # refunded; cancelled; voided; pending with blank Paid at
+    "#1003,bo@example.com,refunded,2026-10-27 12:00:00 +0100,EUR,40.00,0.00,8.00,40.00,,0.00,"
+    "2026-10-27 12:00:00 +0100,1,Socks,40.00,SOCK,true,,,,SE,,,,40.00,web",
+    "#1004,bo@example.com,refunded,2026-10-27 13:00:00 +0100,EUR,40.00,0.00,8.00,40.00,,0.00,"
+    "2026-10-27 13:00:00 +0100,1,Socks,40.00,SOCK,true,,,,SE,,,2026-10-27 14:00:00 +0100,40.00,web",
+    "#1005,cy@example.com,voided,,EUR,40.00,0.00,8.00,40.00,,0.00,2026-10-28 08:00:00 +0100,"
+    "1,Socks,40.00,SOCK,true,,,,DE,,,,0.00,web",
+    "#1006,cy@example.com,pending,,EUR,40.00,0.00,8.00,40.00,,0.00,2026-10-29 08:00:00 +0100,"
+    "1,Socks,40.00,SOCK,true,,,,DE,,,,0.00,shopify_draft_order",
+]
+
+
+@pytest.fixture
+def export(tmp_path):
+    path = tmp_path / "orders_export.csv"
+    path.write_text(HEADER + "\n" + "\n".join(ROWS) + "\n", encoding="utf-8")
+    return path
+
+
+def test_shopify_quirks(export):
+    shop = aovlab.load(orders=export, timezone="Europe/Stockholm", salt="client-1")
+    orders = shop.orders.select(
+        "order_id",
+        "status",
+        "merchandise",
+        "discount",
+        "shipping",
+        "total",
+        "refunded",
+        "channel",
+        "country",
+    )
+    assert orders.rows() == [
+        ("#1001", "paid", 100.0, 10.0, 5.0, 95.0, 0.0, "web", "SE"),
+        ("#1002", "paid", 60.0, 0.0, 0.0, 60.0, 0.0, "pos", "NO"),
+        ("#1003", "refunded", 40.0, 0.0, 0.0, 40.0, 40.0, "web", "SE"),
+        ("#1004", "cancelled", 40.0, 0.0, 0.0, 40.0, 40.0, "web", "SE"),
+        ("#1005", "cancelled", 40.0, 0.0, 0.0, 40.0, 0.0, "web", "DE"),
+        ("#1006", "pending", 40.0, 0.0, 0.0, 40.0, 0.0, "shopify_draft_order", "DE"),
+    ]
+    assert shop.tax_included
+    assert [n.message for n in shop.warnings()] == [
+        "7 line(s) have no unit cost: margin figures leave them out and say how much revenue they cover"
+    ]  # every total reconciles once the gift card and tip are taken out
+    local = [t.strftime("%Y-%m-%d %H:%M %Z") for t in shop.orders["ordered_at"][:2]]
+    assert local == ["2026-10-24 10:00 CEST", "2026-10-26 09:00 CET"]
+    assert shop.lines["sku"].to_list() == ["PEG", "LAMP", "JACKET", "SOCK", "SOCK", "SOCK", "SOCK"]
+    ids = shop.orders["customer_id"].to_list()
+    assert ids[0] == pseudonymise(pl.Series(["anna@example.com"]), "client-1")[0] and ids[1] is None
+    assert ids[2] == ids[3] and ids[0] != ids[2]
+    assert any("2 gift-card or tip line(s), value 40.00" in str(n) for n in shop.notes)
+    row = aovlab.metrics.kpis(shop).rows()[0]  # cancelled and voided orders never count
+    assert (row["orders"], row["revenue"], row["upt"]) == (4, 230.0, 1.5)
+
+
+def test_no_personal_data_reaches_the_tables(export):
+    shop = aovlab.load(orders=export, timezone="Europe/Stockholm")
+    text = str(shop.orders.to_dicts()) + str(shop.lines.to_dicts()) + str(shop.notes)
+    for secret in ("Anna", "anna@", "Svensson", "01234", "+46", "Leave at door", "gift: no"):
+        assert secret not in text, secret
+
+
+def test_salt_keeps_ids_stable_per_client():
+    emails = pl.Series(["a@x.se", "b@x.se"])
+    assert pseudonymise(emails, "one").to_list() == pseudonymise(emails, "one").to_list()
+    assert set(pseudonymise(emails, "one")).isdisjoint(pseudonymise(emails, "two"))
+
+
+def test_unknown_financial_status_is_refused(tmp_path):
+    path = tmp_path / "x.csv"
+    path.write_text(HEADER + "\n" + ROWS[2].replace(",paid,", ",chargeback,", 1) + "\n")
+    with pytest.raises(AovlabInputError, match="unknown financial statuses") as info:
+        aovlab.load(orders=path)
+    assert "'chargeback'" in str(info.value)
+
+
+def test_sample_shop_as_shopify_export_gives_the_same_kpis(shop):
+    export = aovlab.load(
+        orders=aovlab.sample.DATA_DIR / aovlab.sample.SHOPIFY_FILE,
+        catalog=aovlab.sample.DATA_DIR / "catalog.csv",
+    )
+    for by in ("month", ["month", "channel"], "country"):
+        a = aovlab.metrics.kpis(export, by=by).table.drop(
+            "cost_coverage", "sessions", "conversion_rate", strict=False
+        )
+        b = aovlab.metrics.kpis(shop, by=by).table.drop(
+            "cost_coverage", "sessions", "conversion_rate", strict=False
+        )
+        assert a.equals(b), by
+    assert not export.warnings()
