@@ -51,7 +51,7 @@ def test_kpis_table_output():
     ("content", "fragment"),
     [
         ("order_id,ordered_at\n1,2026-10-01\n", "no revenue column"),
-        ("order_id,ordered_at,total\n1,2026-10-01,abc\n", "not numbers"),
+        ("order_id,ordered_at,total\n1,2026-10-01,abc\n", "not amounts"),
         ("order_id,ordered_at,total\n1,01/10/2026,1\n", "dates that cannot be read"),
         ("", "is empty"),
     ],
@@ -82,3 +82,28 @@ def test_sample_command_writes_the_files(tmp_path):
         "README.md",
     }
     assert aovlab.load(orders=tmp_path / "orders.csv").currency == "EUR"
+
+
+def test_validate_exit_status_and_json(tmp_path):
+    clean = run(
+        "validate",
+        SAMPLE / "orders.csv",
+        "--lines",
+        SAMPLE / "lines.csv",
+        "--catalog",
+        SAMPLE / "catalog.csv",
+        "--json",
+    )
+    assert clean.exit_code == 0
+    report = json.loads(clean.stdout)
+    assert report["status"] == "clean" and report["format"] == "canonical"
+    assert (report["rows"], report["orders"], report["lines"]) == (29_734, 29_734, 47_684)
+    assert report["currency"] == "EUR" and report["first_order"].startswith("2024-11-01")
+    warned = run("validate", SAMPLE / aovlab.sample.SHOPIFY_FILE)
+    assert warned.exit_code == 1 and "shopify export, warnings" in warned.stdout
+    assert "gift-card or tip" in warned.stdout and "no unit cost" in warned.stdout
+    bad = tmp_path / "orders.csv"
+    bad.write_text("order_id,ordered_at,total\n1,2026-10-01,1\n1,2026-10-02,2\n")
+    broken = run("validate", bad, "--json")
+    assert broken.exit_code == 2 and json.loads(broken.stdout)["status"] == "error"
+    assert "duplicate order_id" in json.loads(broken.stdout)["error"]

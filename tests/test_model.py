@@ -253,7 +253,7 @@ def test_load_reads_shop_json_and_names_the_file_in_errors(tmp_path):
             "wrong number of fields",
         ),
         (b"\x00\x01\x02\xff\xfe binary", "not a text file"),
-        (b"order_id,ordered_at,total\n\xff\xfe1,2026-10-01,1\n", "cannot be read"),
+        ("order_id,ordered_at,total\n1,2026-10-01,1\n".encode("utf-16"), "is UTF-16 text"),
     ],
 )
 def test_unreadable_files_give_clear_errors(tmp_path, content, problem):

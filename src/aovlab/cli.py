@@ -117,6 +117,108 @@ def kpis(
 
 
 @app.command()
+def validate(
+    orders: Annotated[Path, typer.Argument(help="The export to check.")],
+    lines: Annotated[Path | None, Opt(help="Order lines file.")] = None,
+    catalog: Annotated[Path | None, Opt(help="Catalogue with unit costs.")] = None,
+    currency: Annotated[str | None, Opt(help="ISO 4217 currency, if the file has none.")] = None,
+    timezone: Annotated[str | None, Opt(help="The shop's IANA time zone.")] = None,
+    fmt: Annotated[str | None, Opt("--format", help="Force an export format.")] = None,
+    sep: Annotated[str | None, Opt(help="Field separator, when it cannot be detected.")] = None,
+    encoding: Annotated[str | None, Opt(help="Text encoding, e.g. utf-8 or cp1252.")] = None,
+    decimal: Annotated[str | None, Opt(help="Decimal mark of amounts: '.' or ','.")] = None,
+    dayfirst: Annotated[
+        bool | None, Opt("--dayfirst/--monthfirst", help="Day before month in dates.")
+    ] = None,
+    as_json: Annotated[bool, Opt("--json", help="One JSON object on stdout.")] = False,
+) -> None:
+    """Say what was read from an export and what was dropped or doubtful.
+
+    Exit status: 0 clean, 1 warnings (numbers may be affected: read them), 2 errors.
+    """
+    from aovlab.io import load
+
+    report: dict[str, Any] = {"file": str(orders)}
+    try:
+        shop = load(
+            orders=orders,
+            lines=lines,
+            catalog=catalog,
+            currency=currency,
+            timezone=timezone,
+            format=fmt,
+            sep=sep,
+            encoding=encoding,
+            decimal=decimal,
+            dayfirst=dayfirst,
+        )
+    except AovlabInputError as exc:
+        report.update(status="error", error=str(exc))
+        if as_json:
+            sys.stdout.write(json.dumps(report, ensure_ascii=False) + "\n")
+            raise typer.Exit(2) from None
+        raise _fail(str(exc)) from None
+    summary = shop.summary()
+    report.update(
+        status="warnings" if shop.warnings() else "clean",
+        format=summary["format"],
+        rows=summary["rows_read"],
+        orders=summary["tables"]["orders"],
+        lines=summary["tables"].get("lines"),
+        first_order=summary["first_order"],
+        last_order=summary["last_order"],
+        currency=summary["currency"],
+        timezone=summary["timezone"],
+        tax_included=summary["tax_included"],
+        customers=summary["customers"],
+        notes=[
+            {
+                "level": n.level,
+                "table": n.table,
+                "message": n.message,
+                "count": n.count,
+                "examples": list(n.examples),
+            }
+            for n in shop.notes
+        ],
+    )
+    code = 1 if shop.warnings() else 0
+    if as_json:
+        sys.stdout.write(json.dumps(report, ensure_ascii=False) + "\n")
+        raise typer.Exit(code)
+    console = Console(width=None if sys.stdout.isatty() else 200)
+    console.print(
+        f"[bold]{orders}[/]: {report['format']} export, {report['status']}", highlight=False
+    )
+    for key in (
+        "rows",
+        "orders",
+        "lines",
+        "customers",
+        "first_order",
+        "last_order",
+        "currency",
+        "timezone",
+        "tax_included",
+    ):
+        value = report[key]
+        shown = (
+            f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else str(value)
+        )
+        console.print(f"  {key.replace('_', ' '):13s} {shown}", highlight=False)
+    for note in shop.notes:
+        style = "yellow" if note.level == "warning" else "dim"
+        console.print(
+            f"  [{style}]{note.level}[/] {note.table}: {note.message}",
+            highlight=False,
+            soft_wrap=True,
+        )
+        if note.examples:
+            console.print(f"      e.g. {', '.join(note.examples)}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+@app.command()
 def sample(
     out: Annotated[Path, Opt(help="Folder to write the sample shop into.")] = Path("data/sample"),
     scale: Annotated[

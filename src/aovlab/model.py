@@ -115,6 +115,8 @@ class ShopData:
     tax_included: bool = False
     name: str | None = None
     notes: tuple[Note, ...] = field(default_factory=tuple)
+    format: str = "canonical"
+    rows_read: int | None = None
 
     @property
     def backend(self) -> str:
@@ -176,8 +178,12 @@ class ShopData:
             )
             if frame is not None
         }
+        customers = nw.from_native(self.orders)["customer_id"].drop_nulls().n_unique()
         return {
             "name": self.name,
+            "format": self.format,
+            "rows_read": self.rows_read,
+            "customers": customers,
             "currency": self.currency,
             "timezone": self.timezone,
             "tax_included": self.tax_included,

@@ -34,6 +34,7 @@ NAME = "Nordic Trail Outfitters (sample)"
 DATA_DIR = Path(__file__).resolve().parents[2] / "data" / "sample"
 FILES = ("orders.csv", "lines.csv", "customers.csv", "catalog.csv", "traffic.csv")
 SHOPIFY_FILE = "shopify_orders_export.csv"
+EUROPEAN_DIR = "european"
 SHOPIFY_COLUMNS = (
     "Name",
     "Email",
@@ -677,6 +678,7 @@ def write(out: str | Path, scale: float = 1.0, seed: int = SEED) -> list[Path]:
     shopify = folder / SHOPIFY_FILE
     to_shopify(tables).write_csv(shopify, line_terminator="\n")
     written.append(shopify)
+    written.extend(write_european(tables, folder / EUROPEAN_DIR))
     meta = folder / SHOP_FILE
     meta.write_text(
         json.dumps({"name": NAME, "currency": CURRENCY, "timezone": TIMEZONE}, indent=2) + "\n",
@@ -685,6 +687,30 @@ def write(out: str | Path, scale: float = 1.0, seed: int = SEED) -> list[Path]:
     readme = folder / "README.md"
     readme.write_text(_readme(tables), encoding="utf-8")
     return [*written, meta, readme]
+
+
+def write_european(tables: dict[str, pl.DataFrame], folder: Path) -> list[Path]:
+    """Write orders and lines as a Nordic spreadsheet saves them.
+
+    Semicolons, decimal commas, Windows-1252, day-first local dates without offsets
+    (23.11.2026 14:05:00).
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    orders = tables["orders"].with_columns(pl.col("ordered_at").dt.to_string("%d.%m.%Y %H:%M:%S"))
+    written = []
+    for name, frame in (("orders", orders), ("lines", tables["lines"])):
+        path = folder / f"{name}.csv"
+        text = frame.write_csv(
+            separator=";", decimal_comma=True, float_precision=2, line_terminator="\r\n"
+        )
+        path.write_bytes(text.encode("cp1252"))
+        written.append(path)
+    meta = folder / SHOP_FILE
+    meta.write_text(
+        json.dumps({"name": NAME, "currency": CURRENCY, "timezone": TIMEZONE}, indent=2) + "\n",
+        encoding="utf-8",
+    )
+    return [*written, meta]
 
 
 def to_shopify(tables: dict[str, pl.DataFrame]) -> pl.DataFrame:

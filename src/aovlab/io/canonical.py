@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-import csv
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
 from aovlab.errors import AovlabInputError
+from aovlab.io.parse import (
+    detect_dayfirst,
+    head_text,
+    parse_amounts,
+    ragged_row,
+    read_text,
+    to_iso_dates,
+)
 from aovlab.model import ShopData, backend_of
 
 #: A small JSON file beside the orders file that names the shop, its currency and time
@@ -19,11 +27,13 @@ SHOP_FILE = "shop.json"
 PathOrFrame = str | Path | Any
 
 
-def read_table(path: str | Path, table: str) -> pl.DataFrame:
-    """Read one canonical table from CSV or Parquet, every CSV column as text.
+def read_table(path: str | Path, table: str, **options: Any) -> pl.DataFrame:
+    """Read one canonical table from CSV or Parquet.
 
-    Reading as text lets validation name the exact rows whose values do not parse,
-    instead of a reader guessing a type from the first rows.
+    Plain UTF-8, comma-separated files take a fast typed read. Anything else (another
+    separator or encoding, decimal commas, currency symbols, day-first dates) is read as
+    text and parsed with what :mod:`aovlab.io.parse` can detect, or with ``options``
+    (``sep``, ``encoding``, ``decimal``, ``dayfirst``); what it cannot decide is refused.
     """
     file = Path(path)
     if not file.exists():
@@ -51,20 +61,20 @@ def read_table(path: str | Path, table: str) -> pl.DataFrame:
                     expected="a header row and data rows",
                     found="0 bytes",
                 )
-            if suffix != ".csv.gz" and b"\x00" in file.open("rb").read(65536):
-                raise AovlabInputError(
-                    "is not a text file",
-                    source=str(file),
-                    table=table,
-                    expected="a CSV file (text)",
-                    found="binary content (NUL bytes)",
-                )
-            return _read_csv(file)
+            if _plain(file, options):
+                fast = _read_csv(file)
+                if fast is not None:
+                    return fast
+            return _read_text_table(file, table, options)
     except AovlabInputError:
         raise
     except (pl.exceptions.PolarsError, OSError, UnicodeDecodeError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        ragged = _ragged_row(file) if suffix in (".csv", ".txt") else None
+        ragged = (
+            ragged_row(file.read_text(encoding="utf-8", errors="replace"), ",")
+            if suffix in (".csv", ".txt")
+            else None
+        )
         if ragged is not None:
             row, width, found = ragged
             raise AovlabInputError(
@@ -112,35 +122,62 @@ NUMERIC_COLUMNS = frozenset(
 )
 
 
-def _read_csv(file: Path) -> pl.DataFrame:
-    """Read a CSV with numeric canonical columns typed and every other column as text.
+def _plain(file: Path, options: dict[str, Any]) -> bool:
+    """A UTF-8, comma-separated file with no option asking for anything else."""
+    if options.get("encoding") not in (None, "utf-8", "utf8") or options.get("decimal") == ",":
+        return False
+    if options.get("sep") not in (None, ",") or options.get("dayfirst") is not None:
+        return False
+    try:
+        text = head_text(file)
+    except AovlabInputError:
+        return False
+    if not (file.suffix.lower() == ".gz" or _utf8(file)):
+        return False
+    first = text.splitlines()[0] if text else ""
+    return first.count(",") >= max(first.count(";"), first.count("\t"))
 
-    When a numeric column does not parse (a decimal comma, a stray word), the file is
-    read again as text only, so validation can name the exact rows that are wrong.
-    """
+
+def _utf8(file: Path) -> bool:
+    try:
+        file.read_bytes()[:1_000_000].decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return exc.start >= 1_000_000 - 4  # a character cut at the sample's end
+    return True
+
+
+def _read_csv(file: Path) -> pl.DataFrame | None:
+    """Fast path: numeric canonical columns typed, the rest text; None if a number fails."""
     header = pl.read_csv(file, n_rows=0, infer_schema=False, raise_if_empty=True).columns
     typed = {c: pl.Float64 for c in header if c.strip().lstrip("\ufeff").lower() in NUMERIC_COLUMNS}
     options: dict[str, Any] = {"infer_schema": False, "encoding": "utf8", "raise_if_empty": True}
-    if typed:
-        try:
-            return pl.read_csv(file, schema_overrides=typed, **options)
-        except pl.exceptions.ComputeError:
-            pass
-    return pl.read_csv(file, **options)
-
-
-def _ragged_row(file: Path) -> tuple[int, int, int] | None:
-    """The first data row (1-based) whose field count differs from the header's."""
+    if not typed:
+        return pl.read_csv(file, **options)
     try:
-        with file.open(newline="", encoding="utf-8") as handle:
-            reader = csv.reader(handle)
-            width = len(next(reader))
-            for number, row in enumerate(reader, start=1):
-                if row and len(row) != width:
-                    return number, width, len(row)
-    except (OSError, UnicodeDecodeError, csv.Error, StopIteration):
+        return pl.read_csv(file, schema_overrides=typed, **options)
+    except pl.exceptions.ComputeError:
         return None
-    return None
+
+
+DATE_COLUMNS = frozenset({"ordered_at", "date", "loyalty_joined_at", "signed_up_at"})
+
+
+def _read_text_table(file: Path, table: str, options: dict[str, Any]) -> pl.DataFrame:
+    """European text files: detected encoding, separator, decimal mark and date order."""
+    text = read_text(file, sep=options.get("sep"), encoding=options.get("encoding"))
+    frame = text.frame
+    numeric = [c for c in frame.columns if c.strip().lower() in NUMERIC_COLUMNS]
+    if numeric:
+        frame, _ = parse_amounts(
+            frame, numeric, decimal=options.get("decimal"), source=str(file), table=table
+        )
+    for column in [c for c in frame.columns if c.strip().lower() in DATE_COLUMNS]:
+        dayfirst = options.get("dayfirst")
+        if dayfirst is None:
+            dayfirst = detect_dayfirst(frame[column], str(file), column)
+        if dayfirst is not None:
+            frame = to_iso_dates(frame, column, dayfirst)
+    return frame
 
 
 def _shop_file(orders: Any) -> dict[str, Any]:
@@ -247,7 +284,9 @@ def load(
             continue
         if isinstance(value, str | Path):
             sources[table] = str(value)
-            frames[table] = read_table(value, table)
+            frames[table] = read_table(
+                value, table, sep=sep, encoding=encoding, decimal=decimal, dayfirst=dayfirst
+            )
         else:
             frames[table] = value
     passed = [backend_of(f) for t, f in frames.items() if t not in sources]
@@ -260,7 +299,8 @@ def load(
         }
     else:
         raise AovlabInputError("unknown backend", expected="polars or pandas", found=repr(target))
-    return ShopData.from_frames(
+    rows_read = len(frames["orders"])
+    shop = ShopData.from_frames(
         frames.pop("orders"),
         **frames,
         currency=currency or meta.get("currency"),
@@ -268,6 +308,7 @@ def load(
         name=name or meta.get("name"),
         sources=sources,
     )
+    return replace(shop, rows_read=rows_read)
 
 
 from aovlab.io.formats import is_canonical, read_export  # noqa: E402 - formats imports this module's siblings

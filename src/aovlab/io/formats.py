@@ -153,4 +153,4 @@ def read_export(
         name=name,
         sources={"orders": str(file), "lines": str(file)},
     )
-    return replace(shop, notes=(*notes, *shop.notes))
+    return replace(shop, notes=(*notes, *shop.notes), format=fmt.name, rows_read=text.frame.height)

@@ -43,11 +43,13 @@ def decode(data: bytes, source: str, encoding: str | None = None) -> tuple[str, 
     ('Åre', 'utf-8-sig')
     """
     if b"\x00" in data[:65536]:
+        utf16 = data[:2] in (b"\xff\xfe", b"\xfe\xff")
         raise AovlabInputError(
-            "is not a text file",
+            "is UTF-16 text" if utf16 else "is not a text file",
             source=source,
-            expected="a CSV or text export",
-            found="binary content (NUL bytes)",
+            expected="a CSV or text export in UTF-8 or cp1252",
+            found="UTF-16 (Excel's 'Unicode text')" if utf16 else "binary content (NUL bytes)",
+            hint="save it as 'CSV UTF-8'" if utf16 else None,
         )
     if encoding:
         try:
@@ -157,6 +159,17 @@ def read_text(path: str | Path, *, sep: str | None = None, encoding: str | None 
             text.encode("utf-8"), separator=sep, infer_schema=False, raise_if_empty=True
         )
     except pl.exceptions.PolarsError as exc:
+        ragged = ragged_row(text, sep)
+        if ragged is not None:
+            row, width, found = ragged
+            raise AovlabInputError(
+                "has a row with the wrong number of fields",
+                source=str(file),
+                rows=[row],
+                expected=f"{width} fields like the header",
+                found=f"{found} fields",
+                hint="a separator inside an unquoted value, or a decimal comma written without quotes",
+            ) from None
         raise AovlabInputError(
             "cannot be read as a table",
             source=str(file),
@@ -165,6 +178,23 @@ def read_text(path: str | Path, *, sep: str | None = None, encoding: str | None 
         ) from None
     frame = frame.rename({c: c.strip().lstrip("\ufeff") for c in frame.columns})
     return TextFile(frame=frame, encoding=used, sep=sep, detected=detected)
+
+
+def ragged_row(text: str, sep: str) -> tuple[int, int, int] | None:
+    r"""The first data row (1-based) whose field count differs from the header's.
+
+    >>> ragged_row("a,b\n1,2\n3,4,5\n", ",")
+    (2, 2, 3)
+    """
+    reader = csv.reader(io.StringIO(text), delimiter=sep)
+    try:
+        width = len(next(reader))
+        for number, row in enumerate(reader, start=1):
+            if row and len(row) != width:
+                return number, width, len(row)
+    except (csv.Error, StopIteration):
+        return None
+    return None
 
 
 # --------------------------------------------------------------------------- amounts
