@@ -14,6 +14,7 @@ def variants():
     catalog = SAMPLE / "catalog.csv"
     return {
         "shopify": aovlab.load(orders=SAMPLE / aovlab.sample.SHOPIFY_FILE, catalog=catalog),
+        "woocommerce": aovlab.load(orders=SAMPLE / aovlab.sample.WOOCOMMERCE_FILE, catalog=catalog),
         "european": aovlab.load(
             orders=SAMPLE / "european" / "orders.csv",
             lines=SAMPLE / "european" / "lines.csv",
@@ -22,11 +23,11 @@ def variants():
     }
 
 
-@pytest.mark.parametrize("name", ["shopify", "european"])
+@pytest.mark.parametrize("name", ["shopify", "woocommerce", "european"])
 @pytest.mark.parametrize("by", ["month", ["month", "device"], "country"])
 def test_every_format_gives_the_canonical_kpis(shop, variants, name, by):
-    if name == "shopify" and by == ["month", "device"]:
-        pytest.skip("a Shopify export has no device column")
+    if name in ("shopify", "woocommerce") and by == ["month", "device"]:
+        pytest.skip("platform exports have no device column")
     got = metrics.kpis(variants[name], by=by).table
     want = metrics.kpis(shop, by=by).table
     keys = [by] if isinstance(by, str) else by

@@ -24,9 +24,8 @@ def tables(shop):
 
 def test_files_are_regenerated_byte_for_byte(tmp_path):
     written = aovlab.sample.write(tmp_path)
-    assert (
-        len(written) == len(aovlab.sample.FILES) + 6
-    )  # + Shopify, 3 European files, shop.json, README
+    # + Shopify, WooCommerce, 3 European files, shop.json, README
+    assert len(written) == len(aovlab.sample.FILES) + 7
     for path in written:
         name = path.relative_to(tmp_path)
         assert path.read_bytes() == (aovlab.sample.DATA_DIR / name).read_bytes(), name

@@ -35,6 +35,7 @@ DATA_DIR = Path(__file__).resolve().parents[2] / "data" / "sample"
 FILES = ("orders.csv", "lines.csv", "customers.csv", "catalog.csv", "traffic.csv")
 SHOPIFY_FILE = "shopify_orders_export.csv"
 EUROPEAN_DIR = "european"
+WOOCOMMERCE_FILE = "woocommerce_orders_export.csv"
 SHOPIFY_COLUMNS = (
     "Name",
     "Email",
@@ -678,6 +679,9 @@ def write(out: str | Path, scale: float = 1.0, seed: int = SEED) -> list[Path]:
     shopify = folder / SHOPIFY_FILE
     to_shopify(tables).write_csv(shopify, line_terminator="\n")
     written.append(shopify)
+    woo = folder / WOOCOMMERCE_FILE
+    to_woocommerce(tables).write_csv(woo, line_terminator="\n")
+    written.append(woo)
     written.extend(write_european(tables, folder / EUROPEAN_DIR))
     meta = folder / SHOP_FILE
     meta.write_text(
@@ -687,6 +691,54 @@ def write(out: str | Path, scale: float = 1.0, seed: int = SEED) -> list[Path]:
     readme = folder / "README.md"
     readme.write_text(_readme(tables), encoding="utf-8")
     return [*written, meta, readme]
+
+
+def to_woocommerce(tables: dict[str, pl.DataFrame]) -> pl.DataFrame:
+    """The same shop as a WooCommerce item export: order fields repeat on every item row.
+
+    Registered customers keep their number (C100001 -> 100001); guests are customer 0
+    with no email, so they stay guests.
+    """
+    status = pl.col("status")
+    orders = tables["orders"].select(
+        "order_id",
+        pl.col("order_id").alias("order_number"),
+        pl.col("ordered_at").dt.to_string("%Y-%m-%d %H:%M:%S").alias("date"),
+        pl.when(status == "paid")
+        .then(pl.lit("completed"))
+        .when(status == "partially_refunded")
+        .then(pl.lit("completed"))
+        .otherwise(status)
+        .alias("status"),
+        pl.col("shipping").alias("shipping_total"),
+        pl.lit(0.0).alias("shipping_tax_total"),
+        pl.lit(0.0).alias("fee_total"),
+        pl.lit(0.0).alias("fee_tax_total"),
+        pl.col("tax").alias("tax_total"),
+        pl.col("discount").alias("discount_total"),
+        pl.col("total").alias("order_total"),
+        pl.when(status == "cancelled")
+        .then(0.0)
+        .otherwise(pl.col("refunded"))
+        .alias("refunded_total"),
+        pl.lit(CURRENCY).alias("order_currency"),
+        pl.lit("stripe").alias("payment_method"),
+        pl.col("customer_id").str.strip_prefix("C").fill_null("0").alias("customer_id"),
+        pl.lit(None, pl.String).alias("billing_email"),
+        pl.col("country").alias("billing_country"),
+    )
+    lines = tables["lines"].select(
+        "order_id",
+        pl.col("product").alias("item_name"),
+        pl.col("sku").alias("item_sku"),
+        pl.col("quantity").cast(pl.Float64).alias("item_quantity"),
+        (pl.col("quantity") * pl.col("unit_price")).round(2).alias("item_subtotal"),
+    )
+    return (
+        lines.join(orders, on="order_id", how="left")
+        .select(*orders.columns, "item_name", "item_sku", "item_quantity", "item_subtotal")
+        .sort(pl.col("order_id").cast(pl.Int64), maintain_order=True)
+    )
 
 
 def write_european(tables: dict[str, pl.DataFrame], folder: Path) -> list[Path]:

@@ -16,7 +16,7 @@ from typing import Any
 import polars as pl
 
 from aovlab.errors import AovlabInputError, Note
-from aovlab.io import invoice, shopify
+from aovlab.io import invoice, shopify, woocommerce
 from aovlab.io.parse import head_text, read_text
 from aovlab.model import ShopData
 
@@ -40,6 +40,12 @@ def _key(column: str) -> str:
 FORMATS: tuple[Format, ...] = (
     Format("canonical", ("order_id", "ordered_at"), None, "aovlab's canonical orders table"),
     Format("shopify", shopify.REQUIRED, shopify.read, 'Shopify "Export orders" CSV'),
+    Format(
+        "woocommerce",
+        woocommerce.REQUIRED,
+        woocommerce.read,
+        "WooCommerce order export, one row per item",
+    ),
     Format(
         "invoice_lines",
         invoice.REQUIRED,
