@@ -52,7 +52,7 @@ def test_kpis_table_output():
     [
         ("order_id,ordered_at\n1,2026-10-01\n", "no revenue column"),
         ("order_id,ordered_at,total\n1,2026-10-01,abc\n", "not amounts"),
-        ("order_id,ordered_at,total\n1,01/10/2026,1\n", "dates that cannot be read"),
+        ("order_id,ordered_at,total\n1,01/10/2026,1\n", "--dayfirst"),
         ("", "is empty"),
     ],
 )

@@ -13,6 +13,7 @@ pandas out and polars in gives polars out.
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import math
 import re
@@ -862,6 +863,19 @@ def _orders(
     frame = _round_money(frame, (*MONEY, "cogs"), minor_unit(currency))
     canonical_first = [c for c in ORDER_COLUMNS if c in frame.columns]
     rest = [c for c in frame.columns if c not in canonical_first and not c.startswith("__")]
+    future = frame.filter(
+        nw.col("ordered_at") > dt.datetime.now(ZoneInfo(tz)) + dt.timedelta(days=1)
+    )
+    if future.shape[0]:
+        notes.append(
+            Note(
+                "warning",
+                table,
+                f"{future.shape[0]:,} order(s) are dated in the future: a wrong date format or clock?",
+                tuple(future["order_id"].head(_MAX_EXAMPLES).to_list()),
+                future.shape[0],
+            )
+        )
     # Rows are still in file order: nothing above reorders them (the line facts were
     # aligned by row number).
     out = frame.select(*canonical_first, *rest)

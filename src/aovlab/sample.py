@@ -849,6 +849,9 @@ def _readme(tables: dict[str, pl.DataFrame]) -> str:
         "- countries SE, NO, DK, DE, NL, UK; devices desktop, mobile, tablet; channels "
         + ", ".join(_CHANNELS),
         "- no personal data: customers are pseudonymous ids (C......, business buyers B...)",
+        f"- the same orders as exports: `{SHOPIFY_FILE}` (Shopify, with a gift card on every "
+        f"200th order), `{WOOCOMMERCE_FILE}` (WooCommerce item rows) and `{EUROPEAN_DIR}/` "
+        "(semicolons, decimal commas, Windows-1252, day-first dates); each gives the same KPIs",
         "",
         "## Planted effects (true sizes)",
         "",

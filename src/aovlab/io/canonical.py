@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,9 @@ import polars as pl
 
 from aovlab.errors import AovlabInputError
 from aovlab.io.parse import (
+    check_last_line,
     detect_dayfirst,
+    drop_blank_rows,
     head_text,
     parse_amounts,
     ragged_row,
@@ -63,7 +66,7 @@ def read_table(path: str | Path, table: str, **options: Any) -> pl.DataFrame:
                 )
             if _plain(file, options):
                 fast = _read_csv(file)
-                if fast is not None:
+                if fast is not None and not _needs_date_detection(fast):
                     return fast
             return _read_text_table(file, table, options)
     except AovlabInputError:
@@ -138,6 +141,19 @@ def _plain(file: Path, options: dict[str, Any]) -> bool:
     return first.count(",") >= max(first.count(";"), first.count("\t"))
 
 
+def _needs_date_detection(frame: pl.DataFrame) -> bool:
+    """A date column written day/month/year (or month/day/year) needs the text path."""
+    for column in frame.columns:
+        if column.strip().lower() in DATE_COLUMNS and frame.schema[column] == pl.String:
+            first = frame[column].drop_nulls().head(1).to_list()
+            if first and _DMY.match(first[0]):
+                return True
+    return False
+
+
+_DMY = re.compile(r"^\s*\d{1,2}[./-]\d{1,2}[./-]\d{4}")
+
+
 def _utf8(file: Path) -> bool:
     try:
         file.read_bytes()[:1_000_000].decode("utf-8")
@@ -152,11 +168,16 @@ def _read_csv(file: Path) -> pl.DataFrame | None:
     typed = {c: pl.Float64 for c in header if c.strip().lstrip("\ufeff").lower() in NUMERIC_COLUMNS}
     options: dict[str, Any] = {"infer_schema": False, "encoding": "utf8", "raise_if_empty": True}
     if not typed:
-        return pl.read_csv(file, **options)
+        return drop_blank_rows(pl.read_csv(file, **options))
     try:
-        return pl.read_csv(file, schema_overrides=typed, **options)
+        frame = pl.read_csv(file, schema_overrides=typed, **options)
     except pl.exceptions.ComputeError:
         return None
+    with file.open("rb") as handle:
+        handle.seek(max(0, file.stat().st_size - 65536))
+        tail = handle.read().decode("utf-8", errors="replace")
+    check_last_line(tail, ",", len(frame.columns), frame.height, str(file))
+    return drop_blank_rows(frame) if frame.null_count().sum_horizontal().item() else frame
 
 
 DATE_COLUMNS = frozenset({"ordered_at", "date", "loyalty_joined_at", "signed_up_at"})

@@ -116,6 +116,15 @@ def read(
         .rename({"invoice": "order_id"})
         .sort("ordered_at", "order_id")
     )
+    if orders.height == 0:
+        kinds = frame.group_by("kind").len().sort("kind")
+        raise AovlabInputError(
+            "has no orders",
+            source=source,
+            table="orders",
+            expected="invoices with product lines (quantity > 0, not C or A invoices)",
+            found=", ".join(f"{k}: {n:,} line(s)" for k, n in kinds.iter_rows()),
+        )
     lines = kept.filter(pl.col("kind") == "product").select(
         pl.col("invoice").alias("order_id"),
         pl.col("code").alias("sku"),

@@ -79,7 +79,7 @@ def decode(data: bytes, source: str, encoding: str | None = None) -> tuple[str, 
             source=source,
             expected="UTF-8 or Windows-1252 (cp1252) text",
             found=str(exc)[:200],
-            hint="pass encoding='latin-1' (or the file's encoding)",
+            hint="pass encoding='latin-1' / --encoding latin-1 (or the file's encoding)",
         ) from None
 
 
@@ -98,8 +98,11 @@ def sniff_separator(text: str, source: str) -> str:
     fits = []
     for sep in SEPARATORS:
         rows = [r for r in csv.reader(io.StringIO(sample), delimiter=sep) if r]
-        widths = {len(r) for r in rows[:-1] or rows}  # the last line may be cut short
-        if len(rows[0]) > 1 and len(widths) == 1:
+        # The header's width, shared by most lines: one ragged row must not hide the
+        # separator (the reader then names that row).
+        agree = sum(len(r) == len(rows[0]) for r in rows)
+        tolerated = max(1, len(rows) // 5)
+        if len(rows[0]) > 1 and (len(rows) == 1 or agree >= max(2, len(rows) - tolerated)):
             fits.append((len(rows[0]), sep))
     if not fits:
         raise AovlabInputError(
@@ -107,7 +110,7 @@ def sniff_separator(text: str, source: str) -> str:
             source=source,
             expected=f"one of {', '.join(repr(s) for s in SEPARATORS)} between fields",
             found=repr(lines[0][:120]),
-            hint="pass sep=';' (or the file's separator)",
+            hint="pass sep=';' / --sep ';' (or the file's separator)",
         )
     fits.sort(reverse=True)
     if len(fits) > 1 and fits[0][0] == fits[1][0]:
@@ -116,7 +119,7 @@ def sniff_separator(text: str, source: str) -> str:
             source=source,
             expected="one separator that splits the header",
             found=f"{fits[0][1]!r} and {fits[1][1]!r} both give {fits[0][0]} fields",
-            hint=f"pass sep={fits[0][1]!r} or sep={fits[1][1]!r}",
+            hint=f"pass sep={fits[0][1]!r} or sep={fits[1][1]!r} (--sep on the command line)",
         )
     return fits[0][1]
 
@@ -176,8 +179,38 @@ def read_text(path: str | Path, *, sep: str | None = None, encoding: str | None 
             expected=f"rows of fields separated by {sep!r}",
             found=str(exc).strip().splitlines()[0][:300],
         ) from None
-    frame = frame.rename({c: c.strip().lstrip("\ufeff") for c in frame.columns})
+    frame = drop_blank_rows(frame.rename({c: c.strip().lstrip("\ufeff") for c in frame.columns}))
+    check_last_line(text[-65536:], sep, len(frame.columns), frame.height, str(file))
     return TextFile(frame=frame, encoding=used, sep=sep, detected=detected)
+
+
+def drop_blank_rows(frame: pl.DataFrame) -> pl.DataFrame:
+    """Rows whose every field is empty (trailing blank lines) are not data."""
+    if not frame.columns:
+        return frame
+    blank = pl.all_horizontal(
+        pl.col(c).is_null() | (pl.col(c).cast(pl.String).str.strip_chars() == "")
+        for c in frame.columns
+    )
+    return frame.filter(~blank)
+
+
+def check_last_line(tail: str, sep: str, width: int, rows: int, source: str) -> None:
+    """Refuse a file whose last line was cut off (no final newline and too few fields)."""
+    if not tail or tail.endswith(("\n", "\r")):
+        return
+    last = tail.splitlines()[-1]
+    fields = next(csv.reader([last], delimiter=sep), [])
+    if 0 < len(fields) < width:
+        raise AovlabInputError(
+            "has a row with the wrong number of fields",
+            source=source,
+            rows=[rows],
+            expected=f"{width} fields like the header",
+            found=f"{len(fields)} fields on the last line, "
+            "which has no line end: the file looks cut off",
+            hint="export or download the file again",
+        )
 
 
 def ragged_row(text: str, sep: str) -> tuple[int, int, int] | None:
@@ -246,7 +279,7 @@ def detect_decimal(frame: pl.DataFrame, columns: list[str], source: str) -> str 
             column=columns[0],
             expected="one decimal mark in a file",
             found=f"{votes['.']} values with a point, {votes[',']} with a comma",
-            hint="pass decimal=',' or decimal='.'",
+            hint="pass decimal=',' / --decimal , (or '.')",
         )
     if votes[","]:
         return ","
@@ -290,7 +323,7 @@ def parse_amounts(
                 column=columns[0],
                 expected="values like 12.50 or 12,50 somewhere in the file",
                 found="only values like 1,234 or 1.234 (a thousand, or one and a bit?)",
-                hint="pass decimal=',' or decimal='.'",
+                hint="pass decimal=',' / --decimal , (or '.')",
             )
         mark = "."
     pattern = _POINT if mark == "." else _COMMA
@@ -326,7 +359,7 @@ def parse_amounts(
                 expected=f"amounts with a decimal {'comma' if mark == ',' else 'point'}, like "
                 + ("1.234,56" if mark == "," else "1,234.56"),
                 found=", ".join(repr(v) for v in bad[f"__raw_{column}"].head(5).to_list()),
-                hint="pass decimal=',' or decimal='.' if the mark was read wrongly",
+                hint="pass decimal=',' / --decimal , (or '.') if the mark was read wrongly",
             )
     return parsed.drop("__row", *(f"__raw_{c}" for c in columns)), mark
 
@@ -368,7 +401,7 @@ def detect_dayfirst(values: pl.Series, source: str, column: str) -> bool | None:
             column=column,
             expected="a value with a day above 12 somewhere, or ISO dates (2026-11-23)",
             found=", ".join(repr(v) for v in text.head(3).to_list()),
-            hint="pass dayfirst=True (23/11/2026) or dayfirst=False (11/23/2026)",
+            hint="pass dayfirst=True / --dayfirst (23/11/2026) or dayfirst=False / --monthfirst (11/23/2026)",
         )
     return day_first
 

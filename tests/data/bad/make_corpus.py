@@ -1,0 +1,170 @@
+"""Write the malformed-input corpus and its manifest (python tests/data/bad/make_corpus.py).
+
+Each file is something a consultant has been sent. The manifest says what `aovlab kpis
+FILE --json` must do with it: exit 2 with a message that contains a phrase, or exit 0
+with the exact orders and revenue (a documented, reported handling).
+"""
+
+import json
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+CANON = "order_id,ordered_at,total\n"
+SHOPIFY = (
+    "Name,Email,Financial Status,Created at,Lineitem quantity,Lineitem name,Lineitem price,Total\n"
+)
+WOO = "order_id,date,status,order_total,item_name,item_quantity,item_subtotal\n"
+INVOICE = "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
+
+CASES: dict[str, tuple[bytes | str, dict]] = {
+    "empty.csv": ("", {"exit": 2, "message": "is empty"}),
+    "header_only.csv": (CANON, {"exit": 2, "message": "has no rows"}),
+    "blank_lines_only.csv": ("\n\n\n", {"exit": 2, "message": "is empty"}),
+    "missing_order_id_column.csv": (
+        "id,ordered_at,total\n1,2026-10-01,5\n",
+        {"exit": 2, "message": "not an export format aovlab knows"},
+    ),
+    "missing_revenue.csv": (
+        "order_id,ordered_at,channel\n1,2026-10-01,web\n",
+        {"exit": 2, "message": "no revenue column"},
+    ),
+    "duplicate_conflicting_totals.csv": (
+        CANON + "1,2026-10-01,10\n1,2026-10-01,12\n",
+        {"exit": 2, "message": "duplicate order_id"},
+    ),
+    "duplicate_after_trimming.csv": (
+        CANON + "1,2026-10-01,10\n 1 ,2026-10-02,12\n",
+        {"exit": 2, "message": "duplicate order_id"},
+    ),
+    "blank_order_id.csv": (
+        CANON + "1,2026-10-01,10\n,2026-10-02,12\n",
+        {"exit": 2, "message": "without order_id"},
+    ),
+    "non_numeric_amount.csv": (
+        CANON + "1,2026-10-01,10\n2,2026-10-02,ten\n",
+        {"exit": 2, "message": "not amounts"},
+    ),
+    "infinite_amount.csv": (
+        CANON + "1,2026-10-01,inf\n",
+        {"exit": 2, "message": "not finite numbers"},
+    ),
+    "nan_amount.csv": (CANON + "1,2026-10-01,NaN\n", {"exit": 2, "message": "not finite numbers"}),
+    "mixed_decimal_marks.csv": (
+        "order_id;ordered_at;total\n1;2026-10-01;12,50\n2;2026-10-02;3.75\n",
+        {"exit": 2, "message": "mixes decimal points and decimal commas"},
+    ),
+    "ambiguous_thousands.csv": (
+        "order_id;ordered_at;total\n1;2026-10-01;1.234\n2;2026-10-02;5\n",
+        {"exit": 2, "message": "decimal mark cannot be told"},
+    ),
+    "negative_shipping.csv": (
+        "order_id,ordered_at,total,shipping\n1,2026-10-01,10,-5\n",
+        {"exit": 2, "message": "negative amounts"},
+    ),
+    "mixed_currencies.csv": (
+        "order_id,ordered_at,total,currency\n1,2026-10-01,10,EUR\n2,2026-10-01,10,SEK\n",
+        {"exit": 2, "message": "mixes currencies"},
+    ),
+    "unknown_status.csv": (
+        "order_id,ordered_at,total,status\n1,2026-10-01,10,shipped\n",
+        {"exit": 2, "message": "unknown order statuses"},
+    ),
+    "unparsable_date.csv": (
+        CANON + "1,2026-10-01,10\n2,yesterday,12\n",
+        {"exit": 2, "message": "dates that cannot be read"},
+    ),
+    "ambiguous_day_month.csv": (
+        CANON + "1,03/04/2026,10\n2,05/06/2026,12\n",
+        {"exit": 2, "message": "cannot be told apart"},
+    ),
+    "mixed_day_month_order.csv": (
+        CANON + "1,23/11/2026,10\n2,11/23/2026,12\n",
+        {"exit": 2, "message": "mixes day-first and month-first"},
+    ),
+    "wrong_separator.csv": (
+        "order_id;ordered_at;total\n1,2026-10-01,10\n2,2026-10-02,12\n",
+        {"exit": 2, "message": "no separator that splits"},
+    ),
+    "ragged_row.csv": (
+        CANON + "1,2026-10-01,10\n2,2026-10-02,12,5\n3,2026-10-03,7\n",
+        {"exit": 2, "message": "wrong number of fields"},
+    ),
+    "truncated_last_line.csv": (
+        CANON + "1,2026-10-01,10\n2,2026-10-02,12\n3,2026-10",
+        {"exit": 2, "message": "wrong number of fields"},
+    ),
+    "binary_junk.csv": (bytes(range(256)) * 8, {"exit": 2, "message": "not a text file"}),
+    "utf16_excel_unicode_text.csv": (
+        (CANON + "1,2026-10-01,10\n").encode("utf-16"),
+        {"exit": 2, "message": "is UTF-16 text"},
+    ),
+    "unknown_header.csv": (
+        "foo,bar,baz\n1,2,3\n",
+        {"exit": 2, "message": "not an export format aovlab knows"},
+    ),
+    "shopify_without_total.csv": (
+        SHOPIFY.replace(",Total", "") + "#1,a@b.se,paid,2026-10-01 10:00:00 +0200,1,Tent,10.00\n",
+        {"exit": 2, "message": "closest is shopify, which also needs Total"},
+    ),
+    "shopify_unknown_financial_status.csv": (
+        SHOPIFY + "#1,a@b.se,chargeback,2026-10-01 10:00:00 +0200,1,Tent,10.00,10.00\n",
+        {"exit": 2, "message": "unknown financial statuses"},
+    ),
+    "woocommerce_conflicting_repeats.csv": (
+        WOO
+        + "7,2026-10-01 10:00:00,completed,30.00,A,1,10.00\n7,2026-10-01 10:00:00,completed,31.00,B,1,20.00\n",
+        {"exit": 2, "message": "different order fields"},
+    ),
+    "invoice_only_returns.csv": (
+        INVOICE + "C1,A,Tent,-1,2026-10-01 10:00:00,10.00,17850.0,UK\n",
+        {"exit": 2, "message": "has no orders"},
+    ),
+    "only_cancelled_orders.csv": (
+        "order_id,ordered_at,total,status\n1,2026-10-01,10,cancelled\n",
+        {"exit": 2, "message": "no counted orders"},
+    ),
+    # Documented handling: these load, and the numbers must be exactly right.
+    "future_dates.csv": (
+        CANON + "1,2026-10-01,10\n2,2099-01-01,30\n",
+        {"exit": 0, "orders": 2, "revenue": 40.0},
+    ),
+    "bom_and_header_spaces.csv": (
+        "\ufeff order_id , Ordered_At ,TOTAL\n1,2026-10-01,10\n",
+        {"exit": 0, "orders": 1, "revenue": 10.0},
+    ),
+    "one_megabyte_field.csv": (
+        "order_id,ordered_at,total,note\n1,2026-10-01,10,"
+        + "x" * 1_048_576
+        + "\n2,2026-10-01,5,ok\n",
+        {"exit": 0, "orders": 2, "revenue": 15.0},
+    ),
+    "formulas_and_html_in_names.csv": (
+        INVOICE
+        + '1,A,"=HYPERLINK(""http://evil"",""x"")",1,2026-10-01 10:00:00,10.00,1,UK\n'
+        + "2,SKU2,<script>alert(1)</script>,2,2026-10-01 11:00:00,2.50,2,UK\n",
+        {"exit": 0, "orders": 2, "revenue": 15.0},
+    ),
+    "currency_symbols_decimal_comma_cp1252.csv": (
+        "order_id;ordered_at;total;channel\n1;23.11.2026 10:00;1.234,50 kr;Butik Åre\n2;24.11.2026;12,50 kr;Webb\n".encode(
+            "cp1252"
+        ),
+        {"exit": 0, "orders": 2, "revenue": 1247.0},
+    ),
+    "tab_separated_trailing_blank_lines.csv": (
+        "order_id\tordered_at\ttotal\n1\t2026-10-01\t10\n2\t2026-10-02\t20\n\n\n",
+        {"exit": 0, "orders": 2, "revenue": 30.0},
+    ),
+}
+
+
+def main() -> None:
+    manifest = {}
+    for name, (content, expected) in CASES.items():
+        data = content if isinstance(content, bytes) else content.encode("utf-8")
+        (HERE / name).write_bytes(data)
+        manifest[name] = expected
+    (HERE / "expected.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
