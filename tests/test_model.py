@@ -109,8 +109,13 @@ def test_mixed_currencies_are_refused():
 
 def test_unknown_status_lists_allowed():
     with pytest.raises(AovlabInputError, match="unknown order statuses") as info:
-        ShopData.from_frames(orders_frame(status=["paid", "shipped", "paid"]))
-    assert "'shipped'" in str(info.value) and "partially_refunded" in str(info.value)
+        ShopData.from_frames(orders_frame(status=["paid", "teleported", "paid"]))
+    assert "'teleported'" in str(info.value) and "partially_refunded" in str(info.value)
+
+
+def test_platform_status_words_are_mapped():
+    shop = ShopData.from_frames(orders_frame(status=["Complete", "Canceled", "Awaiting Payment"]))
+    assert shop.orders["status"].to_list() == ["paid", "cancelled", "pending"]
 
 
 def test_unknown_timezone():

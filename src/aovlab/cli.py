@@ -17,6 +17,7 @@ from rich.table import Table
 
 from aovlab import metrics
 from aovlab.errors import AovlabInputError
+from aovlab.io.canonical import parse_column_map
 from aovlab.results import cell
 
 app = typer.Typer(
@@ -66,6 +67,12 @@ def kpis(
         bool | None,
         Opt("--dayfirst/--monthfirst", help="Order of day and month in dates like 03/04/2026."),
     ] = None,
+    column_map: Annotated[
+        str | None,
+        Opt(
+            "--map", help="For unknown headers: order_id=Order ID,ordered_at=Date,total=Grand Total"
+        ),
+    ] = None,
     as_json: Annotated[bool, Opt("--json", help="One JSON object on stdout.")] = False,
 ) -> None:
     """Core KPIs of an export: AOV, median, trimmed AOV, UPT, AUR, margin per order."""
@@ -85,6 +92,7 @@ def kpis(
             encoding=encoding,
             decimal=decimal,
             dayfirst=dayfirst,
+            column_map=parse_column_map(column_map) if column_map else None,
         )
         overall = metrics.kpis(shop, basis=basis, when=when)
         grouped = metrics.kpis(shop, by=by, basis=basis, when=when) if by else None
@@ -130,6 +138,12 @@ def validate(
     dayfirst: Annotated[
         bool | None, Opt("--dayfirst/--monthfirst", help="Day before month in dates.")
     ] = None,
+    column_map: Annotated[
+        str | None,
+        Opt(
+            "--map", help="For unknown headers: order_id=Order ID,ordered_at=Date,total=Grand Total"
+        ),
+    ] = None,
     as_json: Annotated[bool, Opt("--json", help="One JSON object on stdout.")] = False,
 ) -> None:
     """Say what was read from an export and what was dropped or doubtful.
@@ -151,6 +165,7 @@ def validate(
             encoding=encoding,
             decimal=decimal,
             dayfirst=dayfirst,
+            column_map=parse_column_map(column_map) if column_map else None,
         )
     except AovlabInputError as exc:
         report.update(status="error", error=str(exc))

@@ -31,6 +31,27 @@ from aovlab.errors import AovlabInputError, Note
 #: Order statuses the model knows. ``cancelled`` orders are never counted.
 STATUSES: tuple[str, ...] = ("paid", "partially_refunded", "refunded", "cancelled", "pending")
 EXCLUDED_STATUSES: tuple[str, ...] = ("cancelled",)
+#: Platform status words (Magento, BigCommerce, WooCommerce, spreadsheets) and their status.
+STATUS_SYNONYMS: dict[str, str] = {
+    "complete": "paid",
+    "completed": "paid",
+    "processing": "paid",
+    "shipped": "paid",
+    "partially_shipped": "paid",
+    "awaiting_fulfillment": "paid",
+    "awaiting_shipment": "paid",
+    "awaiting_pickup": "paid",
+    "closed": "refunded",
+    "canceled": "cancelled",
+    "declined": "cancelled",
+    "failed": "cancelled",
+    "voided": "cancelled",
+    "holded": "pending",
+    "on_hold": "pending",
+    "pending_payment": "pending",
+    "awaiting_payment": "pending",
+    "authorized": "pending",
+}
 
 #: Canonical order columns and what they default to when absent.
 ORDER_COLUMNS: dict[str, str] = {
@@ -45,7 +66,8 @@ ORDER_COLUMNS: dict[str, str] = {
     "shipping": "shipping charged, >= 0; default 0",
     "tax": "tax, >= 0; default 0",
     "refunded": "amount refunded so far, >= 0; default 0",
-    "status": f"one of {', '.join(STATUSES)}; default paid",
+    "status": f"one of {', '.join(STATUSES)} (platform words such as complete, shipped or "
+    "canceled are mapped); default paid",
     "units": "items in the order; from the lines when given, else this column (order-level exports)",
     "cogs": "cost of goods of the order, >= 0; from the lines' unit costs when given "
     "(empty when any line lacks one), else this column",
@@ -285,6 +307,15 @@ class ShopData:
             if err.table and err.table in sources and not err.source:
                 raise err.with_source(sources[err.table]) from None
             raise
+
+        if lines_nw is None and "units" not in orders_nw.columns:
+            notes.append(
+                Note(
+                    "info",
+                    "orders",
+                    "no order lines and no units column: UPT, AUR, margin and bundles need lines",
+                )
+            )
 
         def native(frame: nw.DataFrame[Any] | None) -> Any:
             return None if frame is None else frame.to_native()
@@ -607,7 +638,8 @@ def _status(frame: nw.DataFrame[Any], table: str) -> nw.DataFrame[Any]:
     known = (nw.col("status").is_in(list(STATUSES)) | nw.col("status").is_null()).all()
     if frame.select(known).item():
         return frame.with_columns(nw.col("status").fill_null("paid"))
-    status = nw.col("status").str.to_lowercase().str.replace_all(" ", "_", literal=True)
+    status = nw.col("status").str.to_lowercase().str.replace_all(r"[\s-]+", "_")
+    status = status.replace_strict(STATUS_SYNONYMS, default=status)
     frame = frame.with_columns(status.fill_null("paid").alias("status"))
     unknown = ~nw.col("status").is_in(list(STATUSES))
     if frame.filter(unknown).shape[0]:

@@ -64,7 +64,7 @@ def read_table(path: str | Path, table: str, **options: Any) -> pl.DataFrame:
                     expected="a header row and data rows",
                     found="0 bytes",
                 )
-            if _plain(file, options):
+            if _plain(file, options) and not options.get("column_map"):
                 fast = _read_csv(file)
                 if fast is not None and not _needs_date_detection(fast):
                     return fast
@@ -187,6 +187,8 @@ def _read_text_table(file: Path, table: str, options: dict[str, Any]) -> pl.Data
     """European text files: detected encoding, separator, decimal mark and date order."""
     text = read_text(file, sep=options.get("sep"), encoding=options.get("encoding"))
     frame = text.frame
+    if options.get("column_map"):
+        frame = _apply_map(frame, options["column_map"], str(file))
     numeric = [c for c in frame.columns if c.strip().lower() in NUMERIC_COLUMNS]
     if numeric:
         frame, _ = parse_amounts(
@@ -199,6 +201,56 @@ def _read_text_table(file: Path, table: str, options: dict[str, Any]) -> pl.Data
         if dayfirst is not None:
             frame = to_iso_dates(frame, column, dayfirst)
     return frame
+
+
+def _apply_map(frame: Any, column_map: dict[str, str], source: str | None) -> Any:
+    """Rename the file's headers to canonical names; the mapped headers must exist."""
+    columns = [str(c) for c in frame.columns]
+    by_key = {c.strip().lower(): c for c in columns}
+    renames = {}
+    for canonical, header in column_map.items():
+        found = by_key.get(header.strip().lower())
+        if found is None:
+            raise AovlabInputError(
+                f"has no column '{header}' to map to {canonical}",
+                source=source,
+                table="orders",
+                expected=f"a column named {header}",
+                found="no such column",
+                present=columns,
+            )
+        renames[found] = canonical
+    return (
+        frame.rename(renames) if isinstance(frame, pl.DataFrame) else frame.rename(columns=renames)
+    )
+
+
+_MAP_PAIR = re.compile(r'\s*(?P<name>\w+)\s*=\s*(?:"(?P<quoted>[^"]*)"|(?P<plain>[^,]*))\s*,?')
+
+
+def parse_column_map(text: str) -> dict[str, str]:
+    """Parse ``order_id=Order ID,ordered_at=Order Date`` (quotes allowed around headers).
+
+    >>> parse_column_map('order_id=Order ID,total="Grand Total, EUR"')
+    {'order_id': 'Order ID', 'total': 'Grand Total, EUR'}
+    """
+    mapping = {}
+    position = 0
+    for match in _MAP_PAIR.finditer(text):
+        if text[position : match.start()].strip(", "):
+            break
+        header = match["quoted"] if match["quoted"] is not None else match["plain"].strip()
+        if header:
+            mapping[match["name"]] = header
+        position = match.end()
+    if not mapping or text[position:].strip(", "):
+        raise AovlabInputError(
+            "is not a column mapping",
+            column="--map",
+            expected="canonical=Header pairs separated by commas",
+            found=repr(text[position:] or text),
+        )
+    return mapping
 
 
 def _shop_file(orders: Any) -> dict[str, Any]:
@@ -237,6 +289,7 @@ def load(
     decimal: str | None = None,
     dayfirst: bool | None = None,
     salt: str | None = None,
+    column_map: dict[str, str] | None = None,
 ) -> ShopData:
     """Load canonical tables (paths or frames) into a validated :class:`ShopData`.
 
@@ -258,6 +311,10 @@ def load(
     salt
         The per-client secret that turns emails into stable pseudonymous customer ids
         (also read from ``shop.json``).
+    column_map
+        For order-level exports with headers no reader knows (Magento's grid, BigCommerce,
+        spreadsheets): canonical name -> the file's header, e.g.
+        ``{"order_id": "Order ID", "ordered_at": "Order Date", "total": "Grand Total"}``.
 
     Examples
     --------
@@ -274,8 +331,10 @@ def load(
       found:    nothing at that path
     """
     meta = _shop_file(orders)
+    if column_map:
+        format = format or "canonical"
     if isinstance(orders, str | Path) and (
-        format not in (None, "canonical") or not is_canonical(orders)
+        format not in (None, "canonical") or not (column_map or is_canonical(orders))
     ):
         shop = read_export(
             orders,
@@ -306,10 +365,18 @@ def load(
         if isinstance(value, str | Path):
             sources[table] = str(value)
             frames[table] = read_table(
-                value, table, sep=sep, encoding=encoding, decimal=decimal, dayfirst=dayfirst
+                value,
+                table,
+                sep=sep,
+                encoding=encoding,
+                decimal=decimal,
+                dayfirst=dayfirst,
+                column_map=column_map if table == "orders" else None,
             )
         else:
             frames[table] = value
+    if column_map and "orders" not in sources:  # files were mapped as they were read
+        frames["orders"] = _apply_map(frames["orders"], column_map, None)
     passed = [backend_of(f) for t, f in frames.items() if t not in sources]
     target = backend or (passed[0] if passed else "polars")
     if target == "pandas":

@@ -66,7 +66,7 @@ CASES: dict[str, tuple[bytes | str, dict]] = {
         {"exit": 2, "message": "mixes currencies"},
     ),
     "unknown_status.csv": (
-        "order_id,ordered_at,total,status\n1,2026-10-01,10,shipped\n",
+        "order_id,ordered_at,total,status\n1,2026-10-01,10,teleported\n",
         {"exit": 2, "message": "unknown order statuses"},
     ),
     "unparsable_date.csv": (
