@@ -41,6 +41,7 @@ typecheck: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_kpis.py
+	$(BIN)/python bench/bench_read.py
 
 lab: $(STAMP)
 	cd notebooks && ../$(BIN)/jupyter lab

@@ -91,7 +91,7 @@ def sniff_separator(text: str, source: str) -> str:
     >>> sniff_separator("a,b\n1,2\n", "x.csv")
     ','
     """
-    lines = text.splitlines()[:50]
+    lines = text[:65536].splitlines()[:50]
     if not lines:
         raise AovlabInputError("is empty", source=source, expected="a header row", found="nothing")
     sample = "\n".join(lines)
@@ -158,9 +158,9 @@ def read_text(path: str | Path, *, sep: str | None = None, encoding: str | None 
         sep = sniff_separator(text, str(file))
         detected.append(f"separator {sep!r}")
     try:
-        frame = pl.read_csv(
-            text.encode("utf-8"), separator=sep, infer_schema=False, raise_if_empty=True
-        )
+        # UTF-8 input goes to polars as it is; other encodings are transcoded once.
+        raw = data[3:] if used == "utf-8-sig" else data if used == "utf-8" else text.encode("utf-8")
+        frame = pl.read_csv(raw, separator=sep, infer_schema=False, raise_if_empty=True)
     except pl.exceptions.PolarsError as exc:
         ragged = ragged_row(text, sep)
         if ragged is not None:
@@ -185,14 +185,14 @@ def read_text(path: str | Path, *, sep: str | None = None, encoding: str | None 
 
 
 def drop_blank_rows(frame: pl.DataFrame) -> pl.DataFrame:
-    """Rows whose every field is empty (trailing blank lines) are not data."""
-    if not frame.columns:
+    """Rows whose every field is empty (trailing blank lines) are not data.
+
+    CSV readers give empty fields as null, so an all-null row is a blank line.
+    """
+    if not frame.columns or not frame.height:
         return frame
-    blank = pl.all_horizontal(
-        pl.col(c).is_null() | (pl.col(c).cast(pl.String).str.strip_chars() == "")
-        for c in frame.columns
-    )
-    return frame.filter(~blank)
+    blank = pl.all_horizontal(pl.all().is_null())
+    return frame.filter(~blank) if frame.select(blank.any()).item() else frame
 
 
 def check_last_line(tail: str, sep: str, width: int, rows: int, source: str) -> None:
@@ -288,6 +288,29 @@ def detect_decimal(frame: pl.DataFrame, columns: list[str], source: str) -> str 
     return None
 
 
+def _plain_numbers(frame: pl.DataFrame, columns: list[str]) -> list[pl.Series] | None:
+    """Every value a plain number with a decimal point (no symbols, no thousands)? Fast path.
+
+    None when any value needs the full parser, or looks like ``1.234`` (a thousand with
+    a dot, or one and a bit?), which only the full parser may decide.
+    """
+    parsed = []
+    for column in columns:
+        series = frame[column]
+        if series.dtype != pl.String:
+            parsed.append(series.cast(pl.Float64))
+            continue
+        text = series.str.strip_chars()
+        numbers = text.cast(pl.Float64, strict=False)
+        if (
+            numbers.null_count() != text.null_count()
+            or text.str.contains(r"^-?\d{1,3}\.\d{3}$").any()
+        ):
+            return None
+        parsed.append(numbers.alias(column))
+    return parsed
+
+
 def parse_amounts(
     frame: pl.DataFrame, columns: list[str], *, decimal: str | None, source: str, table: str
 ) -> tuple[pl.DataFrame, str]:
@@ -306,6 +329,10 @@ def parse_amounts(
     columns = [c for c in columns if c in frame.columns]
     if decimal not in (None, ".", ","):
         raise AovlabInputError("unknown decimal mark", expected="'.' or ','", found=repr(decimal))
+    if decimal != ",":
+        plain = _plain_numbers(frame, columns)
+        if plain is not None:
+            return frame.with_columns(plain), "."
     mark = decimal or detect_decimal(frame, columns, source)
     if mark is None:
         # Only whole numbers or ambiguous thousands (1,234): refuse ambiguity.
