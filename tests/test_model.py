@@ -311,3 +311,34 @@ def test_fast_offset_parsing_matches_the_general_path(stamps):
     general = _parse_polars_datetimes_general(raw, "Europe/Stockholm")
     assert fast.to_list() == general.to_list()
     assert fast.null_count() == 0
+
+
+def test_excel_workbooks_load_with_their_types(tmp_path):
+    import xlsxwriter
+
+    path = tmp_path / "orders.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    sheet, when = book.add_worksheet("Orders"), book.add_format({"num_format": "yyyy-mm-dd hh:mm"})
+    sheet.write_row(0, 0, ["Order", "Placed", "Grand total", "Shop"])
+    for row, (oid, day, total, where) in enumerate(
+        [("A-1", 1, 12.5, "Åre"), ("A-2", 2, 7.25, "web")], start=1
+    ):
+        sheet.write_string(row, 0, oid)
+        sheet.write_datetime(row, 1, dt.datetime(2026, 10, day, 10, 30), when)
+        sheet.write_number(row, 2, total)
+        sheet.write_string(row, 3, where)
+    book.close()
+    shop = aovlab.load(
+        orders=path,
+        column_map={"order_id": "Order", "ordered_at": "Placed", "total": "Grand total"},
+        currency="EUR",
+        timezone="Europe/Stockholm",
+    )
+    assert shop.orders.select("order_id", "total", "shop").rows() == [
+        ("A-1", 12.5, "Åre"),
+        ("A-2", 7.25, "web"),
+    ]
+    assert shop.orders["ordered_at"][0].isoformat() == "2026-10-01T10:30:00+02:00"
+    (tmp_path / "broken.xlsx").write_bytes(b"PK\x03\x04 not really a workbook")
+    with pytest.raises(AovlabInputError, match="cannot be read as an Excel workbook"):
+        aovlab.load(orders=tmp_path / "broken.xlsx")

@@ -53,8 +53,11 @@ def read_table(path: str | Path, table: str, **options: Any) -> pl.DataFrame:
         )
     suffix = "".join(file.suffixes[-2:]).lower() if file.suffix == ".gz" else file.suffix.lower()
     try:
-        if suffix in (".parquet", ".pq"):
-            return pl.read_parquet(file)
+        if suffix in (".parquet", ".pq", ".xlsx"):
+            frame = pl.read_parquet(file) if suffix != ".xlsx" else _read_excel(file, table)
+            if options.get("column_map"):
+                frame = _apply_map(frame, options["column_map"], str(file))
+            return frame
         if suffix in (".csv", ".txt", ".csv.gz"):
             if file.stat().st_size == 0:
                 raise AovlabInputError(
@@ -101,7 +104,7 @@ def read_table(path: str | Path, table: str, **options: Any) -> pl.DataFrame:
         "has a file type aovlab cannot read",
         source=str(file),
         table=table,
-        expected=".csv, .csv.gz or .parquet",
+        expected=".csv, .csv.gz, .parquet or .xlsx",
         found=repr(file.suffix or "(no suffix)"),
     )
 
@@ -123,6 +126,23 @@ NUMERIC_COLUMNS = frozenset(
         "sessions",
     }
 )
+
+
+def _read_excel(file: Path, table: str) -> pl.DataFrame:
+    """The first sheet of a workbook: numbers and dates keep the types Excel gave them."""
+    try:
+        frame = pl.read_excel(file, sheet_id=1)
+    except Exception as exc:  # fastexcel raises its own error types
+        raise AovlabInputError(
+            "cannot be read as an Excel workbook",
+            source=str(file),
+            table=table,
+            expected="an .xlsx file whose first sheet has a header row",
+            found=str(exc).strip().splitlines()[0][:300]
+            if str(exc).strip()
+            else type(exc).__name__,
+        ) from None
+    return drop_blank_rows(frame.rename({c: str(c).strip() for c in frame.columns}))
 
 
 def _plain(file: Path, options: dict[str, Any]) -> bool:

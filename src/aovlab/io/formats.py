@@ -96,8 +96,8 @@ def detect(columns: list[str], source: str, forced: str | None = None) -> Format
 def is_canonical(path: str | Path) -> bool:
     """Whether a file's header has the canonical orders columns (cheap: reads the start)."""
     file = Path(path)
-    if file.suffix.lower() in (".parquet", ".pq"):
-        return True
+    if file.suffix.lower() in (".parquet", ".pq", ".xlsx"):
+        return True  # binary tables: canonical (or mapped with column_map)
     try:
         text = head_text(file)
     except (OSError, AovlabInputError):
