@@ -113,3 +113,70 @@ def test_sample_shop_as_shopify_export_gives_the_same_kpis(shop):
         )
         assert a.equals(b), by
     assert not export.warnings()
+
+
+HEADER_79 = (
+    "Name,Email,Financial Status,Paid at,Fulfillment Status,Fulfilled at,Accepts Marketing,Currency,Subtotal,"
+    "Shipping,Taxes,Total,Discount Code,Discount Amount,Shipping Method,Created at,Lineitem quantity,"
+    "Lineitem name,Lineitem price,Lineitem compare at price,Lineitem sku,Lineitem requires shipping,"
+    "Lineitem taxable,Lineitem fulfillment status,Billing Name,Billing Street,Billing Address1,Billing Address2,"
+    "Billing Company,Billing City,Billing Zip,Billing Province,Billing Country,Billing Phone,Shipping Name,"
+    "Shipping Street,Shipping Address1,Shipping Address2,Shipping Company,Shipping City,Shipping Zip,"
+    "Shipping Province,Shipping Country,Shipping Phone,Notes,Note Attributes,Cancelled at,Payment Method,"
+    "Payment Reference,Refunded Amount,Vendor,Outstanding Balance,Employee,Location,Device ID,Id,Tags,"
+    "Risk Level,Source,Lineitem discount,Tax 1 Name,Tax 1 Value,Tax 2 Name,Tax 2 Value,Tax 3 Name,Tax 3 Value,"
+    "Tax 4 Name,Tax 4 Value,Tax 5 Name,Tax 5 Value,Phone,Receipt Number,Duties,Billing Province Name,"
+    "Shipping Province Name,Payment ID,Payment Terms Name,Next Payment Due At,Payment References"
+)
+
+
+def test_the_79_column_header_is_read_and_its_personal_columns_are_not(tmp_path):
+    columns = HEADER_79.split(",")
+    assert len(columns) == 79
+    values = {c: "" for c in columns}
+    values.update(
+        {
+            "Name": "#9001",
+            "Email": "x@y.se",
+            "Financial Status": "paid",
+            "Currency": "SEK",
+            "Subtotal": "100.00",
+            "Shipping": "0.00",
+            "Taxes": "20.00",
+            "Total": "100.00",
+            "Discount Amount": "0.00",
+            "Created at": "2026-03-29 01:30:00 +0100",
+            "Lineitem quantity": "1",
+            "Lineitem name": "Tält",
+            "Lineitem price": "100.00",
+            "Lineitem requires shipping": "true",
+            "Billing Name": "Kim Berg",
+            "Billing Street": "Gatan 1",
+            "Billing Zip": "'12345",
+            "Billing Phone": "'+46701234567",
+            "Shipping Country": "SE",
+            "Payment Method": "Stripe + Gift card",
+            "Source": "web",
+            "Id": "555",
+        }
+    )
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns)
+    writer.writeheader()
+    writer.writerow(values)
+    path = tmp_path / "orders_export_79.csv"
+    path.write_text(buffer.getvalue(), encoding="utf-8")
+    shop = aovlab.load(orders=path, timezone="Europe/Stockholm")
+    assert shop.format == "shopify" and shop.orders.height == 1
+    assert shop.orders.select("order_id", "total", "currency", "country").row(0) == (
+        "#9001",
+        100.0,
+        "SEK",
+        "SE",
+    )
+    text = str(shop.orders.to_dicts()) + str(shop.lines.to_dicts())
+    for secret in ("Kim Berg", "Gatan", "12345", "+4670", "x@y.se"):
+        assert secret not in text

@@ -342,3 +342,21 @@ def test_excel_workbooks_load_with_their_types(tmp_path):
     (tmp_path / "broken.xlsx").write_bytes(b"PK\x03\x04 not really a workbook")
     with pytest.raises(AovlabInputError, match="cannot be read as an Excel workbook"):
         aovlab.load(orders=tmp_path / "broken.xlsx")
+
+
+def test_personal_columns_never_become_dimensions():
+    frame = orders_frame(
+        Email=["a@b.se"] * 3,
+        billing_name=["Anna"] * 3,
+        Phone=["+46"] * 3,
+        shipping_address=["Gatan 1"] * 3,
+        zip=["123"] * 3,
+        channel=["web"] * 3,
+        shipping_country=["SE"] * 3,
+    )
+    shop = ShopData.from_frames(frame)
+    assert shop.dimensions == ["channel", "shipping_country"]
+    assert any(
+        "left out personal columns (email, billing_name, phone, shipping_address, zip)" in n.message
+        for n in shop.notes
+    )

@@ -372,6 +372,28 @@ def _frame(native: Any, table: str) -> nw.DataFrame[Any]:
     return frame.rename(renames).with_row_index("__row", order_by=None)
 
 
+#: Column names that carry personal data: never kept, so no analysis or report can show them.
+PERSONAL = re.compile(
+    r"e-?mail|phone|mobile|telef|address|street|zip|postal|post_?code|postnummer|"
+    r"(^|_)(first|last|full|customer|billing|shipping|contact)_?name$|^name$|"
+    r"(^|_)ip(_address)?$|birth|ssn|personnummer|iban|card_?number"
+)
+
+
+def _drop_personal(frame: nw.DataFrame[Any], table: str, notes: list[Note]) -> nw.DataFrame[Any]:
+    personal = [c for c in frame.columns if PERSONAL.search(c) and c not in ORDER_COLUMNS]
+    if personal:
+        notes.append(
+            Note(
+                "info",
+                table,
+                f"left out personal columns ({', '.join(personal)}): reports never show them",
+            )
+        )
+        frame = frame.drop(*personal)
+    return frame
+
+
 def _require(frame: nw.DataFrame[Any], table: str, required: Iterable[str]) -> None:
     missing = [c for c in required if c not in frame.columns]
     if missing:
@@ -728,6 +750,7 @@ def _orders(
     if "revenue" in frame.columns and not {"merchandise", "total"} & set(frame.columns):
         frame = frame.rename({"revenue": "total"})
     _require(frame, table, ["order_id", "ordered_at"])
+    frame = _drop_personal(frame, table, notes)
     if not {"merchandise", "total"} & set(frame.columns) and lines is None:
         raise AovlabInputError(
             "has no revenue column",
