@@ -17,17 +17,17 @@ LINES = 1_000_000
 def ensure_export() -> Path:
     if FILE.exists():
         return FILE
-    import aovlab
     from aovlab import sample
 
     base = sample.generate(scale=1.0)["lines"].height
     t0 = time.perf_counter()
-    tables = sample.generate(scale=LINES / base)
+    export = sample.to_shopify(sample.generate(scale=LINES / base))
     CACHE.mkdir(parents=True, exist_ok=True)
-    sample.to_shopify(tables).write_csv(FILE)
+    export.write_csv(FILE)
     (CACHE / "shop.json").write_text(json.dumps({"currency": "EUR", "timezone": sample.TIMEZONE}))
-    print(f"generated {sample.to_shopify(tables).height:,} Shopify rows in {time.perf_counter() - t0:.1f} s", flush=True)
-    del aovlab
+    print(
+        f"generated {export.height:,} Shopify rows in {time.perf_counter() - t0:.1f} s", flush=True
+    )
     return FILE
 
 
@@ -58,13 +58,19 @@ def child(name: str, path: Path) -> None:
     result = CONTENDERS[name](path)
     seconds = time.perf_counter() - t0
     status = Path("/proc/self/status").read_text()
-    peak_mb = int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM"))) / 1024
+    peak_mb = (
+        int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM")))
+        / 1024
+    )
     print(json.dumps({"seconds": seconds, "peak_mb": peak_mb, "result": result}))
 
 
 def measure(name: str, path: Path) -> dict:
     out = subprocess.run(
-        [sys.executable, __file__, "--child", name, "--path", str(path)], capture_output=True, text=True, check=True
+        [sys.executable, __file__, "--child", name, "--path", str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -79,15 +85,22 @@ def main() -> None:
         child(args.child, args.path)
         return
     path = ensure_export()
-    runs = {name: min((measure(name, path) for _ in range(args.repeat)), key=lambda r: r["seconds"]) for name in CONTENDERS}
-    print(f"\nShopify export {path.stat().st_size / 1e6:,.0f} MB: {runs['polars']['result']['rows']:,} rows; "
-          f"aovlab read {runs['aovlab']['result']['orders']:,} orders, {runs['aovlab']['result']['lines']:,} lines "
-          f"(best of {args.repeat}, imports excluded)")
+    runs = {
+        name: min((measure(name, path) for _ in range(args.repeat)), key=lambda r: r["seconds"])
+        for name in CONTENDERS
+    }
+    print(
+        f"\nShopify export {path.stat().st_size / 1e6:,.0f} MB: {runs['polars']['result']['rows']:,} rows; "
+        f"aovlab read {runs['aovlab']['result']['orders']:,} orders, {runs['aovlab']['result']['lines']:,} lines "
+        f"(best of {args.repeat}, imports excluded)"
+    )
     print(f"{'':8s} {'seconds':>9s} {'peak MB':>9s}")
     for name, run in runs.items():
         print(f"{name:8s} {run['seconds']:9.2f} {run['peak_mb']:9.0f}")
     ratio = runs["aovlab"]["seconds"] / runs["polars"]["seconds"]
-    print(f"\naovlab / polars.read_csv = {ratio:.2f}x (goal <= 2x); aovlab peak {runs['aovlab']['peak_mb']:,.0f} MB (goal < 3,000)")
+    print(
+        f"\naovlab / polars.read_csv = {ratio:.2f}x (goal <= 2x); aovlab peak {runs['aovlab']['peak_mb']:,.0f} MB (goal < 3,000)"
+    )
 
 
 if __name__ == "__main__":
