@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
-import sys
 import time
 from pathlib import Path
+
+from harness import child, measure
 
 CACHE = Path(__file__).resolve().parent / ".cache" / "shop-1m"
 ORDERS = 1_000_000
@@ -129,57 +128,19 @@ CONTENDERS = {"aovlab": run_aovlab, "polars": run_polars, "pandas": run_pandas}
 IMPORTS = {"aovlab": ["aovlab"], "polars": ["polars"], "pandas": ["pandas", "numpy", "scipy.stats"]}
 
 
-def child(name: str, folder: Path) -> None:
-    import importlib
-
-    t0 = time.perf_counter()
-    for module in IMPORTS[name]:
-        importlib.import_module(module)
-    import_seconds = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    result = CONTENDERS[name](folder)
-    seconds = time.perf_counter() - t0
-    # VmHWM is this process's own peak (ru_maxrss would carry the parent's across exec).
-    status = Path("/proc/self/status").read_text()
-    peak_mb = (
-        int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM")))
-        / 1024
-    )
-    print(
-        json.dumps(
-            {
-                "seconds": seconds,
-                "import_seconds": import_seconds,
-                "peak_mb": peak_mb,
-                "result": result,
-            }
-        )
-    )
-
-
-def measure(name: str, folder: Path) -> dict:
-    out = subprocess.run(
-        [sys.executable, __file__, "--child", name, "--folder", str(folder)],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--child")
-    parser.add_argument("--folder", type=Path)
+    parser.add_argument("--path", type=Path)
     args = parser.parse_args()
     if args.child:
-        child(args.child, args.folder)
+        child(CONTENDERS[args.child], IMPORTS[args.child], args.path)
         return
     folder = ensure_shop()
     runs = {}
     for name in CONTENDERS:
-        best = min((measure(name, folder) for _ in range(args.repeat)), key=lambda r: r["seconds"])
+        best = measure(__file__, name, folder, args.repeat)
         runs[name] = best
     reference = runs["polars"]["result"]
     for name, run in runs.items():

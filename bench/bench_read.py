@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
-import sys
 import time
 from pathlib import Path
+
+from harness import child, measure
 
 CACHE = Path(__file__).resolve().parent / ".cache" / "shopify-1m"
 FILE = CACHE / "orders_export.csv"
@@ -49,32 +49,6 @@ CONTENDERS = {"aovlab": run_aovlab, "polars": run_polars}
 IMPORTS = {"aovlab": ["aovlab"], "polars": ["polars"]}
 
 
-def child(name: str, path: Path) -> None:
-    import importlib
-
-    for module in IMPORTS[name]:
-        importlib.import_module(module)
-    t0 = time.perf_counter()
-    result = CONTENDERS[name](path)
-    seconds = time.perf_counter() - t0
-    status = Path("/proc/self/status").read_text()
-    peak_mb = (
-        int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM")))
-        / 1024
-    )
-    print(json.dumps({"seconds": seconds, "peak_mb": peak_mb, "result": result}))
-
-
-def measure(name: str, path: Path) -> dict:
-    out = subprocess.run(
-        [sys.executable, __file__, "--child", name, "--path", str(path)],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=1)
@@ -82,13 +56,10 @@ def main() -> None:
     parser.add_argument("--path", type=Path)
     args = parser.parse_args()
     if args.child:
-        child(args.child, args.path)
+        child(CONTENDERS[args.child], IMPORTS[args.child], args.path)
         return
     path = ensure_export()
-    runs = {
-        name: min((measure(name, path) for _ in range(args.repeat)), key=lambda r: r["seconds"])
-        for name in CONTENDERS
-    }
+    runs = {name: measure(__file__, name, path, args.repeat) for name in CONTENDERS}
     print(
         f"\nShopify export {path.stat().st_size / 1e6:,.0f} MB: {runs['polars']['result']['rows']:,} rows; "
         f"aovlab read {runs['aovlab']['result']['orders']:,} orders, {runs['aovlab']['result']['lines']:,} lines "

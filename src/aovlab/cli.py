@@ -39,41 +39,80 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
+# Options shared by every command that reads an export: declared once.
+LinesOpt = Annotated[Path | None, Opt("--lines", help="Order lines file.")]
+CustomersOpt = Annotated[Path | None, Opt("--customers", help="Customers file.")]
+CatalogOpt = Annotated[Path | None, Opt("--catalog", help="Catalogue with unit costs.")]
+TrafficOpt = Annotated[Path | None, Opt("--traffic", help="Daily sessions file.")]
+CurrencyOpt = Annotated[
+    str | None, Opt("--currency", help="ISO 4217 currency, if the file has none.")
+]
+TimezoneOpt = Annotated[str | None, Opt("--timezone", help="The shop's IANA time zone.")]
+FormatOpt = Annotated[
+    str | None, Opt("--format", help="Force an export format (see aovlab.io.formats).")
+]
+SepOpt = Annotated[str | None, Opt("--sep", help="Field separator, when it cannot be detected.")]
+EncodingOpt = Annotated[str | None, Opt("--encoding", help="Text encoding, e.g. utf-8 or cp1252.")]
+DecimalOpt = Annotated[str | None, Opt("--decimal", help="Decimal mark of amounts: '.' or ','.")]
+DayfirstOpt = Annotated[
+    bool | None,
+    Opt("--dayfirst/--monthfirst", help="Order of day and month in dates like 03/04/2026."),
+]
+MapOpt = Annotated[
+    str | None,
+    Opt("--map", help="For unknown headers: order_id=Order ID,ordered_at=Date,total=Grand Total"),
+]
+JsonOpt = Annotated[bool, Opt("--json", help="One JSON object on stdout.")]
+
+
+def _read_options(
+    currency: str | None,
+    timezone: str | None,
+    fmt: str | None,
+    sep: str | None,
+    encoding: str | None,
+    decimal: str | None,
+    dayfirst: bool | None,
+    column_map: str | None = None,
+) -> dict[str, Any]:
+    """The keyword arguments of aovlab.load for the shared read options."""
+    return {
+        "currency": currency,
+        "timezone": timezone,
+        "format": fmt,
+        "sep": sep,
+        "encoding": encoding,
+        "decimal": decimal,
+        "dayfirst": dayfirst,
+        "column_map": parse_column_map(column_map) if column_map else None,
+    }
+
+
 def _figures(row: dict[str, Any]) -> dict[str, Any]:
     return {k: row.get(k) for k in JSON_KEYS}
 
 
 @app.command()
 def kpis(
-    orders: Annotated[Path, typer.Argument(help="Orders file (canonical CSV or Parquet).")],
-    lines: Annotated[Path | None, Opt(help="Order lines file.")] = None,
-    customers: Annotated[Path | None, Opt(help="Customers file.")] = None,
-    catalog: Annotated[Path | None, Opt(help="Catalogue with unit costs.")] = None,
-    traffic: Annotated[Path | None, Opt(help="Daily sessions file.")] = None,
+    orders: Annotated[Path, typer.Argument(help="Orders file or export (CSV, Parquet, Excel).")],
+    lines: LinesOpt = None,
+    customers: CustomersOpt = None,
+    catalog: CatalogOpt = None,
+    traffic: TrafficOpt = None,
     by: Annotated[
         str | None, Opt(help="month, week, day, quarter, or an order column (e.g. channel).")
     ] = None,
     basis: Annotated[str, Opt(help="Revenue basis: net, total or gross.")] = "net",
     when: Annotated[str | None, Opt(help="Only this period: 2026-10, 2026Q3, a..b.")] = None,
-    currency: Annotated[str | None, Opt(help="ISO 4217 currency, if the file has none.")] = None,
-    timezone: Annotated[str | None, Opt(help="The shop's IANA time zone.")] = None,
-    fmt: Annotated[
-        str | None, Opt("--format", help="Force an export format (see aovlab.io.formats).")
-    ] = None,
-    sep: Annotated[str | None, Opt(help="Field separator, when it cannot be detected.")] = None,
-    encoding: Annotated[str | None, Opt(help="Text encoding, e.g. utf-8 or cp1252.")] = None,
-    decimal: Annotated[str | None, Opt(help="Decimal mark of amounts: '.' or ','.")] = None,
-    dayfirst: Annotated[
-        bool | None,
-        Opt("--dayfirst/--monthfirst", help="Order of day and month in dates like 03/04/2026."),
-    ] = None,
-    column_map: Annotated[
-        str | None,
-        Opt(
-            "--map", help="For unknown headers: order_id=Order ID,ordered_at=Date,total=Grand Total"
-        ),
-    ] = None,
-    as_json: Annotated[bool, Opt("--json", help="One JSON object on stdout.")] = False,
+    currency: CurrencyOpt = None,
+    timezone: TimezoneOpt = None,
+    fmt: FormatOpt = None,
+    sep: SepOpt = None,
+    encoding: EncodingOpt = None,
+    decimal: DecimalOpt = None,
+    dayfirst: DayfirstOpt = None,
+    column_map: MapOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Core KPIs of an export: AOV, median, trimmed AOV, UPT, AUR, margin per order."""
     from aovlab.io import load
@@ -85,14 +124,7 @@ def kpis(
             customers=customers,
             catalog=catalog,
             traffic=traffic,
-            currency=currency,
-            timezone=timezone,
-            format=fmt,
-            sep=sep,
-            encoding=encoding,
-            decimal=decimal,
-            dayfirst=dayfirst,
-            column_map=parse_column_map(column_map) if column_map else None,
+            **_read_options(currency, timezone, fmt, sep, encoding, decimal, dayfirst, column_map),
         )
         overall = metrics.kpis(shop, basis=basis, when=when)
         grouped = metrics.kpis(shop, by=by, basis=basis, when=when) if by else None
@@ -127,24 +159,17 @@ def kpis(
 @app.command()
 def validate(
     orders: Annotated[Path, typer.Argument(help="The export to check.")],
-    lines: Annotated[Path | None, Opt(help="Order lines file.")] = None,
-    catalog: Annotated[Path | None, Opt(help="Catalogue with unit costs.")] = None,
-    currency: Annotated[str | None, Opt(help="ISO 4217 currency, if the file has none.")] = None,
-    timezone: Annotated[str | None, Opt(help="The shop's IANA time zone.")] = None,
-    fmt: Annotated[str | None, Opt("--format", help="Force an export format.")] = None,
-    sep: Annotated[str | None, Opt(help="Field separator, when it cannot be detected.")] = None,
-    encoding: Annotated[str | None, Opt(help="Text encoding, e.g. utf-8 or cp1252.")] = None,
-    decimal: Annotated[str | None, Opt(help="Decimal mark of amounts: '.' or ','.")] = None,
-    dayfirst: Annotated[
-        bool | None, Opt("--dayfirst/--monthfirst", help="Day before month in dates.")
-    ] = None,
-    column_map: Annotated[
-        str | None,
-        Opt(
-            "--map", help="For unknown headers: order_id=Order ID,ordered_at=Date,total=Grand Total"
-        ),
-    ] = None,
-    as_json: Annotated[bool, Opt("--json", help="One JSON object on stdout.")] = False,
+    lines: LinesOpt = None,
+    catalog: CatalogOpt = None,
+    currency: CurrencyOpt = None,
+    timezone: TimezoneOpt = None,
+    fmt: FormatOpt = None,
+    sep: SepOpt = None,
+    encoding: EncodingOpt = None,
+    decimal: DecimalOpt = None,
+    dayfirst: DayfirstOpt = None,
+    column_map: MapOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Say what was read from an export and what was dropped or doubtful.
 
@@ -158,14 +183,7 @@ def validate(
             orders=orders,
             lines=lines,
             catalog=catalog,
-            currency=currency,
-            timezone=timezone,
-            format=fmt,
-            sep=sep,
-            encoding=encoding,
-            decimal=decimal,
-            dayfirst=dayfirst,
-            column_map=parse_column_map(column_map) if column_map else None,
+            **_read_options(currency, timezone, fmt, sep, encoding, decimal, dayfirst, column_map),
         )
     except AovlabInputError as exc:
         report.update(status="error", error=str(exc))
@@ -249,26 +267,25 @@ def sample(
 
 @app.command()
 def report(
-    orders: Annotated[Path | None, Opt(help="Orders file.")] = None,
-    lines: Annotated[Path | None, Opt(help="Order lines file.")] = None,
-    customers: Annotated[Path | None, Opt(help="Customers file.")] = None,
-    catalog: Annotated[Path | None, Opt(help="Catalogue with unit costs.")] = None,
-    traffic: Annotated[Path | None, Opt(help="Daily sessions file.")] = None,
+    orders: Annotated[Path | None, Opt(help="Orders file or export.")] = None,
+    lines: LinesOpt = None,
+    customers: CustomersOpt = None,
+    catalog: CatalogOpt = None,
+    traffic: TrafficOpt = None,
     month: Annotated[str | None, Opt(help="YYYY-MM; default: the latest complete month.")] = None,
     client: Annotated[str, Opt(help="Client name shown in the report.")] = "Client",
     out: Annotated[
         Path, Opt(help="Reports folder; the report goes to OUT/<client>/<month>/.")
     ] = Path("reports"),
     use_sample: Annotated[bool, Opt("--sample", help="Report on the bundled sample shop.")] = False,
-    currency: Annotated[str | None, Opt(help="ISO 4217 currency, if the file has none.")] = None,
-    timezone: Annotated[str | None, Opt(help="The shop's IANA time zone.")] = None,
-    fmt: Annotated[str | None, Opt("--format", help="Force an export format.")] = None,
-    sep: Annotated[str | None, Opt(help="Field separator, when it cannot be detected.")] = None,
-    encoding: Annotated[str | None, Opt(help="Text encoding, e.g. utf-8 or cp1252.")] = None,
-    decimal: Annotated[str | None, Opt(help="Decimal mark of amounts: '.' or ','.")] = None,
-    dayfirst: Annotated[
-        bool | None, Opt("--dayfirst/--monthfirst", help="Day before month in dates.")
-    ] = None,
+    currency: CurrencyOpt = None,
+    timezone: TimezoneOpt = None,
+    fmt: FormatOpt = None,
+    sep: SepOpt = None,
+    encoding: EncodingOpt = None,
+    decimal: DecimalOpt = None,
+    dayfirst: DayfirstOpt = None,
+    column_map: MapOpt = None,
     notebooks: Annotated[Path | None, Opt(help="Folder of notebooks to run.")] = None,
     timeout: Annotated[int, Opt(help="Seconds a notebook cell may run.")] = 600,
 ) -> None:
@@ -292,14 +309,8 @@ def report(
             month=month,
             client=client,
             out=out,
-            currency=currency,
-            timezone=timezone,
-            format=fmt,
-            sep=sep,
-            encoding=encoding,
-            decimal=decimal,
-            dayfirst=dayfirst,
             notebooks=notebooks,
+            **_read_options(currency, timezone, fmt, sep, encoding, decimal, dayfirst, column_map),
             timeout=timeout,
         )
     except AovlabInputError as exc:
