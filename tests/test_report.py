@@ -194,3 +194,20 @@ def test_relative_out_folder_and_headlines_reach_the_index(tmp_path, monkeypatch
     (run,) = outcome.notebooks
     assert run.headlines and run.headlines[0].startswith("1,590 orders in 2026-10")
     assert run.headlines[0] in outcome.index.read_text(encoding="utf-8")
+
+
+def test_report_on_a_shopify_export(tmp_path):
+    outcome = report.run(
+        SAMPLE / aovlab.sample.SHOPIFY_FILE,
+        catalog=SAMPLE / "catalog.csv",
+        month="2026-10",
+        client="Shopify client",
+        out=tmp_path,
+        salt="client-secret",
+    )
+    assert not outcome.failed, [n.error for n in outcome.failed]
+    data = json.loads((outcome.folder / "summary.json").read_text(encoding="utf-8"))
+    canonical = aovlab.metrics.kpis(aovlab.sample.load(), when="2026-10").rows()[0]
+    assert data["kpis"]["aov"] == canonical["aov"] and data["kpis"]["orders"] == canonical["orders"]
+    for path in outcome.folder.iterdir():
+        assert b"@example.com" not in path.read_bytes(), path.name
