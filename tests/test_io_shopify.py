@@ -3,7 +3,7 @@ import pytest
 
 import aovlab
 from aovlab.errors import AovlabInputError
-from aovlab.io.shopify import pseudonymise
+from aovlab.io.privacy import pseudonymise
 
 HEADER = (
     "Name,Email,Financial Status,Paid at,Currency,Subtotal,Shipping,Taxes,Total,Discount Code,"

@@ -69,6 +69,6 @@ def test_conflicting_repeated_totals_are_refused(tmp_path):
 
 def test_unknown_status_is_refused(tmp_path):
     path = tmp_path / "woo.csv"
-    path.write_text(HEADER + "\n" + ROWS[2].replace("processing", "shipped") + "\n")
+    path.write_text(HEADER + "\n" + ROWS[2].replace("processing", "teleported") + "\n")
     with pytest.raises(AovlabInputError, match="unknown order statuses"):
         aovlab.load(orders=path)

@@ -51,7 +51,12 @@ STATUS_SYNONYMS: dict[str, str] = {
     "pending_payment": "pending",
     "awaiting_payment": "pending",
     "authorized": "pending",
+    "partially_paid": "pending",
 }
+#: Every status word aovlab understands -> its canonical status. Readers and the model
+#: map statuses through this one table, after lower-casing and joining words with "_".
+STATUS_MAP: dict[str, str] = {**{s: s for s in STATUSES}, **STATUS_SYNONYMS}
+STATUS_SEPARATORS = r"[\s-]+"
 
 #: Canonical order columns and what they default to when absent.
 ORDER_COLUMNS: dict[str, str] = {
@@ -656,12 +661,11 @@ def _parse_pandas_datetimes(raw: pd.Series, tz: str) -> pd.Series:
 def _status(frame: nw.DataFrame[Any], table: str) -> nw.DataFrame[Any]:
     if "status" not in frame.columns:
         return frame.with_columns(nw.lit("paid").alias("status"))
-    frame = _as_text(frame, "status")
     known = (nw.col("status").is_in(list(STATUSES)) | nw.col("status").is_null()).all()
     if frame.select(known).item():
         return frame.with_columns(nw.col("status").fill_null("paid"))
-    status = nw.col("status").str.to_lowercase().str.replace_all(r"[\s-]+", "_")
-    status = status.replace_strict(STATUS_SYNONYMS, default=status)
+    status = nw.col("status").str.to_lowercase().str.replace_all(STATUS_SEPARATORS, "_")
+    status = status.replace_strict(STATUS_MAP, default=status)
     frame = frame.with_columns(status.fill_null("paid").alias("status"))
     unknown = ~nw.col("status").is_in(list(STATUSES))
     if frame.filter(unknown).shape[0]:
@@ -941,7 +945,6 @@ def _currency(frame: nw.DataFrame[Any], currency: str | None, table: str) -> str
     given = currency.strip().upper() if currency else None
     if "currency" not in frame.columns:
         return given
-    frame = _as_text(frame, "currency")
     found = sorted({str(c).upper() for c in frame["currency"].drop_nulls().unique().to_list()})
     if len(found) > 1:
         counts = frame.group_by("currency").agg(nw.len()).sort("currency")

@@ -119,11 +119,27 @@ def _figures(result: metrics.KpiResult) -> dict[str, Any]:
     return {k: row.get(k) for k in SUMMARY_FIGURES}
 
 
-def summary(shop: ShopData, month: str) -> dict[str, Any]:
-    """The key figures of a month, the month before, and the last 13 months' trend."""
+TREND_MONTHS = 13
+
+
+def trend(shop: ShopData, month: str) -> metrics.KpiResult:
+    """KPIs by month for the report's month and the 12 months before it (one aggregation)."""
     window = periods.parse_window(month)
     if window.grain != "month":
         raise AovlabInputError("is not a month", column="month", expected="YYYY-MM", found=month)
+    start = window
+    for _ in range(TREND_MONTHS - 1):
+        start = start.previous()
+    return metrics.kpis(shop, by="month", when=f"{start.label}..{window.label}")
+
+
+def summary(shop: ShopData, month: str, monthly: metrics.KpiResult | None = None) -> dict[str, Any]:
+    """The key figures of a month, the month before, and the last 13 months' trend.
+
+    ``monthly`` is :func:`trend` of the same month when the caller has it already.
+    """
+    monthly = monthly or trend(shop, month)
+    window = periods.parse_window(month)
     current = metrics.kpis(shop, when=month)
     out: dict[str, Any] = {
         "month": window.label,
@@ -133,10 +149,12 @@ def summary(shop: ShopData, month: str) -> dict[str, Any]:
         "kpis": _figures(current),
     }
     previous = window.previous()
-    try:
-        before = _figures(metrics.kpis(shop, when=previous.label))
-    except AovlabInputError:
-        before = None
+    rows = {r["month"]: r for r in monthly.rows()}
+    before = (
+        {k: rows[previous.label].get(k) for k in SUMMARY_FIGURES}
+        if previous.label in rows
+        else None
+    )
     out["previous"] = {"month": previous.label, "kpis": before}
     if before:
         out["change"] = {
@@ -148,13 +166,9 @@ def summary(shop: ShopData, month: str) -> dict[str, Any]:
             for k in SUMMARY_FIGURES
             if out["kpis"].get(k) is not None and before.get(k) is not None
         }
-    start = window
-    for _ in range(12):
-        start = start.previous()
-    trend = metrics.kpis(shop, by="month", when=f"{start.label}..{window.label}")
     out["trend"] = [
         {k: r[k] for k in ("month", "orders", "revenue", "aov", "median_order_value")}
-        for r in trend.rows()
+        for r in rows.values()
     ]
     out["notes"] = [str(n) for n in shop.notes]
     return out
@@ -247,20 +261,13 @@ def _short_error(exc: BaseException) -> str:
 # --------------------------------------------------------------------------- outputs
 
 
-def _write_tables(shop: ShopData, month: str, target: Path) -> None:
+def _write_tables(
+    shop: ShopData, month: str, target: Path, monthly: metrics.KpiResult | None = None
+) -> None:
     """The month's aggregate tables as a spreadsheet (text cells formula-neutralised)."""
     import xlsxwriter
 
-    window = periods.parse_window(month)
-    start = window
-    for _ in range(12):
-        start = start.previous()
-    sheets: list[tuple[str, Any]] = [
-        (
-            "kpis by month",
-            metrics.kpis(shop, by="month", when=f"{start.label}..{window.label}").table,
-        )
-    ]
+    sheets: list[tuple[str, Any]] = [("kpis by month", (monthly or trend(shop, month)).table)]
     for dim in ("channel", "device", "country"):
         if dim in shop.dimensions:
             sheets.append((f"by {dim}", metrics.kpis(shop, by=dim, when=month).table))
@@ -385,7 +392,8 @@ def run(
     read_options = {k: v for k, v in read_options.items() if v is not None}
     shop = load(**given, **read_options)
     month = month or latest_complete_month(shop)
-    data = summary(shop, month)
+    monthly = trend(shop, month)
+    data = summary(shop, month, monthly)
     # Absolute: notebooks run with their own folder as working directory.
     folder = Path(out).resolve() / slug(client) / data["month"]
     folder.mkdir(parents=True, exist_ok=True)
@@ -415,7 +423,7 @@ def run(
     (folder / "summary.json").write_text(
         json.dumps(data, indent=2, ensure_ascii=False, sort_keys=True) + "\n", encoding="utf-8"
     )
-    _write_tables(shop, data["month"], folder / "tables.xlsx")
+    _write_tables(shop, data["month"], folder / "tables.xlsx", monthly)
     index = folder / "index.html"
     index.write_text(_index_html(client, data, runs), encoding="utf-8")
     return ReportOutcome(folder=folder, index=index, notebooks=runs)

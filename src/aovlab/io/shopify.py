@@ -17,13 +17,14 @@ come from each order's first row. What the reader does:
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 import polars as pl
 
 from aovlab.errors import AovlabInputError, Note
 from aovlab.io.parse import TextFile, parse_amounts
+from aovlab.io.privacy import DEFAULT_SALT, pseudonymise
+from aovlab.model import STATUS_MAP, STATUS_SEPARATORS
 
 REQUIRED = (
     "Name",
@@ -43,37 +44,7 @@ AMOUNTS = (
     "lineitem price",
     "refunded amount",
 )
-_NOT_MERCHANDISE = r"(?i)gift ?card|presentkort|gavekort|gavekort|geschenkgutschein|geschenkkarte|cadeaukaart|cadeaubon|\btips?\b|dricks"
-_STATUS = {
-    "paid": "paid",
-    "partially_refunded": "partially_refunded",
-    "refunded": "refunded",
-    "pending": "pending",
-    "authorized": "pending",
-    "partially_paid": "pending",
-    "voided": "cancelled",
-}
-DEFAULT_SALT = "aovlab"
-
-
-def pseudonymise(values: pl.Series, salt: str) -> pl.Series:
-    """Stable pseudonymous ids from emails: a keyed BLAKE2b hash of the lower-cased address.
-
-    The same salt gives the same id month after month; a different client's salt gives
-    unrelated ids. Blank values stay null (guests).
-
-    >>> pseudonymise(pl.Series(["Anna@Example.com ", None, "anna@example.com"]), "client-1").to_list()
-    ['c-1823495aab719da8', None, 'c-1823495aab719da8']
-    """
-    clean = values.str.strip_chars().str.to_lowercase()
-    clean = pl.select(pl.when(clean != "").then(clean)).to_series()
-    unique = clean.drop_nulls().unique().to_list()
-    key = salt.encode("utf-8")
-    mapping = {
-        v: "c-" + hashlib.blake2b(v.encode("utf-8"), digest_size=8, key=key[:64]).hexdigest()
-        for v in unique
-    }
-    return clean.replace_strict(mapping, default=None, return_dtype=pl.String)
+_NOT_MERCHANDISE = r"(?i)gift ?card|presentkort|gavekort|geschenkgutschein|geschenkkarte|cadeaukaart|cadeaubon|\btips?\b|dricks"
 
 
 def _col(frame: pl.DataFrame, name: str) -> str | None:
@@ -160,7 +131,12 @@ def read(
         pl.col("__value").filter(~pl.col("__not_merch")).sum().alias("merchandise"),
         pl.col("__value").filter(pl.col("__not_merch")).sum().alias("__excluded"),
     )
-    status = text_col("financial status").str.to_lowercase().replace_strict(_STATUS, default=None)
+    status = (
+        text_col("financial status")
+        .str.to_lowercase()
+        .str.replace_all(STATUS_SEPARATORS, "_")
+        .replace_strict(STATUS_MAP, default=None)
+    )
     cancelled = text_col("cancelled at").is_not_null() & (text_col("cancelled at") != "")
     unknown = first.filter(status.is_null() & ~cancelled)
     if unknown.height:
@@ -170,7 +146,7 @@ def read(
             table="orders",
             column="Financial Status",
             rows=[r + 1 for r in unknown["__row"].head(50).to_list()],
-            expected=", ".join(_STATUS),
+            expected=", ".join(STATUS_MAP),
             found=", ".join(repr(v) for v in unknown["financial status"].head(5).to_list()),
         )
     # "2026-10-03 14:22:05 +0200" -> "2026-10-03 14:22:05+02:00" for the model's parser.

@@ -22,7 +22,8 @@ import polars as pl
 
 from aovlab.errors import AovlabInputError, Note
 from aovlab.io.parse import TextFile, parse_amounts
-from aovlab.io.shopify import DEFAULT_SALT, pseudonymise
+from aovlab.io.privacy import DEFAULT_SALT, pseudonymise
+from aovlab.model import STATUS_MAP, STATUS_SEPARATORS
 
 REQUIRED = (
     "order_id",
@@ -45,15 +46,6 @@ AMOUNTS = (
     "item_quantity",
     "item_subtotal",
 )
-_STATUS = {
-    "completed": "paid",
-    "processing": "paid",
-    "pending": "pending",
-    "on-hold": "pending",
-    "cancelled": "cancelled",
-    "failed": "cancelled",
-    "refunded": "refunded",
-}
 
 
 def read(
@@ -83,7 +75,12 @@ def read(
     def money(name: str) -> pl.Expr:
         return pl.col(name).fill_null(0.0) if name in frame.columns else pl.lit(0.0)
 
-    unknown = frame.filter(~pl.col("status").is_in(list(_STATUS)))
+    mapped = (
+        pl.col("status")
+        .str.replace_all(STATUS_SEPARATORS, "_")
+        .replace_strict(STATUS_MAP, default=None)
+    )
+    unknown = frame.filter(mapped.is_null())
     if unknown.height:
         raise AovlabInputError(
             "has unknown order statuses",
@@ -91,7 +88,7 @@ def read(
             table="orders",
             column="status",
             rows=[r + 1 for r in unknown["__row"].head(50).to_list()],
-            expected=", ".join(_STATUS),
+            expected=", ".join(STATUS_MAP),
             found=", ".join(repr(v) for v in unknown["status"].unique().head(5).to_list()),
         )
     # Order fields repeat on each item row; they must agree within an order.
@@ -129,7 +126,7 @@ def read(
     frame = frame.with_columns(
         pl.when(guest).then(pl.Series(email)).otherwise(customer).alias("__customer"),
     )
-    status = pl.col("status").replace_strict(_STATUS)
+    status = mapped
     refunded = money("refunded_total")
     status = (
         pl.when((status == "paid") & (refunded > 0) & (refunded < money("order_total")))
