@@ -20,12 +20,16 @@ def money(value: Any, currency: str | None, *, digits: int = 2, short: bool = Fa
     --------
     >>> money(94.4733, "EUR"), money(-4.1, "EUR"), money(1234.5, "SEK"), money(12.0, "CHF")
     ('€94.47', '−€4.10', '1,234.50 kr', '12.00 CHF')
+    >>> money(-6.4e-15, "EUR")
+    '€0.00'
     >>> money(3_512_345.0, "GBP", short=True)
     '£3.51m'
     """
     if _missing(value):
         return "n/a"
     number = float(value)
+    if round(number, digits) == 0:
+        number = 0.0  # no "−€0.00" for a float that is zero but for its last bits
     sign = "−" if number < 0 else ""
     number = abs(number)
     if short and number >= 1_000_000:
@@ -51,6 +55,8 @@ def pct(value: Any, *, digits: int = 1, signed: bool = False) -> str:
     if _missing(value):
         return "n/a"
     number = float(value) * 100
+    if round(number, digits) == 0:
+        number = 0.0
     sign = (
         ("+" if number > 0 else "−" if number < 0 else "")
         if signed

@@ -22,8 +22,9 @@ Refunds are not subtracted from any basis (AOV describes baskets as ordered); th
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, overload
 
 import narwhals.stable.v2 as nw
 
@@ -196,7 +197,9 @@ def pick_dimension(shop: ShopData, preferred: str | None = None) -> str | None:
     >>> pick_dimension(aovlab.sample.load(), "missing")
     'device'
     """
-    dims = shop.dimensions
+    from aovlab.dimensions import available
+
+    dims = available(shop)
     for name in (preferred, "device", "channel", "country"):
         if name and name in dims:
             return name
@@ -227,19 +230,66 @@ def _keys(shop: ShopData, by: str | list[str | None] | tuple[str, ...] | None) -
     return keys
 
 
+Windows = str | periods.Window | Sequence[str | periods.Window]
+
+
+def in_windows(shop: ShopData, when: Windows, column: str = "ordered_at") -> nw.Expr:
+    """A filter expression: ``column`` falls inside the window(s) ``when``."""
+    items = [when] if isinstance(when, str | periods.Window) else list(when)
+    parsed = sorted(
+        (w if isinstance(w, periods.Window) else periods.parse_window(w) for w in items),
+        key=lambda w: w.start,
+    )
+    # Adjacent or overlapping windows become one range: fewer comparisons per row.
+    merged = [parsed[0]]
+    for window in parsed[1:]:
+        last = merged[-1]
+        if window.start <= last.end:
+            end = max(last.end, window.end)
+            merged[-1] = periods.Window(last.start, end, f"{last.label}..{window.label}", "range")
+        else:
+            merged.append(window)
+    expr = periods.within(column, merged[0], shop.timezone)
+    for window in merged[1:]:
+        expr = expr | periods.within(column, window, shop.timezone)
+    return expr
+
+
+@overload
+def order_table(
+    shop: ShopData,
+    *,
+    basis: str = ...,
+    when: Windows | None = ...,
+    by: list[str] | None = ...,
+    lazy: Literal[False] = ...,
+) -> nw.DataFrame[Any]: ...
+@overload
+def order_table(
+    shop: ShopData,
+    *,
+    basis: str = ...,
+    when: Windows | None = ...,
+    by: list[str] | None = ...,
+    lazy: Literal[True],
+) -> nw.LazyFrame[Any]: ...
 def order_table(
     shop: ShopData,
     *,
     basis: str = "net",
-    when: str | periods.Window | None = None,
+    when: Windows | None = None,
     by: list[str] | None = None,
-) -> nw.DataFrame[Any]:
+    lazy: bool = False,
+) -> nw.DataFrame[Any] | nw.LazyFrame[Any]:
     """Counted orders, one row each, with ``value`` on the basis, ``units`` and ``cogs``.
 
     Period keys in ``by`` become label columns (``month`` = ``2026-10``). ``units`` and
-    ``cogs`` are null where unknown. This is the one place order-level facts are built.
+    ``cogs`` are null where unknown. ``when`` is a window or several (rows inside any
+    of them). ``lazy=True`` returns a lazy frame, so a caller that aggregates right
+    away lets the engine read only what it needs. This is the one place order-level
+    facts are built.
     """
-    orders = nw.from_native(shop.orders, eager_only=True)
+    orders: Any = nw.from_native(shop.orders, eager_only=True)
     dims = [k for k in by or [] if k not in periods.PERIODS]
     needed = [
         "order_id",
@@ -253,10 +303,10 @@ def order_table(
         *(c for c in ("units", "cogs") if c in orders.columns),
         *dims,
     ]
-    frame = orders.select(*dict.fromkeys(needed)).filter(is_counted())
+    frame = orders.lazy() if lazy else orders
+    frame = frame.select(*dict.fromkeys(needed)).filter(is_counted())
     if when is not None:
-        window = when if isinstance(when, periods.Window) else periods.parse_window(when)
-        frame = frame.filter(periods.within("ordered_at", window, shop.timezone))
+        frame = frame.filter(in_windows(shop, when))
     net = order_revenue("net")
     frame = frame.with_columns(
         order_revenue(basis).alias("value"),
@@ -407,7 +457,7 @@ def _sessions(
     )
 
 
-@dataclass
+@dataclass(repr=False)
 class KpiResult(Result):
     """KPIs overall, by period or by dimension(s): ``table``, ``headline``, ``chart()``."""
 
@@ -648,7 +698,7 @@ CUSTOMER_FORMATS: Formats = {
 }
 
 
-@dataclass
+@dataclass(repr=False)
 class CustomerResult(Result):
     """Customer KPIs: frequency, repeat rate, historic CLV (margin per customer), CLV:CAC."""
 

@@ -19,6 +19,7 @@ import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -154,8 +155,13 @@ class ShopData:
     @property
     def dimensions(self) -> list[str]:
         """Order columns usable with ``by=`` besides the canonical ones."""
+        return list(self._dimensions)
+
+    @cached_property
+    def _dimensions(self) -> tuple[str, ...]:
+        # The tables never change after validation, so their columns are read once.
         canonical = set(ORDER_COLUMNS)
-        return [c for c in nw.from_native(self.orders).columns if c not in canonical]
+        return tuple(c for c in nw.from_native(self.orders).columns if c not in canonical)
 
     @property
     def has_units(self) -> bool:

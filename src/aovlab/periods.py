@@ -164,10 +164,25 @@ def parse_window(text: str) -> Window:
 
 
 def within(column: str, window: Window, timezone: str) -> nw.Expr:
-    """Return a filter expression: ``column`` falls inside ``window`` (local calendar)."""
-    start, end = window.bounds(timezone)
-    col = nw.col(column)
-    return (col >= start) & (col < end)
+    """Return a filter expression: ``column`` (tz-aware) falls inside ``window``.
+
+    The bounds are local midnights in ``timezone``, compared as microseconds since the
+    epoch: an integer literal costs the engine nothing to build, where a tz-aware
+    datetime literal costs polars an eager conversion each time.
+    """
+    start, end = (epoch_us(b) for b in window.bounds(timezone))
+    stamp = nw.col(column).dt.timestamp("us")
+    return (stamp >= start) & (stamp < end)
+
+
+def epoch_us(moment: dt.datetime) -> int:
+    """Microseconds since 1970-01-01 UTC of a tz-aware datetime, exactly.
+
+    >>> epoch_us(dt.datetime(1970, 1, 1, 0, 0, 1, tzinfo=dt.timezone.utc))
+    1000000
+    """
+    delta = moment - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
 def with_previous(text: str) -> str:
@@ -178,3 +193,25 @@ def with_previous(text: str) -> str:
     """
     window = parse_window(text)
     return f"{window.previous().label}..{window.label}"
+
+
+def trailing(text: str | Window, count: int = 13) -> str:
+    """The ``count`` calendar months up to and including the month ``text`` ends in.
+
+    A trend for a month, a quarter or a date range: it always ends with the month that
+    holds the window's last day.
+
+    >>> trailing("2026-08")
+    '2025-08..2026-08'
+    >>> trailing("2026Q3", 3), trailing("2026-10-01..2026-10-15", 2)
+    ('2026-07..2026-09', '2026-09..2026-10')
+    """
+    if count < 1:
+        raise AovlabInputError("count is out of range", expected="count >= 1", found=repr(count))
+    window = text if isinstance(text, Window) else parse_window(text)
+    last_day = window.end - dt.timedelta(days=1)
+    end = parse_window(f"{last_day:%Y-%m}")
+    start = end
+    for _ in range(count - 1):
+        start = start.previous()
+    return f"{start.label}..{end.label}"

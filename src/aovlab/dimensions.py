@@ -1,0 +1,137 @@
+"""Order dimensions: the columns an export brings, and three that aovlab derives.
+
+Any extra column of the orders table (channel, device, country, discount_code, ...)
+splits orders as it is. Three more questions come up with every client, so they are
+derived from the canonical tables when asked for by name:
+
+- ``customer_type``: ``new`` for a customer's first counted order in the data,
+  ``returning`` for later ones, ``guest`` without a customer id. History before the
+  export's first day is unknown, so early orders lean "new".
+- ``main_category``: the category with the most line revenue in the order (ties go to
+  the first name alphabetically); ``(no lines)`` when the order has none.
+- ``discount_used``: ``discount`` when the order carries an order-level discount,
+  else ``no discount``.
+
+An orders column of the same name wins over a derived one. Segment labels are text,
+with ``(missing)`` for empty values, so every analysis can show and sort them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import narwhals.stable.v2 as nw
+
+from aovlab import periods
+from aovlab.errors import AovlabInputError
+from aovlab.model import ShopData, is_counted
+
+DERIVED: dict[str, str] = {
+    "customer_type": "new, returning or guest",
+    "main_category": "the category with the most revenue in the order",
+    "discount_used": "discount or no discount",
+}
+MISSING = "(missing)"
+
+
+def available(shop: ShopData) -> list[str]:
+    """Every dimension ``by=`` accepts for this shop: its own columns, then derived ones.
+
+    >>> import aovlab
+    >>> available(aovlab.sample.load())
+    ['channel', 'device', 'country', 'discount_code', 'ab_arm', 'customer_type', 'main_category', 'discount_used']
+    """
+    own = shop.dimensions
+    derived = [
+        d for d in DERIVED if d not in own and (d != "main_category" or shop.lines is not None)
+    ]
+    return [*own, *derived]
+
+
+def check(shop: ShopData, name: str) -> str:
+    """``name`` if the shop can be split by it; else a clear error listing what can."""
+    if name in available(shop):
+        return name
+    if name in periods.PERIODS:
+        found = f"'{name}' is a calendar period"
+    elif name == "main_category":
+        found = "main_category needs order lines"
+    else:
+        found = "no such column"
+    raise AovlabInputError(
+        f"cannot split orders by '{name}'",
+        table="orders",
+        column=name,
+        expected="an order dimension: " + ", ".join(available(shop)),
+        found=found,
+    )
+
+
+def attach(shop: ShopData, frame: Any, name: str, *, alias: str | None = None) -> Any:
+    """Add the dimension ``name`` to ``frame`` as a text column ``alias`` (default: ``name``).
+
+    ``frame`` holds orders with ``order_id``, ``customer_id``, ``ordered_at`` and
+    ``discount`` (as :func:`aovlab.metrics.order_table` builds them). Works on eager and lazy narwhals frames; the derived dimensions join small
+    aggregates, so the orders are read once.
+    """
+    check(shop, name)
+    target = alias or name
+    lazy = isinstance(frame, nw.LazyFrame)
+
+    def same_kind(other: Any) -> Any:
+        return other.lazy() if lazy else other
+
+    if name in shop.dimensions:
+        column = nw.col(name)
+    elif name == "customer_type":
+        first = same_kind(
+            nw.from_native(shop.orders, eager_only=True)
+            .filter(is_counted() & ~nw.col("customer_id").is_null())
+            .group_by("customer_id")
+            .agg(nw.col("ordered_at").min().alias("__first_order"))
+        )
+        frame = frame.join(first, on="customer_id", how="left")
+        column = (
+            nw.when(nw.col("customer_id").is_null())
+            .then(nw.lit("guest"))
+            .otherwise(
+                nw.when(nw.col("ordered_at") <= nw.col("__first_order"))
+                .then(nw.lit("new"))
+                .otherwise(nw.lit("returning"))
+            )
+        )
+    elif name == "main_category":
+        if shop.lines is None:  # check() refuses this already; keep the type checker sure
+            raise AovlabInputError("main_category needs order lines", column=name)
+        lines = nw.from_native(shop.lines, eager_only=True)
+        by_category = (
+            lines.with_columns((nw.col("quantity") * nw.col("unit_price")).alias("__revenue"))
+            .group_by("order_id", "category")
+            .agg(nw.col("__revenue").sum())
+        )
+        top = (
+            by_category.with_columns(
+                nw.col("__revenue")
+                .rank(method="min", descending=True)
+                .over("order_id")
+                .alias("__rank")
+            )
+            .filter(nw.col("__rank") == 1)
+            .group_by("order_id")
+            .agg(nw.col("category").min().alias("__main"))
+        )
+        frame = frame.join(same_kind(top), on="order_id", how="left")
+        column = (
+            nw.when(nw.col("__main").is_null())
+            .then(nw.lit("(no lines)"))
+            .otherwise(nw.col("__main"))
+        )
+    else:  # discount_used
+        column = (
+            nw.when(nw.col("discount") > 0)
+            .then(nw.lit("discount"))
+            .otherwise(nw.lit("no discount"))
+        )
+    frame = frame.with_columns(column.cast(nw.String()).fill_null(MISSING).alias(target))
+    helpers = {"customer_type": ["__first_order"], "main_category": ["__main"]}
+    return frame.drop(*helpers[name]) if name in helpers and name not in shop.dimensions else frame
