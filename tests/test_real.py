@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from aovlab import ShopData, metrics
+from aovlab import ShopData, drivers, metrics
 
 pytestmark = pytest.mark.real
 NON_PRODUCT = {"POST", "DOT", "D", "M", "BANK CHARGES", "AMAZONFEE", "CRUK", "C2", "PADS", "S", "B"}
@@ -27,7 +27,8 @@ def retail(real_retail):
     return raw[keep].copy()
 
 
-def test_month_and_country_kpis_match_pandas(retail):
+@pytest.fixture(scope="module")
+def retail_shop(retail):
     lines = pd.DataFrame(
         {
             "order_id": retail["InvoiceNo"],
@@ -46,19 +47,26 @@ def test_month_and_country_kpis_match_pandas(retail):
         )
         .rename(columns={"InvoiceNo": "order_id"})
     )
-    shop = ShopData.from_frames(orders, lines, currency="GBP", timezone="Europe/London")
-    by_month = metrics.kpis(shop, by="month").table.set_index("month")
+    return ShopData.from_frames(orders, lines, currency="GBP", timezone="Europe/London")
 
-    # Independent: revenue per invoice, straight from the raw rows.
+
+@pytest.fixture(scope="module")
+def invoices(retail):
+    """Independent: revenue and units per invoice, straight from the raw rows."""
     retail = retail.assign(
         value=retail["Quantity"] * retail["UnitPrice"], month=retail["InvoiceDate"].str[:7]
     )
-    inv = retail.groupby("InvoiceNo").agg(
+    return retail.groupby("InvoiceNo").agg(
         value=("value", "sum"),
         units=("Quantity", "sum"),
         month=("month", "first"),
         country=("Country", "first"),
     )
+
+
+def test_month_and_country_kpis_match_pandas(retail_shop, invoices):
+    shop, inv = retail_shop, invoices
+    by_month = metrics.kpis(shop, by="month").table.set_index("month")
     g = inv.groupby("month")
     np.testing.assert_array_equal(by_month["orders"], g.size())
     np.testing.assert_allclose(by_month["revenue"], g["value"].sum(), rtol=1e-9)
@@ -71,3 +79,32 @@ def test_month_and_country_kpis_match_pandas(retail):
     c = inv.groupby("country")
     np.testing.assert_array_equal(by_country["orders"], c.size())
     np.testing.assert_allclose(by_country["aov"], c["value"].mean(), rtol=1e-9)
+
+
+def test_month_pair_by_country_matches_an_independent_split(retail_shop, invoices):
+    """2011-10 -> 2011-11 by country, against the midpoint formulas written out in pandas."""
+    res = drivers.decompose(retail_shop, "2011-11", by="country")
+    assert res.baseline == "2011-10"
+    inv = invoices[invoices["month"].isin(["2011-10", "2011-11"])]
+    n = inv.groupby("month").size()
+    aov = inv.groupby("month")["value"].mean()
+    upt = inv.groupby("month")["units"].sum() / n
+    aur = inv.groupby("month")["value"].sum() / inv.groupby("month")["units"].sum()
+    b, c = "2011-10", "2011-11"
+    assert res.change == pytest.approx(aov[c] - aov[b], rel=1e-12)
+    assert res.effect("upt") == pytest.approx((upt[c] - upt[b]) * (aur[b] + aur[c]) / 2, rel=1e-9)
+    assert res.effect("aur") == pytest.approx((aur[c] - aur[b]) * (upt[b] + upt[c]) / 2, rel=1e-9)
+
+    seg = inv.groupby(["country", "month"])["value"].agg(["size", "mean"]).unstack("month")
+    share = (seg["size"] / n).fillna(0.0)
+    a0 = seg["mean"][b].fillna(seg["mean"][c])  # absent: the other period's AOV
+    a1 = seg["mean"][c].fillna(seg["mean"][b])
+    centre = (aov[b] + aov[c]) / 2
+    mix = (share[c] - share[b]) * ((a0 + a1) / 2 - centre)
+    rate = (a1 - a0) * (share[b] + share[c]) / 2
+    ours = res.segments.set_index("country")  # pandas in, pandas out
+    assert set(ours.index) == set(seg.index)
+    np.testing.assert_allclose(ours.loc[seg.index, "mix"], mix, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(ours.loc[seg.index, "rate"], rate, rtol=1e-9, atol=1e-9)
+    assert res.effect("mix") + res.effect("rate") == pytest.approx(res.change, abs=1e-9)
+    assert (ours["baseline_orders"].sum(), ours["current_orders"].sum()) == (n[b], n[c])

@@ -13,7 +13,7 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-from aovlab import io, metrics, periods, sample
+from aovlab import dimensions, drivers, io, metrics, periods, sample
 from aovlab.errors import AovlabInputError, Note
 from aovlab.io import load
 from aovlab.model import ShopData
@@ -34,6 +34,8 @@ __all__ = [
     "Note",
     "ShopData",
     "charts",
+    "dimensions",
+    "drivers",
     "io",
     "load",
     "metrics",

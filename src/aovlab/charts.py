@@ -18,6 +18,16 @@ PALETTE = ["#1f5f8b", "#e07a2e", "#5a9e6f", "#b5443b", "#7d6aa8", "#8c8c8c", "#c
 FONT = "Liberation Sans, Helvetica, Arial, sans-serif"
 
 
+def _data(frame: nw.DataFrame[Any]) -> Any:
+    """The chart's data, its floats rounded to 6 places.
+
+    A multi-threaded engine may add a sum's terms in any order; rounding keeps those last
+    bits out of the rendered SVG, so a rerun of a report gives the same bytes.
+    """
+    floats = [c for c, t in frame.schema.items() if t in (nw.Float64, nw.Float32)]
+    return frame.with_columns(nw.col(*floats).round(6)).to_native() if floats else frame.to_native()
+
+
 @alt.theme.register(THEME, enable=True)
 def theme() -> alt.theme.ThemeConfig:
     """The aovlab house theme: quiet grid, one palette, readable labels."""
@@ -54,7 +64,7 @@ def kpi_chart(result: Any) -> alt.Chart:
             variable_name="measure", value_name="value"
         )
         return (
-            alt.Chart(long.to_native(), title=title)
+            alt.Chart(_data(long), title=title)
             .mark_bar()
             .encode(
                 x=alt.X("value:Q", title=currency, axis=alt.Axis(format=",.2f")),
@@ -67,7 +77,7 @@ def kpi_chart(result: Any) -> alt.Chart:
         if len(keys) == 2 and table[key].n_unique() <= 3:
             # Few periods: one group of bars per segment, so each segment's change shows.
             return (
-                alt.Chart(table.select(*keys, "aov", "orders").to_native(), title=title)
+                alt.Chart(_data(table.select(*keys, "aov", "orders")), title=title)
                 .mark_bar()
                 .encode(
                     x=alt.X(f"{keys[1]}:N", title=keys[1]),
@@ -80,7 +90,7 @@ def kpi_chart(result: Any) -> alt.Chart:
             )
         if len(keys) == 2:
             return (
-                alt.Chart(table.select(*keys, "aov", "orders").to_native(), title=title)
+                alt.Chart(_data(table.select(*keys, "aov", "orders")), title=title)
                 .mark_line(point=True)
                 .encode(
                     x=alt.X(f"{key}:O", title=None),
@@ -93,7 +103,7 @@ def kpi_chart(result: Any) -> alt.Chart:
             index=key, variable_name="measure", value_name="value"
         )
         return (
-            alt.Chart(long.to_native(), title=title)
+            alt.Chart(_data(long), title=title)
             .mark_line(point=True)
             .encode(
                 x=alt.X(f"{key}:O", title=None),
@@ -128,8 +138,263 @@ def bar_chart(result: Any, measure: str) -> alt.Chart:
     if len(keys) == 2:
         encode["color"] = alt.Color(f"{keys[1]}:N", title=keys[1])
         encode["yOffset"] = alt.YOffset(f"{keys[1]}:N")
+    return alt.Chart(_data(table.select(*keys, measure)), title=measure).mark_bar().encode(**encode)
+
+
+# --------------------------------------------------------------------------- drivers
+
+_MEASURE_LABELS = (
+    "{'aov': 'mean (AOV)', 'median_order_value': 'median', 'trimmed_aov': 'trimmed mean', "
+    "'aov_without_outliers': 'AOV without flagged orders'}[datum.label]"
+)
+UP, DOWN, TOTAL = "#5a9e6f", "#b5443b", "#1f5f8b"
+
+
+def trend_chart(result: Any) -> alt.LayerChart | alt.FacetChart:
+    """Mean, median and trimmed AOV by period; flagged periods ringed, with AOV without them."""
+    table = nw.from_native(result.table, eager_only=True)
+    key = result.key
+    currency = result.currency or ""
+    long = table.select(key, "aov", "median_order_value", "trimmed_aov").unpivot(
+        index=key, variable_name="measure", value_name="value"
+    )
+    order = ["aov", "median_order_value", "trimmed_aov", "aov_without_outliers"]
+    lines = (
+        alt.Chart(_data(long), title=f"AOV, median and trimmed mean by {key} ({currency})")
+        .mark_line(point=True)
+        .encode(
+            x=alt.X(f"{key}:O", title=None),
+            y=alt.Y("value:Q", title=currency, axis=alt.Axis(format=",.0f")),
+            color=alt.Color(
+                "measure:N",
+                title=None,
+                sort=order,
+                scale=alt.Scale(
+                    domain=order, range=[PALETTE[0], PALETTE[1], PALETTE[2], PALETTE[3]]
+                ),
+                legend=alt.Legend(labelExpr=_MEASURE_LABELS),
+            ),
+            tooltip=[key, "measure:N", alt.Tooltip("value:Q", format=",.2f")],
+        )
+    )
+    flagged = table.filter(nw.col("flagged")).select(key, "aov", "aov_without_outliers")
+    rings = (
+        alt.Chart(_data(flagged))
+        .mark_point(size=260, strokeWidth=2, color=DOWN)
+        .encode(
+            x=alt.X(f"{key}:O"),
+            y=alt.Y("aov:Q"),
+            tooltip=[key, alt.Tooltip("aov:Q", format=",.2f", title="AOV (flagged)")],
+        )
+    )
+    without = (
+        alt.Chart(
+            _data(
+                flagged.select(key, nw.col("aov_without_outliers").alias("value")).with_columns(
+                    nw.lit("aov_without_outliers").alias("measure")
+                )
+            )
+        )
+        .mark_point(shape="diamond", size=90, filled=True)
+        .encode(
+            x=alt.X(f"{key}:O"),
+            y=alt.Y("value:Q"),
+            color=alt.Color("measure:N", sort=order),
+            tooltip=[
+                key,
+                alt.Tooltip("value:Q", format=",.2f", title="AOV without flagged orders"),
+            ],
+        )
+    )
+    return alt.layer(lines, rings, without)
+
+
+_PART_LABELS = {
+    "upt": "UPT",
+    "aur": "AUR",
+    "mix": "mix",
+    "rate": "rate",
+    "orders": "orders",
+    "aov": "AOV",
+    "sessions": "sessions",
+    "conversion": "conversion",
+}
+
+
+def waterfall(result: Any, split: str) -> alt.LayerChart | alt.FacetChart | alt.Chart:
+    """From the baseline figure through each effect of ``split`` to the current figure."""
+    from aovlab import fmt
+
+    d = result.to_dict()
+    if split == "revenue":
+        split = "funnel" if any(e["split"] == "funnel" for e in result.effects()) else "orders_aov"
+    rows = [e for e in result.effects() if e["split"] == split]
+    if not rows:
+        why = {
+            "upt_aur": "UPT and AUR need order lines (or a units column).",
+            "mix_rate": "The mix/rate split needs a dimension (by=...), and these orders have none.",
+            "funnel": "The sessions/conversion split needs a traffic table covering both periods.",
+        }
+        return message(why.get(split, f"This decomposition has no '{split}' split."))
+    measure = "aov" if split in ("upt_aur", "mix_rate") else "revenue"
+    start, end = d["baseline"][measure], d["current"][measure]
+    currency = result.currency
+    steps = [(d["baseline"]["period"], "total", 0.0, start, start)]
+    level = start
+    for row in rows:
+        new = level + row["effect"]
+        kind = "increase" if row["effect"] > 0 else "decrease"
+        steps.append((_PART_LABELS.get(row["part"], row["part"]), kind, level, new, row["effect"]))
+        level = new
+    steps.append((d["current"]["period"], "total", 0.0, end, end))
+    levels = [s[3] for s in steps] + [s[2] for s in steps[1:-1]]
+    lo, hi = min(levels), max(levels)
+    pad = (hi - lo) * 0.35 or abs(hi) * 0.05 or 1.0
+    floor = max(0.0, lo - pad) if lo >= 0 else lo - pad
+    data = [
+        {
+            "step": label,
+            "kind": kind,
+            "low": floor if kind == "total" else min(a, b),
+            "high": b if kind == "total" else max(a, b),
+            "label": (
+                fmt.money(amount, currency, short=measure == "revenue")
+                if kind == "total"
+                else ("+" if amount > 0 else "")
+                + fmt.money(amount, currency, short=measure == "revenue")
+            ),
+            "order": i,
+        }
+        for i, (label, kind, a, b, amount) in enumerate(steps)
+    ]
+    frame = _data(
+        nw.from_dict(
+            {k: [row[k] for row in data] for k in data[0]},
+            backend=nw.get_native_namespace(nw.from_native(result.table, eager_only=True)),
+        )
+    )
+    title = {
+        "upt_aur": "AOV change: items per order (UPT) and price per item (AUR)",
+        "mix_rate": f"AOV change: where orders came from (mix) and what each {result.by} "
+        "spends (rate)",
+        "orders_aov": "Revenue change: orders and AOV",
+        "funnel": "Revenue change: sessions, conversion and AOV",
+    }[split]
+    order = [row["step"] for row in data]
+    base = alt.Chart(frame, title=title).encode(
+        x=alt.X("step:N", sort=order, title=None, axis=alt.Axis(labelAngle=0, labelLimit=160))
+    )
+    bars = base.mark_bar(size=46).encode(
+        y=alt.Y(
+            "low:Q",
+            title=f"{measure.upper() if measure == 'aov' else measure} ({currency or ''})",
+            scale=alt.Scale(zero=False, domain=[floor, hi + pad * 0.4]),
+            axis=alt.Axis(format=",.0f"),
+        ),
+        y2="high:Q",
+        color=alt.Color(
+            "kind:N",
+            scale=alt.Scale(domain=["total", "increase", "decrease"], range=[TOTAL, UP, DOWN]),
+            legend=None,
+        ),
+        tooltip=["step:N", "label:N"],
+    )
+    labels = base.mark_text(dy=-8, fontSize=12).encode(y="high:Q", text="label:N")
+    return alt.layer(bars, labels).properties(width=alt.Step(120))
+
+
+def segment_chart(result: Any) -> alt.Chart:
+    """Mix and rate contribution of each segment (the largest 20 by contribution)."""
+    table = nw.from_native(result.table, eager_only=True)
+    by = result.by
+    if len(table) == 0:
+        return message(result.headline or "No segments to show.")
+    top = (
+        table.with_columns(nw.col("contribution").abs().alias("__size"))
+        .sort("__size", descending=True)
+        .head(20)
+    )
+    long = top.select(by, "mix", "rate").unpivot(
+        index=by, variable_name="part", value_name="effect"
+    )
+    currency = result.currency or ""
     return (
-        alt.Chart(table.select(*keys, measure).to_native(), title=measure)
+        alt.Chart(_data(long), title=f"Each {by}'s part in the AOV change")
         .mark_bar()
-        .encode(**encode)
+        .encode(
+            y=alt.Y(f"{by}:N", title=None, sort=top[by].to_list()),
+            yOffset=alt.YOffset("part:N"),
+            x=alt.X("effect:Q", title=f"effect on AOV ({currency})", axis=alt.Axis(format=",.2f")),
+            color=alt.Color(
+                "part:N",
+                title=None,
+                scale=alt.Scale(domain=["mix", "rate"], range=[PALETTE[1], PALETTE[0]]),
+                legend=alt.Legend(
+                    labelExpr="{'mix': 'mix (share of orders)', 'rate': 'rate (AOV within)'}[datum.label]"
+                ),
+            ),
+            tooltip=[by, "part:N", alt.Tooltip("effect:Q", format=",.2f")],
+        )
+        .properties(height=alt.Step(14))
+    )
+
+
+def contributors_chart(result: Any, what: str = "categories") -> alt.Chart:
+    """Change in revenue per order by category (or product), split into volume and price."""
+    if what == "products":
+        if result.products is None:
+            return message("Products need order lines; this export has none.")
+        frame = nw.from_native(result.products, eager_only=True)
+        frame = frame.with_columns(nw.col("product").alias("name"))
+    else:
+        frame = nw.from_native(result.table, eager_only=True)
+        frame = frame.with_columns(nw.col("category").alias("name"))
+    frame = frame.with_columns(
+        nw.when(nw.col("volume").is_null()).then(nw.col("change")).otherwise(0.0).alias("other"),
+        nw.col("volume").fill_null(0.0),
+        nw.col("price").fill_null(0.0),
+    )
+    order = frame.sort("change", descending=True)["name"].to_list()
+    long = frame.select("name", "volume", "price", "other").unpivot(
+        index="name", variable_name="part", value_name="effect"
+    )
+    currency = result.currency or ""
+    title = (
+        f"Revenue per order by {'product' if what == 'products' else 'category'}, "
+        f"{result.baseline} to {result.current}"
+    )
+    return (
+        alt.Chart(_data(long), title=title)
+        .mark_bar()
+        .encode(
+            y=alt.Y("name:N", title=None, sort=order),
+            x=alt.X(
+                "effect:Q", title=f"change per order ({currency})", axis=alt.Axis(format=",.2f")
+            ),
+            color=alt.Color(
+                "part:N",
+                title=None,
+                scale=alt.Scale(
+                    domain=["volume", "price", "other"], range=[PALETTE[0], PALETTE[1], PALETTE[5]]
+                ),
+                legend=alt.Legend(
+                    labelExpr="{'volume': 'volume (units per order)', 'price': 'price (per unit)', "
+                    "'other': 'discounts and other'}[datum.label]"
+                ),
+            ),
+            tooltip=["name:N", "part:N", alt.Tooltip("effect:Q", format=",.2f")],
+        )
+        .properties(height=alt.Step(18))
+    )
+
+
+def message(text: str) -> alt.Chart:
+    """A chart that says, in words, why there is nothing to draw (notebooks never break)."""
+    import pandas as pd
+
+    return (
+        alt.Chart(pd.DataFrame({"text": [text]}))
+        .mark_text(align="left", fontSize=13, color="#666666")
+        .encode(text="text:N")
+        .properties(width=640, height=40)
     )

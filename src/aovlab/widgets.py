@@ -14,6 +14,7 @@ from typing import Any
 import altair as alt
 
 from aovlab import charts, metrics
+from aovlab.errors import AovlabInputError
 from aovlab.model import ShopData
 
 
@@ -83,3 +84,57 @@ def dimension_explorer(shop: ShopData, interactive: bool, *, when: str | None = 
         show(result, result.chart())
 
     explore(render, interactive, dimension=dims, basis=list(metrics.BASES))
+
+
+def drivers_explorer(
+    shop: ShopData,
+    interactive: bool,
+    *,
+    current: str,
+    baseline: str | None = None,
+    by: str | None = None,
+) -> None:
+    """Why AOV moved between two chosen months, split by a chosen dimension.
+
+    The controls start at the notebook's parameters: ``current``, ``baseline`` (the
+    month before when None) and ``by``.
+    """
+    from aovlab import dimensions, drivers, periods
+
+    months = _months(shop)
+    current_label = periods.parse_window(current).label
+    first = [current_label] if current_label not in months else []
+    current_options = first + sorted(months, key=lambda m: m != current_label)
+    baseline_options = [("the period before", None), *((m, m) for m in months)]
+    if baseline is not None:
+        baseline_options.insert(0, (baseline, baseline))
+    dims = dimensions.available(shop)
+    dims = ([by] if by in dims else []) + [d for d in dims if d != by]
+
+    def render(current: str, baseline: str | None, dimension: str) -> None:
+        try:
+            result = drivers.decompose(shop, current, baseline, by=dimension)
+        except AovlabInputError as exc:  # a bad pick in the controls: say why, keep going
+            print(f"aovlab: {exc}")
+            return
+        show(result, result.chart(), result.segment_table())
+
+    explore(
+        render,
+        interactive,
+        current=current_options,
+        baseline=baseline_options,
+        dimension=dims,
+    )
+
+
+def _months(shop: ShopData) -> list[str]:
+    """The calendar months with counted orders, latest first."""
+    import narwhals.stable.v2 as nw
+
+    from aovlab import periods
+    from aovlab.model import is_counted
+
+    frame = nw.from_native(shop.orders, eager_only=True).filter(is_counted())
+    labels = frame.select(periods.label("ordered_at", "month").alias("m"))["m"].unique()
+    return sorted((str(m) for m in labels.to_list()), reverse=True)

@@ -1,0 +1,1525 @@
+"""Why AOV moved: the trend with its outlier guard, exact decompositions, contributors.
+
+One function per question:
+
+- :func:`trend`: AOV, median and trimmed AOV by period. Periods where mean and median
+  part ways are flagged, with the orders that pull the mean and the AOV without them.
+- :func:`decompose`: the change between a baseline and a current period, split into
+  items per order (UPT) and price per item (AUR); into *mix* (where the orders came
+  from) and *rate* (what each segment spends) over any dimension; and revenue into
+  orders and AOV, or sessions, conversion and AOV when traffic is known.
+- :func:`contributors`: categories and products whose revenue per order moved, split
+  into volume and price; discount codes; the top 1 % of orders' share of the change.
+- :func:`what_next`: where to look next, from the largest effect.
+
+Every split is exact and symmetric. A quantity that is a product of factors
+(AOV = UPT x AUR, a segment's part of AOV = its share x its AOV, revenue = sessions x
+conversion x AOV) changes by the sum of its factors' Shapley effects
+(:func:`shapley`): the parts add up to the change with no residual, and swapping the
+periods negates every part.
+
+Mix and rate for segment i, with order shares s and segment AOVs a (bars are the
+averages of the two periods, A the overall AOVs)::
+
+    mix_i  = (s1_i - s0_i) x (abar_i - Abar)
+    rate_i = (a1_i - a0_i) x sbar_i
+
+The shares sum to one in both periods, so subtracting Abar leaves the mix total
+unchanged; it makes each segment's mix readable: more orders from a segment that
+spends less than average is a negative contribution. A segment absent from one period
+takes its other period's AOV there (it then has no rate effect).
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from itertools import combinations
+from typing import Any
+
+import narwhals.stable.v2 as nw
+import numpy as np
+
+from aovlab import dimensions, fmt, metrics, periods
+from aovlab.errors import AovlabInputError
+from aovlab.model import ShopData, finite_or_none, minor_unit
+from aovlab.results import Formats, Result, table_html
+
+# --------------------------------------------------------------------------- the split
+
+
+def shapley(before: Sequence[Any], after: Sequence[Any]) -> list[Any]:
+    """Split the change of a product of factors into one exact, symmetric effect per factor.
+
+    Each factor's effect is its change times the other factors' values averaged over
+    every order in which the factors could have changed one at a time (the Shapley
+    value). The effects add up to ``prod(after) - prod(before)`` exactly, and swapping
+    ``before`` and ``after`` negates each. For two factors this is the midpoint rule
+    ``dx * (y0 + y1) / 2 + dy * (x0 + x1) / 2``. Works on numbers and on narwhals
+    expressions.
+
+    Examples
+    --------
+    AOV = UPT x AUR going from 2 items at 10.00 to 3 items at 12.00 (20.00 -> 36.00):
+
+    >>> shapley([2.0, 10.0], [3.0, 12.0])
+    [11.0, 5.0]
+
+    Revenue = sessions x conversion x AOV, from the worked example 400,000 x 2.5 % x
+    94.47 = 944,700 to 420,000 x 2.4 % x 97.00 = 977,760:
+
+    >>> parts = shapley([400_000, 0.025, 94.47], [420_000, 0.024, 97.00])
+    >>> [round(p, 2) for p in parts], round(sum(parts), 2)
+    ([46905.93, -39255.57, 25409.63], 33060.0)
+    """
+    if len(before) != len(after) or not before:
+        raise AovlabInputError(
+            "shapley needs the same factors in both periods",
+            expected="two equally long, non-empty sequences",
+            found=f"{len(before)} and {len(after)} factors",
+        )
+    n = len(before)
+    effects = []
+    for i in range(n):
+        others = [j for j in range(n) if j != i]
+        weight_sum: Any = 0.0
+        for k in range(n):
+            weight = math.factorial(k) * math.factorial(n - k - 1) / math.factorial(n)
+            for changed in combinations(others, k):
+                term: Any = weight
+                for j in others:
+                    term = term * (after[j] if j in changed else before[j])
+                weight_sum = weight_sum + term
+        effects.append((after[i] - before[i]) * weight_sum)
+    return effects
+
+
+def round_parts(parts: Sequence[float], total: float | None = None, digits: int = 2) -> list[float]:
+    """Round parts so that they still add up to their (rounded) total.
+
+    Each part is rounded down in the last digit, then the units left over go to the
+    parts with the largest remainders. A table of effects then adds up to the cent.
+
+    >>> round_parts([1.005, 1.005, 1.005])
+    [1.01, 1.0, 1.0]
+    >>> round_parts([0.333, 0.333, 0.334], total=1.0)
+    [0.33, 0.33, 0.34]
+    """
+    scale = 10**digits
+    target = round(round(sum(parts) if total is None else total, digits) * scale)
+    floors = [math.floor(p * scale + 1e-9) for p in parts]
+    remainders = sorted(
+        range(len(parts)), key=lambda i: (parts[i] * scale - floors[i], -i), reverse=True
+    )
+    missing = target - sum(floors)
+    for i in remainders[: max(0, missing)]:
+        floors[i] += 1
+    for i in list(reversed(remainders))[: max(0, -missing)]:
+        floors[i] -= 1
+    return [f / scale for f in floors]
+
+
+# --------------------------------------------------------------------------- windows
+
+
+@dataclass(frozen=True)
+class Periods:
+    """The baseline and current windows of a comparison."""
+
+    baseline: periods.Window
+    current: periods.Window
+
+
+def _periods(current: str | periods.Window, baseline: str | periods.Window | None) -> Periods:
+    cur = current if isinstance(current, periods.Window) else periods.parse_window(current)
+    base = (
+        cur.previous()
+        if baseline is None
+        else baseline
+        if isinstance(baseline, periods.Window)
+        else periods.parse_window(baseline)
+    )
+    if base.start < cur.end and cur.start < base.end:
+        raise AovlabInputError(
+            "the baseline and current periods overlap",
+            expected="two separate periods (the baseline defaults to the one before current)",
+            found=f"baseline {base.label} ({base.start}..{base.end}), current {cur.label} "
+            f"({cur.start}..{cur.end})",
+        )
+    return Periods(base, cur)
+
+
+def _labelled(shop: ShopData, p: Periods, *, basis: str, by: list[str] | None = None) -> Any:
+    """Counted orders of both windows (lazy), labelled by period.
+
+    ``__current`` is a boolean, ``__period`` the text ``baseline`` or ``current``.
+    """
+    own = [b for b in by or [] if b in shop.dimensions]
+    frame = metrics.order_table(shop, basis=basis, when=[p.baseline, p.current], by=own, lazy=True)
+    # The rows are inside one of two separate windows: one bound tells them apart.
+    stamp = nw.col("ordered_at").dt.timestamp("us")
+    if p.current.start > p.baseline.start:
+        is_current = stamp >= periods.epoch_us(p.current.bounds(shop.timezone)[0])
+    else:
+        is_current = stamp < periods.epoch_us(p.baseline.bounds(shop.timezone)[0])
+    frame = frame.with_columns(
+        is_current.alias("__current"),
+        nw.when(is_current).then(nw.lit("current")).otherwise(nw.lit("baseline")).alias("__period"),
+    )
+    for name in by or []:
+        frame = dimensions.attach(shop, frame, name, alias=f"__seg_{name}")
+    return frame
+
+
+def _empty_period_error(shop: ShopData, label: str, which: str) -> AovlabInputError:
+    orders = nw.from_native(shop.orders, eager_only=True)
+    first, last = orders["ordered_at"].min(), orders["ordered_at"].max()
+    return AovlabInputError(
+        f"no counted orders in the {which} period {label}",
+        table="orders",
+        expected=f"orders in {label} that are not cancelled or tests",
+        found=f"none; the data runs from {first:%Y-%m-%d} to {last:%Y-%m-%d}",
+    )
+
+
+# --------------------------------------------------------------------------- decompose
+
+DECOMPOSITION_FORMATS: Formats = {"effect": "money", "share_of_change": "share"}
+PERIOD_FORMATS: Formats = {
+    "orders": "count",
+    "revenue": "money",
+    "units": "number",
+    "aov": "money",
+    "upt": "number",
+    "aur": "money",
+    "sessions": "count",
+    "conversion_rate": "share",
+}
+SEGMENT_FORMATS: Formats = {
+    "baseline_orders": "count",
+    "current_orders": "count",
+    "baseline_share": "share",
+    "current_share": "share",
+    "baseline_aov": "money",
+    "current_aov": "money",
+    "mix": "money",
+    "rate": "money",
+    "contribution": "money",
+}
+SPLITS: dict[str, tuple[str, ...]] = {
+    "upt_aur": ("upt", "aur"),
+    "mix_rate": ("mix", "rate"),
+    "orders_aov": ("orders", "aov"),
+    "funnel": ("sessions", "conversion", "aov"),
+}
+
+
+@dataclass(repr=False)
+class Decomposition(Result):
+    """AOV and revenue change between two periods, split exactly.
+
+    ``table`` holds one row per effect (``split``, ``part``, ``effect``,
+    ``share_of_change``); ``periods`` the figures of both periods; ``segments`` (with
+    ``by``) each segment's orders, share and AOV in both periods with its ``mix`` and
+    ``rate`` contributions. ``figures`` keeps the unrounded numbers.
+    """
+
+    periods: Any = None
+    segments: Any = None
+    by: str | None = None
+    basis: str = "net"
+    baseline: str = ""
+    current: str = ""
+    figures: dict[str, Any] = field(default_factory=dict)
+    digits: int = 2
+
+    def effect(self, part: str, split: str | None = None) -> float | None:
+        """One effect's unrounded value (``upt``, ``aur``, ``mix``, ``rate``, ``orders``, ...)."""
+        for row in nw.from_native(self.table, eager_only=True).iter_rows(named=True):
+            if row["part"] == part and (split is None or row["split"] == split):
+                return float(row["effect"])
+        return None
+
+    @property
+    def change(self) -> float:
+        """Current AOV minus baseline AOV."""
+        return float(self.figures["current"]["aov"] - self.figures["baseline"]["aov"])
+
+    def chart(self, split: str | None = None) -> Any:
+        """A waterfall from the baseline figure through the effects to the current one.
+
+        ``split``: ``mix_rate`` (the default with ``by``), ``upt_aur`` (the default
+        without), ``orders_aov``, ``funnel``, or ``revenue`` (funnel when traffic is
+        known, else orders and AOV).
+        """
+        from aovlab import charts
+
+        return charts.waterfall(self, split or ("mix_rate" if self.by else "upt_aur"))
+
+    def segment_table(self) -> SegmentTable:
+        """The segments with their mix and rate contributions, as a displayable result."""
+        if self.segments is None:
+            empty = nw.from_dict(
+                {"segment": []}, backend=nw.get_native_namespace(nw.from_native(self.table))
+            )
+            return SegmentTable(
+                table=empty.to_native(),
+                headline="No mix/rate split: the orders have no dimension to split by.",
+                currency=self.currency,
+                formats=SEGMENT_FORMATS,
+                by="segment",
+            )
+        return SegmentTable(
+            table=self.segments,
+            headline=self.figures.get("mix_sentence", ""),
+            currency=self.currency,
+            formats=SEGMENT_FORMATS,
+            by=self.by or "",
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain, rounded values; every group of parts adds up to its total to the cent."""
+        d = self.digits
+        f = self.figures
+        out: dict[str, Any] = {
+            "currency": self.currency,
+            "basis": self.basis,
+            "by": self.by,
+        }
+        for which in ("baseline", "current"):
+            fig = f[which]
+            out[which] = {
+                "period": fig["period"],
+                "orders": int(fig["orders"]),
+                "revenue": _round(fig["revenue"], d),
+                "aov": _round(fig["aov"], d),
+                "upt": _round(fig["upt"], 6),
+                "aur": _round(fig["aur"], d),
+            }
+            if "sessions" in fig:
+                out[which]["sessions"] = fig["sessions"]
+                out[which]["conversion_rate"] = _round(fig["conversion_rate"], 6)
+        change = f["change"]
+        out["change"] = _round(change, d)
+        out["change_pct"] = _round(metrics.share(change, f["baseline"]["aov"]), 6)
+        if f.get("upt") is not None:
+            out["upt_effect"], out["aur_effect"] = round_parts(
+                [f["upt"], f["aur"]], out["change"], d
+            )
+        else:
+            out["upt_effect"] = out["aur_effect"] = None
+        rev_change = _round(f["revenue_change"], d)
+        out["revenue_change"] = rev_change
+        out["orders_effect"], out["aov_effect"] = round_parts(
+            [f["orders_effect"], f["aov_effect"]], rev_change, d
+        )
+        if f.get("funnel"):
+            names = ("sessions_effect", "conversion_effect", "funnel_aov_effect")
+            out.update(zip(names, round_parts(f["funnel"], rev_change, d), strict=True))
+        if self.by:
+            mix, rate = round_parts([f["mix"], f["rate"]], out["change"], d)
+            out["mix_effect"], out["rate_effect"] = mix, rate
+            rows = list(nw.from_native(self.segments, eager_only=True).iter_rows(named=True))
+            mixes = round_parts([r["mix"] for r in rows], mix, d)
+            rates = round_parts([r["rate"] for r in rows], rate, d)
+            out["segments"] = [
+                {
+                    "key": r[self.by],
+                    "baseline_orders": int(r["baseline_orders"]),
+                    "baseline_aov": _round(r["baseline_aov"], d),
+                    "current_orders": int(r["current_orders"]),
+                    "current_aov": _round(r["current_aov"], d),
+                    "mix": m,
+                    "rate": t,
+                }
+                for r, m, t in zip(rows, mixes, rates, strict=True)
+            ]
+        return out
+
+    def effects(self) -> list[dict[str, Any]]:
+        """The effects rounded as in ``to_dict`` (each split adds up to the cent)."""
+        d = self.to_dict()
+        names = {
+            ("upt_aur", "upt"): "upt_effect",
+            ("upt_aur", "aur"): "aur_effect",
+            ("mix_rate", "mix"): "mix_effect",
+            ("mix_rate", "rate"): "rate_effect",
+            ("orders_aov", "orders"): "orders_effect",
+            ("orders_aov", "aov"): "aov_effect",
+            ("funnel", "sessions"): "sessions_effect",
+            ("funnel", "conversion"): "conversion_effect",
+            ("funnel", "aov"): "funnel_aov_effect",
+        }
+        rows = nw.from_native(self.table, eager_only=True).iter_rows(named=True)
+        return [
+            {
+                "split": r["split"],
+                "part": r["part"],
+                "effect": d[names[(r["split"], r["part"])]],
+                "share_of_change": r["share_of_change"],
+            }
+            for r in rows
+        ]
+
+    def _repr_html_(self) -> str:
+        import pandas as pd
+
+        return (
+            f"<div class='aovlab-result'><p><strong>{html.escape(self.headline)}</strong></p>"
+            + table_html(self.periods, PERIOD_FORMATS, self.currency)
+            + table_html(pd.DataFrame(self.effects()), DECOMPOSITION_FORMATS, self.currency)
+            + "</div>"
+        )
+
+
+@dataclass(repr=False)
+class SegmentTable(Result):
+    """A decomposition's segments: orders, share and AOV in both periods, mix and rate."""
+
+    by: str = ""
+
+    def chart(self) -> Any:
+        """Each segment's mix and rate contribution, as bars."""
+        from aovlab import charts
+
+        return charts.segment_chart(self)
+
+
+def _round(value: Any, digits: int) -> float | None:
+    v = finite_or_none(value)
+    return None if v is None else round(v, digits)
+
+
+def _sessions(shop: ShopData, window: periods.Window) -> int | None:
+    frame = metrics._sessions(shop, [], window)
+    if frame is None or len(frame) == 0:
+        return None
+    value = frame["sessions"][0]
+    return int(value) if value else None
+
+
+def decompose(
+    shop: ShopData,
+    current: str | periods.Window,
+    baseline: str | periods.Window | None = None,
+    *,
+    by: str | None = None,
+    basis: str = "net",
+) -> Decomposition:
+    """Split the change in AOV (and revenue) between two periods exactly.
+
+    Parameters
+    ----------
+    shop
+        A loaded shop.
+    current, baseline
+        Periods: a month (``2026-10``), a quarter (``2026Q3``), a year, a day or a range
+        (``2026-10-01..2026-10-15``). The baseline defaults to the period of the same
+        length just before ``current``.
+    by
+        An order dimension (``channel``, ``device``, ``country``, ``customer_type``,
+        ``main_category``, ``discount_used``, ...) for the mix/rate split.
+    basis
+        Revenue basis: ``net`` (default), ``gross`` or ``total``.
+
+    Returns
+    -------
+    Decomposition
+        ``table`` of effects, ``periods``, ``segments``, ``headline``, ``chart()``.
+
+    Examples
+    --------
+    >>> import aovlab
+    >>> res = decompose(aovlab.sample.load(), "2026-08", by="device")
+    >>> print(res.headline)
+    AOV fell 4.1 % from €119.50 in 2026-07 to €114.65 in 2026-08. The share of mobile
+    orders rose from 34.7 % to 63.2 %, and their baskets are smaller than average (mix
+    −€13.14), while every device spent more per order (rate +€8.29). Baskets held more
+    items (UPT +€13.67) at lower prices per item (AUR −€18.52).
+    >>> d = res.to_dict()
+    >>> d["change"], d["mix_effect"], d["rate_effect"], d["upt_effect"], d["aur_effect"]
+    (-4.85, -13.14, 8.29, 13.67, -18.52)
+    """
+    p = _periods(current, baseline)
+    if by is not None:
+        dimensions.check(shop, by)
+    seg = f"__seg_{by}" if by else None
+    sums = _segment_sums(shop, p, basis=basis, seg=seg)
+    totals = {
+        which: {
+            "orders": float(sums.orders[i].sum()),
+            "revenue": float(sums.revenue[i].sum()),
+            "units": float(sums.units[i].sum()),
+            "__no_units": float(sums.no_units[i].sum()),
+        }
+        for i, which in enumerate(("baseline", "current"))
+    }
+    for which, window in (("current", p.current), ("baseline", p.baseline)):
+        if not totals[which]["orders"]:
+            raise _empty_period_error(shop, window.label, which)
+    backend = nw.get_native_namespace(nw.from_native(shop.orders, eager_only=True))
+    figures: dict[str, Any] = {}
+    for which, window in (("baseline", p.baseline), ("current", p.current)):
+        tot = totals[which]
+        n, revenue = tot["orders"], tot["revenue"]
+        units = tot["units"] if tot["__no_units"] == 0 and tot["units"] else None
+        fig: dict[str, Any] = {
+            "period": window.label,
+            "orders": int(n),
+            "revenue": revenue,
+            "units": units,
+            "aov": metrics.aov(revenue, n),
+            "upt": metrics.upt(units, n) if units else None,
+            "aur": metrics.aur(revenue, units) if units else None,
+        }
+        if shop.traffic is not None:
+            sessions = _sessions(shop, window)
+            fig["sessions"] = sessions
+            fig["conversion_rate"] = metrics.conversion_rate(n, sessions) if sessions else None
+        figures[which] = fig
+    b, c = figures["baseline"], figures["current"]
+    figures["change"] = c["aov"] - b["aov"]
+    figures["revenue_change"] = c["revenue"] - b["revenue"]
+    effects: list[tuple[str, str, float]] = []
+    if b["upt"] is not None and c["upt"] is not None:
+        figures["upt"], figures["aur"] = shapley([b["upt"], b["aur"]], [c["upt"], c["aur"]])
+        effects += [("upt_aur", "upt", figures["upt"]), ("upt_aur", "aur", figures["aur"])]
+    segments = None
+    if seg and by:
+        parts = _mix_rate(sums, b["aov"], c["aov"])
+        segments = _segments(sums, parts, by, backend)
+        figures["mix"], figures["rate"] = float(parts["mix"].sum()), float(parts["rate"].sum())
+        effects += [("mix_rate", "mix", figures["mix"]), ("mix_rate", "rate", figures["rate"])]
+    figures["orders_effect"], figures["aov_effect"] = shapley(
+        [b["orders"], b["aov"]], [c["orders"], c["aov"]]
+    )
+    effects += [
+        ("orders_aov", "orders", figures["orders_effect"]),
+        ("orders_aov", "aov", figures["aov_effect"]),
+    ]
+    if b.get("conversion_rate") and c.get("conversion_rate"):
+        figures["funnel"] = shapley(
+            [b["sessions"], b["conversion_rate"], b["aov"]],
+            [c["sessions"], c["conversion_rate"], c["aov"]],
+        )
+        effects += [
+            ("funnel", part, value)
+            for part, value in zip(SPLITS["funnel"], figures["funnel"], strict=True)
+        ]
+    whole = {
+        "upt_aur": figures["change"],
+        "mix_rate": figures["change"],
+        "orders_aov": figures["revenue_change"],
+        "funnel": figures["revenue_change"],
+    }
+    table = nw.from_dict(
+        {
+            "split": [e[0] for e in effects],
+            "part": [e[1] for e in effects],
+            "effect": [float(e[2]) for e in effects],
+            "share_of_change": [metrics.share(e[2], whole[e[0]]) for e in effects],
+        },
+        backend=backend,
+    )
+    period_table = nw.from_dict(
+        {
+            "period": ["baseline", "current"],
+            "label": [b["period"], c["period"]],
+            **{
+                k: [_none(b.get(k)), _none(c.get(k))]
+                for k in ("orders", "revenue", "units", "aov", "upt", "aur")
+            },
+            **(
+                {k: [_none(b.get(k)), _none(c.get(k))] for k in ("sessions", "conversion_rate")}
+                if "sessions" in b
+                else {}
+            ),
+        },
+        backend=nw.get_native_namespace(nw.from_native(shop.orders, eager_only=True)),
+    )
+    result = Decomposition(
+        table=table.to_native(),
+        headline="",
+        currency=shop.currency,
+        formats=DECOMPOSITION_FORMATS,
+        periods=period_table.to_native(),
+        segments=segments,
+        by=by,
+        basis=basis,
+        baseline=p.baseline.label,
+        current=p.current.label,
+        figures=figures,
+        digits=minor_unit(shop.currency),
+    )
+    result.headline = _decomposition_headline(result)
+    return result
+
+
+def _none(value: Any) -> Any:
+    return None if value is None else value
+
+
+@dataclass
+class _Sums:
+    """Per-segment sums of both periods (numpy arrays, one entry per segment)."""
+
+    keys: np.ndarray
+    orders: tuple[np.ndarray, np.ndarray]
+    revenue: tuple[np.ndarray, np.ndarray]
+    units: tuple[np.ndarray, np.ndarray]
+    no_units: tuple[np.ndarray, np.ndarray]
+
+
+def _segment_sums(shop: ShopData, p: Periods, *, basis: str, seg: str | None) -> _Sums:
+    """Each period's orders, revenue and units per segment: one query, one collect.
+
+    The engine aggregates the orders; what follows works on the few aggregate rows.
+    """
+    frame = _labelled(shop, p, basis=basis, by=[seg.removeprefix("__seg_")] if seg else None)
+    key = seg or "__all"
+    if seg is None:
+        frame = frame.with_columns(nw.lit("all").alias(key))
+    grouped = (
+        frame.with_columns(nw.col("units").is_null().cast(nw.Int64()).alias("__no_units"))
+        .group_by("__current", key)
+        .agg(
+            nw.len().alias("orders"),
+            nw.col("value").sum().alias("revenue"),
+            nw.col("units").sum(),
+            nw.col("__no_units").sum(),
+        )
+        .collect()
+    )
+    current = grouped["__current"].to_numpy().astype(bool)
+    keys, where = np.unique(grouped[key].to_numpy().astype(str), return_inverse=True)
+
+    def split(column: str) -> tuple[np.ndarray, np.ndarray]:
+        values = grouped[column].to_numpy().astype(float)
+        values = np.nan_to_num(values, nan=0.0)  # no units anywhere: counted in no_units
+        sides = np.zeros((2, len(keys)))
+        np.add.at(sides, (current.astype(int), where), values)
+        return sides[0], sides[1]
+
+    return _Sums(keys, split("orders"), split("revenue"), split("units"), split("__no_units"))
+
+
+def _mix_rate(sums: _Sums, a0_all: float, a1_all: float) -> dict[str, np.ndarray]:
+    """Each segment's share, AOV, mix and rate (vectorised over the segments)."""
+    (o0, o1), (r0, r1) = sums.orders, sums.revenue
+    with np.errstate(divide="ignore", invalid="ignore"):
+        s0, s1 = o0 / o0.sum(), o1 / o1.sum()
+        a0 = np.where(o0 > 0, r0 / o0, np.nan)
+        a1 = np.where(o1 > 0, r1 / o1, np.nan)
+    # A segment absent from one period takes its other period's AOV there.
+    f0, f1 = np.where(np.isnan(a0), a1, a0), np.where(np.isnan(a1), a0, a1)
+    mix, rate = shapley([s0, f0], [s1, f1])
+    mix = mix - (s1 - s0) * (a0_all + a1_all) / 2
+    return {"s0": s0, "s1": s1, "a0": a0, "a1": a1, "mix": mix, "rate": rate}
+
+
+def _segments(sums: _Sums, parts: dict[str, np.ndarray], by: str, backend: Any) -> Any:
+    """The segment table as shown: largest segments first (a native frame)."""
+    (o0, o1) = sums.orders
+    order = np.lexsort((sums.keys, -(o0 + o1)))
+
+    def col(values: np.ndarray) -> list[Any]:
+        return [
+            None if isinstance(v, float) and math.isnan(v) else v for v in values[order].tolist()
+        ]
+
+    frame = nw.from_dict(
+        {
+            by: sums.keys[order].tolist(),
+            "baseline_orders": o0[order].astype(np.int64),
+            "baseline_share": parts["s0"][order],
+            "baseline_aov": col(parts["a0"]),
+            "current_orders": o1[order].astype(np.int64),
+            "current_share": parts["s1"][order],
+            "current_aov": col(parts["a1"]),
+            "mix": parts["mix"][order],
+            "rate": parts["rate"][order],
+            "contribution": (parts["mix"] + parts["rate"])[order],
+        },
+        backend=backend,
+    )
+    if frame["baseline_aov"].dtype != nw.Float64 or frame["current_aov"].dtype != nw.Float64:
+        frame = frame.with_columns(nw.col("baseline_aov", "current_aov").cast(nw.Float64()))
+    return _native(frame)
+
+
+def _direction(change: float) -> str:
+    return "rose" if change > 0 else "fell" if change < 0 else "held"
+
+
+def _words(name: str) -> str:
+    return name.replace("_", " ")
+
+
+def _decomposition_headline(res: Decomposition) -> str:
+    """Computed from the rounded figures of ``to_dict``, so text and JSON agree to the cent."""
+    d, f, cur = res.to_dict(), res.figures, res.currency
+    b, c = d["baseline"], d["current"]
+
+    def money(v: float) -> str:
+        return fmt.money(v, cur)
+
+    def signed(v: float) -> str:
+        return ("+" if v > 0 else "") + fmt.money(v, cur)
+
+    if d["change"] == 0:
+        text = f"AOV held at {money(c['aov'])} in {c['period']} against {b['period']}."
+    else:
+        text = (
+            f"AOV {_direction(d['change'])} {fmt.pct(abs(d['change_pct']))} "
+            f"from {money(b['aov'])} in {b['period']} to {money(c['aov'])} in {c['period']}."
+        )
+    if res.by and res.segments is not None:
+        rows = list(nw.from_native(res.segments, eager_only=True).iter_rows(named=True))
+        sentence = _mix_sentence(rows, res.by, d["mix_effect"], d["rate_effect"], money, signed)
+        f["mix_sentence"] = sentence
+        text += " " + sentence
+    if d["upt_effect"] is not None:
+        upt, aur = d["upt_effect"], d["aur_effect"]
+        items = "more items" if upt > 0 else "fewer items" if upt < 0 else "as many items"
+        prices = "higher" if aur > 0 else "lower" if aur < 0 else "unchanged"
+        text += (
+            f" Baskets held {items} (UPT {signed(upt)}) at {prices} prices per item "
+            f"(AUR {signed(aur)})."
+        )
+    else:
+        text += " UPT and AUR need order lines (or a units column)."
+    return text
+
+
+def _mix_sentence(
+    rows: list[dict[str, Any]], by: str, mix: float, rate: float, money: Any, signed: Any
+) -> str:
+    """Which segment drove the mix effect, and which segments spent more or less."""
+    name = _words(by)
+    small = 0.15 * (abs(mix) + abs(rate))
+    if abs(mix) <= small:
+        mix_part = f"The mix of {name} values barely moved AOV (mix {signed(mix)})"
+    else:
+        top = max(rows, key=lambda r: abs(r["mix"]))
+        moved = top["current_share"] - top["baseline_share"]
+        # A segment's mix is (its share's change) x (its AOV against the average).
+        smaller = (top["mix"] < 0) == (moved > 0)
+        mix_part = (
+            f"The share of {top[by]} orders {_direction(moved)} from "
+            f"{fmt.pct(top['baseline_share'])} to {fmt.pct(top['current_share'])}, and their "
+            f"baskets are {'smaller' if smaller else 'larger'} than average (mix {signed(mix)})"
+        )
+    both = [r for r in rows if r["baseline_orders"] and r["current_orders"]]
+    up = [r for r in both if r["current_aov"] > r["baseline_aov"]]
+    if abs(rate) <= small:
+        rate_part = f"what each {name} spends barely moved AOV (rate {signed(rate)})"
+    elif both and len(up) == len(both):
+        rate_part = f"every {name} spent more per order (rate {signed(rate)})"
+    elif not up:
+        rate_part = f"every {name} spent less per order (rate {signed(rate)})"
+    else:
+        lead = max(both, key=lambda r: abs(r["rate"]))
+        gap = lead["current_aov"] - lead["baseline_aov"]
+        rate_part = (
+            f"{len(up)} of {len(both)} {name} values spent more per order; {lead[by]} "
+            f"spent {money(abs(gap))} {'more' if gap > 0 else 'less'} (rate {signed(rate)})"
+        )
+    joiner = "while" if (mix < 0) != (rate < 0) else "and"
+    return f"{mix_part}, {joiner} {rate_part}."
+
+
+# --------------------------------------------------------------------------- trend
+
+TREND_FORMATS: Formats = {
+    **metrics.KPI_FORMATS,
+    "gap": "number",
+    "outlier_orders": "count",
+    "aov_without_outliers": "money",
+}
+OUTLIER_FORMATS: Formats = {
+    "value": "money",
+    "share_of_revenue": "share",
+    "mean_shift": "money",
+}
+
+
+@dataclass(repr=False)
+class TrendResult(Result):
+    """AOV by period with the outlier guard.
+
+    ``table``: one row per period with orders, revenue, aov, median_order_value,
+    trimmed_aov, ``gap`` (AOV / median), ``flagged``, ``outlier_orders`` and
+    ``aov_without_outliers``. ``outliers``: for flagged periods, the orders that each
+    move the period's AOV by at least ``min_influence`` (order_id, value, share of the
+    period's revenue, and ``mean_shift``: how much AOV falls without that order alone).
+    """
+
+    outliers: Any = None
+    key: str = "month"
+    basis: str = "net"
+    typical_gap: float | None = None
+    threshold: float = 0.15
+    min_influence: float = 0.02
+
+    @property
+    def flagged(self) -> list[str]:
+        """The flagged periods' labels."""
+        frame = nw.from_native(self.table, eager_only=True)
+        return [str(v) for v in frame.filter(nw.col("flagged"))[self.key].to_list()]
+
+    def outlier_ids(self, period: str | None = None) -> list[str]:
+        """Order ids listed for a flagged period (all flagged periods when None)."""
+        frame = nw.from_native(self.outliers, eager_only=True)
+        if period is not None:
+            frame = frame.filter(nw.col(self.key) == period)
+        return [str(v) for v in frame["order_id"].to_list()]
+
+    def chart(self) -> Any:
+        """Mean, median and trimmed AOV by period; flagged periods marked."""
+        from aovlab import charts
+
+        return charts.trend_chart(self)
+
+    def _repr_html_(self) -> str:
+        outliers = nw.from_native(self.outliers, eager_only=True)
+        listed = (
+            "<p>Orders that each move their period's AOV by "
+            f"{html.escape(fmt.pct(self.min_influence, digits=0))} or more:</p>"
+            + table_html(self.outliers, OUTLIER_FORMATS, self.currency)
+            if len(outliers)
+            else ""
+        )
+        return (
+            f"<div class='aovlab-result'><p><strong>{html.escape(self.headline)}</strong></p>"
+            + listed
+            + table_html(self.table, TREND_FORMATS, self.currency)
+            + "</div>"
+        )
+
+
+def trend(
+    shop: ShopData,
+    by: str = "month",
+    *,
+    when: str | None = None,
+    basis: str = "net",
+    threshold: float = 0.15,
+    min_influence: float = 0.02,
+    max_orders: int = 10,
+) -> TrendResult:
+    """AOV, median and trimmed AOV by period, flagging periods a few orders distort.
+
+    A period is *flagged* when its AOV / median ratio exceeds the typical ratio (the
+    median over all periods shown) by more than ``threshold``: order values are skewed,
+    so AOV sits above the median everywhere, and only an unusual gap means a few orders
+    carry the mean. For each flagged period the orders that each move its AOV by at
+    least ``min_influence`` are listed (at most ``max_orders``, largest first), with
+    the AOV without them.
+
+    Parameters
+    ----------
+    shop
+        A loaded shop.
+    by
+        The period: ``day``, ``week``, ``month`` (default), ``quarter`` or ``year``.
+    when
+        Only this window, e.g. ``aovlab.periods.trailing("2026-10", 13)``.
+    basis
+        Revenue basis: ``net`` (default), ``gross`` or ``total``.
+    threshold
+        How far above the typical AOV / median ratio a period must be to be flagged.
+    min_influence
+        The share of the period's AOV an order must move on its own to be listed.
+    max_orders
+        At most this many orders per flagged period.
+
+    Examples
+    --------
+    >>> import aovlab
+    >>> res = trend(aovlab.sample.load())
+    >>> res.flagged, res.outlier_ids("2025-04")
+    (['2025-04'], ['104735', '104592', '105165', '104982'])
+    >>> print(res.headline)
+    AOV in 2026-10 was €120.92 (median €72.90), up 4.4 % on 2026-09. Mean and median part
+    ways in 2025-04 (AOV €135.52 against a median of €68.80): 4 orders each move its AOV by
+    2 % or more; without them it is €107.92.
+    """
+    if by not in periods.PERIODS:
+        raise AovlabInputError(
+            "a trend runs over calendar periods",
+            expected=f"one of {', '.join(periods.PERIODS)}",
+            found=repr(by),
+        )
+    for name, value, low, high in (
+        ("threshold", threshold, 0.0, math.inf),
+        ("min_influence", min_influence, 0.0, 1.0),
+    ):
+        if not low < value < high:
+            raise AovlabInputError(
+                f"{name} is out of range", expected=f"{low} < {name} < {high}", found=repr(value)
+            )
+    kpis = metrics.kpis(shop, by=by, basis=basis, when=when)
+    table = nw.from_native(kpis.table, eager_only=True).select(
+        by,
+        "orders",
+        "revenue",
+        "aov",
+        "median_order_value",
+        "trimmed_aov",
+        "top1pct_revenue_share",
+    )
+    table = table.with_columns(
+        metrics.share(nw.col("aov"), nw.col("median_order_value")).alias("gap")
+    )
+    gaps = [g for g in table["gap"].to_list() if g is not None and math.isfinite(g)]
+    typical = sorted(gaps)[len(gaps) // 2] if len(gaps) >= 3 else None
+    flag = (
+        (nw.col("gap") > typical * (1 + threshold)).fill_null(False)
+        if typical is not None
+        else nw.lit(False)
+    )
+    table = table.with_columns(flag.alias("flagged"))
+    flagged = [str(v) for v in table.filter(nw.col("flagged"))[by].to_list()]
+    per_period = table.select(
+        by,
+        nw.col("orders").alias("__n"),
+        nw.col("revenue").alias("__rev"),
+        nw.col("aov").alias("__aov"),
+    )
+    orders = metrics.order_table(shop, basis=basis, when=when, by=[by])
+    orders = orders.filter(nw.col(by).is_in(flagged)).select(by, "order_id", "value")
+    shift = (nw.col("value") - nw.col("__aov")) / (nw.col("__n") - 1)
+    outliers = (
+        orders.join(per_period, on=by, how="left")
+        .filter(nw.col("__n") > 1)
+        .with_columns(shift.alias("mean_shift"))
+        .filter(nw.col("mean_shift") >= min_influence * nw.col("__aov"))
+        .with_columns(
+            nw.col("value").rank(method="ordinal", descending=True).over(by).alias("__rank"),
+            metrics.share(nw.col("value"), nw.col("__rev")).alias("share_of_revenue"),
+        )
+        .filter(nw.col("__rank") <= max_orders)
+        .sort([by, "value", "order_id"], descending=[False, True, False])
+    )
+    counts = outliers.group_by(by).agg(
+        nw.len().alias("outlier_orders"), nw.col("value").sum().alias("__out")
+    )
+    outliers = outliers.select(by, "order_id", "value", "share_of_revenue", "mean_shift")
+    table = (
+        table.join(counts, on=by, how="left")
+        .with_columns(
+            nw.col("outlier_orders").fill_null(0).cast(nw.Int64()),
+            nw.col("__out").fill_null(0.0),
+        )
+        .with_columns(
+            metrics.aov(
+                nw.col("revenue") - nw.col("__out"), nw.col("orders") - nw.col("outlier_orders")
+            ).alias("aov_without_outliers")
+        )
+        .drop("__out")
+        .sort(by)
+    )
+    result = TrendResult(
+        table=table.to_native(),
+        headline="",
+        currency=shop.currency,
+        formats=TREND_FORMATS,
+        outliers=outliers.to_native(),
+        key=by,
+        basis=basis,
+        typical_gap=typical,
+        threshold=threshold,
+        min_influence=min_influence,
+    )
+    result.headline = _trend_headline(result, kpis.headline if len(table) == 1 else None)
+    return result
+
+
+def _trend_headline(res: TrendResult, single: str | None) -> str:
+    cur, key = res.currency, res.key
+    rows = list(nw.from_native(res.table, eager_only=True).iter_rows(named=True))
+    last = rows[-1]
+    text = (
+        f"AOV in {last[key]} was {fmt.money(last['aov'], cur)} "
+        f"(median {fmt.money(last['median_order_value'], cur)})"
+    )
+    if len(rows) >= 2:
+        prev = rows[-2]
+        change = metrics.share(last["aov"] - prev["aov"], prev["aov"])
+        word = "up" if change > 0 else "down" if change < 0 else "unchanged"
+        text += f", {word} {fmt.pct(abs(change))} on {prev[key]}."
+    else:
+        text += "."
+    if res.typical_gap is None:
+        return (
+            text
+            + f" With fewer than three {key}s there is no typical mean-to-median gap to judge outliers by."
+        )
+    flagged = [r for r in rows if r["flagged"]]
+    if not flagged:
+        return (
+            text
+            + f" Mean and median move together in every {key}: no handful of orders distorts AOV."
+        )
+    parts = []
+    for r in flagged[:3]:
+        n = r["outlier_orders"]
+        about = (
+            f"{n} order{'s' if n != 1 else ''} each move its AOV by "
+            f"{fmt.pct(res.min_influence, digits=0)} or more; without them it is "
+            f"{fmt.money(r['aov_without_outliers'], cur)}"
+            if n
+            else f"no single order moves its AOV by {fmt.pct(res.min_influence, digits=0)}: "
+            "many large orders lift the mean together"
+        )
+        parts.append(
+            f"{r[key]} (AOV {fmt.money(r['aov'], cur)} against a median of "
+            f"{fmt.money(r['median_order_value'], cur)}): {about}"
+        )
+    more = f" (and {len(flagged) - 3} more)" if len(flagged) > 3 else ""
+    return text + " Mean and median part ways in " + "; in ".join(parts) + more + "."
+
+
+# --------------------------------------------------------------------------- contributors
+
+CONTRIBUTOR_FORMATS: Formats = {
+    "baseline_per_order": "money",
+    "current_per_order": "money",
+    "change": "money",
+    "volume": "money",
+    "price": "money",
+    "baseline_units_per_order": "number",
+    "current_units_per_order": "number",
+    "baseline_unit_price": "money",
+    "current_unit_price": "money",
+}
+CODE_FORMATS: Formats = SEGMENT_FORMATS
+DISCOUNTS = "(order discounts)"
+OTHER_PRODUCTS = "(all other products)"
+NO_CODE = "(no code)"
+
+
+@dataclass(repr=False)
+class Contributors(Result):
+    """What moved revenue per order between two periods.
+
+    ``table``: one row per category with its revenue per order in both periods, the
+    ``change`` and its split into ``volume`` (units per order) and ``price`` (revenue
+    per unit), plus rows for order discounts and anything outside the order lines; the
+    ``change`` column adds up to the AOV change. ``products``: the ``top`` products by
+    size of change and one row for all others (adds up the same way). ``codes``: the
+    mix/rate split over discount codes, when the orders carry them. ``top_orders``:
+    the largest ``share`` of orders' part in the change.
+    """
+
+    products: Any = None
+    codes: Any = None
+    top_orders: dict[str, Any] = field(default_factory=dict)
+    baseline: str = ""
+    current: str = ""
+    basis: str = "net"
+
+    def chart(self, what: str = "categories") -> Any:
+        """Each category's (or product's) change per order, split into volume and price."""
+        from aovlab import charts
+
+        return charts.contributors_chart(self, what)
+
+    def _repr_html_(self) -> str:
+        parts = [
+            f"<div class='aovlab-result'><p><strong>{html.escape(self.headline)}</strong></p>",
+            "<p>Revenue per order by category:</p>",
+            table_html(self.table, CONTRIBUTOR_FORMATS, self.currency),
+        ]
+        if self.products is not None:
+            shown = nw.from_native(self.products, eager_only=True).select(
+                "sku",
+                "product",
+                "baseline_per_order",
+                "current_per_order",
+                "change",
+                "volume",
+                "price",
+            )
+            parts += [
+                "<p>Products whose revenue per order moved most:</p>",
+                table_html(shown, CONTRIBUTOR_FORMATS, self.currency),
+            ]
+        if self.codes is not None:
+            parts += [
+                "<p>Discount codes (mix and rate of their orders):</p>",
+                table_html(self.codes, CODE_FORMATS, self.currency),
+            ]
+        return "".join(parts) + "</div>"
+
+
+def _native(frame: nw.DataFrame[Any]) -> Any:
+    return nw.maybe_reset_index(frame).to_native()
+
+
+def _per_order_split(
+    joined: nw.DataFrame[Any], keys: list[str], n0: float, n1: float
+) -> nw.DataFrame[Any]:
+    """Revenue per order by ``keys`` in both periods, split into volume and price."""
+    grouped = joined.group_by("__period", *keys).agg(
+        nw.col("quantity").sum().alias("units"), nw.col("__revenue").sum().alias("revenue")
+    )
+    sides = {
+        which: grouped.filter(nw.col("__period") == which).select(
+            *keys, nw.col("units").alias(f"{which}_units"), nw.col("revenue").alias(f"{which}_rev")
+        )
+        for which in ("baseline", "current")
+    }
+    frame = (
+        grouped.select(*keys)
+        .unique()
+        .join(sides["baseline"], on=keys, how="left")
+        .join(sides["current"], on=keys, how="left")
+    )
+    frame = frame.with_columns(
+        *(
+            nw.col(f"{w}_{f}").cast(nw.Float64()).fill_null(0.0)
+            for w in ("baseline", "current")
+            for f in ("units", "rev")
+        )
+    )
+    frame = frame.with_columns(
+        (nw.col("baseline_units") / n0).alias("baseline_units_per_order"),
+        (nw.col("current_units") / n1).alias("current_units_per_order"),
+        metrics.aur(nw.col("baseline_rev"), nw.col("baseline_units")).alias("baseline_unit_price"),
+        metrics.aur(nw.col("current_rev"), nw.col("current_units")).alias("current_unit_price"),
+        (nw.col("baseline_rev") / n0).alias("baseline_per_order"),
+        (nw.col("current_rev") / n1).alias("current_per_order"),
+    )
+    # Absent from one period: that period takes the other's price (no price effect).
+    p0 = nw.col("baseline_unit_price").fill_null(nw.col("current_unit_price"))
+    p1 = nw.col("current_unit_price").fill_null(nw.col("baseline_unit_price"))
+    volume, price = shapley(
+        [nw.col("baseline_units_per_order"), p0], [nw.col("current_units_per_order"), p1]
+    )
+    return frame.with_columns(
+        (nw.col("current_per_order") - nw.col("baseline_per_order")).alias("change"),
+        volume.alias("volume"),
+        price.alias("price"),
+    )
+
+
+def contributors(
+    shop: ShopData,
+    current: str | periods.Window,
+    baseline: str | periods.Window | None = None,
+    *,
+    basis: str = "net",
+    top: int = 10,
+    share: float = 0.01,
+) -> Contributors:
+    """Categories, products, discount codes and the largest orders behind an AOV change.
+
+    Revenue per order of a category (or product) is its line revenue divided by all
+    orders of the period; it is units per order x revenue per unit, so its change splits
+    exactly into a *volume* and a *price* effect (:func:`shapley`). Over all categories,
+    plus order discounts (net basis) and anything outside the lines, the changes add up
+    to the AOV change.
+
+    Parameters
+    ----------
+    shop
+        A loaded shop.
+    current, baseline
+        Periods as in :func:`decompose`.
+    basis
+        Revenue basis: ``net`` (default), ``gross`` or ``total``.
+    top
+        Products listed by size of change; the rest share one row.
+    share
+        The share of largest orders whose part in the change is measured (default 1 %).
+
+    Examples
+    --------
+    >>> import aovlab
+    >>> res = contributors(aovlab.sample.load(), "2026-03")
+    >>> print(res.headline)
+    Per order, Tents added most (+€6.32) and Footwear took away most (−€5.43) from 2026-02
+    to 2026-03. The top 1 % of orders (13 in 2026-03) account for +€0.46 of the +€7.08
+    change.
+    """
+    if not 0 < share < 1:
+        raise AovlabInputError("share is out of range", expected="0 < share < 1", found=repr(share))
+    p = _periods(current, baseline)
+    orders = (
+        _labelled(shop, p, basis=basis)
+        .select("order_id", "__period", "value", "merchandise", "discount")
+        .collect()
+    )
+    totals = {
+        r["__period"]: r
+        for r in orders.group_by("__period")
+        .agg(
+            nw.len().alias("orders"),
+            nw.col("value").sum(),
+            nw.col("merchandise").sum(),
+            nw.col("discount").sum(),
+        )
+        .iter_rows(named=True)
+    }
+    for which, window in (("current", p.current), ("baseline", p.baseline)):
+        if which not in totals:
+            raise _empty_period_error(shop, window.label, which)
+    n0, n1 = float(totals["baseline"]["orders"]), float(totals["current"]["orders"])
+    a0, a1 = totals["baseline"]["value"] / n0, totals["current"]["value"] / n1
+    change = a1 - a0
+    backend = nw.get_native_namespace(orders)
+
+    extra: list[tuple[str, float, float]] = []
+    if basis != "gross":
+        extra.append(
+            (DISCOUNTS, -totals["baseline"]["discount"] / n0, -totals["current"]["discount"] / n1)
+        )
+    products = None
+    if shop.lines is not None:
+        lines = nw.from_native(shop.lines, eager_only=True)
+        joined = lines.select("order_id", "sku", "category", "quantity", "unit_price").join(
+            orders.select("order_id", "__period"), on="order_id", how="inner"
+        )
+        joined = joined.with_columns((nw.col("quantity") * nw.col("unit_price")).alias("__revenue"))
+        categories = _per_order_split(joined, ["category"], n0, n1)
+        by_sku = _per_order_split(joined, ["sku"], n0, n1)
+        names = lines.group_by("sku").agg(nw.col("product").min(), nw.col("category").min())
+        products = _top_products(by_sku.join(names, on="sku", how="left"), top)
+        table = categories.sort(["change", "category"], descending=[True, False])
+    else:
+        table = None
+        extra.insert(
+            0,
+            (
+                "(merchandise; no order lines given)",
+                totals["baseline"]["merchandise"] / n0,
+                totals["current"]["merchandise"] / n1,
+            ),
+        )
+    listed = (float(table["change"].sum()) if table is not None else 0.0) + sum(
+        c - b for _, b, c in extra
+    )
+    residual = change - listed
+    if abs(residual) >= 0.5 * 10 ** -minor_unit(shop.currency):
+        label = "(shipping, tax and other charges)" if basis == "total" else "(not in order lines)"
+        extra.append((label, 0.0, residual))
+    rows = nw.from_dict(
+        {
+            "category": [e[0] for e in extra],
+            "baseline_per_order": [e[1] for e in extra],
+            "current_per_order": [e[2] for e in extra],
+            "change": [e[2] - e[1] for e in extra],
+        },
+        backend=backend,
+    )
+    columns = ["category", "baseline_per_order", "current_per_order", "change", "volume", "price"]
+    if table is not None:
+        table = nw.concat(
+            [
+                table.select(columns),
+                rows.with_columns(
+                    nw.lit(None, dtype=nw.Float64()).alias("volume"),
+                    nw.lit(None, dtype=nw.Float64()).alias("price"),
+                ).select(columns),
+            ]
+        )
+    else:
+        table = rows.with_columns(
+            nw.lit(None, dtype=nw.Float64()).alias("volume"),
+            nw.lit(None, dtype=nw.Float64()).alias("price"),
+        ).select(columns)
+
+    codes = None
+    if "discount_code" in shop.dimensions:
+        split = decompose(shop, p.current, p.baseline, by="discount_code", basis=basis)
+        codes_frame = nw.from_native(split.segments, eager_only=True)
+        codes = _native(
+            codes_frame.with_columns(
+                nw.when(nw.col("discount_code") == dimensions.MISSING)
+                .then(nw.lit(NO_CODE))
+                .otherwise(nw.col("discount_code"))
+                .alias("discount_code")
+            )
+        )
+
+    top_orders = _top_orders(orders, share, n0, n1, a0, a1)
+    result = Contributors(
+        table=_native(table),
+        headline="",
+        currency=shop.currency,
+        formats=CONTRIBUTOR_FORMATS,
+        products=None if products is None else _native(products),
+        codes=codes,
+        top_orders=top_orders,
+        baseline=p.baseline.label,
+        current=p.current.label,
+        basis=basis,
+    )
+    result.headline = _contributors_headline(result, change)
+    return result
+
+
+def _top_products(frame: nw.DataFrame[Any], top: int) -> nw.DataFrame[Any]:
+    columns = [
+        "sku",
+        "product",
+        "category",
+        "baseline_units_per_order",
+        "current_units_per_order",
+        "baseline_unit_price",
+        "current_unit_price",
+        "baseline_per_order",
+        "current_per_order",
+        "change",
+        "volume",
+        "price",
+    ]
+    ranked = frame.with_columns(nw.col("change").abs().alias("__size")).sort(
+        ["__size", "sku"], descending=[True, False]
+    )
+    head = ranked.head(top).select(columns)
+    rest = ranked.tail(max(0, len(ranked) - top))
+    if len(rest) == 0:
+        return head
+    other = rest.select(
+        nw.lit(OTHER_PRODUCTS).alias("sku"),
+        nw.lit(f"({len(rest)} other products)").alias("product"),
+        nw.lit(None, dtype=nw.String()).alias("category"),
+        *(nw.col(c).sum() for c in ("baseline_units_per_order", "current_units_per_order")),
+        nw.lit(None, dtype=nw.Float64()).alias("baseline_unit_price"),
+        nw.lit(None, dtype=nw.Float64()).alias("current_unit_price"),
+        *(
+            nw.col(c).sum()
+            for c in ("baseline_per_order", "current_per_order", "change", "volume", "price")
+        ),
+    )
+    return nw.concat([head, other.select(columns)])
+
+
+def _top_orders(
+    orders: nw.DataFrame[Any], share: float, n0: float, n1: float, a0: float, a1: float
+) -> dict[str, Any]:
+    """The largest ``share`` of orders in each period and their part in the AOV change."""
+    n = nw.len().over("__period")
+    k = (n.cast(nw.Float64()) * share).cast(nw.Int64()).cast(nw.Float64())
+    k = k + ((n.cast(nw.Float64()) * share) > k).cast(nw.Float64())  # ceil, at least one
+    ranked = orders.with_columns(
+        nw.col("value").rank(method="ordinal", descending=True).over("__period").alias("__rank"),
+        k.alias("__k"),
+    ).filter(nw.col("__rank") <= nw.col("__k"))
+    tops = {
+        r["__period"]: r
+        for r in ranked.group_by("__period")
+        .agg(nw.len().alias("count"), nw.col("value").sum())
+        .iter_rows(named=True)
+    }
+    b, c = tops["baseline"], tops["current"]
+    w0 = metrics.aov(a0 * n0 - b["value"], n0 - b["count"])
+    w1 = metrics.aov(a1 * n1 - c["value"], n1 - c["count"])
+    change_without = w1 - w0 if math.isfinite(w0) and math.isfinite(w1) else None
+    return {
+        "share": share,
+        "baseline_count": int(b["count"]),
+        "current_count": int(c["count"]),
+        "baseline_aov_without": finite_or_none(w0),
+        "current_aov_without": finite_or_none(w1),
+        "change_without": change_without,
+        "influence": None if change_without is None else (a1 - a0) - change_without,
+    }
+
+
+def _contributors_headline(res: Contributors, change: float) -> str:
+    cur = res.currency
+
+    def signed(v: float) -> str:
+        return ("+" if v > 0 else "") + fmt.money(v, cur)
+
+    rows = [
+        r
+        for r in nw.from_native(res.table, eager_only=True).iter_rows(named=True)
+        if not str(r["category"]).startswith("(")
+    ]
+    text = ""
+    if rows:
+        up = max(rows, key=lambda r: r["change"])
+        down = min(rows, key=lambda r: r["change"])
+        pieces = []
+        if up["change"] > 0:
+            pieces.append(f"{up['category']} added most ({signed(up['change'])})")
+        if down["change"] < 0:
+            pieces.append(f"{down['category']} took away most ({signed(down['change'])})")
+        if pieces:
+            text = f"Per order, {' and '.join(pieces)} from {res.baseline} to {res.current}. "
+    t = res.top_orders
+    if t.get("influence") is not None:
+        pct = fmt.pct(t["share"], digits=0 if t["share"] * 100 == int(t["share"] * 100) else 1)
+        text += (
+            f"The top {pct} of orders ({t['current_count']} in {res.current}) account for "
+            f"{signed(t['influence'])} of the {signed(change)} change."
+        )
+    return text.strip()
+
+
+# --------------------------------------------------------------------------- next steps
+
+
+@dataclass
+class NextSteps:
+    """A few plain-language pointers computed from the largest effects."""
+
+    items: list[str]
+
+    @property
+    def headline(self) -> str:
+        """The first pointer (what the report index shows)."""
+        return self.items[0] if self.items else ""
+
+    def _repr_html_(self) -> str:
+        body = "".join(f"<li>{html.escape(item)}</li>" for item in self.items)
+        return f"<div class='aovlab-result'><ul>{body}</ul></div>"
+
+    def __str__(self) -> str:
+        return "\n".join(f"- {item}" for item in self.items)
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+def what_next(
+    decomposition: Decomposition,
+    contributors: Contributors | None = None,
+    trend: TrendResult | None = None,
+) -> NextSteps:
+    """Where to look next: one pointer per finding, the largest effect first.
+
+    Examples
+    --------
+    >>> import aovlab
+    >>> shop = aovlab.sample.load()
+    >>> print(what_next(decompose(shop, "2026-08", by="device")))
+    - Items per order moved AOV by +€13.67 and price per item by −€18.52: cheaper items were added to baskets. The contributors show which products.
+    - Where orders came from moved AOV more than what each device spends (mix −€13.14, rate +€8.29): the share of mobile orders rose from 34.7 % to 63.2 %. Compare what each device buys in the segment breakdown, and check whether the shift is a campaign or lasting.
+    """
+    d = decomposition.to_dict()
+    cur = decomposition.currency
+    by = _words(decomposition.by or "segment")
+
+    def signed(v: float) -> str:
+        return ("+" if v > 0 else "") + fmt.money(v, cur)
+
+    found: list[tuple[float, str]] = []
+    if decomposition.segments is not None and d["change"] != 0:
+        rows = list(nw.from_native(decomposition.segments, eager_only=True).iter_rows(named=True))
+        mix, rate = d["mix_effect"], d["rate_effect"]
+        if abs(mix) >= abs(rate):
+            top = max(rows, key=lambda r: abs(r["mix"]))
+            found.append(
+                (
+                    abs(mix),
+                    f"Where orders came from moved AOV more than what each {by} spends "
+                    f"(mix {signed(mix)}, rate {signed(rate)}): the share of {top[decomposition.by]} "
+                    f"orders {_direction(top['current_share'] - top['baseline_share'])} from "
+                    f"{fmt.pct(top['baseline_share'])} to {fmt.pct(top['current_share'])}. Compare "
+                    f"what each {by} buys in the segment breakdown, and check whether the shift "
+                    "is a campaign or lasting.",
+                )
+            )
+        else:
+            top = max(rows, key=lambda r: abs(r["rate"]))
+            found.append(
+                (
+                    abs(rate),
+                    f"What each {by} spends moved AOV more than where orders came from "
+                    f"(rate {signed(rate)}, mix {signed(mix)}), above all "
+                    f"{top[decomposition.by]} ({signed(top['rate'])}). The contributors name the "
+                    "categories and products behind it.",
+                )
+            )
+    if d["upt_effect"] is not None and d["change"] != 0:
+        upt, aur = d["upt_effect"], d["aur_effect"]
+        if (upt > 0) != (aur > 0) and min(abs(upt), abs(aur)) > 0.25 * abs(d["change"]):
+            what = (
+                "cheaper items were added to baskets"
+                if upt > 0
+                else "baskets held fewer, dearer items"
+            )
+            text = (
+                f"Items per order moved AOV by {signed(upt)} and price per item by {signed(aur)}: "
+                f"{what}. The contributors show which products."
+            )
+        elif abs(upt) >= abs(aur):
+            text = (
+                f"Items per order moved AOV more than price per item (UPT {signed(upt)}, "
+                f"AUR {signed(aur)}). Bundles, add-ons and the "
+                "free-shipping threshold are the levers for basket size."
+            )
+        else:
+            text = (
+                f"Price per item moved AOV more than items per order (AUR {signed(aur)}, "
+                f"UPT {signed(upt)})."
+            )
+            if contributors is not None and contributors.products is not None:
+                products = [
+                    r
+                    for r in nw.from_native(contributors.products, eager_only=True).iter_rows(
+                        named=True
+                    )
+                    if r["sku"] != OTHER_PRODUCTS
+                ]
+                if products:
+                    lead = max(products, key=lambda r: abs(r["price"]))
+                    text += (
+                        f" The largest price effect is {lead['product']} ({signed(lead['price'])} "
+                        "per order);"
+                    )
+            text += " test before moving prices further (price-sensitivity notebook)."
+        found.append((max(abs(upt), abs(aur)), text))
+    if contributors is not None:
+        t = contributors.top_orders
+        if (
+            t.get("influence") is not None
+            and d["change"]
+            and abs(t["influence"]) > 0.3 * abs(d["change"])
+        ):
+            found.append(
+                (
+                    abs(t["influence"]),
+                    f"The top {fmt.pct(t['share'], digits=0)} of orders account for "
+                    f"{signed(t['influence'])} of the {signed(d['change'])} change: look at the "
+                    "largest orders before acting on the average.",
+                )
+            )
+        rows = list(nw.from_native(contributors.table, eager_only=True).iter_rows(named=True))
+        cats = [r for r in rows if not str(r["category"]).startswith("(")]
+        if cats:
+            big = max(cats, key=lambda r: abs(r["change"]))
+            how = "volume" if abs(big["volume"]) >= abs(big["price"]) else "price"
+            found.append(
+                (
+                    abs(big["change"]),
+                    f"{big['category']} moved most per order ({signed(big['change'])}), mostly "
+                    f"through {how} ({signed(big[how])}).",
+                )
+            )
+    if trend is not None:
+        which = [p for p in (decomposition.baseline, decomposition.current) if p in trend.flagged]
+        if which:
+            found.append(
+                (
+                    math.inf,
+                    f"Mean and median part ways in {' and '.join(which)}: a few large orders "
+                    "carry the average there, so read the median and the AOV without them too.",
+                )
+            )
+    if not found:
+        found.append(
+            (
+                0.0,
+                f"AOV moved by {signed(d['change'])} with no single effect standing out; watch "
+                "the trend for another period before acting.",
+            )
+        )
+    return NextSteps([text for _, text in sorted(found, key=lambda f: -f[0])])
