@@ -107,3 +107,70 @@ def test_validate_exit_status_and_json(tmp_path):
     broken = run("validate", bad, "--json")
     assert broken.exit_code == 2 and json.loads(broken.stdout)["status"] == "error"
     assert "duplicate order_id" in json.loads(broken.stdout)["error"]
+
+
+DRIVER_KEYS = {"baseline", "current", "change", "upt_effect", "aur_effect"}
+SEGMENT_KEYS = {
+    "key",
+    "baseline_orders",
+    "baseline_aov",
+    "current_orders",
+    "current_aov",
+    "mix",
+    "rate",
+}
+
+
+def test_drivers_json_answers_the_same_as_the_library(shop):
+    result = run(
+        "drivers", SAMPLE / "orders.csv", "--lines", SAMPLE / "lines.csv", "--traffic",
+        SAMPLE / "traffic.csv", "--current", "2026-08", "--baseline", "2026-07", "--by", "device",
+        "--json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert DRIVER_KEYS | {"mix_effect", "rate_effect", "segments"} <= set(payload)
+    for which in ("baseline", "current"):
+        assert {"orders", "revenue", "aov", "upt", "aur"} <= set(payload[which])
+    assert all(set(s) == SEGMENT_KEYS for s in payload["segments"])
+    assert payload == aovlab.drivers.decompose(shop, "2026-08", "2026-07", by="device").to_dict()
+    assert round(payload["mix_effect"] + payload["rate_effect"], 2) == payload["change"]
+    assert round(payload["upt_effect"] + payload["aur_effect"], 2) == payload["change"]
+    assert payload["mix_effect"] < 0 < payload["rate_effect"]
+
+
+def test_drivers_periods_default_baseline_and_ranges():
+    result = run("drivers", SAMPLE / "orders.csv", "--current", "2026Q3", "--json")
+    payload = json.loads(result.stdout)
+    assert (payload["baseline"]["period"], payload["current"]["period"]) == ("2026Q2", "2026Q3")
+    assert payload["upt_effect"] is None and "segments" not in payload  # no lines, no --by
+    result = run("drivers", SAMPLE / "orders.csv", "--current", "2026-10-01..2026-10-15", "--json")
+    payload = json.loads(result.stdout)
+    assert payload["baseline"]["period"] == "2026-09-16..2026-09-30"
+    result = run("drivers", SAMPLE / "orders.csv", "--json")  # the latest complete month
+    assert json.loads(result.stdout)["current"]["period"] == "2026-10"
+
+
+def test_drivers_prints_the_headline_and_tables():
+    result = run(
+        "drivers", SAMPLE / "orders.csv", "--lines", SAMPLE / "lines.csv", "--current", "2026-08",
+        "--by", "device",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("AOV fell 4.1 % from €119.50 in 2026-07 to €114.65")
+    assert "mobile" in result.stdout and "−€13.14" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--current", "2026-13"], "is not a calendar period"),
+        (["--current", "2026Q3", "--baseline", "2026-08"], "overlap"),
+        (["--current", "2030-01"], "no counted orders in the current period"),
+        (["--current", "2026-08", "--by", "colour"], "cannot split orders by 'colour'"),
+    ],
+)
+def test_drivers_bad_requests_exit_2(args, message):
+    result = run("drivers", SAMPLE / "orders.csv", *args)
+    assert result.exit_code == 2
+    assert message in result.output and "Traceback" not in result.output

@@ -157,6 +157,104 @@ def kpis(
 
 
 @app.command()
+def drivers(
+    orders: Annotated[Path, typer.Argument(help="Orders file or export (CSV, Parquet, Excel).")],
+    current: Annotated[
+        str | None,
+        Opt(
+            help="Period to explain: 2026-10, 2026Q3 or 2026-10-01..2026-10-15. "
+            "Default: the latest complete month."
+        ),
+    ] = None,
+    baseline: Annotated[
+        str | None, Opt(help="Period to compare with. Default: the one just before, same length.")
+    ] = None,
+    by: Annotated[
+        str | None,
+        Opt(
+            help="Dimension for the mix/rate split: channel, device, country, customer_type, "
+            "main_category, discount_used, ..."
+        ),
+    ] = None,
+    lines: LinesOpt = None,
+    traffic: TrafficOpt = None,
+    basis: Annotated[str, Opt(help="Revenue basis: net, total or gross.")] = "net",
+    currency: CurrencyOpt = None,
+    timezone: TimezoneOpt = None,
+    fmt: FormatOpt = None,
+    sep: SepOpt = None,
+    encoding: EncodingOpt = None,
+    decimal: DecimalOpt = None,
+    dayfirst: DayfirstOpt = None,
+    column_map: MapOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Why AOV moved between two periods: UPT/AUR, mix/rate and revenue splits, exact."""
+    from aovlab import drivers as drivers_mod
+    from aovlab.io import load
+    from aovlab.report import latest_complete_month
+
+    try:
+        shop = load(
+            orders=orders,
+            lines=lines,
+            traffic=traffic,
+            **_read_options(currency, timezone, fmt, sep, encoding, decimal, dayfirst, column_map),
+        )
+        result = drivers_mod.decompose(
+            shop, current or latest_complete_month(shop), baseline, by=by, basis=basis
+        )
+    except AovlabInputError as exc:
+        raise _fail(str(exc)) from None
+    payload = result.to_dict()
+    if as_json:
+        sys.stdout.write(json.dumps(payload, ensure_ascii=False) + "\n")
+        return
+    console = Console(width=None if sys.stdout.isatty() else 200)
+    console.print(result.headline, highlight=False, soft_wrap=True)
+    for note in shop.warnings():
+        err.print(f"[yellow]note:[/] {note}", highlight=False, soft_wrap=True)
+    cur = shop.currency
+    figures = Table(show_edge=False, header_style="bold")
+    for column in ("", payload["baseline"]["period"], payload["current"]["period"]):
+        figures.add_column(column, justify="right" if column else "left")
+    for key in ("orders", "revenue", "aov", "upt", "aur", "sessions", "conversion_rate"):
+        if key in payload["baseline"]:
+            kind = drivers_mod.PERIOD_FORMATS.get(key, "number")
+            figures.add_row(
+                key, *(cell(payload[w][key], kind, cur) for w in ("baseline", "current"))
+            )
+    console.print(figures)
+    effects = Table(show_edge=False, header_style="bold")
+    for column in ("split", "part", "effect"):
+        effects.add_column(column, justify="right" if column == "effect" else "left")
+    for row in result.effects():
+        sign = "+" if row["effect"] > 0 else ""
+        effects.add_row(row["split"], row["part"], sign + cell(row["effect"], "money", cur))
+    console.print(effects)
+    if by:
+        segments = Table(show_edge=False, header_style="bold")
+        columns = (
+            "key",
+            "baseline_orders",
+            "baseline_aov",
+            "current_orders",
+            "current_aov",
+            "mix",
+            "rate",
+        )
+        for column in columns:
+            segments.add_column(
+                by if column == "key" else column, justify="left" if column == "key" else "right"
+            )
+        for row in payload["segments"]:
+            segments.add_row(
+                *(cell(row[c], drivers_mod.SEGMENT_FORMATS.get(c, "text"), cur) for c in columns)
+            )
+        console.print(segments)
+
+
+@app.command()
 def validate(
     orders: Annotated[Path, typer.Argument(help="The export to check.")],
     lines: LinesOpt = None,
