@@ -1,5 +1,6 @@
 """Notebooks run headless both ways; nbval (make test) checks their key numbers."""
 
+import re
 from pathlib import Path
 
 import nbformat
@@ -25,7 +26,10 @@ def test_notebook_conventions(book: Path):
     assert len(tagged) == 1 and tagged[0] is nb.cells[1]
     params = pm.inspect_notebook(str(book))
     assert params["interactive"]["default"] == "True"
-    for cell in nb.cells:
+    # The parameters cell holds declarations only: one `name = value` per line.
+    for line in tagged[0].source.splitlines():
+        assert re.match(r"^[a-z_]+ = [^=]+?(\s+#.*)?$", line), line
+    for cell in nb.cells[2:]:
         if cell.cell_type == "code":
             code = [
                 line

@@ -109,6 +109,107 @@ def primer() -> nbformat.NotebookNode:
         code("aovlab.widgets.dimension_explorer(shop, interactive, when=month)"),
         code("aovlab.report.save_results(results_path, month_kpis, trend)"),
     ]
+    return _notebook(cells)
+
+
+def aov_drivers() -> nbformat.NotebookNode:
+    md, code = new_markdown_cell, new_code_cell
+    params = code(
+        SAMPLE_PARAMETERS
+        + 'current = "2026-08"  # the period to explain: 2026-10, 2026Q3 or 2026-10-01..2026-10-15\n'
+        + "baseline = None  # the period to compare with; None: the one just before\n"
+        + 'dimension = "device"  # where orders came from: channel, country, customer_type, ...\n'
+        + "interactive = True  # False renders everything statically (reports)\n"
+        + "results_path = None  # where the report collects this notebook's headlines\n",
+        metadata={"tags": ["parameters"]},
+    )
+    cells = [
+        md(
+            "# AOV drivers: why average order value moved\n\n"
+            "AOV went from one number to another; this notebook says why, exactly. It checks "
+            "first whether a few large orders carry the average, then splits the change two "
+            "ways: into items per order and price per item, and into *where orders came from* "
+            "(mix) and *what each segment spends* (rate). Every split adds up to the whole "
+            "change, to the cent. Then it names the categories, products, discount codes and "
+            "orders behind the move, and says where to look next."
+        ),
+        params,
+        code("import aovlab\n\naovlab.widgets.setup(interactive)"),
+        code(
+            "shop = aovlab.load(orders=orders, lines=lines, customers=customers, catalog=catalog,\n"
+            "                   traffic=traffic, **read_options)\n"
+            "shop"
+        ),
+        md("## The answer in two sentences"),
+        code(
+            CHECK
+            + "drivers = aovlab.drivers.decompose(\n"
+            + "    shop, current, baseline, by=aovlab.metrics.pick_dimension(shop, dimension)\n"
+            + ")\n"
+            + "drivers"
+        ),
+        md(
+            "## First, the outlier guard\n\n"
+            "AOV is a mean, and one business order of fifty jackets moves a mean. The median "
+            "does not move with it. Order values are skewed, so AOV sits above the median "
+            "every month; a month is flagged when the gap is unusually wide (15 % beyond the "
+            "typical gap), and the orders that each move its AOV by 2 % or more are listed with "
+            "the AOV without them. Read a flagged month's AOV with care."
+        ),
+        code(
+            "trend = aovlab.drivers.trend(shop, when=aovlab.periods.trailing(current, 13))\ntrend.chart()"
+        ),
+        code(CHECK + "trend"),
+        md(
+            "## More items, or dearer ones?\n\n"
+            "AOV = UPT × AUR: units per order times revenue per unit. The change splits exactly "
+            "into a UPT effect (baskets held more or fewer items) and an AUR effect (the items "
+            "cost more or less), each factor's change weighted by the average of the other over "
+            "the two periods."
+        ),
+        code('drivers.chart("upt_aur")'),
+        md(
+            "## Where orders came from, and what each segment spends\n\n"
+            "AOV is the average of the segments' AOVs weighted by their share of orders. The "
+            "*mix* effect is what the shift in shares did, the *rate* effect what the changes "
+            "within segments did. More orders from a segment that spends less than average is "
+            "a negative mix contribution, even when every segment spends more than before."
+        ),
+        code('drivers.chart("mix_rate")'),
+        code(CHECK + "segments = drivers.segment_table()\nsegments"),
+        code("segments.chart()"),
+        md(
+            "## Revenue: more orders, or bigger ones?\n\n"
+            "Revenue = orders × AOV, and with traffic, sessions × conversion rate × AOV. The "
+            "same exact split shows whether revenue moved with the number of orders or with "
+            "their size."
+        ),
+        code('drivers.chart("revenue")'),
+        md(
+            "## What moved: categories, products, discount codes, the largest orders\n\n"
+            "A category's revenue per order is its units per order times its price per unit, so "
+            "its change splits into *volume* and *price*. The categories, order discounts and "
+            "anything outside the order lines add up to the AOV change."
+        ),
+        code(CHECK + "contrib = aovlab.drivers.contributors(shop, current, baseline)\ncontrib"),
+        code("contrib.chart()"),
+        code('contrib.chart("products")'),
+        md("## What to look at next"),
+        code("aovlab.drivers.what_next(drivers, contrib, trend)"),
+        md(
+            "## Explore\n\n"
+            "Pick the period to explain, the one to compare with, and the dimension to split by."
+        ),
+        code(
+            "aovlab.widgets.drivers_explorer(shop, interactive, current=current, baseline=baseline,\n"
+            "                                by=dimension)"
+        ),
+        code("aovlab.report.save_results(results_path, drivers, trend, contrib)"),
+    ]
+    return _notebook(cells)
+
+
+def _notebook(cells: list[nbformat.NotebookNode]) -> nbformat.NotebookNode:
     for number, cell in enumerate(cells):
         cell.id = f"cell-{number:02d}"  # stable ids: a rebuild changes nothing
     nb = new_notebook(cells=cells)
@@ -121,7 +222,7 @@ def primer() -> nbformat.NotebookNode:
     return nb
 
 
-NOTEBOOKS = {"00_kpi_primer.ipynb": primer}
+NOTEBOOKS = {"00_kpi_primer.ipynb": primer, "01_aov_drivers.ipynb": aov_drivers}
 
 
 def execute(path: Path) -> None:

@@ -127,10 +127,7 @@ def trend(shop: ShopData, month: str) -> metrics.KpiResult:
     window = periods.parse_window(month)
     if window.grain != "month":
         raise AovlabInputError("is not a month", column="month", expected="YYYY-MM", found=month)
-    start = window
-    for _ in range(TREND_MONTHS - 1):
-        start = start.previous()
-    return metrics.kpis(shop, by="month", when=f"{start.label}..{window.label}")
+    return metrics.kpis(shop, by="month", when=periods.trailing(window, TREND_MONTHS))
 
 
 def summary(shop: ShopData, month: str, monthly: metrics.KpiResult | None = None) -> dict[str, Any]:
@@ -407,7 +404,10 @@ def run(
             found="none",
         )
     parameters: dict[str, Any] = {t: given.get(t) for t in TABLES}
-    parameters.update(month=data["month"], interactive=False, read_options=read_options)
+    # Notebooks name the report's month `month` (the primer) or `current` (the analyses).
+    parameters.update(
+        month=data["month"], current=data["month"], interactive=False, read_options=read_options
+    )
     runs = [_run_notebook(book.resolve(), folder, parameters, timeout) for book in books]
     data["client"] = client
     data["notebooks"] = [
