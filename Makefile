@@ -42,6 +42,7 @@ typecheck: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/bench_kpis.py
 	$(BIN)/python bench/bench_read.py
+	$(BIN)/python bench/bench_drivers.py
 
 lab: $(STAMP)
 	cd notebooks && ../$(BIN)/jupyter lab
