@@ -151,10 +151,12 @@ def _periods(current: str | periods.Window, baseline: str | periods.Window | Non
     return Periods(base, cur)
 
 
-def _labelled(shop: ShopData, p: Periods, *, basis: str, by: list[str] | None = None) -> Any:
+def _labelled(
+    shop: ShopData, p: Periods, *, basis: str, by: list[str] | None = None, text: bool = False
+) -> Any:
     """Counted orders of both windows (lazy), labelled by period.
 
-    ``__current`` is a boolean, ``__period`` the text ``baseline`` or ``current``.
+    ``__current`` is a boolean; with ``text``, ``__period`` is ``baseline`` or ``current``.
     """
     own = [b for b in by or [] if b in shop.dimensions]
     frame = metrics.order_table(shop, basis=basis, when=[p.baseline, p.current], by=own, lazy=True)
@@ -164,10 +166,14 @@ def _labelled(shop: ShopData, p: Periods, *, basis: str, by: list[str] | None = 
         is_current = stamp >= periods.epoch_us(p.current.bounds(shop.timezone)[0])
     else:
         is_current = stamp < periods.epoch_us(p.baseline.bounds(shop.timezone)[0])
-    frame = frame.with_columns(
-        is_current.alias("__current"),
-        nw.when(is_current).then(nw.lit("current")).otherwise(nw.lit("baseline")).alias("__period"),
-    )
+    frame = frame.with_columns(is_current.alias("__current"))
+    if text:
+        frame = frame.with_columns(
+            nw.when(is_current)
+            .then(nw.lit("current"))
+            .otherwise(nw.lit("baseline"))
+            .alias("__period")
+        )
     for name in by or []:
         frame = dimensions.attach(shop, frame, name, alias=f"__seg_{name}")
     return frame
@@ -582,15 +588,15 @@ def _segment_sums(shop: ShopData, p: Periods, *, basis: str, seg: str | None) ->
     if seg is None:
         frame = frame.with_columns(nw.lit("all").alias(key))
     grouped = (
-        frame.with_columns(nw.col("units").is_null().cast(nw.Int64()).alias("__no_units"))
-        .group_by("__current", key)
+        frame.group_by("__current", key)
         .agg(
             nw.len().alias("orders"),
             nw.col("value").sum().alias("revenue"),
             nw.col("units").sum(),
-            nw.col("__no_units").sum(),
+            nw.col("units").count().alias("__with_units"),
         )
         .collect()
+        .with_columns((nw.col("orders") - nw.col("__with_units")).alias("__no_units"))
     )
     current = grouped["__current"].to_numpy().astype(bool)
     keys, where = np.unique(grouped[key].to_numpy().astype(str), return_inverse=True)
@@ -1149,7 +1155,7 @@ def contributors(
         raise AovlabInputError("share is out of range", expected="0 < share < 1", found=repr(share))
     p = _periods(current, baseline)
     orders = (
-        _labelled(shop, p, basis=basis)
+        _labelled(shop, p, basis=basis, text=True)
         .select("order_id", "__period", "value", "merchandise", "discount")
         .collect()
     )
