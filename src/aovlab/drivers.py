@@ -534,11 +534,10 @@ def decompose(
             "period": ["baseline", "current"],
             "label": [b["period"], c["period"]],
             **{
-                k: [_none(b.get(k)), _none(c.get(k))]
-                for k in ("orders", "revenue", "units", "aov", "upt", "aur")
+                k: [b.get(k), c.get(k)] for k in ("orders", "revenue", "units", "aov", "upt", "aur")
             },
             **(
-                {k: [_none(b.get(k)), _none(c.get(k))] for k in ("sessions", "conversion_rate")}
+                {k: [b.get(k), c.get(k)] for k in ("sessions", "conversion_rate")}
                 if "sessions" in b
                 else {}
             ),
@@ -561,10 +560,6 @@ def decompose(
     )
     result.headline = _decomposition_headline(result)
     return result
-
-
-def _none(value: Any) -> Any:
-    return None if value is None else value
 
 
 @dataclass
