@@ -29,7 +29,7 @@ def test_notebook_conventions(book: Path):
     # The parameters cell holds declarations only: one `name = value` per line.
     for line in tagged[0].source.splitlines():
         assert re.match(r"^[a-z_]+ = [^=]+?(\s+#.*)?$", line), line
-    for cell in nb.cells[2:]:
+    for cell in nb.cells:
         if cell.cell_type == "code":
             code = [
                 line

@@ -15,20 +15,31 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 ROOT = Path(__file__).resolve().parents[1]
 CHECK = "# NBVAL_CHECK_OUTPUT\n"
 
-SAMPLE_PARAMETERS = """\
-orders = "../data/sample/orders.csv"
-lines = "../data/sample/lines.csv"
-customers = "../data/sample/customers.csv"
-catalog = "../data/sample/catalog.csv"
-traffic = "../data/sample/traffic.csv"
-read_options = {}  # e.g. {"currency": "SEK", "timezone": "Europe/Stockholm", "decimal": ","}
-"""
+TABLES = ("orders", "lines", "customers", "catalog", "traffic")
+
+
+def sample_parameters(tables: tuple[str, ...] = TABLES) -> str:
+    """The parameters cell's opening lines: the sample shop's files and read options."""
+    paths = "".join(f'{t} = "../data/sample/{t}.csv"\n' for t in tables)
+    return paths + (
+        'read_options = {}  # e.g. {"currency": "SEK", "timezone": "Europe/Stockholm", "decimal": ","}\n'
+    )
+
+
+def load_cell(tables: tuple[str, ...] = TABLES) -> nbformat.NotebookNode:
+    """The cell that loads the shop from the parameters' tables."""
+    given = ", ".join(f"{t}={t}" for t in tables)
+    return new_code_cell(f"shop = aovlab.load(\n    {given},\n    **read_options,\n)\nshop")
+
+
+#: The drivers notebook needs no customers table (customer_type comes from the orders).
+DRIVER_TABLES = ("orders", "lines", "catalog", "traffic")
 
 
 def primer() -> nbformat.NotebookNode:
     md, code = new_markdown_cell, new_code_cell
     params = code(
-        SAMPLE_PARAMETERS
+        sample_parameters()
         + 'month = "2026-08"  # the month to look at (YYYY-MM)\n'
         + "interactive = True  # False renders everything statically (reports)\n"
         + "results_path = None  # where the report collects this notebook's headlines\n",
@@ -66,11 +77,7 @@ def primer() -> nbformat.NotebookNode:
         ),
         code(CHECK + "aovlab.metrics.worked_examples()"),
         md("## The shop\n\nWhat was loaded, and anything the checks noticed about the data."),
-        code(
-            "shop = aovlab.load(orders=orders, lines=lines, customers=customers, catalog=catalog,\n"
-            "                   traffic=traffic, **read_options)\n"
-            "shop"
-        ),
+        load_cell(),
         md("## The month at a glance"),
         code(CHECK + "month_kpis = aovlab.metrics.kpis(shop, when=month)\nmonth_kpis"),
         md(
@@ -115,7 +122,7 @@ def primer() -> nbformat.NotebookNode:
 def aov_drivers() -> nbformat.NotebookNode:
     md, code = new_markdown_cell, new_code_cell
     params = code(
-        SAMPLE_PARAMETERS
+        sample_parameters(DRIVER_TABLES)
         + 'current = "2026-08"  # the period to explain: 2026-10, 2026Q3 or 2026-10-01..2026-10-15\n'
         + "baseline = None  # the period to compare with; None: the one just before\n"
         + 'dimension = "device"  # where orders came from: channel, country, customer_type, ...\n'
@@ -135,11 +142,7 @@ def aov_drivers() -> nbformat.NotebookNode:
         ),
         params,
         code("import aovlab\n\naovlab.widgets.setup(interactive)"),
-        code(
-            "shop = aovlab.load(orders=orders, lines=lines, customers=customers, catalog=catalog,\n"
-            "                   traffic=traffic, **read_options)\n"
-            "shop"
-        ),
+        load_cell(DRIVER_TABLES),
         md("## The answer in two sentences"),
         code(
             CHECK

@@ -257,11 +257,8 @@ def waterfall(result: Any, split: str) -> alt.LayerChart | alt.FacetChart | alt.
             "kind": kind,
             "low": floor if kind == "total" else min(a, b),
             "high": b if kind == "total" else max(a, b),
-            "label": (
-                fmt.money(amount, currency, short=measure == "revenue")
-                if kind == "total"
-                else ("+" if amount > 0 else "")
-                + fmt.money(amount, currency, short=measure == "revenue")
+            "label": fmt.money(
+                amount, currency, short=measure == "revenue", signed=kind != "total"
             ),
             "order": i,
         }

@@ -17,6 +17,7 @@ from rich.table import Table
 
 from aovlab import metrics
 from aovlab.errors import AovlabInputError
+from aovlab.fmt import money as fmt_money
 from aovlab.io.canonical import parse_column_map
 from aovlab.results import cell
 
@@ -229,8 +230,7 @@ def drivers(
     for column in ("split", "part", "effect"):
         effects.add_column(column, justify="right" if column == "effect" else "left")
     for row in result.effects():
-        sign = "+" if row["effect"] > 0 else ""
-        effects.add_row(row["split"], row["part"], sign + cell(row["effect"], "money", cur))
+        effects.add_row(row["split"], row["part"], fmt_money(row["effect"], cur, signed=True))
     console.print(effects)
     if by:
         segments = Table(show_edge=False, header_style="bold")

@@ -151,14 +151,12 @@ def _periods(current: str | periods.Window, baseline: str | periods.Window | Non
     return Periods(base, cur)
 
 
-def _labelled(
-    shop: ShopData, p: Periods, *, basis: str, by: list[str] | None = None, text: bool = False
-) -> Any:
-    """Counted orders of both windows (lazy), labelled by period.
+def _labelled(shop: ShopData, p: Periods, *, basis: str, by: str | None = None) -> Any:
+    """Counted orders of both windows (lazy), ``__current`` true in the current one.
 
-    ``__current`` is a boolean; with ``text``, ``__period`` is ``baseline`` or ``current``.
+    With ``by``, the dimension is attached as ``__segment``.
     """
-    own = [b for b in by or [] if b in shop.dimensions]
+    own = [by] if by in shop.dimensions else []
     frame = metrics.order_table(shop, basis=basis, when=[p.baseline, p.current], by=own, lazy=True)
     # The rows are inside one of two separate windows: one bound tells them apart.
     stamp = nw.col("ordered_at").dt.timestamp("us")
@@ -167,27 +165,65 @@ def _labelled(
     else:
         is_current = stamp < periods.epoch_us(p.baseline.bounds(shop.timezone)[0])
     frame = frame.with_columns(is_current.alias("__current"))
-    if text:
-        frame = frame.with_columns(
-            nw.when(is_current)
-            .then(nw.lit("current"))
-            .otherwise(nw.lit("baseline"))
-            .alias("__period")
-        )
-    for name in by or []:
-        frame = dimensions.attach(shop, frame, name, alias=f"__seg_{name}")
-    return frame
+    return dimensions.attach(shop, frame, by, alias="__segment") if by else frame
 
 
-def _empty_period_error(shop: ShopData, label: str, which: str) -> AovlabInputError:
-    orders = nw.from_native(shop.orders, eager_only=True)
-    first, last = orders["ordered_at"].min(), orders["ordered_at"].max()
-    return AovlabInputError(
-        f"no counted orders in the {which} period {label}",
-        table="orders",
-        expected=f"orders in {label} that are not cancelled or tests",
-        found=f"none; the data runs from {first:%Y-%m-%d} to {last:%Y-%m-%d}",
-    )
+Sides = tuple[np.ndarray, np.ndarray]
+
+
+def _period_sums(
+    frame: Any, key: str | None, sums: dict[str, nw.Expr]
+) -> tuple[np.ndarray, dict[str, Sides]]:
+    """Aggregate rows labelled ``__current`` by period and ``key`` in the engine.
+
+    Returns the keys (sorted) and, for each of ``sums``, its baseline and current values
+    per key as numpy arrays (0 where a key has no rows in a period). What follows in
+    the analyses works on these few aggregate values.
+    """
+    if key is None:
+        key = "__all"
+        frame = frame.with_columns(nw.lit("all").alias(key))
+    grouped = frame.group_by("__current", key).agg(*(e.alias(n) for n, e in sums.items()))
+    if isinstance(grouped, nw.LazyFrame):
+        grouped = grouped.collect()
+    current = grouped["__current"].to_numpy().astype(int)
+    keys, where = np.unique(grouped[key].to_numpy().astype(str), return_inverse=True)
+    out: dict[str, Sides] = {}
+    for name in sums:
+        values = np.nan_to_num(grouped[name].to_numpy().astype(float), nan=0.0)
+        sides = np.zeros((2, len(keys)))
+        np.add.at(sides, (current, where), values)
+        out[name] = (sides[0], sides[1])
+    return keys, out
+
+
+def _require_orders(shop: ShopData, p: Periods, orders: Sides) -> tuple[float, float]:
+    """The two periods' order counts; a clear error when either has none."""
+    n0, n1 = float(orders[0].sum()), float(orders[1].sum())
+    for n, which, window in ((n1, "current", p.current), (n0, "baseline", p.baseline)):
+        if not n:
+            frame = nw.from_native(shop.orders, eager_only=True)
+            first, last = frame["ordered_at"].min(), frame["ordered_at"].max()
+            raise AovlabInputError(
+                f"no counted orders in the {which} period {window.label}",
+                table="orders",
+                expected=f"orders in {window.label} that are not cancelled or tests",
+                found=f"none; the data runs from {first:%Y-%m-%d} to {last:%Y-%m-%d}",
+            )
+    return n0, n1
+
+
+def _frame(columns: dict[str, Any], backend: Any) -> nw.DataFrame[Any]:
+    """A small result frame from lists and numpy arrays; NaN in a float array becomes null."""
+    data: dict[str, Any] = {}
+    empty: list[str] = []
+    for name, values in columns.items():
+        if isinstance(values, np.ndarray) and values.dtype.kind == "f":
+            values = [None if math.isnan(v) else v for v in values.tolist()]
+            empty += [name] if all(v is None for v in values) else []
+        data[name] = values
+    frame = nw.from_dict(data, backend=backend)
+    return frame.with_columns(nw.col(*empty).cast(nw.Float64())) if empty else frame
 
 
 # --------------------------------------------------------------------------- decompose
@@ -279,7 +315,13 @@ class Decomposition(Result):
             )
         return SegmentTable(
             table=self.segments,
-            headline=self.figures.get("mix_sentence", ""),
+            headline=_mix_sentence(
+                list(nw.from_native(self.segments, eager_only=True).iter_rows(named=True)),
+                self.by or "",
+                self.to_dict()["mix_effect"],
+                self.to_dict()["rate_effect"],
+                self.currency,
+            ),
             currency=self.currency,
             formats=SEGMENT_FORMATS,
             by=self.by or "",
@@ -347,23 +389,17 @@ class Decomposition(Result):
     def effects(self) -> list[dict[str, Any]]:
         """The effects rounded as in ``to_dict`` (each split adds up to the cent)."""
         d = self.to_dict()
-        names = {
-            ("upt_aur", "upt"): "upt_effect",
-            ("upt_aur", "aur"): "aur_effect",
-            ("mix_rate", "mix"): "mix_effect",
-            ("mix_rate", "rate"): "rate_effect",
-            ("orders_aov", "orders"): "orders_effect",
-            ("orders_aov", "aov"): "aov_effect",
-            ("funnel", "sessions"): "sessions_effect",
-            ("funnel", "conversion"): "conversion_effect",
-            ("funnel", "aov"): "funnel_aov_effect",
-        }
         rows = nw.from_native(self.table, eager_only=True).iter_rows(named=True)
         return [
             {
                 "split": r["split"],
                 "part": r["part"],
-                "effect": d[names[(r["split"], r["part"])]],
+                # The JSON names each effect by its part; the funnel's AOV part apart.
+                "effect": d[
+                    "funnel_aov_effect"
+                    if r["split"] == "funnel" and r["part"] == "aov"
+                    else f"{r['part']}_effect"
+                ],
                 "share_of_change": r["share_of_change"],
             }
             for r in rows
@@ -449,28 +485,24 @@ def decompose(
     (-4.85, -13.14, 8.29, 13.67, -18.52)
     """
     p = _periods(current, baseline)
-    if by is not None:
-        dimensions.check(shop, by)
-    seg = f"__seg_{by}" if by else None
-    sums = _segment_sums(shop, p, basis=basis, seg=seg)
-    totals = {
-        which: {
-            "orders": float(sums.orders[i].sum()),
-            "revenue": float(sums.revenue[i].sum()),
-            "units": float(sums.units[i].sum()),
-            "__no_units": float(sums.no_units[i].sum()),
-        }
-        for i, which in enumerate(("baseline", "current"))
-    }
-    for which, window in (("current", p.current), ("baseline", p.baseline)):
-        if not totals[which]["orders"]:
-            raise _empty_period_error(shop, window.label, which)
+    keys, sums = _period_sums(
+        _labelled(shop, p, basis=basis, by=by),
+        "__segment" if by else None,
+        {
+            "orders": nw.len(),
+            "revenue": nw.col("value").sum(),
+            "units": nw.col("units").sum(),
+            "with_units": nw.col("units").count(),
+        },
+    )
+    _require_orders(shop, p, sums["orders"])
     backend = nw.get_native_namespace(nw.from_native(shop.orders, eager_only=True))
     figures: dict[str, Any] = {}
-    for which, window in (("baseline", p.baseline), ("current", p.current)):
-        tot = totals[which]
-        n, revenue = tot["orders"], tot["revenue"]
-        units = tot["units"] if tot["__no_units"] == 0 and tot["units"] else None
+    for i, which, window in ((0, "baseline", p.baseline), (1, "current", p.current)):
+        n, revenue = float(sums["orders"][i].sum()), float(sums["revenue"][i].sum())
+        total_units = float(sums["units"][i].sum())
+        # UPT and AUR only when every order's units are known.
+        units = total_units if total_units and n == sums["with_units"][i].sum() else None
         fig: dict[str, Any] = {
             "period": window.label,
             "orders": int(n),
@@ -493,9 +525,9 @@ def decompose(
         figures["upt"], figures["aur"] = shapley([b["upt"], b["aur"]], [c["upt"], c["aur"]])
         effects += [("upt_aur", "upt", figures["upt"]), ("upt_aur", "aur", figures["aur"])]
     segments = None
-    if seg and by:
-        parts = _mix_rate(sums, b["aov"], c["aov"])
-        segments = _segments(sums, parts, by, backend)
+    if by:
+        parts = _mix_rate(sums["orders"], sums["revenue"], b["aov"], c["aov"])
+        segments = _segments(keys, sums["orders"], parts, by, backend)
         figures["mix"], figures["rate"] = float(parts["mix"].sum()), float(parts["rate"].sum())
         effects += [("mix_rate", "mix", figures["mix"]), ("mix_rate", "rate", figures["rate"])]
     figures["orders_effect"], figures["aov_effect"] = shapley(
@@ -529,20 +561,14 @@ def decompose(
         },
         backend=backend,
     )
+    shown = [k for k in PERIOD_FORMATS if k in b]
     period_table = nw.from_dict(
         {
             "period": ["baseline", "current"],
             "label": [b["period"], c["period"]],
-            **{
-                k: [b.get(k), c.get(k)] for k in ("orders", "revenue", "units", "aov", "upt", "aur")
-            },
-            **(
-                {k: [b.get(k), c.get(k)] for k in ("sessions", "conversion_rate")}
-                if "sessions" in b
-                else {}
-            ),
+            **{k: [b[k], c[k]] for k in shown},
         },
-        backend=nw.get_native_namespace(nw.from_native(shop.orders, eager_only=True)),
+        backend=backend,
     )
     result = Decomposition(
         table=table.to_native(),
@@ -562,53 +588,9 @@ def decompose(
     return result
 
 
-@dataclass
-class _Sums:
-    """Per-segment sums of both periods (numpy arrays, one entry per segment)."""
-
-    keys: np.ndarray
-    orders: tuple[np.ndarray, np.ndarray]
-    revenue: tuple[np.ndarray, np.ndarray]
-    units: tuple[np.ndarray, np.ndarray]
-    no_units: tuple[np.ndarray, np.ndarray]
-
-
-def _segment_sums(shop: ShopData, p: Periods, *, basis: str, seg: str | None) -> _Sums:
-    """Each period's orders, revenue and units per segment: one query, one collect.
-
-    The engine aggregates the orders; what follows works on the few aggregate rows.
-    """
-    frame = _labelled(shop, p, basis=basis, by=[seg.removeprefix("__seg_")] if seg else None)
-    key = seg or "__all"
-    if seg is None:
-        frame = frame.with_columns(nw.lit("all").alias(key))
-    grouped = (
-        frame.group_by("__current", key)
-        .agg(
-            nw.len().alias("orders"),
-            nw.col("value").sum().alias("revenue"),
-            nw.col("units").sum(),
-            nw.col("units").count().alias("__with_units"),
-        )
-        .collect()
-        .with_columns((nw.col("orders") - nw.col("__with_units")).alias("__no_units"))
-    )
-    current = grouped["__current"].to_numpy().astype(bool)
-    keys, where = np.unique(grouped[key].to_numpy().astype(str), return_inverse=True)
-
-    def split(column: str) -> tuple[np.ndarray, np.ndarray]:
-        values = grouped[column].to_numpy().astype(float)
-        values = np.nan_to_num(values, nan=0.0)  # no units anywhere: counted in no_units
-        sides = np.zeros((2, len(keys)))
-        np.add.at(sides, (current.astype(int), where), values)
-        return sides[0], sides[1]
-
-    return _Sums(keys, split("orders"), split("revenue"), split("units"), split("__no_units"))
-
-
-def _mix_rate(sums: _Sums, a0_all: float, a1_all: float) -> dict[str, np.ndarray]:
+def _mix_rate(orders: Sides, revenue: Sides, a0_all: float, a1_all: float) -> dict[str, Any]:
     """Each segment's share, AOV, mix and rate (vectorised over the segments)."""
-    (o0, o1), (r0, r1) = sums.orders, sums.revenue
+    (o0, o1), (r0, r1) = orders, revenue
     with np.errstate(divide="ignore", invalid="ignore"):
         s0, s1 = o0 / o0.sum(), o1 / o1.sum()
         a0 = np.where(o0 > 0, r0 / o0, np.nan)
@@ -620,33 +602,25 @@ def _mix_rate(sums: _Sums, a0_all: float, a1_all: float) -> dict[str, np.ndarray
     return {"s0": s0, "s1": s1, "a0": a0, "a1": a1, "mix": mix, "rate": rate}
 
 
-def _segments(sums: _Sums, parts: dict[str, np.ndarray], by: str, backend: Any) -> Any:
+def _segments(keys: np.ndarray, orders: Sides, parts: dict[str, Any], by: str, backend: Any) -> Any:
     """The segment table as shown: largest segments first (a native frame)."""
-    (o0, o1) = sums.orders
-    order = np.lexsort((sums.keys, -(o0 + o1)))
-
-    def col(values: np.ndarray) -> list[Any]:
-        return [
-            None if isinstance(v, float) and math.isnan(v) else v for v in values[order].tolist()
-        ]
-
-    frame = nw.from_dict(
+    o0, o1 = orders
+    order = np.lexsort((keys, -(o0 + o1)))
+    frame = _frame(
         {
-            by: sums.keys[order].tolist(),
+            by: keys[order].tolist(),
             "baseline_orders": o0[order].astype(np.int64),
             "baseline_share": parts["s0"][order],
-            "baseline_aov": col(parts["a0"]),
+            "baseline_aov": parts["a0"][order],
             "current_orders": o1[order].astype(np.int64),
             "current_share": parts["s1"][order],
-            "current_aov": col(parts["a1"]),
+            "current_aov": parts["a1"][order],
             "mix": parts["mix"][order],
             "rate": parts["rate"][order],
             "contribution": (parts["mix"] + parts["rate"])[order],
         },
-        backend=backend,
+        backend,
     )
-    if frame["baseline_aov"].dtype != nw.Float64 or frame["current_aov"].dtype != nw.Float64:
-        frame = frame.with_columns(nw.col("baseline_aov", "current_aov").cast(nw.Float64()))
     return _native(frame)
 
 
@@ -660,14 +634,14 @@ def _words(name: str) -> str:
 
 def _decomposition_headline(res: Decomposition) -> str:
     """Computed from the rounded figures of ``to_dict``, so text and JSON agree to the cent."""
-    d, f, cur = res.to_dict(), res.figures, res.currency
+    d, cur = res.to_dict(), res.currency
     b, c = d["baseline"], d["current"]
 
     def money(v: float) -> str:
         return fmt.money(v, cur)
 
     def signed(v: float) -> str:
-        return ("+" if v > 0 else "") + fmt.money(v, cur)
+        return fmt.money(v, cur, signed=True)
 
     if d["change"] == 0:
         text = f"AOV held at {money(c['aov'])} in {c['period']} against {b['period']}."
@@ -678,9 +652,7 @@ def _decomposition_headline(res: Decomposition) -> str:
         )
     if res.by and res.segments is not None:
         rows = list(nw.from_native(res.segments, eager_only=True).iter_rows(named=True))
-        sentence = _mix_sentence(rows, res.by, d["mix_effect"], d["rate_effect"], money, signed)
-        f["mix_sentence"] = sentence
-        text += " " + sentence
+        text += " " + _mix_sentence(rows, res.by, d["mix_effect"], d["rate_effect"], cur)
     if d["upt_effect"] is not None:
         upt, aur = d["upt_effect"], d["aur_effect"]
         items = "more items" if upt > 0 else "fewer items" if upt < 0 else "as many items"
@@ -695,9 +667,16 @@ def _decomposition_headline(res: Decomposition) -> str:
 
 
 def _mix_sentence(
-    rows: list[dict[str, Any]], by: str, mix: float, rate: float, money: Any, signed: Any
+    rows: list[dict[str, Any]], by: str, mix: float, rate: float, cur: str | None
 ) -> str:
     """Which segment drove the mix effect, and which segments spent more or less."""
+
+    def money(v: float) -> str:
+        return fmt.money(v, cur)
+
+    def signed(v: float) -> str:
+        return fmt.money(v, cur, signed=True)
+
     name = _words(by)
     small = 0.15 * (abs(mix) + abs(rate))
     if abs(mix) <= small:
@@ -998,6 +977,8 @@ CONTRIBUTOR_FORMATS: Formats = {
 }
 CODE_FORMATS: Formats = SEGMENT_FORMATS
 DISCOUNTS = "(order discounts)"
+#: A category row's figures besides its name, in table order.
+CATEGORY_FIGURES = ("baseline_per_order", "current_per_order", "volume", "price")
 OTHER_PRODUCTS = "(all other products)"
 NO_CODE = "(no code)"
 
@@ -1061,50 +1042,30 @@ def _native(frame: nw.DataFrame[Any]) -> Any:
 
 
 def _per_order_split(
-    joined: nw.DataFrame[Any], keys: list[str], n0: float, n1: float
-) -> nw.DataFrame[Any]:
-    """Revenue per order by ``keys`` in both periods, split into volume and price."""
-    grouped = joined.group_by("__period", *keys).agg(
-        nw.col("quantity").sum().alias("units"), nw.col("__revenue").sum().alias("revenue")
+    lines: nw.DataFrame[Any], key: str, n0: float, n1: float
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Revenue per order by ``key`` in both periods, split into volume and price."""
+    keys, sums = _period_sums(
+        lines, key, {"units": nw.col("quantity").sum(), "revenue": nw.col("__revenue").sum()}
     )
-    sides = {
-        which: grouped.filter(nw.col("__period") == which).select(
-            *keys, nw.col("units").alias(f"{which}_units"), nw.col("revenue").alias(f"{which}_rev")
-        )
-        for which in ("baseline", "current")
-    }
-    frame = (
-        grouped.select(*keys)
-        .unique()
-        .join(sides["baseline"], on=keys, how="left")
-        .join(sides["current"], on=keys, how="left")
-    )
-    frame = frame.with_columns(
-        *(
-            nw.col(f"{w}_{f}").cast(nw.Float64()).fill_null(0.0)
-            for w in ("baseline", "current")
-            for f in ("units", "rev")
-        )
-    )
-    frame = frame.with_columns(
-        (nw.col("baseline_units") / n0).alias("baseline_units_per_order"),
-        (nw.col("current_units") / n1).alias("current_units_per_order"),
-        metrics.aur(nw.col("baseline_rev"), nw.col("baseline_units")).alias("baseline_unit_price"),
-        metrics.aur(nw.col("current_rev"), nw.col("current_units")).alias("current_unit_price"),
-        (nw.col("baseline_rev") / n0).alias("baseline_per_order"),
-        (nw.col("current_rev") / n1).alias("current_per_order"),
-    )
+    (u0, u1), (r0, r1) = sums["units"], sums["revenue"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p0 = np.where(u0 > 0, r0 / u0, np.nan)
+        p1 = np.where(u1 > 0, r1 / u1, np.nan)
     # Absent from one period: that period takes the other's price (no price effect).
-    p0 = nw.col("baseline_unit_price").fill_null(nw.col("current_unit_price"))
-    p1 = nw.col("current_unit_price").fill_null(nw.col("baseline_unit_price"))
-    volume, price = shapley(
-        [nw.col("baseline_units_per_order"), p0], [nw.col("current_units_per_order"), p1]
-    )
-    return frame.with_columns(
-        (nw.col("current_per_order") - nw.col("baseline_per_order")).alias("change"),
-        volume.alias("volume"),
-        price.alias("price"),
-    )
+    f0, f1 = np.where(np.isnan(p0), p1, p0), np.where(np.isnan(p1), p0, p1)
+    volume, price = shapley([u0 / n0, f0], [u1 / n1, f1])
+    return keys, {
+        "baseline_units_per_order": u0 / n0,
+        "current_units_per_order": u1 / n1,
+        "baseline_unit_price": p0,
+        "current_unit_price": p1,
+        "baseline_per_order": r0 / n0,
+        "current_per_order": r1 / n1,
+        "change": r1 / n1 - r0 / n0,
+        "volume": volume,
+        "price": price,
+    }
 
 
 def contributors(
@@ -1150,93 +1111,70 @@ def contributors(
         raise AovlabInputError("share is out of range", expected="0 < share < 1", found=repr(share))
     p = _periods(current, baseline)
     orders = (
-        _labelled(shop, p, basis=basis, text=True)
-        .select("order_id", "__period", "value", "merchandise", "discount")
+        _labelled(shop, p, basis=basis)
+        .select("order_id", "__current", "value", "merchandise", "discount")
         .collect()
     )
-    totals = {
-        r["__period"]: r
-        for r in orders.group_by("__period")
-        .agg(
-            nw.len().alias("orders"),
-            nw.col("value").sum(),
-            nw.col("merchandise").sum(),
-            nw.col("discount").sum(),
-        )
-        .iter_rows(named=True)
-    }
-    for which, window in (("current", p.current), ("baseline", p.baseline)):
-        if which not in totals:
-            raise _empty_period_error(shop, window.label, which)
-    n0, n1 = float(totals["baseline"]["orders"]), float(totals["current"]["orders"])
-    a0, a1 = totals["baseline"]["value"] / n0, totals["current"]["value"] / n1
+    _, t = _period_sums(
+        orders,
+        None,
+        {
+            "orders": nw.len(),
+            **{c: nw.col(c).sum() for c in ("value", "merchandise", "discount")},
+        },
+    )
+    n0, n1 = _require_orders(shop, p, t["orders"])
+    (v0,), (v1,) = t["value"]
+    a0, a1 = v0 / n0, v1 / n1
     change = a1 - a0
     backend = nw.get_native_namespace(orders)
 
-    extra: list[tuple[str, float, float]] = []
-    if basis != "gross":
-        extra.append(
-            (DISCOUNTS, -totals["baseline"]["discount"] / n0, -totals["current"]["discount"] / n1)
-        )
+    # Rows: (category, baseline per order, current per order, volume, price).
+    rows: list[tuple[str, float, float, float | None, float | None]] = []
     products = None
     if shop.lines is not None:
         lines = nw.from_native(shop.lines, eager_only=True)
         joined = lines.select("order_id", "sku", "category", "quantity", "unit_price").join(
-            orders.select("order_id", "__period"), on="order_id", how="inner"
+            orders.select("order_id", "__current"), on="order_id", how="inner"
         )
         joined = joined.with_columns((nw.col("quantity") * nw.col("unit_price")).alias("__revenue"))
-        categories = _per_order_split(joined, ["category"], n0, n1)
-        by_sku = _per_order_split(joined, ["sku"], n0, n1)
-        names = lines.group_by("sku").agg(nw.col("product").min(), nw.col("category").min())
-        products = _top_products(by_sku.join(names, on="sku", how="left"), top)
-        table = categories.sort(["change", "category"], descending=[True, False])
-    else:
-        table = None
-        extra.insert(
-            0,
-            (
-                "(merchandise; no order lines given)",
-                totals["baseline"]["merchandise"] / n0,
-                totals["current"]["merchandise"] / n1,
-            ),
+        cats, split = _per_order_split(joined, "category", n0, n1)
+        order = np.lexsort((cats, -split["change"]))
+        rows += zip(
+            cats[order].tolist(),
+            *(split[c][order].tolist() for c in CATEGORY_FIGURES),
+            strict=True,
         )
-    listed = (float(table["change"].sum()) if table is not None else 0.0) + sum(
-        c - b for _, b, c in extra
-    )
-    residual = change - listed
+        skus, split = _per_order_split(joined, "sku", n0, n1)
+        names = lines.group_by("sku").agg(nw.col("product").min(), nw.col("category").min())
+        by_sku = _frame({"sku": skus.tolist(), **split}, backend)
+        products = _top_products(by_sku.join(names, on="sku", how="left"), top)
+    else:
+        (m0,), (m1,) = t["merchandise"]
+        rows.append(("(merchandise; no order lines given)", m0 / n0, m1 / n1, None, None))
+    if basis != "gross":
+        (d0,), (d1,) = t["discount"]
+        rows.append((DISCOUNTS, -d0 / n0, -d1 / n1, None, None))
+    residual = change - sum(r[2] - r[1] for r in rows)
     if abs(residual) >= 0.5 * 10 ** -minor_unit(shop.currency):
         label = "(shipping, tax and other charges)" if basis == "total" else "(not in order lines)"
-        extra.append((label, 0.0, residual))
-    rows = nw.from_dict(
+        rows.append((label, 0.0, residual, None, None))
+    table = _frame(
         {
-            "category": [e[0] for e in extra],
-            "baseline_per_order": [e[1] for e in extra],
-            "current_per_order": [e[2] for e in extra],
-            "change": [e[2] - e[1] for e in extra],
+            "category": [r[0] for r in rows],
+            "baseline_per_order": [r[1] for r in rows],
+            "current_per_order": [r[2] for r in rows],
+            "change": [r[2] - r[1] for r in rows],
+            "volume": np.array([np.nan if r[3] is None else r[3] for r in rows]),
+            "price": np.array([np.nan if r[4] is None else r[4] for r in rows]),
         },
-        backend=backend,
+        backend,
     )
-    columns = ["category", "baseline_per_order", "current_per_order", "change", "volume", "price"]
-    if table is not None:
-        table = nw.concat(
-            [
-                table.select(columns),
-                rows.with_columns(
-                    nw.lit(None, dtype=nw.Float64()).alias("volume"),
-                    nw.lit(None, dtype=nw.Float64()).alias("price"),
-                ).select(columns),
-            ]
-        )
-    else:
-        table = rows.with_columns(
-            nw.lit(None, dtype=nw.Float64()).alias("volume"),
-            nw.lit(None, dtype=nw.Float64()).alias("price"),
-        ).select(columns)
 
     codes = None
     if "discount_code" in shop.dimensions:
-        split = decompose(shop, p.current, p.baseline, by="discount_code", basis=basis)
-        codes_frame = nw.from_native(split.segments, eager_only=True)
+        by_code = decompose(shop, p.current, p.baseline, by="discount_code", basis=basis)
+        codes_frame = nw.from_native(by_code.segments, eager_only=True)
         codes = _native(
             codes_frame.with_columns(
                 nw.when(nw.col("discount_code") == dimensions.MISSING)
@@ -1304,27 +1242,21 @@ def _top_orders(
     orders: nw.DataFrame[Any], share: float, n0: float, n1: float, a0: float, a1: float
 ) -> dict[str, Any]:
     """The largest ``share`` of orders in each period and their part in the AOV change."""
-    n = nw.len().over("__period")
-    k = (n.cast(nw.Float64()) * share).cast(nw.Int64()).cast(nw.Float64())
-    k = k + ((n.cast(nw.Float64()) * share) > k).cast(nw.Float64())  # ceil, at least one
+    n = nw.len().over("__current").cast(nw.Float64())
     ranked = orders.with_columns(
-        nw.col("value").rank(method="ordinal", descending=True).over("__period").alias("__rank"),
-        k.alias("__k"),
+        nw.col("value").rank(method="ordinal", descending=True).over("__current").alias("__rank"),
+        metrics.top_count(n, share).alias("__k"),
     ).filter(nw.col("__rank") <= nw.col("__k"))
-    tops = {
-        r["__period"]: r
-        for r in ranked.group_by("__period")
-        .agg(nw.len().alias("count"), nw.col("value").sum())
-        .iter_rows(named=True)
-    }
-    b, c = tops["baseline"], tops["current"]
-    w0 = metrics.aov(a0 * n0 - b["value"], n0 - b["count"])
-    w1 = metrics.aov(a1 * n1 - c["value"], n1 - c["count"])
+    _, tops = _period_sums(ranked, None, {"count": nw.len(), "value": nw.col("value").sum()})
+    (k0,), (k1,) = tops["count"]
+    (t0,), (t1,) = tops["value"]
+    w0 = metrics.aov(a0 * n0 - t0, n0 - k0)
+    w1 = metrics.aov(a1 * n1 - t1, n1 - k1)
     change_without = w1 - w0 if math.isfinite(w0) and math.isfinite(w1) else None
     return {
         "share": share,
-        "baseline_count": int(b["count"]),
-        "current_count": int(c["count"]),
+        "baseline_count": int(k0),
+        "current_count": int(k1),
         "baseline_aov_without": finite_or_none(w0),
         "current_aov_without": finite_or_none(w1),
         "change_without": change_without,
@@ -1336,7 +1268,7 @@ def _contributors_headline(res: Contributors, change: float) -> str:
     cur = res.currency
 
     def signed(v: float) -> str:
-        return ("+" if v > 0 else "") + fmt.money(v, cur)
+        return fmt.money(v, cur, signed=True)
 
     rows = [
         r
@@ -1409,7 +1341,7 @@ def what_next(
     by = _words(decomposition.by or "segment")
 
     def signed(v: float) -> str:
-        return ("+" if v > 0 else "") + fmt.money(v, cur)
+        return fmt.money(v, cur, signed=True)
 
     found: list[tuple[float, str]] = []
     if decomposition.segments is not None and d["change"] != 0:

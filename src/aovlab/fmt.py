@@ -13,15 +13,17 @@ def _missing(value: Any) -> bool:
     return value is None or (isinstance(value, float) and not math.isfinite(value))
 
 
-def money(value: Any, currency: str | None, *, digits: int = 2, short: bool = False) -> str:
-    """Format an amount with its currency's symbol.
+def money(
+    value: Any, currency: str | None, *, digits: int = 2, short: bool = False, signed: bool = False
+) -> str:
+    """Format an amount with its currency's symbol (``signed``: a ``+`` on gains too).
 
     Examples
     --------
     >>> money(94.4733, "EUR"), money(-4.1, "EUR"), money(1234.5, "SEK"), money(12.0, "CHF")
     ('€94.47', '−€4.10', '1,234.50 kr', '12.00 CHF')
-    >>> money(-6.4e-15, "EUR")
-    '€0.00'
+    >>> money(-6.4e-15, "EUR"), money(8.29, "EUR", signed=True)
+    ('€0.00', '+€8.29')
     >>> money(3_512_345.0, "GBP", short=True)
     '£3.51m'
     """
@@ -30,7 +32,7 @@ def money(value: Any, currency: str | None, *, digits: int = 2, short: bool = Fa
     number = float(value)
     if round(number, digits) == 0:
         number = 0.0  # no "−€0.00" for a float that is zero but for its last bits
-    sign = "−" if number < 0 else ""
+    sign = "−" if number < 0 else "+" if signed and number > 0 else ""
     number = abs(number)
     if short and number >= 1_000_000:
         body = f"{number / 1_000_000:,.2f}m"

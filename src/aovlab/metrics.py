@@ -354,6 +354,16 @@ KPI_FIGURES: tuple[str, ...] = (
 )
 
 
+def top_count(n: nw.Expr, share: float) -> nw.Expr:
+    """How many orders make the top ``share`` of ``n`` (a float count): ceil(n x share).
+
+    At least one order for any share above 0, so the top 1 % of 40 orders is one order.
+    """
+    x = n * share
+    k = x.cast(nw.Int64()).cast(nw.Float64())
+    return k + (x > k).cast(nw.Float64())
+
+
 def _aggregate(
     frame: nw.DataFrame[Any], keys: list[str], *, trim: float, top: float
 ) -> nw.DataFrame[Any]:
@@ -368,9 +378,7 @@ def _aggregate(
     )
     n, rank = nw.col("__n"), nw.col("__rank")
     k_trim = (n * trim).cast(nw.Int64()).cast(nw.Float64())
-    x_top = n * top
-    k_top = x_top.cast(nw.Int64()).cast(nw.Float64())
-    k_top = k_top + (x_top > k_top).cast(nw.Float64())
+    k_top = top_count(n, top)
     in_trim = (rank > k_trim) & (rank <= n - k_trim)
     in_top = (n - rank) < k_top
     frame = frame.with_columns(
