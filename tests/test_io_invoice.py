@@ -111,6 +111,7 @@ def test_uci_online_retail_matches_an_independent_computation(real_retail):
     product = (
         ~raw["InvoiceNo"].str.startswith(("C", "A"))
         & ~code.isin(NON_PRODUCT)
+        & ~code.str.startswith("GIFT_")  # gift vouchers are not merchandise
         & (raw["Quantity"] > 0)
     )
     rows = raw[product].assign(value=lambda d: d["Quantity"] * d["UnitPrice"])
@@ -120,7 +121,14 @@ def test_uci_online_retail_matches_an_independent_computation(real_retail):
         country=("Country", "first"),
     )
     invoices["value"] = invoices["value"].round(2)  # money is kept to the cent per order
+    # An invoice whose product lines are all priced 0 is a stock adjustment, not a sale.
+    free = invoices["value"] == 0
+    assert free.sum() == 765 and len(invoices) - free.sum() == 19_773
+    invoices = invoices[~free]
     assert len(shop.orders) == len(invoices)
+    whole = aovlab.metrics.kpis(shop).rows()[0]
+    assert (whole["orders"], whole["aov"]) == (19_773, 519.47)
+    assert whole["aov"] == round(invoices["value"].mean(), 2)
     by_month = aovlab.metrics.kpis(shop, by="month").table.to_pandas().set_index("month")
     g = invoices.groupby("month")["value"]
     np.testing.assert_array_equal(by_month["orders"], g.size())
@@ -132,4 +140,9 @@ def test_uci_online_retail_matches_an_independent_computation(real_retail):
     np.testing.assert_allclose(by_country["aov"], c.mean(), rtol=1e-9)
     # The returns are reported, not silently dropped.
     assert any("9,288 line(s) on 3,836 invoice(s)" in str(n) for n in shop.notes)
+    assert any("765 order(s) with no merchandise value" in str(n) for n in shop.notes)
+    kept = aovlab.load(
+        orders=real_retail, currency="GBP", timezone="Europe/London", include_zero_value=True
+    )
+    assert len(kept.orders) == 19_773 + 765
     assert pl.Series(shop.orders["customer_id"].drop_nulls().head(1)).str.contains(r"\.").sum() == 0

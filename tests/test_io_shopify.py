@@ -3,7 +3,7 @@ import pytest
 
 import aovlab
 from aovlab.errors import AovlabInputError
-from aovlab.io.privacy import pseudonymise
+from aovlab.privacy import pseudonymise
 
 HEADER = (
     "Name,Email,Financial Status,Paid at,Currency,Subtotal,Shipping,Taxes,Total,Discount Code,"
@@ -180,3 +180,34 @@ def test_the_79_column_header_is_read_and_its_personal_columns_are_not(tmp_path)
     text = str(shop.orders.to_dicts()) + str(shop.lines.to_dicts())
     for secret in ("Kim Berg", "Gatan", "12345", "+4670", "x@y.se"):
         assert secret not in text
+
+
+def test_errors_name_the_exports_own_column_and_file_row(tmp_path):
+    path = tmp_path / "orders_export.csv"
+    path.write_text(
+        "Name,Email,Financial Status,Created at,Lineitem quantity,Lineitem name,Lineitem price,Total\n"
+        "#1001,,paid,2026-10-01 10:00:00 +0200,1,Tent,30.00,25.00\n"
+        "#1001,,,2026-10-01 10:00:00 +0200,1,Peg,5.00,\n"
+        "#1001,,,2026-10-01 10:00:00 +0200,-2,Pole,5.00,\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(aovlab.AovlabInputError) as err:
+        aovlab.load(orders=path, currency="EUR")
+    assert err.value.column == "Lineitem quantity" and err.value.rows == [4]
+    assert "orders_export.csv (lines), column 'Lineitem quantity', file row 4" in str(err.value)
+
+
+def test_traffic_and_customers_go_with_an_export_and_lines_are_refused(tmp_path):
+    base = aovlab.sample.DATA_DIR
+    shop = aovlab.load(
+        orders=base / "shopify_orders_export.csv",
+        traffic=base / "traffic.csv",
+        customers=base / "customers.csv",
+    )
+    assert shop.traffic is not None and shop.customers is not None
+    row = aovlab.metrics.kpis(shop, when="2026-10").rows()[0]
+    assert (
+        row["orders"] > 0 and "sessions" in aovlab.metrics.kpis(shop, when="2026-10").table.columns
+    )
+    with pytest.raises(aovlab.AovlabInputError, match="carries its own order lines"):
+        aovlab.load(orders=base / "shopify_orders_export.csv", lines=base / "lines.csv")

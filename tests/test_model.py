@@ -193,31 +193,55 @@ def test_orphan_lines_and_orders_without_lines_are_reported():
 
 
 def test_offsets_and_naive_times_land_in_the_shop_time_zone():
-    frame = pl.DataFrame(
-        {
-            "order_id": ["1", "2", "3"],
-            # 23:30 UTC on 31 Oct = 00:30 local on 1 Nov; a naive time is local already.
-            "ordered_at": [
-                "2026-10-31T23:30:00Z",
-                "2026-10-31 23:30:00",
-                "2026-03-29T03:15:00+02:00",
-            ],
-            "total": [1.0, 2.0, 3.0],
-        }
-    )
-    shop = ShopData.from_frames(frame, timezone="Europe/Stockholm")
-    local = [t.replace(tzinfo=None) for t in shop.orders["ordered_at"].to_list()]
-    assert local == [
-        dt.datetime(2026, 11, 1, 0, 30),
+    def local(values):
+        frame = pl.DataFrame(
+            {"order_id": [str(i) for i in range(len(values))], "ordered_at": values}
+        ).with_columns(pl.lit(1.0).alias("total"))
+        shop = ShopData.from_frames(frame, timezone="Europe/Stockholm")
+        return [t.replace(tzinfo=None) for t in shop.orders["ordered_at"].to_list()]
+
+    # 23:30 UTC on 31 Oct = 00:30 local on 1 Nov; every form of offset means the same.
+    assert local(
+        [
+            "2026-10-31T23:30:00Z",
+            "2026-11-01 01:30:00+02:00",
+            "2026-11-01 01:30:00 +0200",
+            "2026-11-01T01:30:00.000+0200",
+            "2026-03-29T03:15:00+02:00",
+        ]
+    ) == [dt.datetime(2026, 11, 1, 0, 30)] * 4 + [dt.datetime(2026, 3, 29, 3, 15)]
+    # Naive times are local already, with or without seconds and fractions.
+    assert local(["2026-10-31 23:30:00", "2026-10-31T23:30:00.25", "2026-10-31 23:30"]) == [
         dt.datetime(2026, 10, 31, 23, 30),
-        dt.datetime(2026, 3, 29, 3, 15),
+        dt.datetime(2026, 10, 31, 23, 30, 0, 250000),
+        dt.datetime(2026, 10, 31, 23, 30),
     ]
-    months = aovlab.metrics.kpis(shop, by="month").rows()
-    assert [(r["month"], r["orders"]) for r in months] == [
-        ("2026-03", 1),
-        ("2026-10", 1),
-        ("2026-11", 1),
-    ]
+
+
+@pytest.mark.parametrize("backend", ["polars", "pandas"])
+@pytest.mark.parametrize(
+    ("values", "row", "message"),
+    [
+        # One rule for every row: an offset on some rows and not on others is refused.
+        (["2026-10-03T14:22:05+02:00", "2026-10-31 23:30:00.5"], 2, "with and without a UTC"),
+        (
+            ["2026-10-03 14:22:05", "2026-10-03 14:22:05 +0200", "2026-10-04 10:00:00"],
+            2,
+            "with and without",
+        ),
+        (["2026-10-03 14:22:05+02:00", "2026-02-30 10:00:00+01:00"], 2, "do not exist"),
+        (["2026-10-03", "03.10.2026"], 2, "cannot be read"),
+        (["2026-03-29 02:30:00"], 1, "the hour the clocks skip"),
+    ],
+)
+def test_date_times_are_read_by_one_rule_or_refused(backend, values, row, message):
+    frame = pl.DataFrame(
+        {"order_id": [str(i) for i in range(len(values))], "ordered_at": values}
+    ).with_columns(pl.lit(1.0).alias("total"))
+    native = frame.to_pandas() if backend == "pandas" else frame
+    with pytest.raises(AovlabInputError, match=message) as err:
+        ShopData.from_frames(native, timezone="Europe/Stockholm")
+    assert err.value.rows == [row] and err.value.column == "ordered_at"
 
 
 def test_cancelled_and_test_orders_never_count():
@@ -288,29 +312,54 @@ def test_backends_convert_both_ways(shop):
     assert shop.to_backend("pandas").to_backend("polars").orders.equals(shop.orders)
 
 
-@settings(max_examples=60, deadline=None)
+#: The offset spellings real exports use (Shopify writes "2026-10-03 14:22:05 +0200").
+FORMS = {
+    "iso": "{date}T{clock}{sign}{hh}:{mm}",
+    "space": "{date} {clock}{sign}{hh}:{mm}",
+    "shopify": "{date} {clock} {sign}{hh}{mm}",
+    "compact": "{date}T{clock}{sign}{hh}{mm}",
+}
+
+
+@settings(max_examples=80, deadline=None)
 @given(
     st.lists(
         st.tuples(
             st.datetimes(min_value=dt.datetime(1990, 1, 1), max_value=dt.datetime(2060, 1, 1)),
             st.integers(-14 * 60, 14 * 60).map(lambda m: m - m % 15),
+            st.sampled_from(list(FORMS)),
+            st.booleans(),
         ),
         min_size=1,
         max_size=20,
     )
 )
-def test_fast_offset_parsing_matches_the_general_path(stamps):
-    from aovlab.model import _parse_polars_datetimes, _parse_polars_datetimes_general
+def test_offset_forms_all_mean_the_same_instant(stamps):
+    """Any mix of ISO offset spellings parses to the instant Python's datetime computes."""
+    from zoneinfo import ZoneInfo
 
-    def fmt(t, minutes):
+    from aovlab.model import parse_datetime_text
+
+    def text(t, minutes, form, fraction):
         sign = "-" if minutes < 0 else "+"
-        return f"{t:%Y-%m-%dT%H:%M:%S}{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+        clock = f"{t:%H:%M:%S}" + (f".{t.microsecond:06d}" if fraction else "")
+        return FORMS[form].format(
+            date=f"{t:%Y-%m-%d}",
+            clock=clock,
+            sign=sign,
+            hh=f"{abs(minutes) // 60:02d}",
+            mm=f"{abs(minutes) % 60:02d}",
+        )
 
-    raw = pl.Series("t", [fmt(t.replace(microsecond=0), m) for t, m in stamps])
-    fast = _parse_polars_datetimes(raw, "Europe/Stockholm")
-    general = _parse_polars_datetimes_general(raw, "Europe/Stockholm")
-    assert fast.to_list() == general.to_list()
-    assert fast.null_count() == 0
+    def expected(t, minutes, fraction):
+        t = t if fraction else t.replace(microsecond=0)
+        aware = t.replace(tzinfo=dt.timezone(dt.timedelta(minutes=minutes)))
+        return aware.astimezone(ZoneInfo("Europe/Stockholm"))
+
+    raw = pl.Series("t", [text(t, m, f, frac) for t, m, f, frac in stamps])
+    parsed, problem = parse_datetime_text(raw, "Europe/Stockholm")
+    assert problem is None, (raw.to_list(), problem)
+    assert parsed.to_list() == [expected(t, m, frac) for t, m, _, frac in stamps]
 
 
 def test_excel_workbooks_load_with_their_types(tmp_path):

@@ -42,6 +42,7 @@ class AovlabInputError(ValueError):
         found: str | None = None,
         present: Iterable[str] | None = None,
         hint: str | None = None,
+        row_label: str = "row",
     ) -> None:
         self.problem = problem
         self.source = source
@@ -52,6 +53,7 @@ class AovlabInputError(ValueError):
         self.found = found
         self.present = list(present) if present is not None else None
         self.hint = hint
+        self.row_label = row_label
         super().__init__(self._format())
 
     def where(self) -> str:
@@ -66,21 +68,28 @@ class AovlabInputError(ValueError):
         if self.rows:
             shown = ", ".join(str(r) for r in self.rows[:5])
             more = f" and {len(self.rows) - 5} more" if len(self.rows) > 5 else ""
-            parts.append(f"row{'s' if len(self.rows) > 1 else ''} {shown}{more}")
+            parts.append(f"{self.row_label}{'s' if len(self.rows) > 1 else ''} {shown}{more}")
         return ", ".join(parts)
 
-    def with_source(self, source: str) -> AovlabInputError:
-        """Return the same error naming the file it came from."""
+    def with_source(
+        self,
+        source: str,
+        *,
+        column: str | None = None,
+        row_label: str | None = None,
+    ) -> AovlabInputError:
+        """The same error naming the file it came from (and the file's own column name)."""
         return AovlabInputError(
             self.problem,
             source=source,
             table=self.table,
-            column=self.column,
+            column=column or self.column,
             rows=self.rows,
             expected=self.expected,
             found=self.found,
             present=self.present,
             hint=self.hint,
+            row_label=row_label or self.row_label,
         )
 
     def _format(self) -> str:

@@ -28,6 +28,13 @@ import pandas as pd
 import polars as pl
 
 from aovlab.errors import AovlabInputError, Note
+from aovlab.privacy import (
+    DEFAULT_SALT,
+    PERSONAL_VALUE,
+    REDACTED,
+    hash_id,
+    is_personal_column,
+)
 
 #: Order statuses the model knows. ``cancelled`` orders are never counted.
 STATUSES: tuple[str, ...] = ("paid", "partially_refunded", "refunded", "cancelled", "pending")
@@ -266,11 +273,23 @@ class ShopData:
         timezone: str | None = None,
         name: str | None = None,
         sources: Mapping[str, str] | None = None,
+        origins: Mapping[str, Mapping[str, str]] | None = None,
+        include_zero_value: bool = False,
+        salt: str | None = None,
     ) -> ShopData:
         """Validate and normalise native frames into a ShopData.
 
         The frames are copied, never changed. ``sources`` names the file each table came
-        from, so errors can point at it.
+        from, so errors can point at it (rows are then numbered as a spreadsheet shows
+        them: the header is row 1); ``origins`` maps canonical column names back to an
+        export's own (``{"lines": {"quantity": "Lineitem quantity"}}``), and a
+        ``__file_row`` column, where a reader adds one, gives each row's line in the file.
+
+        Orders with no merchandise value (every line priced 0, or merchandise 0) are not
+        sales: they are left out, with a note, unless ``include_zero_value``. Values that
+        look like personal data are removed whatever their column is called (see
+        :mod:`aovlab.privacy`); ``salt`` keys the hash that replaces customer ids
+        written as emails.
 
         Examples
         --------
@@ -304,19 +323,33 @@ class ShopData:
                     found=f"a {backend_of(frame)} frame",
                 )
         notes: list[Note] = []
+        origins = {t: dict(m) for t, m in (origins or {}).items()}
+        ctx = _Reading(
+            tz=tz,
+            notes=notes,
+            file_tables=frozenset(sources),
+            include_zero_value=include_zero_value,
+            salt=salt,
+        )
         try:
-            catalog_nw = _catalog(catalog, notes) if catalog is not None else None
-            lines_nw = _lines(lines, catalog_nw, notes) if lines is not None else None
-            orders_nw, currency, tax_included, matched = _orders(
-                orders, lines_nw, currency, tz, notes
+            catalog_nw = _catalog(catalog, ctx) if catalog is not None else None
+            lines_nw = _lines(lines, catalog_nw, ctx) if lines is not None else None
+            orders_nw, currency, tax_included, matched, dropped = _orders(
+                orders, lines_nw, currency, ctx
             )
             if lines_nw is not None:
-                lines_nw = _check_line_orders(lines_nw, orders_nw, notes, matched)
-            customers_nw = _customers(customers, tz) if customers is not None else None
-            traffic_nw = _traffic(traffic, tz) if traffic is not None else None
+                lines_nw = _check_line_orders(lines_nw, orders_nw, notes, matched, dropped)
+            customers_nw = _customers(customers, ctx) if customers is not None else None
+            traffic_nw = _traffic(traffic, ctx) if traffic is not None else None
         except AovlabInputError as err:
-            if err.table and err.table in sources and not err.source:
-                raise err.with_source(sources[err.table]) from None
+            table = err.table or ""
+            if table in sources and not err.source:
+                own = origins.get(table, {}).get(err.column or "")
+                raise err.with_source(
+                    sources[table],
+                    column=own,
+                    row_label="file row",
+                ) from None
             raise
 
         if lines_nw is None and "units" not in orders_nw.columns:
@@ -360,7 +393,27 @@ def _check_timezone(tz: str) -> str:
     return tz
 
 
-def _frame(native: Any, table: str) -> nw.DataFrame[Any]:
+@dataclass(frozen=True)
+class _Reading:
+    """What every table's validation needs to know about the load it is part of."""
+
+    tz: str
+    notes: list[Note]
+    file_tables: frozenset[str] = frozenset()
+    include_zero_value: bool = False
+    salt: str | None = None
+
+
+#: polars names a repeated header ``total_duplicated_0``: the file had ``total`` twice.
+_DUPLICATED = re.compile(r"^(?P<base>.+)_duplicated_\d+$")
+
+
+def _frame(native: Any, table: str, ctx: _Reading) -> nw.DataFrame[Any]:
+    """The table as narwhals, names normalised, with ``__row``: each row's number as shown.
+
+    Rows from a file are numbered as a spreadsheet shows them (the header is row 1), or
+    by the reader's ``__file_row``; rows of a frame count from 1.
+    """
     if isinstance(native, pl.LazyFrame):
         native = native.collect()
     frame = nw.from_native(native, eager_only=True)
@@ -372,37 +425,155 @@ def _frame(native: Any, table: str) -> nw.DataFrame[Any]:
     renames = {c: str(c).strip().lstrip("\ufeff").lower() for c in frame.columns}
     lowered = list(renames.values())
     dupes = sorted({c for c in lowered if lowered.count(c) > 1})
+    dupes += sorted(
+        {m["base"] for c in lowered if (m := _DUPLICATED.match(c)) and m["base"] in lowered}
+    )
     if dupes:
         raise AovlabInputError(
-            "has duplicate column names",
+            "has the same column more than once",
             table=table,
-            expected="each column once",
-            found=", ".join(dupes),
-            present=[str(c) for c in frame.columns],
+            expected="each column once (which of two 'total' columns is the total?)",
+            found=", ".join(f"'{d}' twice" for d in dupes),
+            present=[str(c) for c in frame.columns if c != "__file_row"],
         )
-    return frame.rename(renames).with_row_index("__row", order_by=None)
+    frame = frame.rename(renames)
+    if "__file_row" in frame.columns:
+        return frame.rename({"__file_row": "__row"}).with_columns(nw.col("__row").cast(nw.Int64()))
+    first = 2 if table in ctx.file_tables else 1
+    return frame.with_row_index("__row", order_by=None).with_columns(
+        (nw.col("__row").cast(nw.Int64()) + first).alias("__row")
+    )
 
 
-#: Column names that carry personal data: never kept, so no analysis or report can show them.
-PERSONAL = re.compile(
-    r"e-?mail|phone|mobile|telef|address|street|zip|postal|post_?code|postnummer|"
-    r"(^|_)(first|last|full|customer|billing|shipping|contact)_?name$|^name$|"
-    r"(^|_)ip(_address)?$|birth|ssn|personnummer|iban|card_?number"
-)
+def _drop_personal(
+    frame: nw.DataFrame[Any], table: str, ctx: _Reading, *, keep: Iterable[str] = ()
+) -> nw.DataFrame[Any]:
+    """Leave out personal columns and values (see :mod:`aovlab.privacy`), with notes.
 
-
-def _drop_personal(frame: nw.DataFrame[Any], table: str, notes: list[Note]) -> nw.DataFrame[Any]:
-    personal = [c for c in frame.columns if PERSONAL.search(c) and c not in ORDER_COLUMNS]
-    if personal:
-        notes.append(
+    Columns named as personal are dropped; text columns (other than ``keep``) are scanned
+    for values that look like emails, phones or street addresses: such values are
+    removed, and a column made mostly of them is dropped.
+    """
+    kept = set(keep)
+    by_name = [
+        c
+        for c in frame.columns
+        if c not in kept and not c.startswith("__") and is_personal_column(c)
+    ]
+    if by_name:
+        ctx.notes.append(
             Note(
                 "info",
                 table,
-                f"left out personal columns ({', '.join(personal)}): reports never show them",
+                f"left out personal columns ({', '.join(by_name)}): reports never show them",
             )
         )
-        frame = frame.drop(*personal)
+        frame = frame.drop(*by_name)
+    text = [
+        c
+        for c, dtype in frame.schema.items()
+        if dtype == nw.String and c not in kept and not c.startswith("__")
+    ]
+    if not text:
+        return frame
+    counts = frame.select(
+        *(nw.col(c).str.contains(PERSONAL_VALUE).fill_null(False).sum().alias(c) for c in text),
+        *(nw.col(c).count().alias(f"__n_{c}") for c in text),
+    ).row(0)
+    found = dict(zip(text, counts[: len(text)], strict=True))
+    present = dict(zip(text, counts[len(text) :], strict=True))
+    dropped = [c for c in text if found[c] and found[c] * 2 > present[c]]
+    cleaned = [c for c in text if found[c] and c not in dropped]
+    if dropped:
+        frame = frame.drop(*dropped)
+    if cleaned:
+        frame = frame.with_columns(
+            *(
+                nw.when(nw.col(c).str.contains(PERSONAL_VALUE).fill_null(False))
+                .then(nw.lit(REDACTED))
+                .otherwise(nw.col(c))
+                .alias(c)
+                for c in cleaned
+            )
+        )
+    if dropped or cleaned:
+        parts = [f"{c} ({int(found[c]):,} values: column left out)" for c in dropped] + [
+            f"{c} ({int(found[c]):,} values removed)" for c in cleaned
+        ]
+        ctx.notes.append(
+            Note(
+                "warning",
+                table,
+                "values that look like emails, phone numbers or street addresses are "
+                "personal data and never reach a report: " + "; ".join(parts),
+                count=sum(int(found[c]) for c in dropped + cleaned),
+            )
+        )
     return frame
+
+
+def _drop_free_text(frame: nw.DataFrame[Any], table: str, ctx: _Reading) -> nw.DataFrame[Any]:
+    """A text column with nearly one value per order (names, notes, ids) is not a dimension."""
+    text = [
+        c
+        for c, dtype in frame.schema.items()
+        if dtype == nw.String and c not in ORDER_COLUMNS and not c.startswith("__")
+    ]
+    if not text:
+        return frame
+    stats = frame.select(
+        *(nw.col(c).n_unique().alias(c) for c in text),
+        *(nw.col(c).count().alias(f"__n_{c}") for c in text),
+    ).row(0)
+    distinct = dict(zip(text, stats[: len(text)], strict=True))
+    present = dict(zip(text, stats[len(text) :], strict=True))
+    wide = [
+        c
+        for c in text
+        if distinct[c] >= _FREE_TEXT_MIN and distinct[c] > _FREE_TEXT_SHARE * present[c]
+    ]
+    if wide:
+        ctx.notes.append(
+            Note(
+                "info",
+                table,
+                "left out columns with nearly one value per order, which split nothing and "
+                "may name people: "
+                + ", ".join(f"{c} ({distinct[c]:,} values in {present[c]:,} orders)" for c in wide),
+            )
+        )
+        frame = frame.drop(*wide)
+    return frame
+
+
+#: A text column is free text (not a dimension) when it has at least this many distinct
+#: values and more than this share of its filled rows are distinct.
+_FREE_TEXT_MIN = 20
+_FREE_TEXT_SHARE = 0.5
+
+
+def _pseudonymise_emails(frame: nw.DataFrame[Any], table: str, ctx: _Reading) -> nw.DataFrame[Any]:
+    """Customer ids written as email addresses become keyed hashes (stable per salt)."""
+    if "customer_id" not in frame.columns or frame.schema["customer_id"] != nw.String:
+        return frame
+    is_email = nw.col("customer_id").str.contains(PERSONAL_VALUE).fill_null(False)
+    emails = frame.filter(is_email)["customer_id"].unique().to_list()
+    if not emails:
+        return frame
+    mapping = {e: hash_id(e, ctx.salt or DEFAULT_SALT) for e in emails}
+    ctx.notes.append(
+        Note(
+            "info",
+            table,
+            f"{len(mapping):,} customer id(s) were email addresses or phone numbers: replaced "
+            "by keyed hashes"
+            + ("" if ctx.salt else " with the default salt (set a salt per client)"),
+            count=len(mapping),
+        )
+    )
+    return frame.with_columns(
+        nw.col("customer_id").replace_strict(mapping, default=nw.col("customer_id"))
+    )
 
 
 def _require(frame: nw.DataFrame[Any], table: str, required: Iterable[str]) -> None:
@@ -419,8 +590,8 @@ def _require(frame: nw.DataFrame[Any], table: str, required: Iterable[str]) -> N
 
 
 def _rows(frame: nw.DataFrame[Any], mask: nw.Expr) -> list[int]:
-    """1-based data-row numbers (first row after the header is 1) where ``mask`` holds."""
-    return [int(r) + 1 for r in frame.filter(mask)["__row"].head(50).to_list()]
+    """The row numbers (as :func:`_frame` numbered them) where ``mask`` holds."""
+    return [int(r) for r in frame.filter(mask)["__row"].head(50).to_list()]
 
 
 def _values(frame: nw.DataFrame[Any], mask: nw.Expr, column: str) -> list[str]:
@@ -521,6 +692,10 @@ def _numeric(
                 rows=_rows(frame, negative),
                 expected="amounts >= 0",
                 found=", ".join(_values(frame, negative, column)),
+                hint="a return or refund is not an order: leave it out, or keep the order "
+                "as sold with its refunded amount in 'refunded'"
+                if column in ("merchandise", "total")
+                else None,
             )
     return frame
 
@@ -536,7 +711,11 @@ def _cast_float_lenient(frame: nw.DataFrame[Any], column: str) -> nw.Series[Any]
 
 
 def _datetimes(frame: nw.DataFrame[Any], table: str, column: str, tz: str) -> nw.DataFrame[Any]:
-    """Parse/convert a column to tz-aware datetimes in ``tz``; error on what does not parse."""
+    """Parse/convert a column to tz-aware datetimes in ``tz``; error on what does not parse.
+
+    Text is read by one rule that must fit every row (:func:`parse_datetime_text`):
+    either every value carries a UTC offset, or none does.
+    """
     dtype = frame.schema[column]
     if dtype == nw.Date:
         frame = frame.with_columns(nw.col(column).cast(nw.Datetime()))
@@ -544,24 +723,25 @@ def _datetimes(frame: nw.DataFrame[Any], table: str, column: str, tz: str) -> nw
     if dtype == nw.String:
         native = frame.to_native()
         raw = native[column]
-        parsed = (
-            _parse_polars_datetimes(raw, tz)
-            if isinstance(native, pl.DataFrame)
-            else _parse_pandas_datetimes(raw, tz)
-        )
-        frame = frame.with_columns(nw.new_series("__parsed", parsed, backend=frame.implementation))
-        mask = ~nw.col(column).is_null() & nw.col("__parsed").is_null()
-        if frame.filter(mask).shape[0]:
+        polars_in = isinstance(raw, pl.Series)
+        series = raw if polars_in else pl.from_pandas(raw.astype("string")).alias(column)
+        parsed, problem = parse_datetime_text(series, tz)
+        if problem is not None:
+            mask, what, expected, found, hint = problem
+            flagged = frame.with_columns(
+                nw.new_series("__bad", mask.to_list(), backend=frame.implementation)
+            )
             raise AovlabInputError(
-                "has dates that cannot be read",
+                what,
                 table=table,
                 column=column,
-                rows=_rows(frame, mask),
-                expected="ISO 8601 date-times like 2026-10-03 14:22:05 or 2026-10-03T14:22:05+02:00",
-                found=", ".join(_values(frame, mask, column)),
-                hint="canonical files use ISO 8601 dates (2026-11-23), not day-first ones (23.11.2026)",
+                rows=_rows(flagged, nw.col("__bad")),
+                expected=expected,
+                found=found,
+                hint=hint,
             )
-        return frame.with_columns(nw.col("__parsed").alias(column)).drop("__parsed")
+        values: Any = parsed if polars_in else parsed.to_pandas()
+        return frame.with_columns(nw.new_series(column, values, backend=frame.implementation))
     if not isinstance(dtype, nw.Datetime):
         raise AovlabInputError(
             "is not a date-time column",
@@ -576,92 +756,148 @@ def _datetimes(frame: nw.DataFrame[Any], table: str, column: str, tz: str) -> nw
     return frame.with_columns(col.dt.convert_time_zone(tz))
 
 
-_OFFSET = r"(?:Z|[+-]\d{2}:?\d{2})$"
+#: ISO 8601 date-times as exports write them: a date, optionally a time (``T`` or a
+#: space; seconds and fractions optional), optionally an offset (``Z``, ``+02:00``,
+#: ``+0200``, ``+02``, with or without a space before it).
+_ISO = (
+    r"^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2})(:\d{2}(?:\.\d{1,9})?)?)?"
+    r"\s*(Z|[+-]\d{2}(?::?\d{2})?)?$"
+)
+_PARSE_NAIVE = "%Y-%m-%d %H:%M:%S%.f"
+_PARSE_AWARE = "%Y-%m-%d %H:%M:%S%.f%:z"
+_ISO_EXPECTED = (
+    "ISO 8601 date-times like 2026-10-03 14:22:05 or 2026-10-03T14:22:05+02:00, the same "
+    "form on every row"
+)
+#: (rows mask, problem, expected, found, hint) when text cannot be read by one rule.
+DatetimeProblem = tuple[pl.Series, str, str, str, str | None]
 
 
-_FIXED_OFFSET = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}[+-]\d{2}:\d{2}$")
-_FAST_FORMATS = (
-    (
-        re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}[+-]\d{2}:?\d{2}$"),
-        "%Y-%m-%d %H:%M:%S%z",
-        True,
-    ),
-    (re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}$"), None, False),
-    (re.compile(r"^\d{4}-\d{2}-\d{2}$"), "%Y-%m-%d", False),
+def _examples(text: pl.Series, mask: pl.Series, n: int = _MAX_EXAMPLES) -> str:
+    return ", ".join(repr(v) for v in text.filter(mask).head(n).to_list())
+
+
+def parse_datetime_text(raw: pl.Series, tz: str) -> tuple[pl.Series, DatetimeProblem | None]:
+    """Read ISO date-time text by one rule that fits every row, into ``tz``.
+
+    Every value carries a UTC offset (converted to ``tz``) or none does (read as local
+    time in ``tz``); a file that mixes the two, a value that is not ISO 8601, a date that
+    does not exist, or a local time inside a daylight-saving gap is a problem, returned
+    with the rows it concerns (nothing is guessed).
+
+    Examples
+    --------
+    >>> s = pl.Series(["2026-10-03T14:22:05+02:00", "2026-10-04 09:00:00 +0200", "2026-10-05Z"])
+    >>> parsed, problem = parse_datetime_text(s, "Europe/Stockholm")
+    >>> [str(v) for v in parsed.to_list()], problem
+    (['2026-10-03 14:22:05+02:00', '2026-10-04 09:00:00+02:00', '2026-10-05 02:00:00+02:00'], None)
+    >>> _, problem = parse_datetime_text(
+    ...     pl.Series(["2026-10-03 14:22:05+02:00", "2026-10-31 23:30:00.5"]), "UTC"
+    ... )
+    >>> problem[1], problem[0].to_list()
+    ('mixes date-times with and without a UTC offset', [False, True])
+    """
+    text = raw.cast(pl.String).str.strip_chars()
+    text = pl.select(pl.when(text != "").then(text)).to_series()
+    fast = _parse_uniform(text, tz)
+    if fast is not None:
+        return fast.alias(raw.name), None
+    parts = text.str.extract_groups(_ISO)
+    date, hm, sec, offset = (parts.struct.field(str(i)) for i in range(1, 5))
+    given = text.is_not_null()
+    unreadable = given & date.is_null()
+    if unreadable.any():
+        return text, (
+            unreadable,
+            "has dates that cannot be read",
+            _ISO_EXPECTED,
+            _examples(text, unreadable),
+            "canonical files use ISO 8601 dates (2026-11-23), not day-first ones (23.11.2026)",
+        )
+    aware = given & offset.is_not_null()
+    naive = given & offset.is_null()
+    n_aware, n_naive = int(aware.sum()), int(naive.sum())
+    if n_aware and n_naive:
+        minority = naive if n_naive <= n_aware else aware
+        return text, (
+            minority,
+            "mixes date-times with and without a UTC offset",
+            "one form on every row: every value with an offset (2026-10-03 14:22:05+02:00), "
+            "or none (local times in the shop's time zone)",
+            f"{n_aware:,} value(s) with an offset and {n_naive:,} without, e.g. "
+            + _examples(text, minority, 3),
+            "export the file again with one date format",
+        )
+    off = pl.select(
+        pl.when(offset == "Z")
+        .then(pl.lit("+00:00"))
+        .when(offset.str.len_chars() > 3)
+        .then(offset.str.slice(0, 3) + pl.lit(":") + offset.str.slice(-2))
+        .otherwise(offset + pl.lit(":00"))
+    ).to_series()
+    normal = pl.select(
+        pl.concat_str(
+            [date, pl.lit(" "), hm.fill_null("00:00"), sec.fill_null(":00"), off.fill_null("")]
+        )
+    ).to_series()
+    if n_aware:
+        parsed = normal.str.to_datetime(
+            _PARSE_AWARE, strict=False, time_zone="UTC", time_unit="us"
+        ).dt.convert_time_zone(tz)
+        impossible = given & parsed.is_null()
+        gap = impossible & False
+    else:
+        local = normal.str.to_datetime(_PARSE_NAIVE, strict=False, time_unit="us")
+        parsed = local.dt.replace_time_zone(tz, ambiguous="earliest", non_existent="null")
+        impossible = given & local.is_null()
+        gap = given & local.is_not_null() & parsed.is_null()
+    if impossible.any():
+        return text, (
+            impossible,
+            "has dates that do not exist",
+            "real calendar dates and times",
+            _examples(text, impossible),
+            None,
+        )
+    if gap.any():
+        return text, (
+            gap,
+            f"has local times that do not exist in {tz} (the hour the clocks skip)",
+            f"local times in {tz}, or values with their UTC offset",
+            _examples(text, gap),
+            "if the times are UTC, pass timezone='UTC' / --timezone UTC",
+        )
+    return parsed.alias(raw.name), None
+
+
+_UNIFORM = (
+    (re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{2}:\d{2}$"), "%Y-%m-%dT%H:%M:%S%:z"),
+    (re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}[+-]\d{2}:\d{2}$"), "%Y-%m-%d %H:%M:%S%:z"),
+    (re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$"), "%Y-%m-%dT%H:%M:%S"),
+    (re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$"), "%Y-%m-%d %H:%M:%S"),
+    (re.compile(r"^\d{4}-\d{2}-\d{2}$"), "%Y-%m-%d"),
 )
 
 
-def _parse_polars_datetimes(raw: pl.Series, tz: str) -> pl.Series:
-    """Parse text date-times: one format detected from the data, else the general path."""
-    first = raw.drop_nulls().head(1).to_list()
-    if first and _FIXED_OFFSET.match(first[0]):
-        # 2026-10-03T14:22:05+02:00: the naive part has polars' fast ISO parser; the
-        # offset is applied as minutes. Twice as fast as %z on large files.
-        text = pl.col("t")
-        offset = (
-            text.str.slice(20, 2).cast(pl.Int64, strict=False) * 60
-            + text.str.slice(23, 2).cast(pl.Int64, strict=False)
-        ) * pl.when(text.str.slice(19, 1) == "-").then(-1).otherwise(1)
-        naive = text.str.slice(0, 19).str.replace("T", " ", literal=True)
-        local = naive.str.to_datetime("%Y-%m-%d %H:%M:%S", strict=False, time_unit="us")
-        parsed = (
-            pl.DataFrame({"t": raw})
-            .select((local - pl.duration(minutes=offset)).dt.replace_time_zone("UTC"))
-            .to_series()
-            .dt.convert_time_zone(tz)
-        )
-        if parsed.null_count() == raw.null_count() and (raw.str.len_bytes() == 25).all():
-            return parsed.alias("__parsed")
-        return _parse_polars_datetimes_general(raw, tz)
-    for pattern, fmt, aware in _FAST_FORMATS:
-        if not first or not pattern.match(first[0]):
+def _parse_uniform(text: pl.Series, tz: str) -> pl.Series | None:
+    """The fast path: every value in the one exact form the first value has, else None."""
+    first = text.drop_nulls().head(1).to_list()
+    if not first:
+        return None
+    for pattern, fmt in _UNIFORM:
+        if not pattern.match(first[0]):
             continue
-        if fmt is None:
-            fmt = "%Y-%m-%dT%H:%M:%S" if "T" in first[0] else "%Y-%m-%d %H:%M:%S"
-        if aware:
-            parsed = raw.str.to_datetime(fmt, strict=False, time_zone="UTC", time_unit="us")
-            parsed = parsed.dt.convert_time_zone(tz)
-        else:
-            parsed = raw.str.to_datetime(fmt, strict=False, time_unit="us").dt.replace_time_zone(
-                tz, ambiguous="earliest", non_existent="null"
-            )
-        if parsed.null_count() == raw.null_count():
-            return parsed.alias("__parsed")
-        break
-    return _parse_polars_datetimes_general(raw, tz)
-
-
-def _parse_polars_datetimes_general(raw: pl.Series, tz: str) -> pl.Series:
-    text = raw.str.strip_chars()
-    has_offset = text.str.contains(_OFFSET)
-    # Try the forms a canonical file uses; keep the first parse for each row.
-    iso = text.str.replace(" ", "T", literal=True).str.replace(r"Z$", "+00:00")
-    aware = iso.str.to_datetime(
-        "%Y-%m-%dT%H:%M:%S%.f%z", strict=False, time_zone="UTC", time_unit="us"
-    )
-    aware = aware.fill_null(
-        iso.str.to_datetime("%Y-%m-%dT%H:%M%z", strict=False, time_zone="UTC", time_unit="us")
-    ).dt.convert_time_zone(tz)
-    naive = iso.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f", strict=False, time_unit="us")
-    for fmt in ("%Y-%m-%dT%H:%M", "%Y-%m-%d"):
-        naive = naive.fill_null(iso.str.to_datetime(fmt, strict=False, time_unit="us"))
-    local = naive.dt.replace_time_zone(tz, ambiguous="earliest", non_existent="null")
-    return pl.select(pl.when(has_offset).then(aware).otherwise(local)).to_series().alias("__parsed")
-
-
-def _parse_pandas_datetimes(raw: pd.Series, tz: str) -> pd.Series:
-    text = raw.astype("string").str.strip()
-    has_offset = text.str.contains(_OFFSET, regex=True).fillna(False).astype(bool)
-    out = pd.Series(pd.NaT, index=raw.index, dtype=f"datetime64[us, {tz}]")
-    if has_offset.any():
-        iso = text[has_offset].str.replace(r"Z$", "+00:00", regex=True)
-        aware = pd.to_datetime(iso, format="ISO8601", utc=True, errors="coerce")
-        out[has_offset] = aware.dt.tz_convert(tz).astype(out.dtype)
-    if (~has_offset).any():
-        naive = pd.to_datetime(text[~has_offset], format="ISO8601", errors="coerce")
-        local = naive.dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT")
-        out[~has_offset] = local.astype(out.dtype)
-    return out.rename("__parsed").reset_index(drop=True)
+        if fmt.endswith("%:z"):
+            aware = text.str.to_datetime(fmt, strict=False, time_unit="us", time_zone="UTC")
+            if aware.null_count() != text.null_count():
+                return None  # some row has another form: the general rule decides
+            return aware.dt.convert_time_zone(tz)
+        naive = text.str.to_datetime(fmt, strict=False, time_unit="us")
+        if naive.null_count() != text.null_count():
+            return None
+        local = naive.dt.replace_time_zone(tz, ambiguous="earliest", non_existent="null")
+        return local if local.null_count() == text.null_count() else None
+    return None
 
 
 def _status(frame: nw.DataFrame[Any], table: str) -> nw.DataFrame[Any]:
@@ -751,16 +987,22 @@ def _orders(
     native: Any,
     lines: nw.DataFrame[Any] | None,
     currency: str | None,
-    tz: str,
-    notes: list[Note],
-) -> tuple[nw.DataFrame[Any], str | None, bool, int]:
-    """Validate and complete the orders table; also return how many lines matched an order."""
+    ctx: _Reading,
+) -> tuple[nw.DataFrame[Any], str | None, bool, int, nw.DataFrame[Any] | None]:
+    """Validate and complete the orders table.
+
+    Also returns how many lines matched an order, and the ids of the orders left out for
+    having no merchandise value (None when none were).
+    """
     table = "orders"
-    frame = _frame(native, table)
+    tz, notes = ctx.tz, ctx.notes
+    frame = _frame(native, table, ctx)
     if "revenue" in frame.columns and not {"merchandise", "total"} & set(frame.columns):
         frame = frame.rename({"revenue": "total"})
     _require(frame, table, ["order_id", "ordered_at"])
-    frame = _drop_personal(frame, table, notes)
+    frame = _drop_personal(
+        frame, table, ctx, keep=("order_id", "customer_id", "ordered_at", "status", "currency")
+    )
     if not {"merchandise", "total"} & set(frame.columns) and lines is None:
         raise AovlabInputError(
             "has no revenue column",
@@ -771,13 +1013,15 @@ def _orders(
             present=[c for c in frame.columns if c != "__row"],
         )
     frame = _as_text(frame, "order_id", "customer_id", "status", "currency")
+    frame = _pseudonymise_emails(frame, table, ctx)
+    frame = _drop_free_text(frame, table, ctx)
     _unique_key(frame, table, "order_id")
     frame = _datetimes(frame, table, "ordered_at", tz)
     if "customer_id" not in frame.columns:
         frame = frame.with_columns(nw.lit(None, dtype=nw.String()).alias("customer_id"))
     for column in MONEY:
         if column in frame.columns:
-            frame = _numeric(frame, table, column, non_negative=column in NON_NEGATIVE)
+            frame = _numeric(frame, table, column, non_negative=True)
     for column in ("units", "cogs"):
         if column in frame.columns:
             frame = _numeric(frame, table, column, non_negative=True)
@@ -858,6 +1102,7 @@ def _orders(
             expected="an amount on every order",
             found="empty values",
         )
+    frame, dropped = _zero_value(frame, table, ctx, "merchandise" in have)
     exclusive = nw.col("merchandise") - nw.col("discount") + nw.col("shipping") + nw.col("tax")
     tax_included = False
     tolerance = 0.01 * nw.col("__n_lines").fill_null(1.0) + 1e-9
@@ -944,7 +1189,7 @@ def _orders(
     # Rows are still in file order: nothing above reorders them (the line facts were
     # aligned by row number).
     out = frame.select(*canonical_first, *rest)
-    return out, currency, tax_included, matched
+    return out, currency, tax_included, matched, dropped
 
 
 def _currency(frame: nw.DataFrame[Any], currency: str | None, table: str) -> str | None:
@@ -974,10 +1219,12 @@ def _currency(frame: nw.DataFrame[Any], currency: str | None, table: str) -> str
     return given or (found[0] if found else None)
 
 
-def _lines(native: Any, catalog: nw.DataFrame[Any] | None, notes: list[Note]) -> nw.DataFrame[Any]:
+def _lines(native: Any, catalog: nw.DataFrame[Any] | None, ctx: _Reading) -> nw.DataFrame[Any]:
     table = "lines"
-    frame = _frame(native, table)
+    notes = ctx.notes
+    frame = _frame(native, table, ctx)
     _require(frame, table, ["order_id", "quantity", "unit_price"])
+    frame = _drop_personal(frame, table, ctx, keep=("order_id", "sku"))
     if "sku" not in frame.columns and "product" not in frame.columns:
         _require(frame, table, ["sku"])
     frame = _as_text(frame, "order_id", "sku", "product", "category")
@@ -1051,10 +1298,57 @@ def _lines(native: Any, catalog: nw.DataFrame[Any] | None, notes: list[Note]) ->
     return frame.select(*keep, *rest, "__value", "__cogs", "__no_cost", "__row")
 
 
+def _zero_value(
+    frame: nw.DataFrame[Any], table: str, ctx: _Reading, given: bool
+) -> tuple[nw.DataFrame[Any], nw.DataFrame[Any] | None]:
+    """Leave out orders with no merchandise value (not sales), unless asked to keep them."""
+    zero = nw.col("merchandise") == 0
+    if ctx.include_zero_value:
+        return frame, None
+    gone = frame.filter(zero)
+    if not gone.shape[0]:
+        return frame, None
+    kept = frame.filter(~zero)
+    where = "merchandise 0" if given else "every line priced 0"
+    if not kept.shape[0]:
+        raise AovlabInputError(
+            "has no order with a merchandise value",
+            table=table,
+            column="merchandise",
+            expected="orders whose items are worth more than 0",
+            found=f"{gone.shape[0]:,} order(s), all with {where}",
+            hint="include_zero_value=True / --include-zero-value counts free orders too",
+        )
+    ctx.notes.append(
+        Note(
+            "info",
+            table,
+            f"{gone.shape[0]:,} order(s) with no merchandise value ({where}: stock "
+            "adjustments, free replacements) are not sales: left out of orders, AOV and every "
+            "analysis (include_zero_value=True / --include-zero-value keeps them)",
+            tuple(gone["order_id"].head(_MAX_EXAMPLES).to_list()),
+            gone.shape[0],
+        )
+    )
+    return kept, gone.select("order_id")
+
+
 def _check_line_orders(
-    lines: nw.DataFrame[Any], orders: nw.DataFrame[Any], notes: list[Note], matched: int
+    lines: nw.DataFrame[Any],
+    orders: nw.DataFrame[Any],
+    notes: list[Note],
+    matched: int,
+    dropped: nw.DataFrame[Any] | None = None,
 ) -> nw.DataFrame[Any]:
-    """Report and leave out lines of unknown orders (``matched`` lines found an order)."""
+    """Report and leave out lines of unknown orders (``matched`` lines found an order).
+
+    Lines of the orders left out for having no merchandise value (``dropped``) go with
+    them; their note already counts them.
+    """
+    if dropped is not None:
+        before = len(lines)
+        lines = lines.join(dropped, on="order_id", how="anti")
+        matched -= before - len(lines)
     orphans = (
         lines.join(orders.select("order_id"), on="order_id", how="anti")
         if matched < len(lines)
@@ -1076,9 +1370,10 @@ def _check_line_orders(
     )
 
 
-def _catalog(native: Any, notes: list[Note]) -> nw.DataFrame[Any]:
+def _catalog(native: Any, ctx: _Reading) -> nw.DataFrame[Any]:
     table = "catalog"
-    frame = _frame(native, table)
+    frame = _frame(native, table, ctx)
+    frame = _drop_personal(frame, table, ctx, keep=("sku",))
     _require(frame, table, ["sku"])
     frame = _as_text(frame, "sku")
     _unique_key(frame, table, "sku")
@@ -1096,11 +1391,16 @@ def _catalog(native: Any, notes: list[Note]) -> nw.DataFrame[Any]:
     return frame.drop("__row")
 
 
-def _customers(native: Any, tz: str) -> nw.DataFrame[Any]:
+def _customers(native: Any, ctx: _Reading) -> nw.DataFrame[Any]:
     table = "customers"
-    frame = _frame(native, table)
+    tz = ctx.tz
+    frame = _frame(native, table, ctx)
     _require(frame, table, ["customer_id"])
+    frame = _drop_personal(
+        frame, table, ctx, keep=("customer_id", "loyalty_joined_at", "signed_up_at")
+    )
     frame = _as_text(frame, "customer_id")
+    frame = _pseudonymise_emails(frame, table, ctx)
     _unique_key(frame, table, "customer_id")
     if "loyalty_member" in frame.columns:
         frame = _flag(frame, "loyalty_member", table)
@@ -1112,9 +1412,10 @@ def _customers(native: Any, tz: str) -> nw.DataFrame[Any]:
     return frame.drop("__row")
 
 
-def _traffic(native: Any, tz: str) -> nw.DataFrame[Any]:
+def _traffic(native: Any, ctx: _Reading) -> nw.DataFrame[Any]:
     table = "traffic"
-    frame = _frame(native, table)
+    tz = ctx.tz
+    frame = _frame(native, table, ctx)
     _require(frame, table, ["date", "sessions"])
     frame = _datetimes(frame, table, "date", tz)
     frame = _numeric(frame, table, "sessions", non_negative=True)

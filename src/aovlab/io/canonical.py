@@ -310,6 +310,7 @@ def load(
     dayfirst: bool | None = None,
     salt: str | None = None,
     column_map: dict[str, str] | None = None,
+    include_zero_value: bool = False,
 ) -> ShopData:
     """Load canonical tables (paths or frames) into a validated :class:`ShopData`.
 
@@ -335,6 +336,10 @@ def load(
         For order-level exports with headers no reader knows (Magento's grid, BigCommerce,
         spreadsheets): canonical name -> the file's header, e.g.
         ``{"order_id": "Order ID", "ordered_at": "Order Date", "total": "Grand Total"}``.
+    include_zero_value
+        Keep orders with no merchandise value (every line priced 0). By default they are
+        left out, as they are not sales (stock adjustments, free replacements), and the
+        notes say how many.
 
     Examples
     --------
@@ -356,6 +361,23 @@ def load(
     if isinstance(orders, str | Path) and (
         format not in (None, "canonical") or not (column_map or is_canonical(orders))
     ):
+        if lines is not None:
+            raise AovlabInputError(
+                "carries its own order lines",
+                source=str(orders),
+                expected="an export alone (its line items are read from it), or canonical "
+                "orders with a lines file",
+                found=f"a lines file as well: {lines}",
+                hint="leave out --lines / lines= for platform exports",
+            )
+        extra = {"catalog": catalog, "customers": customers, "traffic": traffic}
+        side_sources = {t: str(v) for t, v in extra.items() if isinstance(v, str | Path)}
+        side: dict[str, Any] = {
+            t: read_table(v, t, sep=sep, encoding=encoding, decimal=decimal, dayfirst=dayfirst)
+            if isinstance(v, str | Path)
+            else v
+            for t, v in extra.items()
+        }
         shop = read_export(
             orders,
             format=format,
@@ -367,7 +389,9 @@ def load(
             timezone=timezone or meta.get("timezone"),
             name=name or meta.get("name"),
             salt=salt or meta.get("salt"),
-            catalog=read_table(catalog, "catalog") if isinstance(catalog, str | Path) else catalog,
+            include_zero_value=include_zero_value,
+            sources=side_sources,
+            **side,
         )
         return shop.to_backend(backend) if backend else shop
     given = {
@@ -415,6 +439,8 @@ def load(
         timezone=timezone or meta.get("timezone"),
         name=name or meta.get("name"),
         sources=sources,
+        include_zero_value=include_zero_value,
+        salt=salt or meta.get("salt"),
     )
     return replace(shop, rows_read=rows_read)
 

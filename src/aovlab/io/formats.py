@@ -13,14 +13,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import polars as pl
-
-from aovlab.errors import AovlabInputError, Note
+from aovlab.errors import AovlabInputError
 from aovlab.io import invoice, shopify, woocommerce
 from aovlab.io.parse import head_text, read_text
+from aovlab.io.result import Read
 from aovlab.model import ShopData
 
-Reader = Callable[[Any, dict[str, Any], str], tuple[dict[str, pl.DataFrame], list[Note]]]
+Reader = Callable[[Any, dict[str, Any], str], Read]
 
 
 @dataclass(frozen=True)
@@ -119,7 +118,11 @@ def read_export(
     timezone: str | None = None,
     name: str | None = None,
     catalog: Any | None = None,
+    customers: Any | None = None,
+    traffic: Any | None = None,
     salt: str | None = None,
+    include_zero_value: bool = False,
+    sources: dict[str, str] | None = None,
 ) -> ShopData:
     r"""Read a platform or ERP export into a validated ShopData.
 
@@ -149,14 +152,19 @@ def read_export(
             found="canonical columns",
         )
     options = {"decimal": decimal, "dayfirst": dayfirst, "salt": salt}
-    tables, notes = fmt.read(text, options, str(file))
+    tables, notes, origins = fmt.read(text, options, str(file))
     shop = ShopData.from_frames(
         tables["orders"],
         tables.get("lines"),
+        customers=customers,
         catalog=catalog,
+        traffic=traffic,
         currency=currency,
         timezone=timezone,
         name=name,
-        sources={"orders": str(file), "lines": str(file)},
+        sources={**(sources or {}), "orders": str(file), "lines": str(file)},
+        origins=origins,
+        include_zero_value=include_zero_value,
+        salt=salt,
     )
     return replace(shop, notes=(*notes, *shop.notes), format=fmt.name, rows_read=text.frame.height)

@@ -9,7 +9,8 @@ Country``: one row per invoice line. What the reader does, each counted in the n
 - lines with a quantity of zero or less on ordinary invoices are stock corrections: left out;
 - postage codes (``POST``, ``DOT``, ``C2``) become the order's shipping, discount lines
   (``D``) its discount, and other non-product codes (``M``, ``BANK CHARGES``,
-  ``AMAZONFEE``, ``CRUK``, ``S``, ``B``) stay out of merchandise;
+  ``AMAZONFEE``, ``CRUK``, ``S``, ``B``) and gift vouchers (``gift_0001_20``) stay out
+  of merchandise;
 - invoices with no product line (postage or fees only) are not orders;
 - customer numbers that went through a float (``17850.0``) become ``17850``.
 """
@@ -22,6 +23,7 @@ import polars as pl
 
 from aovlab.errors import AovlabInputError, Note
 from aovlab.io.parse import TextFile, detect_dayfirst, parse_amounts, to_iso_dates
+from aovlab.io.result import Read, headers, in_file
 
 COLUMNS = {
     "invoiceno": "invoice",
@@ -37,12 +39,33 @@ REQUIRED = ("InvoiceNo", "StockCode", "Quantity", "InvoiceDate", "UnitPrice")
 POSTAGE = ("POST", "DOT", "C2")
 DISCOUNT = ("D",)
 NOT_MERCHANDISE = ("M", "BANK CHARGES", "AMAZONFEE", "CRUK", "S", "B")
+#: Gift vouchers (UCI's ``gift_0001_20``): money paid in advance, not merchandise.
+GIFT_CARD = r"^GIFT[_ -]|^GIFTCARD|^VOUCHER"
 
 
-def read(
-    text: TextFile, options: dict[str, Any], source: str
-) -> tuple[dict[str, pl.DataFrame], list[Note]]:
+#: Canonical columns and the export headers they come from (for error messages).
+ORIGINS = {
+    "orders": {
+        "order_id": "InvoiceNo",
+        "ordered_at": "InvoiceDate",
+        "customer_id": "CustomerID",
+        "country": "Country",
+        "merchandise": "UnitPrice",
+    },
+    "lines": {
+        "order_id": "InvoiceNo",
+        "sku": "StockCode",
+        "product": "Description",
+        "quantity": "Quantity",
+        "unit_price": "UnitPrice",
+    },
+}
+
+
+def read(text: TextFile, options: dict[str, Any], source: str) -> Read:
     """Canonical orders and lines from an invoice-line export, and the reader's notes."""
+    spelled = {COLUMNS.get(c.lower().replace(" ", ""), c): c.strip() for c in text.frame.columns}
+    own = {**spelled, **headers(text.frame)}
     frame = text.frame.rename(
         {c: COLUMNS.get(c.lower().replace(" ", ""), c) for c in text.frame.columns}
     )
@@ -50,12 +73,18 @@ def read(
         raise AovlabInputError(
             "has no rows", source=source, expected="invoice lines", found="a header only"
         )
-    frame, mark = parse_amounts(
-        frame,
-        ["quantity", "price"],
-        decimal=options.get("decimal"),
-        source=source,
-        table="invoice lines",
+    try:
+        frame, mark = parse_amounts(
+            frame,
+            ["quantity", "price"],
+            decimal=options.get("decimal"),
+            source=source,
+            table="invoice lines",
+        )
+    except AovlabInputError as err:
+        raise in_file(err, own) from None
+    frame = frame.with_row_index("__row").with_columns(
+        (pl.col("__row").cast(pl.Int64) + 2).alias("__file_row")
     )
     dayfirst = options.get("dayfirst")
     if dayfirst is None:
@@ -82,7 +111,7 @@ def read(
         .then(pl.lit("postage"))
         .when(code.is_in(DISCOUNT))
         .then(pl.lit("discount"))
-        .when(code.is_in(NOT_MERCHANDISE))
+        .when(code.is_in(NOT_MERCHANDISE) | code.str.contains(GIFT_CARD))
         .then(pl.lit("other"))
         .when(pl.col("quantity") <= 0)
         .then(pl.lit("correction"))
@@ -98,6 +127,7 @@ def read(
     ]
     kept = frame.filter(~pl.col("kind").is_in(["return", "adjustment"]))
     per_invoice = kept.group_by("invoice").agg(
+        pl.col("__file_row").min(),
         pl.col("date").min().alias("ordered_at"),
         pl.col("customer").drop_nulls().first().alias("customer_id"),
         *(
@@ -126,6 +156,7 @@ def read(
             found=", ".join(f"{k}: {n:,} line(s)" for k, n in kinds.iter_rows()),
         )
     lines = kept.filter(pl.col("kind") == "product").select(
+        "__file_row",
         pl.col("invoice").alias("order_id"),
         pl.col("code").alias("sku"),
         pl.col("description").str.strip_chars().alias("product")
@@ -152,7 +183,7 @@ def read(
     _count(
         notes,
         kept.filter(pl.col("kind") == "other"),
-        "non-product lines (manual, fees, samples) kept out of merchandise",
+        "non-product lines (manual, fees, samples, gift vouchers) kept out of merchandise",
     )
     no_products = per_invoice.filter(pl.col("products") == 0)
     if no_products.height:
@@ -176,7 +207,10 @@ def read(
                 free.height,
             )
         )
-    return {"orders": orders, "lines": lines}, notes
+    origins = {
+        t: {c: own.get(h.lower(), own.get(h, h)) for c, h in m.items()} for t, m in ORIGINS.items()
+    }
+    return Read({"orders": orders, "lines": lines}, notes, origins)
 
 
 def _count(notes: list[Note], rows: pl.DataFrame, what: str) -> None:

@@ -23,8 +23,9 @@ import polars as pl
 
 from aovlab.errors import AovlabInputError, Note
 from aovlab.io.parse import TextFile, parse_amounts
-from aovlab.io.privacy import DEFAULT_SALT, pseudonymise
+from aovlab.io.result import Read, headers, in_file
 from aovlab.model import STATUS_MAP, STATUS_SEPARATORS
+from aovlab.privacy import DEFAULT_SALT, pseudonymise
 
 REQUIRED = (
     "Name",
@@ -47,30 +48,55 @@ AMOUNTS = (
 _NOT_MERCHANDISE = r"(?i)gift ?card|presentkort|gavekort|geschenkgutschein|geschenkkarte|cadeaukaart|cadeaubon|\btips?\b|dricks"
 
 
-def _col(frame: pl.DataFrame, name: str) -> str | None:
-    wanted = name.lower()
-    return next((c for c in frame.columns if c.strip().lower() == wanted), None)
+#: Canonical columns and the export headers they come from (for error messages).
+ORIGINS = {
+    "orders": {
+        "order_id": "Name",
+        "customer_id": "Email",
+        "ordered_at": "Created at",
+        "currency": "Currency",
+        "merchandise": "Lineitem price",
+        "discount": "Discount Amount",
+        "shipping": "Shipping",
+        "tax": "Taxes",
+        "total": "Total",
+        "refunded": "Refunded Amount",
+        "status": "Financial Status",
+        "channel": "Source",
+        "country": "Shipping Country",
+        "discount_code": "Discount Code",
+    },
+    "lines": {
+        "order_id": "Name",
+        "sku": "Lineitem sku",
+        "product": "Lineitem name",
+        "quantity": "Lineitem quantity",
+        "unit_price": "Lineitem price",
+    },
+}
 
 
-def read(
-    text: TextFile, options: dict[str, Any], source: str
-) -> tuple[dict[str, pl.DataFrame], list[Note]]:
+def read(text: TextFile, options: dict[str, Any], source: str) -> Read:
     """Canonical orders and lines from a Shopify orders export, and the reader's notes."""
     raw = text.frame
     if raw.height == 0:
         raise AovlabInputError(
             "has no rows", source=source, expected="order rows", found="a header only"
         )
+    own = headers(raw)
     names = {c: c.strip().lower() for c in raw.columns}
     frame = raw.rename(names)
     amounts = [c for c in AMOUNTS if c in frame.columns]
-    frame, mark = parse_amounts(
-        frame,
-        [*amounts, "lineitem quantity"],
-        decimal=options.get("decimal"),
-        source=source,
-        table="orders",
-    )
+    try:
+        frame, mark = parse_amounts(
+            frame,
+            [*amounts, "lineitem quantity"],
+            decimal=options.get("decimal"),
+            source=source,
+            table="orders",
+        )
+    except AovlabInputError as err:
+        raise in_file(err, own) from None
     salt = options.get("salt") or DEFAULT_SALT
     notes = [
         Note(
@@ -92,6 +118,7 @@ def read(
         return pl.col(name).str.strip_chars() if name in frame.columns else pl.lit(None, pl.String)
 
     frame = frame.with_row_index("__row").with_columns(
+        (pl.col("__row").cast(pl.Int64) + 2).alias("__file_row"),
         pl.col("name").str.strip_chars().alias("name"),
         pseudonymise(frame["email"], salt).alias("__customer")
         if "email" in frame.columns
@@ -105,9 +132,11 @@ def read(
         .alias("__not_merch"),
         (pl.col("lineitem quantity") * pl.col("lineitem price")).alias("__value"),
     )
+    _refuse_repeated_orders(frame, own, source)
     country = pl.coalesce(text_col("shipping country"), text_col("billing country"))
     first = frame.group_by("name", maintain_order=True).agg(
         pl.col("__row").first(),
+        pl.col("__file_row").first(),
         pl.col("created at").first().alias("ordered_at"),
         pl.col("__customer").drop_nulls().first().alias("customer_id"),
         *(
@@ -145,15 +174,17 @@ def read(
             source=source,
             table="orders",
             column="Financial Status",
-            rows=[r + 1 for r in unknown["__row"].head(50).to_list()],
+            rows=unknown["__file_row"].head(50).to_list(),
             expected=", ".join(STATUS_MAP),
             found=", ".join(repr(v) for v in unknown["financial status"].head(5).to_list()),
+            row_label="file row",
         )
     # "2026-10-03 14:22:05 +0200" -> "2026-10-03 14:22:05+02:00" for the model's parser.
     created = (
         pl.col("ordered_at").str.strip_chars().str.replace(r" ([+-]\d{2}):?(\d{2})$", "${1}:${2}")
     )
     orders = first.select(
+        "__file_row",
         pl.col("name").alias("order_id"),
         pl.col("customer_id"),
         created.alias("ordered_at"),
@@ -182,6 +213,7 @@ def read(
         ),
     )
     lines = frame.filter(~pl.col("__not_merch")).select(
+        "__file_row",
         pl.col("name").alias("order_id"),
         pl.coalesce(text_col("lineitem sku"), line_name).alias("sku"),
         line_name.alias("product"),
@@ -200,4 +232,46 @@ def read(
                 excluded.height,
             )
         )
-    return {"orders": orders, "lines": lines}, notes
+    origins = {t: {c: own.get(h.lower(), h) for c, h in m.items()} for t, m in ORIGINS.items()}
+    return Read({"orders": orders, "lines": lines}, notes, origins)
+
+
+def _refuse_repeated_orders(frame: pl.DataFrame, own: dict[str, str], source: str) -> None:
+    """An order's rows come together, with its order fields on the first one only.
+
+    An order that appears again further down (its fields filled a second time, or its
+    rows not together) would be merged and its lines counted twice: refuse it.
+    """
+    marker = next((c for c in ("financial status", "total") if c in frame.columns), None)
+    filled = (
+        pl.col(marker).cast(pl.String).str.strip_chars().fill_null("") != ""
+        if marker
+        else pl.lit(False)
+    )
+    blocks = (
+        frame.group_by("name")
+        .agg(
+            filled.sum().alias("heads"),
+            pl.len().alias("rows"),
+            pl.col("__row").min().alias("first"),
+            pl.col("__row").max().alias("last"),
+            pl.col("__file_row").filter(filled).alias("at"),
+        )
+        .filter((pl.col("heads") > 1) | (pl.col("last") - pl.col("first") + 1 != pl.col("rows")))
+        .sort("first")
+    )
+    if blocks.height:
+        first = blocks.row(0, named=True)
+        raise AovlabInputError(
+            "has an order that appears more than once",
+            source=source,
+            table="orders",
+            column=own.get("name", "Name"),
+            rows=first["at"] or None,
+            expected="each order's rows together, its order fields on its first row only",
+            found=", ".join(repr(n) for n in blocks["name"].head(5).to_list())
+            + (f" and {blocks.height - 5} more" if blocks.height > 5 else "")
+            + " appear again further down (their lines would be counted twice)",
+            hint="export the orders again, or remove the repeated rows",
+            row_label="file row",
+        )

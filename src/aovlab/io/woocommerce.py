@@ -22,8 +22,9 @@ import polars as pl
 
 from aovlab.errors import AovlabInputError, Note
 from aovlab.io.parse import TextFile, parse_amounts
-from aovlab.io.privacy import DEFAULT_SALT, pseudonymise
+from aovlab.io.result import Read, headers, in_file
 from aovlab.model import STATUS_MAP, STATUS_SEPARATORS
+from aovlab.privacy import DEFAULT_SALT, pseudonymise
 
 REQUIRED = (
     "order_id",
@@ -48,21 +49,51 @@ AMOUNTS = (
 )
 
 
-def read(
-    text: TextFile, options: dict[str, Any], source: str
-) -> tuple[dict[str, pl.DataFrame], list[Note]]:
+#: Canonical columns and the export headers they come from (for error messages).
+ORIGINS = {
+    "orders": {
+        "order_id": "order_id",
+        "ordered_at": "date",
+        "customer_id": "customer_id",
+        "currency": "order_currency",
+        "merchandise": "item_subtotal",
+        "discount": "discount_total",
+        "shipping": "shipping_total",
+        "tax": "tax_total",
+        "total": "order_total",
+        "refunded": "refunded_total",
+        "status": "status",
+        "country": "billing_country",
+    },
+    "lines": {
+        "order_id": "order_id",
+        "sku": "item_sku",
+        "product": "item_name",
+        "quantity": "item_quantity",
+        "unit_price": "item_subtotal",
+    },
+}
+
+
+def read(text: TextFile, options: dict[str, Any], source: str) -> Read:
     """Canonical orders and lines from a WooCommerce item-row export, and the reader's notes."""
+    own = headers(text.frame)
     frame = text.frame.rename({c: c.strip().lower() for c in text.frame.columns})
     if frame.height == 0:
         raise AovlabInputError(
             "has no rows", source=source, expected="item rows", found="a header only"
         )
     amounts = [c for c in AMOUNTS if c in frame.columns]
-    frame, mark = parse_amounts(
-        frame, amounts, decimal=options.get("decimal"), source=source, table="orders"
-    )
+    try:
+        frame, mark = parse_amounts(
+            frame, amounts, decimal=options.get("decimal"), source=source, table="orders"
+        )
+    except AovlabInputError as err:
+        raise in_file(err, own) from None
     frame = frame.with_row_index("__row").with_columns(
-        pl.col("order_id").str.strip_chars(), pl.col("status").str.strip_chars().str.to_lowercase()
+        (pl.col("__row").cast(pl.Int64) + 2).alias("__file_row"),
+        pl.col("order_id").str.strip_chars(),
+        pl.col("status").str.strip_chars().str.to_lowercase(),
     )
     notes = [
         Note(
@@ -87,9 +118,10 @@ def read(
             source=source,
             table="orders",
             column="status",
-            rows=[r + 1 for r in unknown["__row"].head(50).to_list()],
+            rows=unknown["__file_row"].head(50).to_list(),
             expected=", ".join(STATUS_MAP),
             found=", ".join(repr(v) for v in unknown["status"].unique().head(5).to_list()),
+            row_label="file row",
         )
     # Order fields repeat on each item row; they must agree within an order.
     order_fields = [
@@ -144,6 +176,7 @@ def read(
         pl.lit(None, pl.String),
     )
     orders = frame.group_by("order_id", maintain_order=True).agg(
+        pl.col("__file_row").first(),
         pl.col("date").first().str.strip_chars().alias("ordered_at"),
         pl.col("__customer").first().alias("customer_id"),
         *(
@@ -164,6 +197,7 @@ def read(
         country.first().alias("country"),
     )
     lines = frame.select(
+        "__file_row",
         "order_id",
         pl.coalesce(
             pl.col("item_sku").str.strip_chars()
@@ -198,4 +232,5 @@ def read(
                 "guest customers are hashed emails with the default salt: set a salt per client",
             )
         )
-    return {"orders": orders, "lines": lines}, notes
+    origins = {t: {c: own.get(h, h) for c, h in m.items()} for t, m in ORIGINS.items()}
+    return Read({"orders": orders, "lines": lines}, notes, origins)

@@ -154,6 +154,67 @@ CASES: dict[str, tuple[bytes | str, dict]] = {
         "order_id\tordered_at\ttotal\n1\t2026-10-01\t10\n2\t2026-10-02\t20\n\n\n",
         {"exit": 0, "orders": 2, "revenue": 30.0},
     ),
+    # Right numbers on real files: what real exports and hostile input broke.
+    "zero_value_orders.csv": (
+        "order_id,ordered_at,merchandise\n1,2026-10-01,0\n2,2026-10-01,40\n3,2026-10-02,0.00\n",
+        {"exit": 0, "orders": 1, "revenue": 40.0},
+    ),
+    "only_zero_value_orders.csv": (
+        "order_id,ordered_at,total\n1,2026-10-01,0\n2,2026-10-02,0\n",
+        {"exit": 2, "message": "has no order with a merchandise value"},
+    ),
+    "invoice_all_lines_priced_zero.csv": (
+        INVOICE
+        + "1,A,check,5,2026-10-01 10:00:00,0.00,,UK\n"
+        + "1,B,found,2,2026-10-01 10:00:00,0,,UK\n"
+        + "2,A,Tent,2,2026-10-01 11:00:00,12.50,17850.0,UK\n"
+        + "2,B,Peg,1,2026-10-01 11:00:00,0.00,17850.0,UK\n",
+        {"exit": 0, "orders": 1, "revenue": 25.0},
+    ),
+    "negative_total.csv": (
+        CANON + "1,2026-10-01,10\n2,2026-10-02,-30\n",
+        {"exit": 2, "message": "negative amounts"},
+    ),
+    "negative_merchandise.csv": (
+        "order_id,ordered_at,merchandise\n1,2026-10-01,-10\n",
+        {"exit": 2, "message": "negative amounts"},
+    ),
+    "same_column_twice.csv": (
+        "order_id,ordered_at,total,total\n1,2026-10-01,10,99\n",
+        {"exit": 2, "message": "same column more than once"},
+    ),
+    "offset_then_naive_time.csv": (
+        CANON + "1,2026-10-31T23:30:00+02:00,10\n2,2026-10-31 23:30:00.5,20\n",
+        {"exit": 2, "message": "with and without a UTC offset"},
+    ),
+    "offset_forms_mixed.csv": (
+        CANON + "1,2026-10-31T23:30:00+02:00,10\n2,2026-10-31 23:30:00 +0200,20\n",
+        {"exit": 0, "orders": 2, "revenue": 30.0},
+    ),
+    "shopify_order_repeated_further_down.csv": (
+        SHOPIFY
+        + "#1001,a@example.com,paid,2026-10-01 10:00:00 +0200,1,Tent,30.00,30.00\n"
+        + "#1002,,paid,2026-10-01 11:00:00 +0200,1,Peg,5.00,5.00\n"
+        + "#1001,a@example.com,paid,2026-10-01 10:00:00 +0200,2,Tent,30.00,60.00\n",
+        {"exit": 2, "message": "appears more than once"},
+    ),
+    "shopify_negative_quantity.csv": (
+        SHOPIFY
+        + "#1001,,paid,2026-10-01 10:00:00 +0200,1,Tent,30.00,25.00\n"
+        + "#1001,,,2026-10-01 10:00:00 +0200,-1,Peg,5.00,\n",
+        {"exit": 2, "message": "Lineitem quantity', file row 3"},
+    ),
+    "crm_columns_with_spaces.csv": (
+        "order_id,ordered_at,total,Customer Name,Order Notes,Ship To,company,city,channel\n"
+        "1,2026-10-01,10,Anna Berg,call first,Storgatan 1,Berg AB,Umeå,web\n"
+        "2,2026-10-02,30,Olle Ek,,Kungsgatan 2,,Lund,app\n",
+        {"exit": 0, "orders": 2, "revenue": 40.0},
+    ),
+    "email_typed_into_discount_code.csv": (
+        "order_id,ordered_at,total,discount_code\n1,2026-10-01,10,anna.berg@example.com\n"
+        "2,2026-10-01,20,WELCOME10\n3,2026-10-02,30,WELCOME10\n",
+        {"exit": 0, "orders": 3, "revenue": 60.0},
+    ),
 }
 
 

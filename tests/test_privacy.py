@@ -1,0 +1,135 @@
+"""Personal data stops at the reader, whatever its column is called."""
+
+import json
+
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+import aovlab
+from aovlab import ShopData
+from aovlab.cli import app
+from aovlab.privacy import REDACTED, is_personal_column, looks_personal
+
+PEOPLE = ["anna.berg@example.com", "+46 70 123 45 67", "Storgatan 12", "Anna Berg", "Umeå"]
+
+
+def crm_orders(n: int = 40) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "order_id": [str(i) for i in range(n)],
+            "ordered_at": ["2026-10-01 10:00"] * n,
+            "total": [10.0 + i for i in range(n)],
+            "Customer Name": [f"Person {i}" for i in range(n)],
+            "Full Name": ["Anna Berg"] * n,
+            "Billing Name": ["Anna Berg"] * n,
+            "Order Notes": ["leave at door"] * n,
+            "Ship To": ["Storgatan 12"] * n,
+            "company": ["Berg AB"] * n,
+            "city": ["Umeå"] * n,
+            "channel": ["web", "app"] * (n // 2),
+            # Codes a person typed: one is an email, one a phone number.
+            "discount_code": ["anna.berg@example.com", "+46 70 123 45 67"]
+            + ["WELCOME10"] * (n - 2),
+            # A note field with one value per order is free text, not a dimension.
+            "reference": [f"ref {i} for Anna" for i in range(n)],
+        }
+    )
+
+
+def test_crm_columns_never_become_dimensions():
+    shop = ShopData.from_frames(crm_orders(), currency="EUR")
+    assert shop.dimensions == ["channel", "discount_code"]
+    codes = set(shop.orders["discount_code"].to_list())
+    assert codes == {"WELCOME10", REDACTED}
+    notes = " ".join(str(n) for n in shop.notes)
+    assert "customer name, full name, billing name, order notes, ship to, company, city" in notes
+    assert "discount_code (2 values removed)" in notes
+    assert "reference (40 values in 40 orders)" in notes
+    for value in PEOPLE:
+        assert value not in notes
+
+
+def test_the_default_split_is_never_a_person():
+    shop = ShopData.from_frames(crm_orders(), currency="EUR")
+    assert aovlab.metrics.pick_dimension(shop) == "channel"
+    table = aovlab.metrics.kpis(shop, by="discount_code")
+    shown = json.dumps(table.to_dict(), ensure_ascii=False) + table.headline
+    for value in PEOPLE:
+        assert value not in shown
+
+
+def test_customer_ids_written_as_emails_are_hashed_with_the_salt():
+    orders = pl.DataFrame(
+        {
+            "order_id": ["1", "2", "3"],
+            "ordered_at": ["2026-10-01"] * 3,
+            "total": [10.0, 20.0, 30.0],
+            "customer_id": ["Anna@Example.com", "anna@example.com ", "K-17"],
+        }
+    )
+    a = ShopData.from_frames(orders, salt="client-1")
+    b = ShopData.from_frames(orders, salt="client-2")
+    ids = a.orders["customer_id"].to_list()
+    assert ids[0] == ids[1] and ids[0].startswith("c-") and ids[2] == "K-17"
+    assert b.orders["customer_id"][0] != ids[0]
+    assert "example.com" not in repr(a) + " ".join(str(n) for n in a.notes)
+
+
+def test_product_names_that_hold_contact_details_are_removed():
+    orders = pl.DataFrame({"order_id": ["1"], "ordered_at": ["2026-10-01"]})
+    lines = pl.DataFrame(
+        {
+            "order_id": ["1", "1"],
+            "sku": ["A", "CUSTOM"],
+            "product": ["Tent Fjäll 2", "Engraving for anna.berg@example.com"],
+            "quantity": [1, 1],
+            "unit_price": [100.0, 10.0],
+        }
+    )
+    shop = ShopData.from_frames(orders, lines, currency="EUR")
+    assert shop.lines["product"].to_list() == ["Tent Fjäll 2", REDACTED]
+    assert shop.orders["merchandise"].to_list() == [110.0]  # the money stays
+
+
+def test_the_pandas_path_removes_the_same_values():
+    native = crm_orders().to_pandas()
+    shop = ShopData.from_frames(native, currency="EUR")
+    assert list(shop.orders.columns).count("discount_code") == 1
+    assert set(shop.orders["discount_code"]) == {"WELCOME10", REDACTED}
+    assert list(native.columns)[3] == "Customer Name"  # the caller's frame is unchanged
+
+
+@pytest.mark.parametrize(
+    ("name", "personal"),
+    [
+        ("Billing Name", True),
+        ("shipping_name", True),
+        ("Kundnamn", False),  # one word in Swedish: the value rules and free-text rule catch it
+        ("E-Mail", True),
+        ("Phone", True),
+        ("Order Notes", True),
+        ("Note Attributes", True),
+        ("Ship To", True),
+        ("company", True),
+        ("City", True),
+        ("Postnummer", True),
+        ("campaign_name", False),
+        ("store", False),
+        ("country", False),
+        ("discount_code", False),
+    ],
+)
+def test_personal_column_names(name, personal):
+    assert is_personal_column(name) is personal
+
+
+def test_validate_names_what_was_dropped(tmp_path):
+    path = tmp_path / "crm.csv"
+    crm_orders().write_csv(path)
+    result = CliRunner().invoke(app, ["validate", str(path), "--json"])
+    report = json.loads(result.stdout)
+    assert report["status"] == "warnings"  # values were removed: say so, not "clean"
+    messages = " ".join(n["message"] for n in report["notes"])
+    assert "order notes" in messages and "discount_code" in messages
+    assert not any(looks_personal(v) for v in result.stdout.split('"'))
