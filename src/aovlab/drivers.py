@@ -710,6 +710,278 @@ def _mix_sentence(
     return f"{mix_part}, {joiner} {rate_part}."
 
 
+# --------------------------------------------------------------------------- large orders
+
+LARGE_ORDER_FORMATS: Formats = {
+    "value": "money",
+    "share_of_revenue": "share",
+    "mean_shift": "money",
+    "aov_without": "money",
+}
+
+
+def mean_shift(value: Any, aov: Any, orders: Any) -> Any:
+    """How far one order moves its period's AOV: ``(value - aov) / (orders - 1)``.
+
+    Without order k, a period of n orders with AOV a has AOV ``(n x a - v_k) / (n - 1)``;
+    the difference to a is ``(v_k - a) / (n - 1)``. Works on numbers and on narwhals
+    expressions. Four orders of 10, 20, 30 and 140 (AOV 50): without the 140 the AOV
+    is 20, so that order moves it by 30.
+
+    >>> mean_shift(140.0, 50.0, 4)
+    30.0
+    >>> (10 + 20 + 30) / 3
+    20.0
+    """
+    return (value - aov) / (orders - 1)
+
+
+def _large_order_rows(
+    orders: nw.DataFrame[Any], key: str, min_influence: float, max_orders: int
+) -> nw.DataFrame[Any]:
+    """The orders that each move their period's AOV by ``min_influence`` or more.
+
+    ``orders``: one row per counted order with ``key`` (the period), ``order_id`` and
+    ``value``. Returns at most ``max_orders`` per period, largest first, with
+    ``share_of_revenue``, ``mean_shift`` (:func:`mean_shift`), ``aov_without`` (the
+    period's AOV without that order alone), the period's ``__n``, ``__rev`` and
+    ``__aov``, and ``__qualifying`` (how many orders qualify before the cut). The one
+    place the rule is applied: :func:`large_orders` and :func:`trend` both use it.
+    """
+    per_period = (
+        orders.group_by(key)
+        .agg(nw.len().alias("__n"), nw.col("value").sum().alias("__rev"))
+        .with_columns(nw.col("__n").cast(nw.Float64()))
+    )
+    per_period = per_period.with_columns(metrics.aov(nw.col("__rev"), nw.col("__n")).alias("__aov"))
+    return (
+        orders.select(key, "order_id", "value")
+        .join(per_period, on=key, how="left")
+        .filter(nw.col("__n") > 1)
+        .with_columns(
+            mean_shift(nw.col("value"), nw.col("__aov"), nw.col("__n")).alias("mean_shift")
+        )
+        .filter(nw.col("mean_shift") >= min_influence * nw.col("__aov"))
+        .with_columns(
+            nw.col("value").rank(method="ordinal", descending=True).over(key).alias("__rank"),
+            nw.len().over(key).alias("__qualifying"),
+            metrics.share(nw.col("value"), nw.col("__rev")).alias("share_of_revenue"),
+            (nw.col("__aov") - nw.col("mean_shift")).alias("aov_without"),
+        )
+        .filter(nw.col("__rank") <= max_orders)
+        .sort([key, "value", "order_id"], descending=[False, True, False])
+        .drop("__rank")
+    )
+
+
+@dataclass(repr=False)
+class LargeOrders(Result):
+    """The orders of one period that each move its AOV by ``min_influence`` or more.
+
+    ``table``: ``order_id``, ``value``, ``share_of_revenue``, ``mean_shift`` (how much
+    the AOV falls without that order alone) and ``aov_without`` (the AOV without it),
+    largest first. ``aov_without_all``: the period's AOV without every listed order.
+    No customer data is carried.
+    """
+
+    period: str = ""
+    basis: str = "net"
+    orders: int = 0
+    revenue: float = 0.0
+    aov: float = math.nan
+    aov_without_all: float | None = None
+    min_influence: float = 0.02
+    more: int = 0
+    keys: list[str] = field(default_factory=lambda: ["order_id"])
+
+    @property
+    def order_ids(self) -> list[str]:
+        """The listed orders' ids, largest first."""
+        return [str(v) for v in nw.from_native(self.table, eager_only=True)["order_id"].to_list()]
+
+    @property
+    def carried(self) -> float:
+        """How much of the period's AOV the listed orders carry together (0 when none)."""
+        return 0.0 if self.aov_without_all is None else self.aov - self.aov_without_all
+
+    def to_list(self, digits: int = 2) -> list[dict[str, Any]]:
+        """Plain, rounded rows: order_id, value, share_of_revenue, aov_without."""
+        return [
+            {
+                "order_id": str(r["order_id"]),
+                "value": _round(r["value"], digits),
+                "share_of_revenue": _round(r["share_of_revenue"], 6),
+                "aov_without": _round(r["aov_without"], digits),
+            }
+            for r in nw.from_native(self.table, eager_only=True).iter_rows(named=True)
+        ]
+
+    def chart(self) -> Any:
+        """The listed orders' values as bars."""
+        from aovlab import charts
+
+        return charts.bar_chart(self, "value")
+
+    def _repr_html_(self) -> str:
+        table = nw.from_native(self.table, eager_only=True)
+        return (
+            f"<div class='aovlab-result'><p><strong>{html.escape(self.headline)}</strong></p>"
+            + (table_html(self.table, LARGE_ORDER_FORMATS, self.currency) if len(table) else "")
+            + "</div>"
+        )
+
+
+def large_orders(
+    shop: ShopData,
+    when: str | periods.Window,
+    *,
+    basis: str = "net",
+    min_influence: float = 0.02,
+    max_orders: int = 10,
+) -> LargeOrders:
+    """The orders that alone move a period's AOV by ``min_influence`` (2 %) or more.
+
+    AOV is a mean, and one business order moves a mean. An order of value v in a period
+    of n orders with AOV a moves it by ``(v - a) / (n - 1)`` (:func:`mean_shift`); every
+    order that moves it by at least ``min_influence`` x a is listed (at most
+    ``max_orders``, largest first) with its share of the period's revenue and the AOV
+    without it, and the AOV without all of them. This holds whether or not the period's
+    mean/median gap is unusual (:func:`trend` flags those).
+
+    Parameters
+    ----------
+    shop
+        A loaded shop.
+    when
+        The period: ``2026-10``, ``2026Q3``, ``2026-10-01..2026-10-15``.
+    basis
+        Revenue basis: ``net`` (default), ``gross`` or ``total``.
+    min_influence
+        The share of the period's AOV an order must move on its own to be listed.
+    max_orders
+        At most this many orders.
+
+    Examples
+    --------
+    >>> import aovlab
+    >>> shop = aovlab.sample.load()
+    >>> res = large_orders(shop, "2025-04")
+    >>> print(res.headline)
+    Four orders each move April 2025's AOV by 2 % or more: 104735 (€7,475.00, 6.4 % of
+    revenue; AOV €126.97 without it), 104592 (€7,160.00, 6.2 % of revenue; AOV €127.33
+    without it), 105165 (€4,770.00, 4.1 % of revenue; AOV €130.12 without it) and 104982
+    (€4,740.00, 4.1 % of revenue; AOV €130.16 without it). Without all four, AOV is
+    €107.92 instead of €135.52.
+    >>> res.to_list()[0]
+    {'order_id': '104735', 'value': 7475.0, 'share_of_revenue': 0.064211, 'aov_without': 126.97}
+    >>> print(large_orders(shop, "2026-08").headline)
+    No single order moves August 2026's AOV by 2 % or more; the largest, 125224 (€1,198.50),
+    moves it by €0.67 (0.6 %).
+    """
+    if not 0.0 < min_influence < 1.0:
+        raise AovlabInputError(
+            "min_influence is out of range",
+            expected="0 < min_influence < 1",
+            found=repr(min_influence),
+        )
+    if max_orders < 1:
+        raise AovlabInputError(
+            "max_orders is out of range", expected="1 or more", found=repr(max_orders)
+        )
+    window = when if isinstance(when, periods.Window) else periods.parse_window(when)
+    orders = (
+        metrics.order_table(shop, basis=basis, when=window)
+        .select("order_id", "value")
+        .with_columns(nw.lit(window.label).alias("__period"))
+    )
+    n = len(orders)
+    revenue = float(orders["value"].sum()) if n else 0.0
+    aov = metrics.aov(revenue, n) if n else math.nan
+    rows = _large_order_rows(orders, "__period", min_influence, max_orders)
+    table = rows.select("order_id", "value", "share_of_revenue", "mean_shift", "aov_without")
+    listed = len(table)
+    without_all = (
+        metrics.aov(revenue - float(table["value"].sum()), n - listed)
+        if listed and n > listed
+        else None
+    )
+    largest = None
+    if not listed and n > 1:
+        top_id, top_value = (
+            orders.sort(["value", "order_id"], descending=[True, False])
+            .select("order_id", "value")
+            .row(0)
+        )
+        largest = (str(top_id), float(top_value), float(mean_shift(float(top_value), aov, n)))
+    result = LargeOrders(
+        table=_native(table),
+        headline="",
+        currency=shop.currency,
+        formats=LARGE_ORDER_FORMATS,
+        period=window.label,
+        basis=basis,
+        orders=n,
+        revenue=revenue,
+        aov=aov,
+        aov_without_all=finite_or_none(without_all),
+        min_influence=min_influence,
+        more=int(rows["__qualifying"].max()) - listed if listed else 0,
+    )
+    result.headline = _large_orders_headline(result, largest)
+    return result
+
+
+def _large_orders_headline(res: LargeOrders, largest: tuple[str, float, float] | None) -> str:
+    cur = res.currency
+    whose = f"{fmt.period_name(res.period)}'s AOV"
+    by = f"by {fmt.pct(res.min_influence, digits=0)} or more"
+    rows = list(nw.from_native(res.table, eager_only=True).iter_rows(named=True))
+    if not rows:
+        if not res.orders:
+            return f"No counted orders in {fmt.period_name(res.period)}."
+        text = f"No single order moves {whose} {by}"
+        if largest is not None:
+            order_id, value, shift = largest
+            text += (
+                f"; the largest, {order_id} ({fmt.money(value, cur)}), moves it by "
+                f"{fmt.money(shift, cur)} ({fmt.pct(metrics.share(shift, res.aov))})"
+            )
+        return text + "."
+    items = [
+        f"{r['order_id']} ({fmt.money(r['value'], cur)}, {fmt.pct(r['share_of_revenue'])} of "
+        f"revenue; AOV {fmt.money(r['aov_without'], cur)} without it)"
+        for r in rows
+    ]
+    listed = items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+    if len(rows) == 1 and res.aov_without_all is not None:
+        r = rows[0]
+        return (
+            f"One order moves {whose} {by}: {r['order_id']} ({fmt.money(r['value'], cur)}, "
+            f"{fmt.pct(r['share_of_revenue'])} of revenue); without it, AOV is "
+            f"{fmt.money(res.aov_without_all, cur)} instead of {fmt.money(res.aov, cur)}."
+        )
+    if len(rows) == 1:
+        head = f"One order moves {whose} {by}: {listed}."
+    else:
+        many = fmt.counted(len(rows) + res.more, "order", words=True)
+        head = f"{many[0].upper()}{many[1:]} each move {whose} {by}" + (
+            f"; the {len(rows)} largest: {listed}." if res.more else f": {listed}."
+        )
+    them = (
+        "it"
+        if len(rows) == 1
+        else "both"
+        if len(rows) == 2
+        else f"all {fmt.counted(len(rows), 'order', words=True).split()[0]}"
+    )
+    if res.aov_without_all is None:
+        return head + f" They are all of {fmt.period_name(res.period)}'s orders."
+    return (
+        head + f" Without {them}, AOV is {fmt.money(res.aov_without_all, cur)} instead of "
+        f"{fmt.money(res.aov, cur)}."
+    )
+
+
 # --------------------------------------------------------------------------- trend
 
 TREND_FORMATS: Formats = {
@@ -862,26 +1134,9 @@ def trend(
     )
     table = table.with_columns(flag.alias("flagged"))
     flagged = [str(v) for v in table.filter(nw.col("flagged"))[by].to_list()]
-    per_period = table.select(
-        by,
-        nw.col("orders").alias("__n"),
-        nw.col("revenue").alias("__rev"),
-        nw.col("aov").alias("__aov"),
-    )
     orders = metrics.order_table(shop, basis=basis, when=when, by=[by])
-    orders = orders.filter(nw.col(by).is_in(flagged)).select(by, "order_id", "value")
-    shift = (nw.col("value") - nw.col("__aov")) / (nw.col("__n") - 1)
-    outliers = (
-        orders.join(per_period, on=by, how="left")
-        .filter(nw.col("__n") > 1)
-        .with_columns(shift.alias("mean_shift"))
-        .filter(nw.col("mean_shift") >= min_influence * nw.col("__aov"))
-        .with_columns(
-            nw.col("value").rank(method="ordinal", descending=True).over(by).alias("__rank"),
-            metrics.share(nw.col("value"), nw.col("__rev")).alias("share_of_revenue"),
-        )
-        .filter(nw.col("__rank") <= max_orders)
-        .sort([by, "value", "order_id"], descending=[False, True, False])
+    outliers = _large_order_rows(
+        orders.filter(nw.col(by).is_in(flagged)), by, min_influence, max_orders
     )
     counts = outliers.group_by(by).agg(
         nw.len().alias("outlier_orders"), nw.col("value").sum().alias("__out")
