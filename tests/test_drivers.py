@@ -98,10 +98,11 @@ def test_worked_example_by_hand():
         float((a1 - a0) * Fraction(7, 2)), abs=1e-9
     )
     assert res.headline == (
-        "AOV fell 6.2 % from €66.67 in 2025-09 to €62.50 in 2025-10. The share of web orders "
-        "fell from 66.7 % to 25.0 %, and their baskets are larger than average (mix −€24.31), "
-        "while every channel spent more per order (rate +€20.14). Baskets held more items "
-        "(UPT +€17.86) at lower prices per item (AUR −€22.03)."
+        "AOV fell 6.2 % from €66.67 in 2025-09 to €62.50 in 2025-10. One order carries €19.17 "
+        "of October 2025's AOV: D (€120.00); without it, AOV would be €43.33. The share of web "
+        "orders, whose baskets are larger than average, fell from 66.7 % to 25.0 % (mix "
+        "−€24.31), while every channel spent more per order (rate +€20.14). Baskets held more "
+        "items (UPT +€17.86) at lower prices per item (AUR −€22.03)."
     )
 
 
@@ -421,7 +422,9 @@ def test_what_next_leads_with_the_largest_finding(shop):
     t = drivers.trend(shop)
     d = drivers.decompose(shop, TRUTH["large_orders"]["month"], by="device")
     steps = drivers.what_next(d, drivers.contributors(shop, d.current), t)
-    assert steps.items[0].startswith("Mean and median part ways in 2025-04")
+    # The month's large orders are named (and its flag not repeated) before anything else.
+    assert steps.items[0].startswith("Four orders carry €27.61 of April 2025's AOV: 104735")
+    assert not any("Mean and median part ways in 2025-04" in s for s in steps.items)
     assert "top 1 % of orders" in steps.items[1]
     mix = drivers.decompose(shop, "2026-08", by="device")
     assert any("share of mobile orders rose" in s for s in drivers.what_next(mix).items)
