@@ -1065,19 +1065,21 @@ def _large_orders_headline(res: LargeOrders, largest: tuple[str, float, float] |
         for r in rows
     ]
     listed = items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
-    if len(rows) == 1 and res.aov_without_all is not None:
+    if len(rows) == 1 and not res.more and res.aov_without_all is not None:
         r = rows[0]
         return (
             f"One order moves {whose} {by}: {r['order_id']} ({fmt.money(r['value'], cur)}, "
             f"{fmt.pct(r['share_of_revenue'])} of revenue); without it, AOV is "
             f"{fmt.money(res.aov_without_all, cur)} instead of {fmt.money(res.aov, cur)}."
         )
-    if len(rows) == 1:
+    if len(rows) == 1 and not res.more:
         head = f"One order moves {whose} {by}: {listed}."
     else:
         many = fmt.counted(len(rows) + res.more, "order", words=True)
         head = f"{many[0].upper()}{many[1:]} each move {whose} {by}" + (
-            f"; the {len(rows)} largest: {listed}." if res.more else f": {listed}."
+            f"; the {'' if len(rows) == 1 else f'{len(rows)} '}largest: {listed}."
+            if res.more
+            else f": {listed}."
         )
     them = (
         "it"

@@ -89,7 +89,19 @@ def number(value: Any, digits: int = 2) -> str:
     return f"{float(value):,.{digits}f}"
 
 
-_NUMBER_WORDS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+_NUMBER_WORDS = (
+    "no",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+)
 
 
 def counted(n: int, noun: str, plural: str | None = None, *, words: bool = False) -> str:
