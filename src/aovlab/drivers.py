@@ -796,6 +796,12 @@ def _mix_sentence(
     down = [r for r in both if r["current_aov"] < r["baseline_aov"]]
     if abs(rate) <= small or not both:
         rate_part = f"what each {one} spends barely moved AOV (rate {signed(rate)})"
+    elif len(both) == 1:
+        only = both[0]
+        rate_part = (
+            f"{_subject(by, only[by])}, the only {one} with orders in both periods, "
+            f"{spent(only['current_aov'] - only['baseline_aov'])} (rate {signed(rate)})"
+        )
     elif len(up) == len(both):
         rate_part = f"every {one} spent more per order (rate {signed(rate)})"
     elif len(down) == len(both):
