@@ -1,6 +1,7 @@
 """aovlab.drivers: exact splits pinned to a hand-worked shop, properties on random shops,
 recovery of the sample shop's planted effects, and both backends."""
 
+import json
 from fractions import Fraction
 
 import pandas as pd
@@ -98,10 +99,11 @@ def test_worked_example_by_hand():
         float((a1 - a0) * Fraction(7, 2)), abs=1e-9
     )
     assert res.headline == (
-        "AOV fell 6.2 % from €66.67 in 2025-09 to €62.50 in 2025-10. The share of web orders "
-        "fell from 66.7 % to 25.0 %, and their baskets are larger than average (mix −€24.31), "
-        "while every channel spent more per order (rate +€20.14). Baskets held more items "
-        "(UPT +€17.86) at lower prices per item (AUR −€22.03)."
+        "AOV fell 6.2 % from €66.67 in 2025-09 to €62.50 in 2025-10. One order carries €19.17 "
+        "of October 2025's AOV: D (€120.00); without it, AOV would be €43.33. The share of web "
+        "orders, whose baskets are larger than average, fell from 66.7 % to 25.0 % (mix "
+        "−€24.31), while every channel spent more per order (rate +€20.14). Baskets held more "
+        "items (UPT +€17.86) at lower prices per item (AUR −€22.03)."
     )
 
 
@@ -421,7 +423,183 @@ def test_what_next_leads_with_the_largest_finding(shop):
     t = drivers.trend(shop)
     d = drivers.decompose(shop, TRUTH["large_orders"]["month"], by="device")
     steps = drivers.what_next(d, drivers.contributors(shop, d.current), t)
-    assert steps.items[0].startswith("Mean and median part ways in 2025-04")
+    # The month's large orders are named (and its flag not repeated) before anything else.
+    assert steps.items[0].startswith("Four orders carry €27.61 of April 2025's AOV: 104735")
+    assert not any("Mean and median part ways in 2025-04" in s for s in steps.items)
     assert "top 1 % of orders" in steps.items[1]
     mix = drivers.decompose(shop, "2026-08", by="device")
     assert any("share of mobile orders rose" in s for s in drivers.what_next(mix).items)
+
+
+# --------------------------------------------------------------------- large orders
+
+
+def _month_shop(values: dict[str, list[float]], segments=None, currency="EUR") -> ShopData:
+    """One order per value: ``{"2025-09": [...], "2025-10": [...]}``; ids m-i (10-i for October).
+
+    ``segments``: the same shape, a ``channel`` per order.
+    """
+    rows = [
+        (f"{m[-2:]}-{i}", f"{m}-{i % 27 + 1:02d} 12:00", v, (segments or {}).get(m, [None] * 99)[i])
+        for m, vs in values.items()
+        for i, v in enumerate(vs)
+    ]
+    frame = {
+        "order_id": [r[0] for r in rows],
+        "ordered_at": [r[1] for r in rows],
+        "customer_id": [f"c{i}" for i in range(len(rows))],
+        "total": [r[2] for r in rows],
+    }
+    if segments:
+        frame["channel"] = [r[3] for r in rows]
+    return ShopData.from_frames(pl.DataFrame(frame), currency=currency, timezone="UTC")
+
+
+def test_large_orders_by_hand():
+    # October: ten orders, AOV 1,000 / 10 = 100.00 ... with two large ones.
+    october = [500.0, 300.0, 40.0, 30.0, 30.0, 30.0, 20.0, 20.0, 15.0, 15.0]
+    shop = _month_shop({"2025-09": [50.0, 60.0, 70.0], "2025-10": october})
+    res = drivers.large_orders(shop, "2025-10")
+    n, a = 10, 100.0
+    # One order's mean shift is (v - a) / (n - 1): 500 -> 400 / 9, 300 -> 200 / 9,
+    # 40 -> negative. 2 % of 100.00 is 2.00, so two orders are named.
+    assert drivers.mean_shift(500.0, a, n) == pytest.approx(400 / 9)
+    assert res.order_ids == ["10-0", "10-1"]
+    assert res.table["mean_shift"].to_list() == pytest.approx([400 / 9, 200 / 9])
+    # The AOV without one order, computed directly.
+    assert res.table["aov_without"].to_list() == pytest.approx([500 / 9, 700 / 9])
+    assert res.table["share_of_revenue"].to_list() == pytest.approx([0.5, 0.3])
+    assert res.aov_without_all == pytest.approx(200 / 8)
+    assert res.carried == pytest.approx(75.0)
+    assert res.headline == (
+        "Two orders each move October 2025's AOV by 2 % or more: 10-0 (€500.00, 50.0 % of "
+        "revenue; AOV €55.56 without it) and 10-1 (€300.00, 30.0 % of revenue; AOV €77.78 "
+        "without it). Without both, AOV is €25.00 instead of €100.00."
+    )
+    assert res.to_list() == [
+        {"order_id": "10-0", "value": 500.0, "share_of_revenue": 0.5, "aov_without": 55.56},
+        {"order_id": "10-1", "value": 300.0, "share_of_revenue": 0.3, "aov_without": 77.78},
+    ]
+    # Order ids only: customer ids never travel with the large orders.
+    assert set(res.table.columns) == {
+        "order_id",
+        "value",
+        "share_of_revenue",
+        "mean_shift",
+        "aov_without",
+    }
+    # A higher bar names only the first; max_orders cuts the list.
+    assert drivers.large_orders(shop, "2025-10", min_influence=0.3).order_ids == ["10-0"]
+    one = drivers.large_orders(shop, "2025-10", max_orders=1)
+    assert one.order_ids == ["10-0"] and one.more == 1
+    assert one.headline.startswith(
+        "Two orders each move October 2025's AOV by 2 % or more; the largest: 10-0 (€500.00"
+    )
+    # The decomposition carries them, in its headline, its JSON and its next steps.
+    dec = drivers.decompose(shop, "2025-10")
+    assert dec.large_orders is not None and dec.large_orders.order_ids == ["10-0", "10-1"]
+    assert dec.to_dict()["large_orders"] == res.to_list()
+    assert (
+        "Two orders carry €75.00 of October 2025's AOV: 10-0 (€500.00) and 10-1 (€300.00); "
+        "without them, AOV would be €25.00." in dec.headline
+    )
+    assert "customer" not in str(dec.to_dict()["large_orders"])
+    assert drivers.what_next(dec).items[0].startswith("Two orders carry €75.00")
+
+
+def test_no_large_orders_say_so():
+    shop = _month_shop({"2025-09": [50.0, 60.0], "2025-10": [100.0] * 50 + [101.0]})
+    res = drivers.large_orders(shop, "2025-10")
+    assert res.order_ids == [] and res.aov_without_all is None and res.carried == 0.0
+    assert res.headline == (
+        "No single order moves October 2025's AOV by 2 % or more; the largest, 10-50 "
+        "(€101.00), moves it by €0.02 (0.0 %)."
+    )
+    dec = drivers.decompose(shop, "2025-10")
+    assert dec.to_dict()["large_orders"] == []
+    assert "carr" not in dec.headline
+
+
+def test_trend_and_large_orders_apply_one_rule(shop):
+    t = drivers.trend(shop)
+    for month in t.flagged:
+        assert t.outlier_ids(month) == drivers.large_orders(shop, month).order_ids
+
+
+def test_the_cli_json_carries_the_large_orders(tmp_path):
+    from typer.testing import CliRunner
+
+    from aovlab.cli import app
+
+    october = [500.0, 300.0, 40.0, 30.0, 30.0, 30.0, 20.0, 20.0, 15.0, 15.0]
+    shop = _month_shop({"2025-09": [50.0, 60.0, 70.0], "2025-10": october})
+    path = tmp_path / "orders.csv"
+    shop.orders.select("order_id", "ordered_at", "customer_id", "total").write_csv(path)
+    args = ["drivers", str(path), "--current", "2025-10", "--currency", "EUR"]
+    result = CliRunner().invoke(app, [*args, "--timezone", "UTC", "--json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert [o["order_id"] for o in payload["large_orders"]] == ["10-0", "10-1"]
+    assert set(payload["large_orders"][0]) == {
+        "order_id",
+        "value",
+        "share_of_revenue",
+        "aov_without",
+    }
+    assert not any(c in result.stdout for c in ("c0", "c3", "customer_id"))
+    text = CliRunner().invoke(app, [*args, "--timezone", "UTC"])
+    assert "Two orders each move October 2025's AOV by 2 % or more" in text.stdout
+
+
+# --------------------------------------------------------------------- sentences
+
+
+def test_the_rate_clause_names_the_segment_behind_its_sign():
+    # web spends a little more, app a lot less: the total rate is negative and app drove it.
+    shop = _month_shop(
+        {"2025-09": [100.0, 100.0, 50.0, 50.0], "2025-10": [110.0, 110.0, 20.0, 20.0]},
+        segments={"2025-09": ["web", "web", "app", "app"], "2025-10": ["web", "web", "app", "app"]},
+    )
+    res = drivers.decompose(shop, "2025-10", by="channel")
+    d = res.to_dict()
+    assert (d["mix_effect"], d["rate_effect"]) == (0.0, -10.0)
+    assert res.segment_table().headline == (
+        "The mix of channels barely moved AOV (mix €0.00), and app spent €30.00 less per order, "
+        "though the other channel spent more (rate −€10.00)."
+    )
+
+
+def test_one_segment_and_missing_values_read_right():
+    shop = _month_shop(
+        {"2025-09": [100.0, 50.0], "2025-10": [90.0, 40.0]},
+        segments={"2025-09": ["web", "web"], "2025-10": ["web", "web"]},
+    )
+    res = drivers.decompose(shop, "2025-10", by="channel")
+    assert res.segment_table().headline == (
+        "All orders came from one channel (web), so there is no mix effect: web spent €10.00 "
+        "less per order (rate −€10.00)."
+    )
+    blank = _month_shop(
+        {"2025-09": [100.0, 50.0], "2025-10": [90.0, 40.0]},
+        segments={"2025-09": [None, None], "2025-10": [None, None]},
+    )
+    assert drivers.decompose(blank, "2025-10", by="channel").segment_table().headline == (
+        "No order has a channel, so there is nothing to split by: the whole change is rate "
+        "(−€10.00)."
+    )
+
+
+def test_sample_headlines_use_plain_words(shop):
+    channel = drivers.decompose(shop, "2026-03", by="channel").headline
+    assert (
+        "The mix of channels barely moved AOV (mix −€0.33), while organic spent €17.75 more "
+        "per order, as did 3 of the other 4 channels (rate +€7.41)." in channel
+    )
+    codes = drivers.decompose(shop, "2026-03", by="discount_code").headline
+    assert "orders without a discount code spent €7.96 more per order, though the other " in codes
+    types = drivers.decompose(shop, "2026-03", by="customer_type").headline
+    assert "returning customers spent €13.73 more per order, as did 1 of the other 2" in types
+    used = drivers.decompose(shop, "2026-08", by="discount_used").headline
+    assert "The share of orders with a discount, whose baskets are smaller than average" in used
+    for text in (channel, codes, types, used):
+        assert " values" not in text and "(missing)" not in text and "1 orders" not in text

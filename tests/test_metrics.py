@@ -326,3 +326,61 @@ def test_pair_headline_names_the_mix_paradox():
         "Overall AOV fell from €90.00 in 2026-09 to €66.00 in 2026-10 (−26.7 %) "
         "while it rose in every channel: app +10.0 %, web +10.0 %."
     )
+
+
+def _pair(values, channel):
+    half = len(values) // 2
+    orders = pl.DataFrame(
+        {
+            "order_id": [str(i) for i in range(len(values))],
+            "ordered_at": ["2026-09-15"] * half + ["2026-10-15"] * half,
+            "merchandise": values,
+            "channel": channel,
+        }
+    )
+    return metrics.kpis(ShopData.from_frames(orders, currency="EUR"), by=["month", "channel"])
+
+
+def test_pair_headline_counts_the_segments_that_moved_with_the_whole():
+    # AOV falls; web rises, app and shop fall.
+    res = _pair(
+        [100.0, 50.0, 40.0, 110.0, 30.0, 20.0],
+        ["web", "app", "shop", "web", "app", "shop"],
+    )
+    assert res.headline == (
+        "Overall AOV fell from €63.33 in 2026-09 to €53.33 in 2026-10 (−15.8 %) as it did in "
+        "2 of 3 channels: app −40.0 %, shop −50.0 %, web +10.0 %."
+    )
+    # Every segment rises with the whole: no "3 of 3 ... values".
+    res = _pair([100.0, 50.0, 110.0, 60.0], ["web", "app", "web", "app"])
+    assert res.headline == (
+        "Overall AOV rose from €75.00 in 2026-09 to €85.00 in 2026-10 (+13.3 %) as it did in "
+        "every channel: app +20.0 %, web +10.0 %."
+    )
+    # Held overall.
+    res = _pair([100.0, 50.0, 90.0, 60.0], ["web", "app", "web", "app"])
+    assert res.headline == (
+        "Overall AOV held at €75.00 from 2026-09 to 2026-10 while it rose in 1 of 2 channels "
+        "and fell in 1: app +20.0 %, web −10.0 %."
+    )
+
+
+def test_customer_kpis_of_a_guest_only_shop():
+    orders = pl.DataFrame(
+        {
+            "order_id": ["1", "2", "3"],
+            "ordered_at": ["2026-09-01", "2026-09-02", "2026-10-01"],
+            "total": [50.0, 70.0, 90.0],
+        }
+    )
+    shop = ShopData.from_frames(orders, currency="EUR", timezone="UTC")
+    res = metrics.customer_kpis(shop)
+    assert res.headline == (
+        "No registered customers in this data: every order is a guest checkout, so purchase "
+        "frequency, repeat rate and CLV cannot be computed."
+    )
+    assert len(res.table) == 0
+    assert list(res.table.columns) == list(metrics.CUSTOMER_FORMATS)
+    assert "<table" in res._repr_html_()
+    pandas = metrics.customer_kpis(ShopData.from_frames(orders.to_pandas()))
+    assert isinstance(pandas.table, pd.DataFrame) and pandas.headline == res.headline

@@ -108,3 +108,30 @@ def test_month_pair_by_country_matches_an_independent_split(retail_shop, invoice
     np.testing.assert_allclose(ours.loc[seg.index, "rate"], rate, rtol=1e-9, atol=1e-9)
     assert res.effect("mix") + res.effect("rate") == pytest.approx(res.change, abs=1e-9)
     assert (ours["baseline_orders"].sum(), ours["current_orders"].sum()) == (n[b], n[c])
+
+
+def test_november_2011_names_its_two_large_invoices(retail_shop, invoices):
+    """Each invoice that alone moves 2011-11's AOV by 2 % or more, computed in pandas."""
+    month = invoices[invoices["month"] == "2011-11"]["value"]
+    n, a = len(month), month.mean()
+    shift = (month - a) / (n - 1)
+    big = month[shift >= 0.02 * a].sort_values(ascending=False)
+    assert len(big) == 2 and big.iloc[0] > 50_000 and big.iloc[1] > 50_000
+    res = drivers.large_orders(retail_shop, "2011-11")
+    assert res.order_ids == list(big.index)
+    assert res.table["value"].tolist() == pytest.approx(big.tolist(), rel=1e-12)
+    assert res.table["share_of_revenue"].tolist() == pytest.approx(
+        (big / month.sum()).tolist(), rel=1e-12
+    )
+    without_each = [(month.sum() - v) / (n - 1) for v in big]
+    assert res.table["aov_without"].tolist() == pytest.approx(without_each, rel=1e-12)
+    assert res.aov_without_all == pytest.approx(month.drop(big.index).mean(), rel=1e-12)
+    # The decomposition names them although the month's mean/median gap is not flagged.
+    dec = drivers.decompose(retail_shop, "2011-11", by="country")
+    assert dec.to_dict()["large_orders"] == res.to_list()
+    assert f"Two orders carry £{a - month.drop(big.index).mean():,.2f} of November 2011" in (
+        dec.headline
+    )
+    # The total rate effect is negative: the rate clause names a country that spent less.
+    assert dec.to_dict()["rate_effect"] < 0
+    assert " less per order, as did " in dec.headline and "country values" not in dec.headline

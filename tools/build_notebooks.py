@@ -151,6 +151,7 @@ def aov_drivers() -> nbformat.NotebookNode:
             + ")\n"
             + "drivers"
         ),
+        code(CHECK + "aovlab.drivers.large_orders(shop, current)"),
         md(
             "## First, the outlier guard\n\n"
             "AOV is a mean, and one business order of fifty jackets moves a mean. The median "

@@ -252,6 +252,9 @@ def drivers(
                 *(cell(row[c], drivers_mod.SEGMENT_FORMATS.get(c, "text"), cur) for c in columns)
             )
         console.print(segments)
+    if result.large_orders is not None:
+        # The current period's large orders (order ids only; never customer data).
+        console.print(result.large_orders.headline, highlight=False, soft_wrap=True)
 
 
 @app.command()

@@ -276,6 +276,7 @@ class Decomposition(Result):
     current: str = ""
     figures: dict[str, Any] = field(default_factory=dict)
     digits: int = 2
+    large_orders: LargeOrders | None = None
 
     def effect(self, part: str, split: str | None = None) -> float | None:
         """One effect's unrounded value (``upt``, ``aur``, ``mix``, ``rate``, ``orders``, ...)."""
@@ -384,6 +385,7 @@ class Decomposition(Result):
                 }
                 for r, m, t in zip(rows, mixes, rates, strict=True)
             ]
+        out["large_orders"] = self.large_orders.to_list(d) if self.large_orders else []
         return out
 
     def effects(self) -> list[dict[str, Any]]:
@@ -412,6 +414,11 @@ class Decomposition(Result):
             f"<div class='aovlab-result'><p><strong>{html.escape(self.headline)}</strong></p>"
             + table_html(self.periods, PERIOD_FORMATS, self.currency)
             + table_html(pd.DataFrame(self.effects()), DECOMPOSITION_FORMATS, self.currency)
+            + (
+                self.large_orders._repr_html_()
+                if self.large_orders is not None and self.large_orders.order_ids
+                else ""
+            )
             + "</div>"
         )
 
@@ -477,12 +484,14 @@ def decompose(
     >>> res = decompose(aovlab.sample.load(), "2026-08", by="device")
     >>> print(res.headline)
     AOV fell 4.1 % from €119.50 in 2026-07 to €114.65 in 2026-08. The share of mobile
-    orders rose from 34.7 % to 63.2 %, and their baskets are smaller than average (mix
+    orders, whose baskets are smaller than average, rose from 34.7 % to 63.2 % (mix
     −€13.14), while every device spent more per order (rate +€8.29). Baskets held more
     items (UPT +€13.67) at lower prices per item (AUR −€18.52).
     >>> d = res.to_dict()
     >>> d["change"], d["mix_effect"], d["rate_effect"], d["upt_effect"], d["aur_effect"]
     (-4.85, -13.14, 8.29, 13.67, -18.52)
+    >>> d["large_orders"]  # no order alone moves August's AOV by 2 % (see large_orders)
+    []
     """
     p = _periods(current, baseline)
     keys, sums = _period_sums(
@@ -583,6 +592,7 @@ def decompose(
         current=p.current.label,
         figures=figures,
         digits=minor_unit(shop.currency),
+        large_orders=large_orders(shop, p.current, basis=basis),
     )
     result.headline = _decomposition_headline(result)
     return result
@@ -628,8 +638,68 @@ def _direction(change: float) -> str:
     return "rose" if change > 0 else "fell" if change < 0 else "held"
 
 
-def _words(name: str) -> str:
-    return name.replace("_", " ")
+def _words(name: str, plural: bool = False) -> str:
+    return fmt.dimension_label(name, plural=plural)
+
+
+#: How a derived dimension's segments read in a sentence: as who spends, and whose orders.
+_CUSTOMER_TYPES = {"new": "new customers", "returning": "returning customers", "guest": "guests"}
+_DISCOUNT_USED = {"discount": "orders with a discount", "no discount": "orders without a discount"}
+
+
+def _article(words: str) -> str:
+    """The article before ``words``: "a" or "an" (acronyms by their first letter's sound)."""
+    first = words.split(" ")[0]
+    if first.isupper() and len(first) > 1:
+        return "an" if first[0] in "AEFHILMNORSX" else "a"
+    return "an" if first[:1].lower() in "aeio" else "a"
+
+
+def _subject(by: str, key: Any) -> str:
+    """A segment as the subject of "... spent more per order"."""
+    if key == dimensions.MISSING:
+        return f"orders without {_article(_words(by))} {_words(by)}"
+    if by == "customer_type" and key in _CUSTOMER_TYPES:
+        return _CUSTOMER_TYPES[str(key)]
+    if by == "discount_used" and key in _DISCOUNT_USED:
+        return _DISCOUNT_USED[str(key)]
+    return str(key)
+
+
+def _orders_of(by: str, key: Any) -> str:
+    """A segment's orders: "mobile orders", "orders from guests", "orders without a ..."."""
+    if key == dimensions.MISSING or (by == "discount_used" and key in _DISCOUNT_USED):
+        return _subject(by, key)
+    if by == "customer_type" and key in _CUSTOMER_TYPES:
+        return f"orders from {_CUSTOMER_TYPES[str(key)]}"
+    return f"{key} orders"
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _carried_sentence(large: LargeOrders | None, currency: str | None) -> str:
+    """The sentence naming the current period's large orders ("" when there are none)."""
+    if large is None or large.aov_without_all is None:
+        return ""
+    rows = list(nw.from_native(large.table, eager_only=True).iter_rows(named=True))
+    if not rows:
+        return ""
+    cut = 4 if len(rows) + large.more == 4 else 3
+    shown = [f"{r['order_id']} ({fmt.money(r['value'], currency)})" for r in rows[:cut]]
+    rest = len(rows) + large.more - len(shown)
+    if rest:
+        shown.append(fmt.counted(rest, "more", "more"))
+    listed = shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " and " + shown[-1]
+    many = fmt.counted(len(rows), "order", words=True)
+    verb = "carries" if len(rows) == 1 else "carry"
+    them = "it" if len(rows) == 1 else "them"
+    return (
+        f"{_capital(many)} {verb} {fmt.money(large.carried, currency)} of "
+        f"{fmt.period_name(large.period)}'s AOV: {listed}; without {them}, AOV would be "
+        f"{fmt.money(large.aov_without_all, currency)}."
+    )
 
 
 def _decomposition_headline(res: Decomposition) -> str:
@@ -646,10 +716,17 @@ def _decomposition_headline(res: Decomposition) -> str:
     if d["change"] == 0:
         text = f"AOV held at {money(c['aov'])} in {c['period']} against {b['period']}."
     else:
+        pct = abs(d["change_pct"])
+        size = (
+            fmt.pct(pct) if round(pct * 100, 1) else f"{money(abs(d['change']))} (less than 0.1 %)"
+        )
         text = (
-            f"AOV {_direction(d['change'])} {fmt.pct(abs(d['change_pct']))} "
+            f"AOV {_direction(d['change'])} {size} "
             f"from {money(b['aov'])} in {b['period']} to {money(c['aov'])} in {c['period']}."
         )
+    carried = _carried_sentence(res.large_orders, cur)
+    if carried:
+        text += " " + carried
     if res.by and res.segments is not None:
         rows = list(nw.from_native(res.segments, eager_only=True).iter_rows(named=True))
         text += " " + _mix_sentence(rows, res.by, d["mix_effect"], d["rate_effect"], cur)
@@ -669,7 +746,11 @@ def _decomposition_headline(res: Decomposition) -> str:
 def _mix_sentence(
     rows: list[dict[str, Any]], by: str, mix: float, rate: float, cur: str | None
 ) -> str:
-    """Which segment drove the mix effect, and which segments spent more or less."""
+    """Which segment drove the mix effect, and which drove the rate effect.
+
+    Each effect is explained by the segment that contributed most in the effect's own
+    direction, in words that match its sign.
+    """
 
     def money(v: float) -> str:
         return fmt.money(v, cur)
@@ -677,37 +758,348 @@ def _mix_sentence(
     def signed(v: float) -> str:
         return fmt.money(v, cur, signed=True)
 
-    name = _words(by)
+    def spent(gap: float) -> str:
+        if round(gap, 2) == 0:
+            return "spent the same per order"
+        return f"spent {money(abs(gap))} {'more' if gap > 0 else 'less'} per order"
+
+    one, many = _words(by), _words(by, plural=True)
+    both = [r for r in rows if r["baseline_orders"] and r["current_orders"]]
+    if len(rows) == 1:
+        r = rows[0]
+        if r[by] == dimensions.MISSING:
+            return (
+                f"No order has {_article(one)} {one}, so there is nothing to split by: "
+                f"the whole change is rate ({signed(rate)})."
+            )
+        return (
+            f"All orders came from one {one} ({r[by]}), so there is no mix effect: "
+            f"{_subject(by, r[by])} {spent(r['current_aov'] - r['baseline_aov'])} "
+            f"(rate {signed(rate)})."
+        )
     small = 0.15 * (abs(mix) + abs(rate))
     if abs(mix) <= small:
-        mix_part = f"The mix of {name} values barely moved AOV (mix {signed(mix)})"
+        mix_part = f"The mix of {many} barely moved AOV (mix {signed(mix)})"
     else:
-        top = max(rows, key=lambda r: abs(r["mix"]))
+        # The segment that pushed the mix effect's way most.
+        top = max(rows, key=lambda r: r["mix"] if mix > 0 else -r["mix"])
         moved = top["current_share"] - top["baseline_share"]
         # A segment's mix is (its share's change) x (its AOV against the average).
         smaller = (top["mix"] < 0) == (moved > 0)
         mix_part = (
-            f"The share of {top[by]} orders {_direction(moved)} from "
-            f"{fmt.pct(top['baseline_share'])} to {fmt.pct(top['current_share'])}, and their "
-            f"baskets are {'smaller' if smaller else 'larger'} than average (mix {signed(mix)})"
+            f"The share of {_orders_of(by, top[by])}, whose baskets are "
+            f"{'smaller' if smaller else 'larger'} than average, {_direction(moved)} from "
+            f"{fmt.pct(top['baseline_share'])} to {fmt.pct(top['current_share'])} "
+            f"(mix {signed(mix)})"
         )
-    both = [r for r in rows if r["baseline_orders"] and r["current_orders"]]
     up = [r for r in both if r["current_aov"] > r["baseline_aov"]]
-    if abs(rate) <= small:
-        rate_part = f"what each {name} spends barely moved AOV (rate {signed(rate)})"
-    elif both and len(up) == len(both):
-        rate_part = f"every {name} spent more per order (rate {signed(rate)})"
-    elif not up:
-        rate_part = f"every {name} spent less per order (rate {signed(rate)})"
-    else:
-        lead = max(both, key=lambda r: abs(r["rate"]))
-        gap = lead["current_aov"] - lead["baseline_aov"]
+    down = [r for r in both if r["current_aov"] < r["baseline_aov"]]
+    if abs(rate) <= small or not both:
+        rate_part = f"what each {one} spends barely moved AOV (rate {signed(rate)})"
+    elif len(both) == 1:
+        only = both[0]
         rate_part = (
-            f"{len(up)} of {len(both)} {name} values spent more per order; {lead[by]} "
-            f"spent {money(abs(gap))} {'more' if gap > 0 else 'less'} (rate {signed(rate)})"
+            f"{_subject(by, only[by])}, the only {one} with orders in both periods, "
+            f"{spent(only['current_aov'] - only['baseline_aov'])} (rate {signed(rate)})"
         )
-    joiner = "while" if (mix < 0) != (rate < 0) else "and"
+    elif len(up) == len(both):
+        rate_part = f"every {one} spent more per order (rate {signed(rate)})"
+    elif len(down) == len(both):
+        rate_part = f"every {one} spent less per order (rate {signed(rate)})"
+    else:
+        # The segment whose rate contribution pushed the total rate effect's way most.
+        lead = max(both, key=lambda r: r["rate"] if rate > 0 else -r["rate"])
+        gap = lead["current_aov"] - lead["baseline_aov"]
+        same = [r for r in (up if gap > 0 else down) if r is not lead]
+        opposite = len(down if gap > 0 else up)
+        others = len(both) - 1
+        if len(same) == others:
+            company = f"as did every other {one}"
+        elif same:
+            company = f"as did {len(same)} of the other {fmt.counted(others, one, many)}"
+        elif others == 1:
+            company = f"though the other {one} spent {'less' if gap > 0 else 'more'}"
+        elif opposite == others:
+            company = f"though the other {others} {many} spent {'less' if gap > 0 else 'more'}"
+        else:
+            company = f"the only {one} that did"
+        rate_part = f"{_subject(by, lead[by])} {spent(gap)}, {company} (rate {signed(rate)})"
+    joiner = "while" if (mix < 0) != (rate < 0) and mix and rate else "and"
     return f"{mix_part}, {joiner} {rate_part}."
+
+
+# --------------------------------------------------------------------------- large orders
+
+LARGE_ORDER_FORMATS: Formats = {
+    "value": "money",
+    "share_of_revenue": "share",
+    "mean_shift": "money",
+    "aov_without": "money",
+}
+
+
+def mean_shift(value: Any, aov: Any, orders: Any) -> Any:
+    """How far one order moves its period's AOV: ``(value - aov) / (orders - 1)``.
+
+    Without order k, a period of n orders with AOV a has AOV ``(n x a - v_k) / (n - 1)``;
+    the difference to a is ``(v_k - a) / (n - 1)``. Works on numbers and on narwhals
+    expressions. Four orders of 10, 20, 30 and 140 (AOV 50): without the 140 the AOV
+    is 20, so that order moves it by 30.
+
+    >>> mean_shift(140.0, 50.0, 4)
+    30.0
+    >>> (10 + 20 + 30) / 3
+    20.0
+    """
+    return (value - aov) / (orders - 1)
+
+
+def _large_order_rows(
+    orders: nw.DataFrame[Any], key: str, min_influence: float, max_orders: int
+) -> nw.DataFrame[Any]:
+    """The orders that each move their period's AOV by ``min_influence`` or more.
+
+    ``orders``: one row per counted order with ``key`` (the period), ``order_id`` and
+    ``value``. Returns at most ``max_orders`` per period, largest first, with
+    ``share_of_revenue``, ``mean_shift`` (:func:`mean_shift`), ``aov_without`` (the
+    period's AOV without that order alone), the period's ``__n``, ``__rev`` and
+    ``__aov``, and ``__qualifying`` (how many orders qualify before the cut). The one
+    place the rule is applied: :func:`large_orders` and :func:`trend` both use it.
+    """
+    per_period = (
+        orders.group_by(key)
+        .agg(nw.len().alias("__n"), nw.col("value").sum().alias("__rev"))
+        .with_columns(nw.col("__n").cast(nw.Float64()))
+    )
+    per_period = per_period.with_columns(metrics.aov(nw.col("__rev"), nw.col("__n")).alias("__aov"))
+    return (
+        orders.select(key, "order_id", "value")
+        .join(per_period, on=key, how="left")
+        .filter(nw.col("__n") > 1)
+        .with_columns(
+            mean_shift(nw.col("value"), nw.col("__aov"), nw.col("__n")).alias("mean_shift")
+        )
+        .filter(nw.col("mean_shift") >= min_influence * nw.col("__aov"))
+        .with_columns(
+            nw.col("value").rank(method="ordinal", descending=True).over(key).alias("__rank"),
+            nw.len().over(key).alias("__qualifying"),
+            metrics.share(nw.col("value"), nw.col("__rev")).alias("share_of_revenue"),
+            (nw.col("__aov") - nw.col("mean_shift")).alias("aov_without"),
+        )
+        .filter(nw.col("__rank") <= max_orders)
+        .sort([key, "value", "order_id"], descending=[False, True, False])
+        .drop("__rank")
+    )
+
+
+@dataclass(repr=False)
+class LargeOrders(Result):
+    """The orders of one period that each move its AOV by ``min_influence`` or more.
+
+    ``table``: ``order_id``, ``value``, ``share_of_revenue``, ``mean_shift`` (how much
+    the AOV falls without that order alone) and ``aov_without`` (the AOV without it),
+    largest first. ``aov_without_all``: the period's AOV without every listed order.
+    No customer data is carried.
+    """
+
+    period: str = ""
+    basis: str = "net"
+    orders: int = 0
+    revenue: float = 0.0
+    aov: float = math.nan
+    aov_without_all: float | None = None
+    min_influence: float = 0.02
+    more: int = 0
+    keys: list[str] = field(default_factory=lambda: ["order_id"])
+
+    @property
+    def order_ids(self) -> list[str]:
+        """The listed orders' ids, largest first."""
+        return [str(v) for v in nw.from_native(self.table, eager_only=True)["order_id"].to_list()]
+
+    @property
+    def carried(self) -> float:
+        """How much of the period's AOV the listed orders carry together (0 when none)."""
+        return 0.0 if self.aov_without_all is None else self.aov - self.aov_without_all
+
+    def to_list(self, digits: int = 2) -> list[dict[str, Any]]:
+        """Plain, rounded rows: order_id, value, share_of_revenue, aov_without."""
+        return [
+            {
+                "order_id": str(r["order_id"]),
+                "value": _round(r["value"], digits),
+                "share_of_revenue": _round(r["share_of_revenue"], 6),
+                "aov_without": _round(r["aov_without"], digits),
+            }
+            for r in nw.from_native(self.table, eager_only=True).iter_rows(named=True)
+        ]
+
+    def chart(self) -> Any:
+        """The listed orders' values as bars."""
+        from aovlab import charts
+
+        return charts.bar_chart(self, "value")
+
+    def _repr_html_(self) -> str:
+        table = nw.from_native(self.table, eager_only=True)
+        return (
+            f"<div class='aovlab-result'><p><strong>{html.escape(self.headline)}</strong></p>"
+            + (table_html(self.table, LARGE_ORDER_FORMATS, self.currency) if len(table) else "")
+            + "</div>"
+        )
+
+
+def large_orders(
+    shop: ShopData,
+    when: str | periods.Window,
+    *,
+    basis: str = "net",
+    min_influence: float = 0.02,
+    max_orders: int = 10,
+) -> LargeOrders:
+    """The orders that alone move a period's AOV by ``min_influence`` (2 %) or more.
+
+    AOV is a mean, and one business order moves a mean. An order of value v in a period
+    of n orders with AOV a moves it by ``(v - a) / (n - 1)`` (:func:`mean_shift`); every
+    order that moves it by at least ``min_influence`` x a is listed (at most
+    ``max_orders``, largest first) with its share of the period's revenue and the AOV
+    without it, and the AOV without all of them. This holds whether or not the period's
+    mean/median gap is unusual (:func:`trend` flags those).
+
+    Parameters
+    ----------
+    shop
+        A loaded shop.
+    when
+        The period: ``2026-10``, ``2026Q3``, ``2026-10-01..2026-10-15``.
+    basis
+        Revenue basis: ``net`` (default), ``gross`` or ``total``.
+    min_influence
+        The share of the period's AOV an order must move on its own to be listed.
+    max_orders
+        At most this many orders.
+
+    Examples
+    --------
+    >>> import aovlab
+    >>> shop = aovlab.sample.load()
+    >>> res = large_orders(shop, "2025-04")
+    >>> print(res.headline)
+    Four orders each move April 2025's AOV by 2 % or more: 104735 (€7,475.00, 6.4 % of
+    revenue; AOV €126.97 without it), 104592 (€7,160.00, 6.2 % of revenue; AOV €127.33
+    without it), 105165 (€4,770.00, 4.1 % of revenue; AOV €130.12 without it) and 104982
+    (€4,740.00, 4.1 % of revenue; AOV €130.16 without it). Without all four, AOV is
+    €107.92 instead of €135.52.
+    >>> res.to_list()[0]
+    {'order_id': '104735', 'value': 7475.0, 'share_of_revenue': 0.064211, 'aov_without': 126.97}
+    >>> print(large_orders(shop, "2026-08").headline)
+    No single order moves August 2026's AOV by 2 % or more; the largest, 125224 (€1,198.50),
+    moves it by €0.67 (0.6 %).
+    """
+    if not 0.0 < min_influence < 1.0:
+        raise AovlabInputError(
+            "min_influence is out of range",
+            expected="0 < min_influence < 1",
+            found=repr(min_influence),
+        )
+    if max_orders < 1:
+        raise AovlabInputError(
+            "max_orders is out of range", expected="1 or more", found=repr(max_orders)
+        )
+    window = when if isinstance(when, periods.Window) else periods.parse_window(when)
+    orders = (
+        metrics.order_table(shop, basis=basis, when=window)
+        .select("order_id", "value")
+        .with_columns(nw.lit(window.label).alias("__period"))
+    )
+    n = len(orders)
+    revenue = float(orders["value"].sum()) if n else 0.0
+    aov = metrics.aov(revenue, n) if n else math.nan
+    rows = _large_order_rows(orders, "__period", min_influence, max_orders)
+    table = rows.select("order_id", "value", "share_of_revenue", "mean_shift", "aov_without")
+    listed = len(table)
+    without_all = (
+        metrics.aov(revenue - float(table["value"].sum()), n - listed)
+        if listed and n > listed
+        else None
+    )
+    largest = None
+    if not listed and n > 1:
+        top_id, top_value = (
+            orders.sort(["value", "order_id"], descending=[True, False])
+            .select("order_id", "value")
+            .row(0)
+        )
+        largest = (str(top_id), float(top_value), float(mean_shift(float(top_value), aov, n)))
+    result = LargeOrders(
+        table=_native(table),
+        headline="",
+        currency=shop.currency,
+        formats=LARGE_ORDER_FORMATS,
+        period=window.label,
+        basis=basis,
+        orders=n,
+        revenue=revenue,
+        aov=aov,
+        aov_without_all=finite_or_none(without_all),
+        min_influence=min_influence,
+        more=int(rows["__qualifying"].max()) - listed if listed else 0,
+    )
+    result.headline = _large_orders_headline(result, largest)
+    return result
+
+
+def _large_orders_headline(res: LargeOrders, largest: tuple[str, float, float] | None) -> str:
+    cur = res.currency
+    whose = f"{fmt.period_name(res.period)}'s AOV"
+    by = f"by {fmt.pct(res.min_influence, digits=0)} or more"
+    rows = list(nw.from_native(res.table, eager_only=True).iter_rows(named=True))
+    if not rows:
+        if not res.orders:
+            return f"No counted orders in {fmt.period_name(res.period)}."
+        text = f"No single order moves {whose} {by}"
+        if largest is not None:
+            order_id, value, shift = largest
+            text += (
+                f"; the largest, {order_id} ({fmt.money(value, cur)}), moves it by "
+                f"{fmt.money(shift, cur)} ({fmt.pct(metrics.share(shift, res.aov))})"
+            )
+        return text + "."
+    items = [
+        f"{r['order_id']} ({fmt.money(r['value'], cur)}, {fmt.pct(r['share_of_revenue'])} of "
+        f"revenue; AOV {fmt.money(r['aov_without'], cur)} without it)"
+        for r in rows
+    ]
+    listed = items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+    if len(rows) == 1 and not res.more and res.aov_without_all is not None:
+        r = rows[0]
+        return (
+            f"One order moves {whose} {by}: {r['order_id']} ({fmt.money(r['value'], cur)}, "
+            f"{fmt.pct(r['share_of_revenue'])} of revenue); without it, AOV is "
+            f"{fmt.money(res.aov_without_all, cur)} instead of {fmt.money(res.aov, cur)}."
+        )
+    if len(rows) == 1 and not res.more:
+        head = f"One order moves {whose} {by}: {listed}."
+    else:
+        many = fmt.counted(len(rows) + res.more, "order", words=True)
+        head = f"{many[0].upper()}{many[1:]} each move {whose} {by}" + (
+            f"; the {'' if len(rows) == 1 else f'{len(rows)} '}largest: {listed}."
+            if res.more
+            else f": {listed}."
+        )
+    them = (
+        "it"
+        if len(rows) == 1
+        else "both"
+        if len(rows) == 2
+        else f"all {fmt.counted(len(rows), 'order', words=True).split()[0]}"
+    )
+    if res.aov_without_all is None:
+        return head + f" They are all of {fmt.period_name(res.period)}'s orders."
+    return (
+        head + f" Without {them}, AOV is {fmt.money(res.aov_without_all, cur)} instead of "
+        f"{fmt.money(res.aov, cur)}."
+    )
 
 
 # --------------------------------------------------------------------------- trend
@@ -862,26 +1254,9 @@ def trend(
     )
     table = table.with_columns(flag.alias("flagged"))
     flagged = [str(v) for v in table.filter(nw.col("flagged"))[by].to_list()]
-    per_period = table.select(
-        by,
-        nw.col("orders").alias("__n"),
-        nw.col("revenue").alias("__rev"),
-        nw.col("aov").alias("__aov"),
-    )
     orders = metrics.order_table(shop, basis=basis, when=when, by=[by])
-    orders = orders.filter(nw.col(by).is_in(flagged)).select(by, "order_id", "value")
-    shift = (nw.col("value") - nw.col("__aov")) / (nw.col("__n") - 1)
-    outliers = (
-        orders.join(per_period, on=by, how="left")
-        .filter(nw.col("__n") > 1)
-        .with_columns(shift.alias("mean_shift"))
-        .filter(nw.col("mean_shift") >= min_influence * nw.col("__aov"))
-        .with_columns(
-            nw.col("value").rank(method="ordinal", descending=True).over(by).alias("__rank"),
-            metrics.share(nw.col("value"), nw.col("__rev")).alias("share_of_revenue"),
-        )
-        .filter(nw.col("__rank") <= max_orders)
-        .sort([by, "value", "order_id"], descending=[False, True, False])
+    outliers = _large_order_rows(
+        orders.filter(nw.col(by).is_in(flagged)), by, min_influence, max_orders
     )
     counts = outliers.group_by(by).agg(
         nw.len().alias("outlier_orders"), nw.col("value").sum().alias("__out")
@@ -934,8 +1309,8 @@ def _trend_headline(res: TrendResult, single: str | None) -> str:
         text += "."
     if res.typical_gap is None:
         return (
-            text
-            + f" With fewer than three {key}s there is no typical mean-to-median gap to judge outliers by."
+            text + f" With fewer than three {key}s there is no typical mean-to-median gap to judge "
+            "outliers by."
         )
     flagged = [r for r in rows if r["flagged"]]
     if not flagged:
@@ -947,9 +1322,14 @@ def _trend_headline(res: TrendResult, single: str | None) -> str:
     for r in flagged[:3]:
         n = r["outlier_orders"]
         about = (
-            f"{n} order{'s' if n != 1 else ''} each move its AOV by "
-            f"{fmt.pct(res.min_influence, digits=0)} or more; without them it is "
-            f"{fmt.money(r['aov_without_outliers'], cur)}"
+            (
+                f"{fmt.counted(n, 'order')} each move its AOV by "
+                f"{fmt.pct(res.min_influence, digits=0)} or more; without them it is "
+                if n > 1
+                else f"1 order moves its AOV by {fmt.pct(res.min_influence, digits=0)} or "
+                "more; without it, AOV is "
+            )
+            + fmt.money(r["aov_without_outliers"], cur)
             if n
             else f"no single order moves its AOV by {fmt.pct(res.min_influence, digits=0)}: "
             "many large orders lift the mean together"
@@ -1338,36 +1718,43 @@ def what_next(
     """
     d = decomposition.to_dict()
     cur = decomposition.currency
-    by = _words(decomposition.by or "segment")
+    dim = decomposition.by or "segment"
+    by = _words(dim)
 
     def signed(v: float) -> str:
         return fmt.money(v, cur, signed=True)
 
     found: list[tuple[float, str]] = []
-    if decomposition.segments is not None and d["change"] != 0:
-        rows = list(nw.from_native(decomposition.segments, eager_only=True).iter_rows(named=True))
+    rows = (
+        []
+        if decomposition.segments is None
+        else list(nw.from_native(decomposition.segments, eager_only=True).iter_rows(named=True))
+    )
+    if len(rows) > 1 and d["change"] != 0:
         mix, rate = d["mix_effect"], d["rate_effect"]
         if abs(mix) >= abs(rate):
-            top = max(rows, key=lambda r: abs(r["mix"]))
+            # The segment that pushed the mix effect's way most.
+            top = max(rows, key=lambda r: r["mix"] if mix > 0 else -r["mix"])
             found.append(
                 (
                     abs(mix),
                     f"Where orders came from moved AOV more than what each {by} spends "
-                    f"(mix {signed(mix)}, rate {signed(rate)}): the share of {top[decomposition.by]} "
-                    f"orders {_direction(top['current_share'] - top['baseline_share'])} from "
+                    f"(mix {signed(mix)}, rate {signed(rate)}): the share of "
+                    f"{_orders_of(dim, top[dim])} "
+                    f"{_direction(top['current_share'] - top['baseline_share'])} from "
                     f"{fmt.pct(top['baseline_share'])} to {fmt.pct(top['current_share'])}. Compare "
                     f"what each {by} buys in the segment breakdown, and check whether the shift "
                     "is a campaign or lasting.",
                 )
             )
         else:
-            top = max(rows, key=lambda r: abs(r["rate"]))
+            top = max(rows, key=lambda r: r["rate"] if rate > 0 else -r["rate"])
             found.append(
                 (
                     abs(rate),
                     f"What each {by} spends moved AOV more than where orders came from "
                     f"(rate {signed(rate)}, mix {signed(mix)}), above all "
-                    f"{top[decomposition.by]} ({signed(top['rate'])}). The contributors name the "
+                    f"{_subject(dim, top[dim])} ({signed(top['rate'])}). The contributors name the "
                     "categories and products behind it.",
                 )
             )
@@ -1437,8 +1824,24 @@ def what_next(
                     f"through {how} ({signed(big[how])}).",
                 )
             )
+    large = decomposition.large_orders
+    named = large is not None and large.aov_without_all is not None and bool(large.order_ids)
+    if large is not None and named:
+        found.append(
+            (
+                math.inf,
+                _carried_sentence(large, cur)
+                + " Read the AOV without them, and check whether such orders recur, before "
+                "acting on the average.",
+            )
+        )
     if trend is not None:
-        which = [p for p in (decomposition.baseline, decomposition.current) if p in trend.flagged]
+        # The current period's large orders are named above when there are any.
+        which = [
+            p
+            for p in (decomposition.baseline, decomposition.current)
+            if p in trend.flagged and not (named and p == decomposition.current)
+        ]
         if which:
             found.append(
                 (

@@ -87,3 +87,123 @@ def number(value: Any, digits: int = 2) -> str:
     if _missing(value):
         return "n/a"
     return f"{float(value):,.{digits}f}"
+
+
+_NUMBER_WORDS = (
+    "no",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+)
+
+
+def counted(n: int, noun: str, plural: str | None = None, *, words: bool = False) -> str:
+    """A count with its noun in the right number: "1 order", "2 orders", "12,345 orders".
+
+    ``words``: small counts spelt out ("two orders"), as at the start of a sentence.
+
+    >>> counted(1, "order"), counted(2, "order"), counted(12345, "order")
+    ('1 order', '2 orders', '12,345 orders')
+    >>> counted(2, "order", words=True), counted(11, "country", "countries", words=True)
+    ('two orders', '11 countries')
+    """
+    amount = _NUMBER_WORDS[n] if words and 0 <= n < len(_NUMBER_WORDS) else count(n)
+    return f"{amount} {noun if n == 1 else plural or noun + 's'}"
+
+
+#: The words for the dimensions people split by: (singular, plural).
+_DIMENSION_WORDS = {
+    "country": ("country", "countries"),
+    "device": ("device", "devices"),
+    "channel": ("channel", "channels"),
+    "discount_code": ("discount code", "discount codes"),
+    "customer_type": ("customer type", "customer types"),
+    "main_category": ("main category", "main categories"),
+    "discount_used": ("discount group", "discount groups"),
+    "ab_arm": ("AB arm", "AB arms"),
+    "segment": ("segment", "segments"),
+}
+_ACRONYMS = {"ab", "id", "sku", "utm", "ip", "os", "url", "b2b", "b2c", "vat", "ui", "ux"}
+_UNCOUNTABLE = {"data", "info", "information", "feedback", "series", "species"}
+
+
+def _plural_word(word: str) -> str:
+    lower = word.lower()
+    if lower.endswith("y") and len(lower) > 1 and lower[-2] not in "aeiou":
+        return word[:-1] + "ies"
+    if lower.endswith(("s", "x", "z", "ch", "sh")):
+        return word + "es"
+    return word + "s"
+
+
+def dimension_label(name: str, plural: bool = False) -> str:
+    """The plain English words for an order dimension, for sentences.
+
+    Known dimensions have fixed words; any other column name is read as a noun phrase
+    (underscores as spaces, short codes in capitals, the last word made plural). A name
+    that does not read as a noun (``is_member``, ``used_coupon``, ``utm2``) becomes
+    "group(s) of ...".
+
+    >>> dimension_label("country", plural=True), dimension_label("discount_code", plural=True)
+    ('countries', 'discount codes')
+    >>> dimension_label("store", plural=True), dimension_label("category", plural=True)
+    ('stores', 'categories')
+    >>> dimension_label("ab_arm"), dimension_label("ab_arm", plural=True)
+    ('AB arm', 'AB arms')
+    >>> dimension_label("utm_source", plural=True), dimension_label("box", plural=True)
+    ('UTM sources', 'boxes')
+    >>> dimension_label("is_member"), dimension_label("is_member", plural=True)
+    ('group of is member', 'groups of is member')
+    """
+    if name in _DIMENSION_WORDS:
+        return _DIMENSION_WORDS[name][1 if plural else 0]
+    words = [w for w in name.replace("-", "_").replace(" ", "_").split("_") if w]
+    noun_like = (
+        bool(words)
+        and all(w.isalpha() or w.lower() in _ACRONYMS for w in words)
+        and words[0].lower() not in {"is", "has", "was", "did", "used"}
+        and not words[-1].lower().endswith(("ed", "ing"))
+    )
+    text = " ".join(w.upper() if w.lower() in _ACRONYMS else w for w in words) or name
+    if not noun_like:
+        return f"{'groups' if plural else 'group'} of {text}"
+    if not plural or words[-1].lower() in _UNCOUNTABLE:
+        return text
+    head, _, last = text.rpartition(" ")
+    return f"{head} {_plural_word(last)}".strip() if head else _plural_word(last)
+
+
+_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+
+
+def period_name(label: str) -> str:
+    """A period label as people say it: a month by its name, other labels as they are.
+
+    >>> period_name("2011-11"), period_name("2026Q3"), period_name("2026-10-01")
+    ('November 2011', '2026Q3', '2026-10-01')
+    """
+    if len(label) == 7 and label[4] == "-" and label[:4].isdigit() and label[5:].isdigit():
+        month = int(label[5:])
+        if 1 <= month <= 12:
+            return f"{_MONTHS[month - 1]} {label[:4]}"
+    return label

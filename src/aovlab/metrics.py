@@ -678,19 +678,34 @@ def _pair_headline(
     changes = {
         s: v[after] / v[before] - 1 for s, v in seg.items() if v.get(before) and v.get(after)
     }
-    up = sorted(s for s, c in changes.items() if c > 0)
-    moved = "rose" if b > a else "fell"
+    up = [s for s, c in changes.items() if c > 0]
+    down = [s for s, c in changes.items() if c < 0]
+    one, many = fmt.dimension_label(dim), fmt.dimension_label(dim, plural=True)
     listed = ", ".join(f"{s} {fmt.pct(c, signed=True)}" for s, c in sorted(changes.items()))
-    if len(up) == len(changes) and b < a:
-        tail = f"while it rose in every {dim}"
-    elif not up and b > a:
-        tail = f"while it fell in every {dim}"
+    if round(b, 2) == round(a, 2):
+        head = f"Overall AOV held at {fmt.money(b, cur)} from {before} to {after}"
     else:
-        tail = f"and rose in {len(up)} of {len(changes)} {dim} values"
-    return (
-        f"Overall AOV {moved} from {fmt.money(a, cur)} in {before} to {fmt.money(b, cur)} in {after} "
-        f"({fmt.pct(share(b - a, a), signed=True)}) {tail}: {listed}."
-    )
+        head = (
+            f"Overall AOV {'rose' if b > a else 'fell'} from {fmt.money(a, cur)} in {before} to "
+            f"{fmt.money(b, cur)} in {after} ({fmt.pct(share(b - a, a), signed=True)})"
+        )
+    if not changes:
+        return f"{head}; no {one} has orders in both periods."
+    if len(changes) == 1:
+        ((s, c),) = changes.items()
+        return f"{head}; the one {one} with orders in both, {s}, moved {fmt.pct(c, signed=True)}."
+    same, other = (up, down) if b >= a else (down, up)
+    other_verb = "fell" if b >= a else "rose"
+    if round(b, 2) == round(a, 2):
+        tail = f"while it rose in {len(up)} of {len(changes)} {many} and fell in {len(down)}"
+    elif len(same) == len(changes):
+        tail = f"as it did in every {one}"
+    elif len(other) == len(changes):
+        # Every segment moved the other way: the mix of orders carried the change.
+        tail = f"while it {other_verb} in every {one}"
+    else:
+        tail = f"as it did in {len(same)} of {len(changes)} {many}"
+    return f"{head} {tail}: {listed}."
 
 
 # --------------------------------------------------------------------------- customers
@@ -704,6 +719,12 @@ CUSTOMER_FORMATS: Formats = {
     "clv_historic": "money",
     "clv_to_cac": "number",
 }
+
+
+NO_CUSTOMERS = (
+    "No registered customers in this data: every order is a guest checkout, so purchase "
+    "frequency, repeat rate and CLV cannot be computed."
+)
 
 
 @dataclass(repr=False)
@@ -750,12 +771,24 @@ def customer_kpis(
     keys = [by] if by else []
     frame = order_table(shop, basis=basis, when=when).filter(~nw.col("customer_id").is_null())
     if len(frame) == 0:
-        raise AovlabInputError(
-            "no orders with a customer_id",
-            table="orders",
-            column="customer_id",
-            expected="registered customers' orders",
-            found="only guest orders",
+        # Every order is a guest checkout: an empty table that says so, not an error.
+        empty = nw.from_dict(
+            {k: [] for k in [*keys, *CUSTOMER_FORMATS]},
+            schema={
+                **{k: nw.String() for k in keys},
+                **{
+                    k: nw.Int64() if kind == "count" else nw.Float64()
+                    for k, kind in CUSTOMER_FORMATS.items()
+                },
+            },
+            backend=nw.get_native_namespace(frame),
+        )
+        return CustomerResult(
+            table=empty.to_native(),
+            headline=NO_CUSTOMERS,
+            currency=shop.currency,
+            formats=CUSTOMER_FORMATS,
+            keys=keys,
         )
     per_customer = (
         frame.with_columns(nw.col("cogs").is_null().cast(nw.Int64()).alias("__no_cogs"))
