@@ -309,25 +309,6 @@ def test_scaling_prices_scales_aur_not_upt(frames, k):
     assert scaled.effect("aur") == pytest.approx(k * base.effect("aur"), rel=1e-9, abs=1e-9)
 
 
-@given(st.lists(st.integers(-(10**6), 10**6).map(lambda c: c / 1000), min_size=1, max_size=12))
-def test_round_parts_add_up_to_the_rounded_total(parts):
-    rounded = drivers.round_parts(parts)
-    assert round(sum(rounded), 2) == round(sum(parts), 2)
-    assert all(abs(r - p) < 0.01 + 1e-9 for r, p in zip(rounded, parts, strict=True))
-
-
-@given(
-    st.lists(st.floats(0.1, 1000), min_size=3, max_size=3),
-    st.lists(st.floats(0.1, 1000), min_size=3, max_size=3),
-)
-def test_shapley_is_exact_and_symmetric(before, after):
-    parts = drivers.shapley(before, after)
-    whole = after[0] * after[1] * after[2] - before[0] * before[1] * before[2]
-    assert sum(parts) == pytest.approx(whole, rel=1e-9, abs=1e-6)
-    back = drivers.shapley(after, before)
-    assert [-p for p in back] == pytest.approx(parts, rel=1e-9, abs=1e-6)
-
-
 # --------------------------------------------------------------------- recovery
 
 

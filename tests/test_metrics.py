@@ -384,3 +384,13 @@ def test_customer_kpis_of_a_guest_only_shop():
     assert "<table" in res._repr_html_()
     pandas = metrics.customer_kpis(ShopData.from_frames(orders.to_pandas()))
     assert isinstance(pandas.table, pd.DataFrame) and pandas.headline == res.headline
+
+
+@pytest.mark.parametrize("by", ["customer_type", "main_category", "discount_used"])
+def test_derived_dimensions_split_kpis_as_they_split_drivers(shop, by):
+    """by= means the same in metrics.kpis as in drivers.decompose."""
+    table = metrics.kpis(shop, by=by, when="2026-08").table
+    segments = aovlab.drivers.decompose(shop, "2026-08", by=by).segments
+    kpis = dict(zip(table[by].to_list(), table["orders"].to_list(), strict=True))
+    drivers = dict(zip(segments[by].to_list(), segments["current_orders"].to_list(), strict=True))
+    assert kpis == {k: v for k, v in drivers.items() if v}

@@ -34,197 +34,25 @@ from __future__ import annotations
 
 import html
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass, field
-from itertools import combinations
 from typing import Any
 
 import narwhals.stable.v2 as nw
 import numpy as np
 
 from aovlab import dimensions, fmt, metrics, periods
+from aovlab.compare import (
+    Sides,
+    comparison,
+    labelled,
+    period_sums,
+    require_orders,
+    small_frame,
+)
 from aovlab.errors import AovlabInputError
 from aovlab.model import ShopData, finite_or_none, minor_unit
 from aovlab.results import Formats, Result, table_html
-
-# --------------------------------------------------------------------------- the split
-
-
-def shapley(before: Sequence[Any], after: Sequence[Any]) -> list[Any]:
-    """Split the change of a product of factors into one exact, symmetric effect per factor.
-
-    Each factor's effect is its change times the other factors' values averaged over
-    every order in which the factors could have changed one at a time (the Shapley
-    value). The effects add up to ``prod(after) - prod(before)`` exactly, and swapping
-    ``before`` and ``after`` negates each. For two factors this is the midpoint rule
-    ``dx * (y0 + y1) / 2 + dy * (x0 + x1) / 2``. Works on numbers and on narwhals
-    expressions.
-
-    Examples
-    --------
-    AOV = UPT x AUR going from 2 items at 10.00 to 3 items at 12.00 (20.00 -> 36.00):
-
-    >>> shapley([2.0, 10.0], [3.0, 12.0])
-    [11.0, 5.0]
-
-    Revenue = sessions x conversion x AOV, from the worked example 400,000 x 2.5 % x
-    94.47 = 944,700 to 420,000 x 2.4 % x 97.00 = 977,760:
-
-    >>> parts = shapley([400_000, 0.025, 94.47], [420_000, 0.024, 97.00])
-    >>> [round(p, 2) for p in parts], round(sum(parts), 2)
-    ([46905.93, -39255.57, 25409.63], 33060.0)
-    """
-    if len(before) != len(after) or not before:
-        raise AovlabInputError(
-            "shapley needs the same factors in both periods",
-            expected="two equally long, non-empty sequences",
-            found=f"{len(before)} and {len(after)} factors",
-        )
-    n = len(before)
-    effects = []
-    for i in range(n):
-        others = [j for j in range(n) if j != i]
-        weight_sum: Any = 0.0
-        for k in range(n):
-            weight = math.factorial(k) * math.factorial(n - k - 1) / math.factorial(n)
-            for changed in combinations(others, k):
-                term: Any = weight
-                for j in others:
-                    term = term * (after[j] if j in changed else before[j])
-                weight_sum = weight_sum + term
-        effects.append((after[i] - before[i]) * weight_sum)
-    return effects
-
-
-def round_parts(parts: Sequence[float], total: float | None = None, digits: int = 2) -> list[float]:
-    """Round parts so that they still add up to their (rounded) total.
-
-    Each part is rounded down in the last digit, then the units left over go to the
-    parts with the largest remainders. A table of effects then adds up to the cent.
-
-    >>> round_parts([1.005, 1.005, 1.005])
-    [1.01, 1.0, 1.0]
-    >>> round_parts([0.333, 0.333, 0.334], total=1.0)
-    [0.33, 0.33, 0.34]
-    """
-    scale = 10**digits
-    target = round(round(sum(parts) if total is None else total, digits) * scale)
-    floors = [math.floor(p * scale + 1e-9) for p in parts]
-    remainders = sorted(
-        range(len(parts)), key=lambda i: (parts[i] * scale - floors[i], -i), reverse=True
-    )
-    missing = target - sum(floors)
-    for i in remainders[: max(0, missing)]:
-        floors[i] += 1
-    for i in list(reversed(remainders))[: max(0, -missing)]:
-        floors[i] -= 1
-    return [f / scale for f in floors]
-
-
-# --------------------------------------------------------------------------- windows
-
-
-@dataclass(frozen=True)
-class Periods:
-    """The baseline and current windows of a comparison."""
-
-    baseline: periods.Window
-    current: periods.Window
-
-
-def _periods(current: str | periods.Window, baseline: str | periods.Window | None) -> Periods:
-    cur = current if isinstance(current, periods.Window) else periods.parse_window(current)
-    base = (
-        cur.previous()
-        if baseline is None
-        else baseline
-        if isinstance(baseline, periods.Window)
-        else periods.parse_window(baseline)
-    )
-    if base.start < cur.end and cur.start < base.end:
-        raise AovlabInputError(
-            "the baseline and current periods overlap",
-            expected="two separate periods (the baseline defaults to the one before current)",
-            found=f"baseline {base.label} ({base.start}..{base.end}), current {cur.label} "
-            f"({cur.start}..{cur.end})",
-        )
-    return Periods(base, cur)
-
-
-def _labelled(shop: ShopData, p: Periods, *, basis: str, by: str | None = None) -> Any:
-    """Counted orders of both windows (lazy), ``__current`` true in the current one.
-
-    With ``by``, the dimension is attached as ``__segment``.
-    """
-    own = [by] if by in shop.dimensions else []
-    frame = metrics.order_table(shop, basis=basis, when=[p.baseline, p.current], by=own, lazy=True)
-    # The rows are inside one of two separate windows: one bound tells them apart.
-    stamp = nw.col("ordered_at").dt.timestamp("us")
-    if p.current.start > p.baseline.start:
-        is_current = stamp >= periods.epoch_us(p.current.bounds(shop.timezone)[0])
-    else:
-        is_current = stamp < periods.epoch_us(p.baseline.bounds(shop.timezone)[0])
-    frame = frame.with_columns(is_current.alias("__current"))
-    return dimensions.attach(shop, frame, by, alias="__segment") if by else frame
-
-
-Sides = tuple[np.ndarray, np.ndarray]
-
-
-def _period_sums(
-    frame: Any, key: str | None, sums: dict[str, nw.Expr]
-) -> tuple[np.ndarray, dict[str, Sides]]:
-    """Aggregate rows labelled ``__current`` by period and ``key`` in the engine.
-
-    Returns the keys (sorted) and, for each of ``sums``, its baseline and current values
-    per key as numpy arrays (0 where a key has no rows in a period). What follows in
-    the analyses works on these few aggregate values.
-    """
-    if key is None:
-        key = "__all"
-        frame = frame.with_columns(nw.lit("all").alias(key))
-    grouped = frame.group_by("__current", key).agg(*(e.alias(n) for n, e in sums.items()))
-    if isinstance(grouped, nw.LazyFrame):
-        grouped = grouped.collect()
-    current = grouped["__current"].to_numpy().astype(int)
-    keys, where = np.unique(grouped[key].to_numpy().astype(str), return_inverse=True)
-    out: dict[str, Sides] = {}
-    for name in sums:
-        values = np.nan_to_num(grouped[name].to_numpy().astype(float), nan=0.0)
-        sides = np.zeros((2, len(keys)))
-        np.add.at(sides, (current, where), values)
-        out[name] = (sides[0], sides[1])
-    return keys, out
-
-
-def _require_orders(shop: ShopData, p: Periods, orders: Sides) -> tuple[float, float]:
-    """The two periods' order counts; a clear error when either has none."""
-    n0, n1 = float(orders[0].sum()), float(orders[1].sum())
-    for n, which, window in ((n1, "current", p.current), (n0, "baseline", p.baseline)):
-        if not n:
-            frame = nw.from_native(shop.orders, eager_only=True)
-            first, last = frame["ordered_at"].min(), frame["ordered_at"].max()
-            raise AovlabInputError(
-                f"no counted orders in the {which} period {window.label}",
-                table="orders",
-                expected=f"orders in {window.label} that are not cancelled or tests",
-                found=f"none; the data runs from {first:%Y-%m-%d} to {last:%Y-%m-%d}",
-            )
-    return n0, n1
-
-
-def _frame(columns: dict[str, Any], backend: Any) -> nw.DataFrame[Any]:
-    """A small result frame from lists and numpy arrays; NaN in a float array becomes null."""
-    data: dict[str, Any] = {}
-    empty: list[str] = []
-    for name, values in columns.items():
-        if isinstance(values, np.ndarray) and values.dtype.kind == "f":
-            values = [None if math.isnan(v) else v for v in values.tolist()]
-            empty += [name] if all(v is None for v in values) else []
-        data[name] = values
-    frame = nw.from_dict(data, backend=backend)
-    return frame.with_columns(nw.col(*empty).cast(nw.Float64())) if empty else frame
-
+from aovlab.splits import round_parts, shapley
 
 # --------------------------------------------------------------------------- decompose
 
@@ -493,9 +321,9 @@ def decompose(
     >>> d["large_orders"]  # no order alone moves August's AOV by 2 % (see large_orders)
     []
     """
-    p = _periods(current, baseline)
-    keys, sums = _period_sums(
-        _labelled(shop, p, basis=basis, by=by),
+    p = comparison(current, baseline)
+    keys, sums = period_sums(
+        labelled(shop, p, basis=basis, by=by),
         "__segment" if by else None,
         {
             "orders": nw.len(),
@@ -504,7 +332,7 @@ def decompose(
             "with_units": nw.col("units").count(),
         },
     )
-    _require_orders(shop, p, sums["orders"])
+    require_orders(shop, p, sums["orders"])
     backend = nw.get_native_namespace(nw.from_native(shop.orders, eager_only=True))
     figures: dict[str, Any] = {}
     for i, which, window in ((0, "baseline", p.baseline), (1, "current", p.current)):
@@ -616,7 +444,7 @@ def _segments(keys: np.ndarray, orders: Sides, parts: dict[str, Any], by: str, b
     """The segment table as shown: largest segments first (a native frame)."""
     o0, o1 = orders
     order = np.lexsort((keys, -(o0 + o1)))
-    frame = _frame(
+    frame = small_frame(
         {
             by: keys[order].tolist(),
             "baseline_orders": o0[order].astype(np.int64),
@@ -707,11 +535,7 @@ def _decomposition_headline(res: Decomposition) -> str:
     d, cur = res.to_dict(), res.currency
     b, c = d["baseline"], d["current"]
 
-    def money(v: float) -> str:
-        return fmt.money(v, cur)
-
-    def signed(v: float) -> str:
-        return fmt.money(v, cur, signed=True)
+    money, signed = fmt.in_currency(cur)
 
     if d["change"] == 0:
         text = f"AOV held at {money(c['aov'])} in {c['period']} against {b['period']}."
@@ -751,12 +575,7 @@ def _mix_sentence(
     Each effect is explained by the segment that contributed most in the effect's own
     direction, in words that match its sign.
     """
-
-    def money(v: float) -> str:
-        return fmt.money(v, cur)
-
-    def signed(v: float) -> str:
-        return fmt.money(v, cur, signed=True)
+    money, signed = fmt.in_currency(cur)
 
     def spent(gap: float) -> str:
         if round(gap, 2) == 0:
@@ -1245,10 +1064,9 @@ def trend(
     table = table.with_columns(
         metrics.share(nw.col("aov"), nw.col("median_order_value")).alias("gap")
     )
-    gaps = [g for g in table["gap"].to_list() if g is not None and math.isfinite(g)]
-    typical = sorted(gaps)[len(gaps) // 2] if len(gaps) >= 3 else None
+    typical = metrics.typical_gap(table["gap"].to_list())
     flag = (
-        (nw.col("gap") > typical * (1 + threshold)).fill_null(False)
+        metrics.gap_flagged(nw.col("gap"), typical, threshold).fill_null(False)
         if typical is not None
         else nw.lit(False)
     )
@@ -1425,7 +1243,7 @@ def _per_order_split(
     lines: nw.DataFrame[Any], key: str, n0: float, n1: float
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Revenue per order by ``key`` in both periods, split into volume and price."""
-    keys, sums = _period_sums(
+    keys, sums = period_sums(
         lines, key, {"units": nw.col("quantity").sum(), "revenue": nw.col("__revenue").sum()}
     )
     (u0, u1), (r0, r1) = sums["units"], sums["revenue"]
@@ -1489,13 +1307,13 @@ def contributors(
     """
     if not 0 < share < 1:
         raise AovlabInputError("share is out of range", expected="0 < share < 1", found=repr(share))
-    p = _periods(current, baseline)
+    p = comparison(current, baseline)
     orders = (
-        _labelled(shop, p, basis=basis)
+        labelled(shop, p, basis=basis)
         .select("order_id", "__current", "value", "merchandise", "discount")
         .collect()
     )
-    _, t = _period_sums(
+    _, t = period_sums(
         orders,
         None,
         {
@@ -1503,7 +1321,7 @@ def contributors(
             **{c: nw.col(c).sum() for c in ("value", "merchandise", "discount")},
         },
     )
-    n0, n1 = _require_orders(shop, p, t["orders"])
+    n0, n1 = require_orders(shop, p, t["orders"])
     (v0,), (v1,) = t["value"]
     a0, a1 = v0 / n0, v1 / n1
     change = a1 - a0
@@ -1527,7 +1345,7 @@ def contributors(
         )
         skus, split = _per_order_split(joined, "sku", n0, n1)
         names = lines.group_by("sku").agg(nw.col("product").min(), nw.col("category").min())
-        by_sku = _frame({"sku": skus.tolist(), **split}, backend)
+        by_sku = small_frame({"sku": skus.tolist(), **split}, backend)
         products = _top_products(by_sku.join(names, on="sku", how="left"), top)
     else:
         (m0,), (m1,) = t["merchandise"]
@@ -1539,7 +1357,7 @@ def contributors(
     if abs(residual) >= 0.5 * 10 ** -minor_unit(shop.currency):
         label = "(shipping, tax and other charges)" if basis == "total" else "(not in order lines)"
         rows.append((label, 0.0, residual, None, None))
-    table = _frame(
+    table = small_frame(
         {
             "category": [r[0] for r in rows],
             "baseline_per_order": [r[1] for r in rows],
@@ -1627,7 +1445,7 @@ def _top_orders(
         nw.col("value").rank(method="ordinal", descending=True).over("__current").alias("__rank"),
         metrics.top_count(n, share).alias("__k"),
     ).filter(nw.col("__rank") <= nw.col("__k"))
-    _, tops = _period_sums(ranked, None, {"count": nw.len(), "value": nw.col("value").sum()})
+    _, tops = period_sums(ranked, None, {"count": nw.len(), "value": nw.col("value").sum()})
     (k0,), (k1,) = tops["count"]
     (t0,), (t1,) = tops["value"]
     w0 = metrics.aov(a0 * n0 - t0, n0 - k0)
@@ -1647,8 +1465,7 @@ def _top_orders(
 def _contributors_headline(res: Contributors, change: float) -> str:
     cur = res.currency
 
-    def signed(v: float) -> str:
-        return fmt.money(v, cur, signed=True)
+    _, signed = fmt.in_currency(cur)
 
     rows = [
         r
@@ -1721,8 +1538,7 @@ def what_next(
     dim = decomposition.by or "segment"
     by = _words(dim)
 
-    def signed(v: float) -> str:
-        return fmt.money(v, cur, signed=True)
+    _, signed = fmt.in_currency(cur)
 
     found: list[tuple[float, str]] = []
     rows = (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 _PREFIX = {"EUR": "€", "GBP": "£", "USD": "$"}
@@ -46,6 +47,18 @@ def money(
     if code in _SUFFIX:
         return f"{sign}{body}{_SUFFIX[code]}"
     return f"{sign}{body} {code}".rstrip()
+
+
+def in_currency(
+    currency: str | None,
+) -> tuple[Callable[[Any], str], Callable[[Any], str]]:
+    """Money formatters bound to one currency: plain, and signed (``+`` on gains too).
+
+    >>> money, signed = in_currency("EUR")
+    >>> money(94.47), signed(8.29), signed(-4.1)
+    ('€94.47', '+€8.29', '−€4.10')
+    """
+    return (lambda v: money(v, currency)), (lambda v: money(v, currency, signed=True))
 
 
 def pct(value: Any, *, digits: int = 1, signed: bool = False) -> str:

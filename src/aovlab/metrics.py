@@ -131,6 +131,34 @@ def clv_to_cac(clv: Any, cac: Any) -> Any:
     return _ratio(clv, cac)
 
 
+#: How far above the typical AOV / median ratio a period's ratio must be to be flagged.
+GAP_THRESHOLD = 0.15
+
+
+def typical_gap(gaps: Sequence[float | None]) -> float | None:
+    """The typical AOV / median ratio over periods: their median (None under three periods).
+
+    Order values are skewed, so AOV sits above the median in every period; only an
+    unusually wide gap says that a few orders carry the mean (the outlier guard).
+
+    >>> typical_gap([1.6, 1.7, 1.65, 2.4]), typical_gap([1.6, 1.7])
+    (1.7, None)
+    """
+    finite = sorted(g for g in gaps if g is not None and math.isfinite(g))
+    return finite[len(finite) // 2] if len(finite) >= 3 else None
+
+
+def gap_flagged(gap: Any, typical: float, threshold: float = GAP_THRESHOLD) -> Any:
+    """Whether a period's AOV / median ratio is more than ``threshold`` above the typical one.
+
+    Works on numbers and on narwhals expressions.
+
+    >>> gap_flagged(2.4, 1.7), gap_flagged(1.8, 1.7)
+    (True, False)
+    """
+    return gap > typical * (1 + threshold)
+
+
 def share(part: Any, whole: Any) -> Any:
     """Share of a total: part / whole.
 
@@ -216,16 +244,18 @@ def _keys(shop: ShopData, by: str | list[str | None] | tuple[str, ...] | None) -
             expected="at most two (a period and/or columns)",
             found=", ".join(keys),
         )
-    columns = nw.from_native(shop.orders).columns
+    from aovlab.dimensions import available
+
+    dims = available(shop)
     for key in keys:
-        if key not in periods.PERIODS and key not in columns:
+        if key not in periods.PERIODS and key not in dims:
             raise AovlabInputError(
                 f"cannot group by '{key}'",
                 table="orders",
                 column=key,
-                expected=f"a period ({', '.join(periods.PERIODS)}) or an order column",
+                expected=f"a period ({', '.join(periods.PERIODS)}) or an order dimension: "
+                + ", ".join(dims),
                 found="no such column",
-                present=[c for c in columns],
             )
     return keys
 
@@ -290,7 +320,9 @@ def order_table(
     facts are built.
     """
     orders: Any = nw.from_native(shop.orders, eager_only=True)
-    dims = [k for k in by or [] if k not in periods.PERIODS]
+    keys = [k for k in by or [] if k not in periods.PERIODS]
+    dims = [k for k in keys if k in orders.columns]
+    derived = [k for k in keys if k not in orders.columns]
     needed = [
         "order_id",
         "customer_id",
@@ -314,12 +346,18 @@ def order_table(
         *(periods.label("ordered_at", k).alias(k) for k in by or [] if k in periods.PERIODS),
     )
     missing = nw.lit(None, dtype=nw.Float64())
-    return frame.with_columns(
+    frame = frame.with_columns(
         (nw.col("units").cast(nw.Float64()) if "units" in orders.columns else missing).alias(
             "units"
         ),
         (nw.col("cogs") if "cogs" in orders.columns else missing).alias("cogs"),
     )
+    if derived:
+        from aovlab import dimensions
+
+        for name in derived:  # customer_type, main_category, discount_used
+            frame = dimensions.attach(shop, frame, name)
+    return frame
 
 
 # --------------------------------------------------------------------------- KPIs
@@ -633,11 +671,10 @@ def _headline(result: KpiResult, shop: ShopData, when: str | None) -> str:
         gaps = [
             (share(r["aov"], r["median_order_value"]), r) for r in rows if r["median_order_value"]
         ]
-        if len(gaps) >= 3:
-            ordered = sorted(g for g, _ in gaps)
-            typical = ordered[len(ordered) // 2]
+        typical = typical_gap([g for g, _ in gaps])
+        if typical is not None:
             gap, worst = max(gaps, key=lambda g: g[0])
-            if gap > typical * 1.15:
+            if gap_flagged(gap, typical):
                 text += (
                     f" Mean and median part most in {worst[key]} (AOV {fmt.money(worst['aov'], cur)} vs "
                     f"median {fmt.money(worst['median_order_value'], cur)}): a few large orders lift the mean there."
