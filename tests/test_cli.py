@@ -174,3 +174,63 @@ def test_drivers_bad_requests_exit_2(args, message):
     result = run("drivers", SAMPLE / "orders.csv", *args)
     assert result.exit_code == 2
     assert message in result.output and "Traceback" not in result.output
+
+
+def assert_refused(result, *fragments):
+    output = result.stdout + result.stderr
+    assert result.exit_code == 2, output
+    assert "Traceback" not in output and (
+        result.exception is None or isinstance(result.exception, SystemExit)
+    ), output
+    for fragment in fragments:
+        assert fragment in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("command", ["kpis", "drivers", "validate"])
+@pytest.mark.parametrize(
+    ("option", "value", "fragment"),
+    [
+        ("--sep", ";;", "is not one character"),
+        ("--sep", "", "is not one character"),
+        ("--currency", "EURO", "is not an ISO 4217 currency code"),
+        ("--currency", "12", "is not an ISO 4217 currency code"),
+        ("--currency", "€", "is not an ISO 4217 currency code"),
+        ("--timezone", "Mars/Base", "is not a time zone"),
+        ("--timezone", "../etc", "is not a time zone"),
+        ("--timezone", "", "is not a time zone"),
+    ],
+)
+def test_bad_read_options_are_refused_by_every_command(command, option, value, fragment):
+    assert_refused(run(command, SAMPLE / "orders.csv", option, value), fragment, option)
+
+
+@pytest.mark.parametrize(
+    ("option", "value"), [("--currency", "EURO"), ("--timezone", "Mars/Base"), ("--sep", ";;")]
+)
+def test_report_refuses_bad_read_options_before_writing(tmp_path, option, value):
+    result = run("report", "--sample", "--out", tmp_path / "o", option, value)
+    assert_refused(result, option)
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("scale", ["0", "-1", "nan", "inf", "0.00001"])
+def test_sample_refuses_a_scale_that_is_not_a_size(tmp_path, scale):
+    assert_refused(run("sample", "--out", tmp_path / "s", "--scale", scale), "--scale")
+    assert not (tmp_path / "s").exists()
+
+
+def test_sample_refuses_an_out_that_is_a_file(tmp_path):
+    (tmp_path / "file").write_text("keep me")
+    assert_refused(run("sample", "--out", tmp_path / "file", "--scale", "0.01"), "is a file")
+    assert_refused(
+        run("sample", "--out", tmp_path / "file" / "sub", "--scale", "0.01"), "cannot write"
+    )
+    assert (tmp_path / "file").read_text() == "keep me"
+
+
+@pytest.mark.parametrize("where", ["file", "file/sub"])
+def test_report_refuses_an_out_that_is_not_a_folder(tmp_path, where):
+    (tmp_path / "file").write_text("keep me")
+    result = run("report", "--sample", "--month", "2026-10", "--out", tmp_path / where)
+    assert_refused(result, "--out", str(tmp_path / "file"))
+    assert (tmp_path / "file").read_text() == "keep me"

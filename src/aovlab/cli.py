@@ -19,6 +19,7 @@ from aovlab import metrics
 from aovlab.errors import AovlabInputError
 from aovlab.fmt import money as fmt_money
 from aovlab.io.canonical import parse_column_map
+from aovlab.io.parse import check_currency, check_sep, check_timezone
 from aovlab.results import cell
 
 app = typer.Typer(
@@ -76,7 +77,10 @@ def _read_options(
     dayfirst: bool | None,
     column_map: str | None = None,
 ) -> dict[str, Any]:
-    """The keyword arguments of aovlab.load for the shared read options."""
+    """The keyword arguments of aovlab.load for the shared read options (checked here)."""
+    check_sep(sep)
+    check_currency(currency)
+    check_timezone(timezone)
     return {
         "currency": currency,
         "timezone": timezone,
@@ -349,6 +353,10 @@ def validate(
     raise typer.Exit(code)
 
 
+#: The sizes `aovlab sample --scale` accepts: ~30 orders to ~3 million.
+SAMPLE_SCALES = (0.001, 100.0)
+
+
 @app.command()
 def sample(
     out: Annotated[Path, Opt(help="Folder to write the sample shop into.")] = Path("data/sample"),
@@ -357,9 +365,25 @@ def sample(
     ] = 1.0,
 ) -> None:
     """Write the synthetic sample shop (byte-for-byte reproducible)."""
+    import math
+
     from aovlab import sample as sample_mod
 
-    for path in sample_mod.write(out, scale=scale):
+    if not (math.isfinite(scale) and SAMPLE_SCALES[0] <= scale <= SAMPLE_SCALES[1]):
+        low, high = SAMPLE_SCALES
+        raise _fail(
+            f"--scale must be a number from {low:g} to {high:g} "
+            f"(1 = ~30,000 orders, 0.1 = ~3,000); got {scale:g}"
+        )
+    if out.exists() and not out.is_dir():
+        raise _fail(f"--out {out}: is a file; give a folder to write the sample shop into")
+    try:
+        written = sample_mod.write(out, scale=scale)
+    except OSError as exc:
+        raise _fail(
+            f"--out {out}: cannot write the sample shop there ({exc.strerror or exc})"
+        ) from None
+    for path in written:
         typer.echo(str(path))
 
 
