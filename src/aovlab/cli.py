@@ -197,7 +197,7 @@ def drivers(
     """Why AOV moved between two periods: UPT/AUR, mix/rate and revenue splits, exact."""
     from aovlab import drivers as drivers_mod
     from aovlab.io import load
-    from aovlab.report import latest_complete_month
+    from aovlab.report import default_month_note, latest_complete_month
 
     try:
         shop = load(
@@ -206,9 +206,10 @@ def drivers(
             traffic=traffic,
             **_read_options(currency, timezone, fmt, sep, encoding, decimal, dayfirst, column_map),
         )
-        result = drivers_mod.decompose(
-            shop, current or latest_complete_month(shop), baseline, by=by, basis=basis
-        )
+        if current is None:
+            current = latest_complete_month(shop)
+            err.print(default_month_note(current, "--current"), highlight=False, soft_wrap=True)
+        result = drivers_mod.decompose(shop, current, baseline, by=by, basis=basis)
     except AovlabInputError as exc:
         raise _fail(str(exc)) from None
     payload = result.to_dict()
@@ -437,8 +438,11 @@ def report(
         )
     except AovlabInputError as exc:
         raise _fail(str(exc)) from None
+    if outcome.month_note:
+        err.print(outcome.month_note, highlight=False, soft_wrap=True)
     for run in outcome.notebooks:
-        mark = "ok" if run.status == "ok" else f"FAILED: {run.error}"
+        first = (run.error or "").strip().splitlines()[:1]
+        mark = "ok" if run.status == "ok" else f"FAILED: {first[0] if first else 'failed'}"
         err.print(f"  {run.name}: {mark}", highlight=False, soft_wrap=True)
     typer.echo(str(outcome.index.resolve()))
     if outcome.failed:
