@@ -234,3 +234,34 @@ def test_report_refuses_an_out_that_is_not_a_folder(tmp_path, where):
     result = run("report", "--sample", "--month", "2026-10", "--out", tmp_path / where)
     assert_refused(result, "--out", str(tmp_path / "file"))
     assert (tmp_path / "file").read_text() == "keep me"
+
+
+def test_a_bug_ends_in_one_line_not_a_traceback(monkeypatch, capsys):
+    import aovlab.cli as cli
+
+    def broken():
+        raise RuntimeError("planted\nsecond line")
+
+    monkeypatch.setattr(cli, "app", broken)
+    with pytest.raises(SystemExit) as info:
+        cli.main()
+    assert info.value.code == 1
+    captured = capsys.readouterr().err
+    assert "internal error: RuntimeError: planted" in captured and "second line" not in captured
+    assert "Traceback" not in captured
+    monkeypatch.setenv("AOVLAB_DEBUG", "1")
+    with pytest.raises(RuntimeError):
+        cli.main()
+
+
+def test_report_that_cannot_be_written_exits_2(tmp_path, monkeypatch):
+    from aovlab import report
+
+    def denied(new, final):
+        raise PermissionError(13, "Permission denied", str(final))
+
+    monkeypatch.setattr(report, "_replace_folder", denied)
+    monkeypatch.setattr(report, "_run_notebook", lambda *a: report.NotebookRun("x", "ok"))
+    result = run("report", "--sample", "--month", "2026-10", "--out", tmp_path / "o")
+    assert_refused(result, "cannot write the report", "Permission denied")
+    assert [p.name for p in (tmp_path / "o" / "client").iterdir()] == []

@@ -185,3 +185,13 @@ def test_shop_json_with_wrong_types_names_the_key(tmp_path, content, key):
     assert "shop.json" in str(info.value)
     (tmp_path / "shop.json").write_text('{"currency": "SEK", "anything": [1, 2]}')
     assert aovlab.load(orders=tmp_path / "orders.csv").currency == "SEK"
+
+
+def test_shop_json_with_an_unknown_time_zone_names_the_file(tmp_path):
+    import aovlab
+
+    (tmp_path / "orders.csv").write_text("order_id,ordered_at,total\n1,2026-10-01,10\n")
+    (tmp_path / "shop.json").write_text('{"timezone": "Mars/Base"}')
+    with pytest.raises(AovlabInputError, match="has a 'timezone' that is not a time zone") as info:
+        aovlab.load(orders=tmp_path / "orders.csv")
+    assert "shop.json" in str(info.value) and "Mars/Base" in str(info.value)

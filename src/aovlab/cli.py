@@ -438,6 +438,9 @@ def report(
         )
     except AovlabInputError as exc:
         raise _fail(str(exc)) from None
+    except OSError as exc:  # a full disk, a folder another run holds, permissions
+        where = exc.filename or out
+        raise _fail(f"cannot write the report ({where}): {exc.strerror or exc}") from None
     if outcome.month_note:
         err.print(outcome.month_note, highlight=False, soft_wrap=True)
     for run in outcome.notebooks:
@@ -450,12 +453,29 @@ def report(
 
 
 def main() -> None:
-    """Entry point of the ``aovlab`` script."""
+    """Entry point of the ``aovlab`` script.
+
+    A bug still ends in one line, not a traceback; ``AOVLAB_DEBUG=1`` shows the traceback.
+    """
+    import os
+
     try:
         app()
     except AovlabInputError as exc:  # pragma: no cover - commands catch their own
         err.print(f"aovlab: {exc}", highlight=False)
         sys.exit(2)
+    except Exception as exc:
+        if os.environ.get("AOVLAB_DEBUG"):
+            raise
+        message = str(exc).strip().splitlines()[:1]
+        err.print(
+            f"aovlab: internal error: {type(exc).__name__}"
+            + (f": {message[0][:300]}" if message else "")
+            + " (this is a bug: rerun with AOVLAB_DEBUG=1 for the details and report it)",
+            highlight=False,
+            soft_wrap=True,
+        )
+        sys.exit(1)
 
 
 if __name__ == "__main__":  # pragma: no cover

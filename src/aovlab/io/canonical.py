@@ -15,6 +15,7 @@ from aovlab.io.parse import (
     check_gzip,
     check_last_line,
     check_sep,
+    check_timezone,
     detect_dayfirst,
     drop_blank_rows,
     head_text,
@@ -324,6 +325,16 @@ def _shop_file(orders: Any) -> dict[str, Any]:
             expected="three letters, e.g. EUR, SEK, GBP, USD",
             found=json.dumps(data["currency"], ensure_ascii=False)[:100],
         )
+    if data.get("timezone") is not None:
+        try:
+            check_timezone(data["timezone"])
+        except AovlabInputError:
+            raise AovlabInputError(
+                "has a 'timezone' that is not a time zone",
+                source=str(meta),
+                expected="an IANA time zone such as Europe/Stockholm, Europe/Berlin or UTC",
+                found=json.dumps(data["timezone"], ensure_ascii=False)[:100],
+            ) from None
     return data
 
 
