@@ -265,3 +265,12 @@ def test_report_that_cannot_be_written_exits_2(tmp_path, monkeypatch):
     result = run("report", "--sample", "--month", "2026-10", "--out", tmp_path / "o")
     assert_refused(result, "cannot write the report", "Permission denied")
     assert [p.name for p in (tmp_path / "o" / "client").iterdir()] == []
+
+
+@pytest.mark.parametrize("sep", ["tab", "TAB", "\\t", "\t"])
+def test_a_tab_separator_can_be_typed(tmp_path, sep):
+    path = tmp_path / "orders.txt"
+    path.write_text("order_id\tordered_at\ttotal\n1\t2026-10-01\t10\n")
+    result = run("kpis", path, "--sep", sep, "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["orders"] == 1

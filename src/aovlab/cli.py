@@ -53,7 +53,10 @@ TimezoneOpt = Annotated[str | None, Opt("--timezone", help="The shop's IANA time
 FormatOpt = Annotated[
     str | None, Opt("--format", help="Force an export format (see aovlab.io.formats).")
 ]
-SepOpt = Annotated[str | None, Opt("--sep", help="Field separator, when it cannot be detected.")]
+SepOpt = Annotated[
+    str | None,
+    Opt("--sep", help="Field separator, when it cannot be detected: , ; | or tab."),
+]
 EncodingOpt = Annotated[str | None, Opt("--encoding", help="Text encoding, e.g. utf-8 or cp1252.")]
 DecimalOpt = Annotated[str | None, Opt("--decimal", help="Decimal mark of amounts: '.' or ','.")]
 DayfirstOpt = Annotated[
@@ -78,6 +81,8 @@ def _read_options(
     column_map: str | None = None,
 ) -> dict[str, Any]:
     """The keyword arguments of aovlab.load for the shared read options (checked here)."""
+    if sep is not None and sep.lower() in ("\\t", "tab"):  # a tab is hard to type in a shell
+        sep = "\t"
     check_sep(sep)
     check_currency(currency)
     check_timezone(timezone)

@@ -615,6 +615,7 @@ def run(
             }
             for r in runs
         ]
+        data["notes"] = [_scrub(n, folders) for n in data["notes"]]  # notes may name files
         (work / "summary.json").write_text(
             json.dumps(data, indent=2, ensure_ascii=False, sort_keys=True) + "\n",
             encoding="utf-8",

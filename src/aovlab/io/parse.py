@@ -135,7 +135,7 @@ def check_sep(sep: str | None) -> str | None:
     Traceback (most recent call last):
     ...
     aovlab.errors.AovlabInputError: sep (--sep): is not one character
-      expected: one character between fields, e.g. ',' ';' '\t' (tab) or '|'
+      expected: one character between fields: ',' ';' '|' or a tab ('\t', --sep tab)
       found:    ';;'
     """
     if sep is None:
@@ -144,9 +144,7 @@ def check_sep(sep: str | None) -> str | None:
         raise AovlabInputError(
             "is not one character" if isinstance(sep, str) and len(sep) != 1 else "cannot be used",
             source="sep (--sep)",
-            expected="one character between fields, e.g. "
-            + " ".join(repr(s) for s in SEPARATORS[:2])
-            + " '\\t' (tab) or '|'",
+            expected="one character between fields: ',' ';' '|' or a tab ('\\t', --sep tab)",
             found=repr(sep),
         )
     return sep

@@ -192,6 +192,10 @@ CASES: dict[str, tuple[bytes | str, dict]] = {
         {"exit": 2, "message": "file is truncated or not valid gzip"},
     ),
     "not_gzip.csv.gz": (CANON + "1,2026-10-01,10\n", {"exit": 2, "message": "not valid gzip"}),
+    "tab_separated_sep_tab_option.csv": (
+        "order_id\tordered_at\ttotal\n1\t2026-10-01\t10\n2\t2026-10-02\t2,5\n",
+        {"exit": 0, "orders": 2, "revenue": 12.5, "args": ["--sep", "tab", "--decimal", ","]},
+    ),
     "shop_json_currency_number/orders.csv": (
         CANON + "1,2026-10-01,10\n",
         {"exit": 2, "message": "has a value for 'currency' that is not text"},
