@@ -453,3 +453,27 @@ def test_out_must_be_a_folder(tmp_path, where):
     with pytest.raises(aovlab.AovlabInputError, match="--out"):
         sample_report(tmp_path / where, month="2026-10")
     assert (tmp_path / "file").read_text() == "keep"
+
+
+def test_replacing_a_folder_keeps_a_whole_one_when_the_move_fails(tmp_path, monkeypatch):
+    final, new = tmp_path / "2026-10", tmp_path / ".2026-10.partial-ab12"
+    final.mkdir()
+    (final / "index.html").write_text("old")
+    new.mkdir()
+    (new / "index.html").write_text("new")
+    report._replace_folder(new, final)
+    assert (final / "index.html").read_text() == "new" and not new.exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["2026-10"]
+    again = tmp_path / ".2026-10.partial-cd34"
+    again.mkdir()
+    real_rename = Path.rename
+
+    def refuse(self, target):
+        if self == again:
+            raise OSError(39, "Directory not empty")
+        return real_rename(self, target)
+
+    monkeypatch.setattr(Path, "rename", refuse)
+    with pytest.raises(OSError):
+        report._replace_folder(again, final)
+    assert (final / "index.html").read_text() == "new"

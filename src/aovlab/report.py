@@ -705,6 +705,11 @@ def _replace_folder(new: Path, final: Path) -> None:
     if final.exists():
         old = final.with_name(f".{final.name}.old-{new.name.rsplit('-', 1)[-1]}")
         final.rename(old)
-    new.rename(final)
+    try:
+        new.rename(final)
+    except OSError:
+        if old is not None and not final.exists():
+            old.rename(final)  # another run got there first: keep a whole folder in place
+        raise
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
