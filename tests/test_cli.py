@@ -274,3 +274,16 @@ def test_a_tab_separator_can_be_typed(tmp_path, sep):
     result = run("kpis", path, "--sep", sep, "--json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["orders"] == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--timeout", "0"], "--timeout"),
+        (["--month", "2026Q3"], "month (--month): is not a month"),
+    ],
+)
+def test_report_refuses_bad_report_options(tmp_path, args, message):
+    result = run("report", "--sample", "--out", tmp_path / "o", *args)
+    assert_refused(result, message)
+    assert not (tmp_path / "o").exists()

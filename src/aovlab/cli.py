@@ -427,6 +427,8 @@ def report(
         catalog, traffic = base / "catalog.csv", base / "traffic.csv"
     if orders is None:
         raise _fail("give --orders EXPORT (or --sample for the bundled sample shop)")
+    if timeout < 1:
+        raise _fail(f"--timeout is the seconds a notebook cell may run: 1 or more, not {timeout}")
     try:
         outcome = report_mod.run(
             orders,

@@ -169,7 +169,12 @@ def trend(shop: ShopData, month: str) -> metrics.KpiResult:
     """KPIs by month for the report's month and the 12 months before it (one aggregation)."""
     window = periods.parse_window(month)
     if window.grain != "month":
-        raise AovlabInputError("is not a month", column="month", expected="YYYY-MM", found=month)
+        raise AovlabInputError(
+            "is not a month",
+            source="month (--month)",
+            expected="a calendar month, YYYY-MM such as 2026-10",
+            found=month,
+        )
     return metrics.kpis(shop, by="month", when=periods.trailing(window, TREND_MONTHS))
 
 
