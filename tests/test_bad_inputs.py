@@ -17,13 +17,16 @@ MANIFEST = json.loads((BAD / "expected.json").read_text(encoding="utf-8"))
 
 def test_the_corpus_is_large_enough():
     assert len(MANIFEST) >= 30
-    assert sorted(MANIFEST) == sorted(p.name for p in BAD.glob("*.csv"))
+    files = [p for p in BAD.rglob("*") if p.name.endswith((".csv", ".csv.gz"))]
+    assert sorted(MANIFEST) == sorted(p.relative_to(BAD).as_posix() for p in files)
 
 
 @pytest.mark.parametrize("name", sorted(MANIFEST))
 def test_bad_input(name):
     expected = MANIFEST[name]
-    result = CliRunner().invoke(app, ["kpis", str(BAD / name), "--json"])
+    command = expected.get("command", "kpis")
+    args = [command, str(BAD / name), *expected.get("args", []), "--json"]
+    result = CliRunner().invoke(app, args)
     output = result.stdout + result.stderr
     assert ("Traceback" not in output and result.exception is None) or isinstance(
         result.exception, SystemExit
@@ -33,5 +36,6 @@ def test_bad_input(name):
         assert expected["message"] in result.stderr, result.stderr
         assert result.stdout == ""
     else:
+        assert command == "kpis"
         payload = json.loads(result.stdout)
         assert (payload["orders"], payload["revenue"]) == (expected["orders"], expected["revenue"])

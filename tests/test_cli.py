@@ -174,3 +174,116 @@ def test_drivers_bad_requests_exit_2(args, message):
     result = run("drivers", SAMPLE / "orders.csv", *args)
     assert result.exit_code == 2
     assert message in result.output and "Traceback" not in result.output
+
+
+def assert_refused(result, *fragments):
+    output = result.stdout + result.stderr
+    assert result.exit_code == 2, output
+    assert "Traceback" not in output and (
+        result.exception is None or isinstance(result.exception, SystemExit)
+    ), output
+    for fragment in fragments:
+        assert fragment in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("command", ["kpis", "drivers", "validate"])
+@pytest.mark.parametrize(
+    ("option", "value", "fragment"),
+    [
+        ("--sep", ";;", "is not one character"),
+        ("--sep", "", "is not one character"),
+        ("--currency", "EURO", "is not an ISO 4217 currency code"),
+        ("--currency", "12", "is not an ISO 4217 currency code"),
+        ("--currency", "€", "is not an ISO 4217 currency code"),
+        ("--timezone", "Mars/Base", "is not a time zone"),
+        ("--timezone", "../etc", "is not a time zone"),
+        ("--timezone", "", "is not a time zone"),
+    ],
+)
+def test_bad_read_options_are_refused_by_every_command(command, option, value, fragment):
+    assert_refused(run(command, SAMPLE / "orders.csv", option, value), fragment, option)
+
+
+@pytest.mark.parametrize(
+    ("option", "value"), [("--currency", "EURO"), ("--timezone", "Mars/Base"), ("--sep", ";;")]
+)
+def test_report_refuses_bad_read_options_before_writing(tmp_path, option, value):
+    result = run("report", "--sample", "--out", tmp_path / "o", option, value)
+    assert_refused(result, option)
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("scale", ["0", "-1", "nan", "inf", "0.00001"])
+def test_sample_refuses_a_scale_that_is_not_a_size(tmp_path, scale):
+    assert_refused(run("sample", "--out", tmp_path / "s", "--scale", scale), "--scale")
+    assert not (tmp_path / "s").exists()
+
+
+def test_sample_refuses_an_out_that_is_a_file(tmp_path):
+    (tmp_path / "file").write_text("keep me")
+    assert_refused(run("sample", "--out", tmp_path / "file", "--scale", "0.01"), "is a file")
+    assert_refused(
+        run("sample", "--out", tmp_path / "file" / "sub", "--scale", "0.01"), "cannot write"
+    )
+    assert (tmp_path / "file").read_text() == "keep me"
+
+
+@pytest.mark.parametrize("where", ["file", "file/sub"])
+def test_report_refuses_an_out_that_is_not_a_folder(tmp_path, where):
+    (tmp_path / "file").write_text("keep me")
+    result = run("report", "--sample", "--month", "2026-10", "--out", tmp_path / where)
+    assert_refused(result, "--out", str(tmp_path / "file"))
+    assert (tmp_path / "file").read_text() == "keep me"
+
+
+def test_a_bug_ends_in_one_line_not_a_traceback(monkeypatch, capsys):
+    import aovlab.cli as cli
+
+    def broken():
+        raise RuntimeError("planted\nsecond line")
+
+    monkeypatch.setattr(cli, "app", broken)
+    with pytest.raises(SystemExit) as info:
+        cli.main()
+    assert info.value.code == 1
+    captured = capsys.readouterr().err
+    assert "internal error: RuntimeError: planted" in captured and "second line" not in captured
+    assert "Traceback" not in captured
+    monkeypatch.setenv("AOVLAB_DEBUG", "1")
+    with pytest.raises(RuntimeError):
+        cli.main()
+
+
+def test_report_that_cannot_be_written_exits_2(tmp_path, monkeypatch):
+    from aovlab import report
+
+    def denied(new, final):
+        raise PermissionError(13, "Permission denied", str(final))
+
+    monkeypatch.setattr(report, "_replace_folder", denied)
+    monkeypatch.setattr(report, "_run_notebook", lambda *a: report.NotebookRun("x", "ok"))
+    result = run("report", "--sample", "--month", "2026-10", "--out", tmp_path / "o")
+    assert_refused(result, "cannot write the report", "Permission denied")
+    assert [p.name for p in (tmp_path / "o" / "client").iterdir()] == []
+
+
+@pytest.mark.parametrize("sep", ["tab", "TAB", "\\t", "\t"])
+def test_a_tab_separator_can_be_typed(tmp_path, sep):
+    path = tmp_path / "orders.txt"
+    path.write_text("order_id\tordered_at\ttotal\n1\t2026-10-01\t10\n")
+    result = run("kpis", path, "--sep", sep, "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["orders"] == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--timeout", "0"], "--timeout"),
+        (["--month", "2026Q3"], "month (--month): is not a month"),
+    ],
+)
+def test_report_refuses_bad_report_options(tmp_path, args, message):
+    result = run("report", "--sample", "--out", tmp_path / "o", *args)
+    assert_refused(result, message)
+    assert not (tmp_path / "o").exists()

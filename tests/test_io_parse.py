@@ -119,3 +119,79 @@ def test_read_text_detects_and_reports(tmp_path):
     text = parse.read_text(path)
     assert (text.encoding, text.sep, text.frame.row(0)) == ("cp1252", ";", ("Å", "1,5"))
     assert text.detected == ["encoding cp1252", "separator ';'"]
+
+
+@pytest.mark.parametrize("sep", [";;", "", "\n", '"'])
+def test_a_separator_is_one_character(tmp_path, sep):
+    import aovlab
+
+    path = tmp_path / "orders.csv"
+    path.write_text("order_id;ordered_at;total\n1;2026-10-01;10\n")
+    with pytest.raises(AovlabInputError, match="sep") as info:
+        aovlab.load(orders=path, sep=sep)
+    assert repr(sep) in str(info.value) and "';'" in str(info.value)
+    with pytest.raises(AovlabInputError, match="sep"):
+        parse.read_text(path, sep=sep)
+
+
+def test_a_cut_gzip_file_says_so(tmp_path):
+    import gzip
+
+    import aovlab
+
+    rows = "".join(f"{i},2026-10-01,10\n" for i in range(5000))
+    data = gzip.compress(("order_id,ordered_at,total\n" + rows).encode())
+    cut = tmp_path / "orders.csv.gz"
+    cut.write_bytes(data[: len(data) // 2])
+    with pytest.raises(AovlabInputError, match="file is truncated or not valid gzip") as info:
+        aovlab.load(orders=cut)
+    assert str(cut) in str(info.value)
+    with pytest.raises(AovlabInputError, match="truncated"):
+        parse.head_text(cut)
+    whole = tmp_path / "whole.csv.gz"
+    whole.write_bytes(data)
+    assert aovlab.load(orders=whole).orders.height == 5000  # a whole one reads (fast path)
+
+
+@pytest.mark.parametrize("currency", ["EURO", "12", "€", ""])
+def test_currency_must_be_an_iso_code(currency):
+    with pytest.raises(AovlabInputError, match="ISO 4217"):
+        parse.check_currency(currency)
+
+
+@pytest.mark.parametrize("tz", ["Mars/Base", "../etc", "", "/etc/passwd"])
+def test_timezone_must_be_an_iana_name(tz):
+    with pytest.raises(AovlabInputError, match="is not a time zone"):
+        parse.check_timezone(tz)
+
+
+@pytest.mark.parametrize(
+    ("content", "key"),
+    [
+        ('{"currency": 123}', "currency"),
+        ('{"timezone": 5}', "timezone"),
+        ('{"name": ["x"]}', "name"),
+        ('{"salt": {"a": 1}}', "salt"),
+        ('{"currency": "EURO"}', "currency"),
+    ],
+)
+def test_shop_json_with_wrong_types_names_the_key(tmp_path, content, key):
+    import aovlab
+
+    (tmp_path / "orders.csv").write_text("order_id,ordered_at,total\n1,2026-10-01,10\n")
+    (tmp_path / "shop.json").write_text(content)
+    with pytest.raises(AovlabInputError, match=f"'{key}'") as info:
+        aovlab.load(orders=tmp_path / "orders.csv")
+    assert "shop.json" in str(info.value)
+    (tmp_path / "shop.json").write_text('{"currency": "SEK", "anything": [1, 2]}')
+    assert aovlab.load(orders=tmp_path / "orders.csv").currency == "SEK"
+
+
+def test_shop_json_with_an_unknown_time_zone_names_the_file(tmp_path):
+    import aovlab
+
+    (tmp_path / "orders.csv").write_text("order_id,ordered_at,total\n1,2026-10-01,10\n")
+    (tmp_path / "shop.json").write_text('{"timezone": "Mars/Base"}')
+    with pytest.raises(AovlabInputError, match="has a 'timezone' that is not a time zone") as info:
+        aovlab.load(orders=tmp_path / "orders.csv")
+    assert "shop.json" in str(info.value) and "Mars/Base" in str(info.value)

@@ -27,7 +27,7 @@ def sample_report(out: Path, **kwargs):
         customers=SAMPLE / "customers.csv",
         catalog=SAMPLE / "catalog.csv",
         traffic=SAMPLE / "traffic.csv",
-        month=None,
+        month=kwargs.pop("month", None),
         client=kwargs.pop("client", "Sample Shop"),
         out=out,
         **kwargs,
@@ -211,3 +211,269 @@ def test_report_on_a_shopify_export(tmp_path):
     assert data["kpis"]["aov"] == canonical["aov"] and data["kpis"]["orders"] == canonical["orders"]
     for path in outcome.folder.iterdir():
         assert b"@example.com" not in path.read_bytes(), path.name
+
+
+# --------------------------------------------------------------------------- robustness
+
+
+def test_slugs_keep_every_script_and_never_collide():
+    names = ["Магазин Один", "東京ストア", "Ελληνικό", "Магазин Два", "???", "!!!", "Sample Shop"]
+    slugs = [report.slug(n) for n in names]
+    assert slugs[:4] == ["магазин-один", "東京ストア", "ελληνικό", "магазин-два"]
+    assert len(set(slugs)) == len(slugs)
+    assert report.slug("???") == report.slug("???") and report.slug("???").startswith("client-")
+    assert report.slug("Sample  Shop!") == report.slug("sample-shop") == "sample-shop"
+    assert report.slug("Åre") != report.slug("Are")
+    long = report.slug("Ä" * 300)
+    assert len(long.encode()) <= report.SLUG_BYTES and long != report.slug("Ä" * 299)
+    assert all("/" not in s and not s.startswith(".") for s in slugs)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "=1+1",
+        " =1+1",
+        "\n=1+1",
+        "\t=1",
+        "\r=1",
+        "\u00a0=1",
+        "\u3000+1",
+        "＝1+1",
+        "＋1",
+        "－1",
+        "＠SUM(A1)",
+        "-5",
+        "  @x",
+    ],
+)
+def test_safe_text_neutralises_hidden_formulas(text):
+    assert report.safe_text(text) == "'" + text
+
+
+def test_safe_text_leaves_plain_text_and_numbers():
+    assert report.safe_text("Tent = good") == "Tent = good"
+    assert report.safe_text(-5.0) == -5.0 and report.safe_text(None) is None
+
+
+def test_long_text_cells_are_cut_with_a_note(tmp_path):
+    orders = pl.DataFrame(
+        {
+            "order_id": ["1", "2"],
+            "ordered_at": ["2026-10-01", "2026-10-02"],
+            "total": [10.0, -20.0],
+            "channel": ["x" * 40_000, " =cmd"],
+        }
+    )
+    shop = aovlab.ShopData.from_frames(orders, currency="EUR")
+    target = tmp_path / "t.xlsx"
+    report._write_tables(shop, "2026-10", target)
+    book = zipfile.ZipFile(target)
+    strings = book.read("xl/sharedStrings.xml").decode()
+    assert "x" * 32_766 + "…" in strings and "x" * 32_767 not in strings
+    assert "' =cmd" in strings or "&apos; =cmd" in strings
+    names = book.read("xl/workbook.xml").decode()
+    assert 'name="notes"' in names
+    assert "cut to 32,767" in strings and "by channel" in strings
+
+
+def copy_sample(folder: Path) -> Path:
+    folder.mkdir(parents=True)
+    for name in ("orders.csv", "lines.csv", "shop.json"):
+        (folder / name).write_bytes((SAMPLE / name).read_bytes())
+    return folder
+
+
+def test_broken_notebook_files_fail_alone(tmp_path):
+    books = tmp_path / "books"
+    books.mkdir()
+    (books / "01_corrupt.ipynb").write_text('{"cells": [', encoding="utf-8")
+    tiny_notebook(books / "02_no_kernel.ipynb", "print('x')")
+    nb = nbformat.read(books / "02_no_kernel.ipynb", as_version=4)
+    del nb.metadata["kernelspec"]
+    nbformat.write(nb, books / "02_no_kernel.ipynb")
+    tiny_notebook(books / "03_after.ipynb", "print('still here')")
+    outcome = sample_report(tmp_path / "out", notebooks=books)
+    status = {n.name: (n.status, n.error) for n in outcome.notebooks}
+    assert status["03_after"] == ("ok", None)
+    assert "cannot be read as a notebook" in status["01_corrupt"][1]
+    assert "no kernelspec" in status["02_no_kernel"][1]
+    index = outcome.index.read_text(encoding="utf-8")
+    assert "01_corrupt.ipynb cannot be read as a notebook" in index
+    assert "02_no_kernel.ipynb has no kernelspec" in index
+    for name in ("03_after.html", "summary.json", "tables.xlsx", "index.html"):
+        assert (outcome.folder / name).exists(), name
+
+
+def test_a_notebook_without_a_month_parameter_is_refused(tmp_path):
+    books = tmp_path / "books"
+    books.mkdir()
+    tiny_notebook(books / "01_fine.ipynb", "print(month)")
+    nb = nbformat.read(books / "01_fine.ipynb", as_version=4)
+    nb.cells[1].source = "orders = None\nperiod = None\nresults_path = None"
+    nbformat.write(nb, books / "02_no_month.ipynb")
+    with pytest.raises(aovlab.AovlabInputError, match="declares no month parameter") as info:
+        sample_report(tmp_path / "out", notebooks=books)
+    assert "02_no_month.ipynb" in str(info.value) and "month or current" in str(info.value)
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_whole_error_of_a_failed_notebook_is_shown(tmp_path):
+    from typer.testing import CliRunner
+
+    from aovlab.cli import app
+
+    books = tmp_path / "books"
+    books.mkdir()
+    tiny_notebook(
+        books / "01_input.ipynb",
+        "import aovlab\nraise aovlab.AovlabInputError('is wrong <here>', column='x', "
+        "expected='a good thing', found='a bad one', hint='h' * 5000)",
+    )
+    result = CliRunner().invoke(
+        app,
+        ["report", "--sample", "--out", str(tmp_path / "o"), "--notebooks", str(books)],
+    )
+    assert result.exit_code == 1
+    assert "01_input: FAILED: AovlabInputError: column 'x': is wrong <here>" in result.stderr
+    assert "a good thing" not in result.stderr  # the CLI prints the first line
+    index = Path(result.stdout.strip()).read_text(encoding="utf-8")
+    shown = re.search(r"<pre>(.*?)</pre>", index, re.S)[1]
+    assert "column &#x27;x&#x27;: is wrong &lt;here&gt;" in shown
+    assert "expected: a good thing" in shown and "found:    a bad one" in shown
+    assert len(shown) < 2_100 and shown.endswith("…")
+
+
+def test_the_default_month_is_said_to_be_a_default(tmp_path):
+    from typer.testing import CliRunner
+
+    from aovlab.cli import app
+
+    books = tmp_path / "books"
+    books.mkdir()
+    tiny_notebook(books / "01_fine.ipynb", "print(month)")
+    note = (
+        "month 2026-10: the latest month the data covers completely (choose another with --month)"
+    )
+    args = ["report", "--sample", "--out", str(tmp_path / "o"), "--notebooks", str(books)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert note in result.stderr
+    assert note in Path(result.stdout.strip()).read_text(encoding="utf-8")
+    given = CliRunner().invoke(app, [*args, "--month", "2026-09"])
+    assert given.exit_code == 0 and "latest month" not in given.stderr
+    assert "latest month" not in Path(given.stdout.strip()).read_text(encoding="utf-8")
+    drivers = CliRunner().invoke(app, ["drivers", str(SAMPLE / "orders.csv"), "--json"])
+    assert drivers.exit_code == 0
+    assert note.replace("--month", "--current") in drivers.stderr
+    assert json.loads(drivers.stdout)["current"]["period"] == "2026-10"
+    given = CliRunner().invoke(app, ["drivers", str(SAMPLE / "orders.csv"), "--current", "2026-09"])
+    assert "latest month" not in given.stderr
+
+
+def test_no_local_path_in_any_report_file(tmp_path):
+    data = copy_sample(tmp_path / "consultant" / "client data")
+    books = tmp_path / "books"
+    books.mkdir()
+    tiny_notebook(books / "01_prints.ipynb", "print(orders)\nprint(results_path)")
+    tiny_notebook(books / "02_fails.ipynb", "open(orders + '.missing')")
+    outcome = report.run(
+        data / "orders.csv",
+        lines=data / "lines.csv",
+        month=None,
+        client="C",
+        out=tmp_path / "o",
+        notebooks=books,
+    )
+    assert [n.status for n in outcome.notebooks] == ["ok", "failed"]
+    nb = nbformat.read(outcome.folder / "01_prints.ipynb", as_version=4)
+    injected = next(c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", []))
+    assert 'orders = "orders.csv"' in injected.source
+    assert "orders.csv" in nb.cells[-1].outputs[0]["text"]
+    for path in outcome.folder.iterdir():
+        text = path.read_bytes().decode("utf-8", "ignore")
+        for local in (str(data), str(tmp_path), str(books)):
+            assert local not in text, (path.name, local)
+    assert "orders.csv.missing" in outcome.notebooks[1].error
+    assert str(tmp_path) not in outcome.notebooks[1].error
+
+
+def test_a_run_that_dies_leaves_the_old_report_or_none(tmp_path, monkeypatch):
+    books = tmp_path / "books"
+    books.mkdir()
+    tiny_notebook(books / "01_a.ipynb", "print(month)")
+    tiny_notebook(books / "02_b.ipynb", "print('b')")
+    out = tmp_path / "out"
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt  # after the notebooks wrote their files
+
+    with monkeypatch.context() as patch:
+        patch.setattr(report, "_write_tables", killed)
+        with pytest.raises(KeyboardInterrupt):
+            sample_report(out, notebooks=books, month="2026-10")
+    client = out / "sample-shop"
+    assert not (client / "2026-10").exists()
+    assert [p.name for p in client.iterdir()] == []  # the partial folder is gone too
+    first = sample_report(out, notebooks=books, month="2026-10")
+    before = {p.name: p.read_bytes() for p in first.folder.iterdir()}
+    tiny_notebook(books / "03_new.ipynb", "print('new')")
+    with monkeypatch.context() as patch:
+        patch.setattr(report, "_write_tables", killed)
+        with pytest.raises(KeyboardInterrupt):
+            sample_report(out, notebooks=books, month="2026-10")
+    assert {p.name: p.read_bytes() for p in first.folder.iterdir()} == before
+    assert [p.name for p in client.iterdir()] == ["2026-10"]
+    (books / "03_new.ipynb").unlink()
+    again = sample_report(out, notebooks=books, month="2026-10")
+    assert {p.name: p.read_bytes() for p in again.folder.iterdir()} == before
+
+
+def test_a_partial_folder_is_hidden_and_marked(tmp_path, monkeypatch):
+    books = tmp_path / "books"
+    books.mkdir()
+    tiny_notebook(books / "01_a.ipynb", "print(month)")
+    seen = []
+
+    def look(shop, month, target, monthly=None):
+        seen.append(target.parent)
+        raise RuntimeError("stop")
+
+    monkeypatch.setattr(report, "_write_tables", look)
+    with pytest.raises(RuntimeError):
+        sample_report(tmp_path / "out", notebooks=books, month="2026-10")
+    (partial,) = seen
+    assert partial.name.startswith(".2026-10.partial-")
+    assert partial.parent == tmp_path / "out" / "sample-shop"
+
+
+@pytest.mark.parametrize("where", ["file", "file/sub"])
+def test_out_must_be_a_folder(tmp_path, where):
+    (tmp_path / "file").write_text("keep")
+    with pytest.raises(aovlab.AovlabInputError, match="--out"):
+        sample_report(tmp_path / where, month="2026-10")
+    assert (tmp_path / "file").read_text() == "keep"
+
+
+def test_replacing_a_folder_keeps_a_whole_one_when_the_move_fails(tmp_path, monkeypatch):
+    final, new = tmp_path / "2026-10", tmp_path / ".2026-10.partial-ab12"
+    final.mkdir()
+    (final / "index.html").write_text("old")
+    new.mkdir()
+    (new / "index.html").write_text("new")
+    report._replace_folder(new, final)
+    assert (final / "index.html").read_text() == "new" and not new.exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["2026-10"]
+    again = tmp_path / ".2026-10.partial-cd34"
+    again.mkdir()
+    real_rename = Path.rename
+
+    def refuse(self, target):
+        if self == again:
+            raise OSError(39, "Directory not empty")
+        return real_rename(self, target)
+
+    monkeypatch.setattr(Path, "rename", refuse)
+    with pytest.raises(OSError):
+        report._replace_folder(again, final)
+    assert (final / "index.html").read_text() == "new"

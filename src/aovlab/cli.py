@@ -19,6 +19,7 @@ from aovlab import metrics
 from aovlab.errors import AovlabInputError
 from aovlab.fmt import money as fmt_money
 from aovlab.io.canonical import parse_column_map
+from aovlab.io.parse import check_currency, check_sep, check_timezone
 from aovlab.results import cell
 
 app = typer.Typer(
@@ -52,7 +53,10 @@ TimezoneOpt = Annotated[str | None, Opt("--timezone", help="The shop's IANA time
 FormatOpt = Annotated[
     str | None, Opt("--format", help="Force an export format (see aovlab.io.formats).")
 ]
-SepOpt = Annotated[str | None, Opt("--sep", help="Field separator, when it cannot be detected.")]
+SepOpt = Annotated[
+    str | None,
+    Opt("--sep", help="Field separator, when it cannot be detected: , ; | or tab."),
+]
 EncodingOpt = Annotated[str | None, Opt("--encoding", help="Text encoding, e.g. utf-8 or cp1252.")]
 DecimalOpt = Annotated[str | None, Opt("--decimal", help="Decimal mark of amounts: '.' or ','.")]
 DayfirstOpt = Annotated[
@@ -76,7 +80,12 @@ def _read_options(
     dayfirst: bool | None,
     column_map: str | None = None,
 ) -> dict[str, Any]:
-    """The keyword arguments of aovlab.load for the shared read options."""
+    """The keyword arguments of aovlab.load for the shared read options (checked here)."""
+    if sep is not None and sep.lower() in ("\\t", "tab"):  # a tab is hard to type in a shell
+        sep = "\t"
+    check_sep(sep)
+    check_currency(currency)
+    check_timezone(timezone)
     return {
         "currency": currency,
         "timezone": timezone,
@@ -193,7 +202,7 @@ def drivers(
     """Why AOV moved between two periods: UPT/AUR, mix/rate and revenue splits, exact."""
     from aovlab import drivers as drivers_mod
     from aovlab.io import load
-    from aovlab.report import latest_complete_month
+    from aovlab.report import default_month_note, latest_complete_month
 
     try:
         shop = load(
@@ -202,9 +211,10 @@ def drivers(
             traffic=traffic,
             **_read_options(currency, timezone, fmt, sep, encoding, decimal, dayfirst, column_map),
         )
-        result = drivers_mod.decompose(
-            shop, current or latest_complete_month(shop), baseline, by=by, basis=basis
-        )
+        if current is None:
+            current = latest_complete_month(shop)
+            err.print(default_month_note(current, "--current"), highlight=False, soft_wrap=True)
+        result = drivers_mod.decompose(shop, current, baseline, by=by, basis=basis)
     except AovlabInputError as exc:
         raise _fail(str(exc)) from None
     payload = result.to_dict()
@@ -352,6 +362,10 @@ def validate(
     raise typer.Exit(code)
 
 
+#: The sizes `aovlab sample --scale` accepts: ~30 orders to ~3 million.
+SAMPLE_SCALES = (0.001, 100.0)
+
+
 @app.command()
 def sample(
     out: Annotated[Path, Opt(help="Folder to write the sample shop into.")] = Path("data/sample"),
@@ -360,9 +374,25 @@ def sample(
     ] = 1.0,
 ) -> None:
     """Write the synthetic sample shop (byte-for-byte reproducible)."""
+    import math
+
     from aovlab import sample as sample_mod
 
-    for path in sample_mod.write(out, scale=scale):
+    if not (math.isfinite(scale) and SAMPLE_SCALES[0] <= scale <= SAMPLE_SCALES[1]):
+        low, high = SAMPLE_SCALES
+        raise _fail(
+            f"--scale must be a number from {low:g} to {high:g} "
+            f"(1 = ~30,000 orders, 0.1 = ~3,000); got {scale:g}"
+        )
+    if out.exists() and not out.is_dir():
+        raise _fail(f"--out {out}: is a file; give a folder to write the sample shop into")
+    try:
+        written = sample_mod.write(out, scale=scale)
+    except OSError as exc:
+        raise _fail(
+            f"--out {out}: cannot write the sample shop there ({exc.strerror or exc})"
+        ) from None
+    for path in written:
         typer.echo(str(path))
 
 
@@ -400,6 +430,8 @@ def report(
         catalog, traffic = base / "catalog.csv", base / "traffic.csv"
     if orders is None:
         raise _fail("give --orders EXPORT (or --sample for the bundled sample shop)")
+    if timeout < 1:
+        raise _fail(f"--timeout is the seconds a notebook cell may run: 1 or more, not {timeout}")
     try:
         outcome = report_mod.run(
             orders,
@@ -416,8 +448,14 @@ def report(
         )
     except AovlabInputError as exc:
         raise _fail(str(exc)) from None
+    except OSError as exc:  # a full disk, a folder another run holds, permissions
+        where = exc.filename or out
+        raise _fail(f"cannot write the report ({where}): {exc.strerror or exc}") from None
+    if outcome.month_note:
+        err.print(outcome.month_note, highlight=False, soft_wrap=True)
     for run in outcome.notebooks:
-        mark = "ok" if run.status == "ok" else f"FAILED: {run.error}"
+        first = (run.error or "").strip().splitlines()[:1]
+        mark = "ok" if run.status == "ok" else f"FAILED: {first[0] if first else 'failed'}"
         err.print(f"  {run.name}: {mark}", highlight=False, soft_wrap=True)
     typer.echo(str(outcome.index.resolve()))
     if outcome.failed:
@@ -425,12 +463,29 @@ def report(
 
 
 def main() -> None:
-    """Entry point of the ``aovlab`` script."""
+    """Entry point of the ``aovlab`` script.
+
+    A bug still ends in one line, not a traceback; ``AOVLAB_DEBUG=1`` shows the traceback.
+    """
+    import os
+
     try:
         app()
     except AovlabInputError as exc:  # pragma: no cover - commands catch their own
         err.print(f"aovlab: {exc}", highlight=False)
         sys.exit(2)
+    except Exception as exc:
+        if os.environ.get("AOVLAB_DEBUG"):
+            raise
+        message = str(exc).strip().splitlines()[:1]
+        err.print(
+            f"aovlab: internal error: {type(exc).__name__}"
+            + (f": {message[0][:300]}" if message else "")
+            + " (this is a bug: rerun with AOVLAB_DEBUG=1 for the details and report it)",
+            highlight=False,
+            soft_wrap=True,
+        )
+        sys.exit(1)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -10,10 +10,15 @@ is written, so a rerun gives the same files.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import hashlib
 import html
 import json
 import re
+import secrets
+import shutil
+import sys
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +29,7 @@ import narwhals.stable.v2 as nw
 from aovlab import __version__, fmt, metrics, periods
 from aovlab.errors import AovlabInputError
 from aovlab.io import load
+from aovlab.io.parse import check_currency, check_timezone
 from aovlab.model import ShopData
 from aovlab.results import cell as format_cell
 
@@ -52,6 +58,8 @@ class ReportOutcome:
     folder: Path
     index: Path
     notebooks: list[NotebookRun]
+    #: Set when no month was asked for: says which month was chosen and why.
+    month_note: str | None = None
 
     @property
     def failed(self) -> list[NotebookRun]:
@@ -62,24 +70,59 @@ class ReportOutcome:
 # --------------------------------------------------------------------------- helpers
 
 
+#: Longest folder name a slug gives, in UTF-8 bytes (file systems allow 255).
+SLUG_BYTES = 100
+
+
 def slug(text: str) -> str:
-    """A safe folder name for a client.
+    """A safe, readable folder name for a client, distinct for distinct names.
+
+    Letters and digits of any script are kept (NFKC-normalised, lower case); everything
+    else becomes ``-``. So two names share a slug only when they differ in case,
+    punctuation or white space. A name with no letter or digit gets a short hash of
+    itself, and a very long one is cut and marked with a hash of the whole name.
 
     >>> slug("Åre Outdoor AB / Sverige")
-    'are-outdoor-ab-sverige'
+    'åre-outdoor-ab-sverige'
+    >>> slug("Магазин Один"), slug("東京ストア"), slug("Ελληνικό")
+    ('магазин-один', '東京ストア', 'ελληνικό')
+    >>> slug("???")
+    'client-a03b221c'
     """
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    cleaned = re.sub(r"[^a-zA-Z0-9]+", "-", ascii_text).strip("-").lower()
-    return cleaned or "client"
+    norm = unicodedata.normalize("NFKC", text).lower()
+    kept = "".join(c if unicodedata.category(c)[0] in "LNM" else "-" for c in norm)
+    cleaned = re.sub(r"-+", "-", kept).strip("-")
+    digest = hashlib.sha256(norm.encode("utf-8")).hexdigest()[:8]
+    if not cleaned:
+        return f"client-{digest}"
+    if len(cleaned.encode("utf-8")) > SLUG_BYTES:
+        cut = cleaned.encode("utf-8")[: SLUG_BYTES - 9].decode("utf-8", "ignore").strip("-")
+        return f"{cut}-{digest}"
+    return cleaned
+
+
+#: Characters that make a spreadsheet read a text cell as a formula.
+_FORMULA_START = ("=", "+", "-", "@")
 
 
 def safe_text(value: Any) -> Any:
-    r"""Neutralise spreadsheet formulas in text cells (``=``, ``+``, ``-``, ``@``, tab, CR).
+    r"""Neutralise spreadsheet formulas in text cells.
+
+    A text whose first character is a tab or CR, or whose first character that is not
+    white space (after NFKC normalisation, so a non-breaking space or a full-width
+    ``＝`` counts) is ``=``, ``+``, ``-`` or ``@``, gets a leading apostrophe.
 
     >>> safe_text("=SUM(A1:A9)"), safe_text("-5"), safe_text("@cmd"), safe_text("Tent")
     ("'=SUM(A1:A9)", "'-5", "'@cmd", 'Tent')
+    >>> safe_text(" =1+1"), safe_text("\u00a0+1"), safe_text("＝1"), safe_text("\n@x")
+    ("' =1+1", "'\xa0+1", "'＝1", "'\n@x")
     """
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+    if not isinstance(value, str):
+        return value
+    if value[:1] in ("\t", "\r"):
+        return "'" + value
+    first = unicodedata.normalize("NFKC", value).lstrip()[:1]
+    if first in _FORMULA_START:
         return "'" + value
     return value
 
@@ -126,7 +169,12 @@ def trend(shop: ShopData, month: str) -> metrics.KpiResult:
     """KPIs by month for the report's month and the 12 months before it (one aggregation)."""
     window = periods.parse_window(month)
     if window.grain != "month":
-        raise AovlabInputError("is not a month", column="month", expected="YYYY-MM", found=month)
+        raise AovlabInputError(
+            "is not a month",
+            source="month (--month)",
+            expected="a calendar month, YYYY-MM such as 2026-10",
+            found=month,
+        )
     return metrics.kpis(shop, by="month", when=periods.trailing(window, TREND_MONTHS))
 
 
@@ -185,7 +233,89 @@ def _clean(nb: Any) -> None:
             cell.id = "injected-parameters"  # papermill draws a random id
 
 
-def _run_notebook(path: Path, out: Path, parameters: dict[str, Any], timeout: int) -> NotebookRun:
+#: The parameters that tell a notebook which month to analyse (one of them is needed).
+MONTH_PARAMETERS = ("month", "current")
+
+
+class _BrokenNotebookError(Exception):
+    """A notebook file that cannot be read or inspected (reported, not raised)."""
+
+
+def _declared(path: Path) -> list[str]:
+    """The parameters a notebook declares; _BrokenNotebookError when the file is not one."""
+    import nbformat
+    import papermill as pm
+
+    try:
+        nb = nbformat.read(path, as_version=4)
+    except Exception as exc:  # NotJSONError, validation errors, OSError, ...
+        raise _BrokenNotebookError(f"cannot be read as a notebook: {_first_line(exc)}") from None
+    if not nb.metadata.get("kernelspec", {}).get("name"):
+        raise _BrokenNotebookError(
+            "has no kernelspec in its metadata (open it in JupyterLab, choose the Python 3 "
+            "kernel and save it)"
+        )
+    try:
+        return list(pm.inspect_notebook(str(path)))
+    except Exception as exc:
+        raise _BrokenNotebookError(f"its parameters cannot be read: {_first_line(exc)}") from None
+
+
+def _scrub_parameters(nb: Any, params: dict[str, Any]) -> None:
+    """Rewrite papermill's injected parameters with file names instead of full paths.
+
+    The executed notebook is part of the report: no folder of the consultant's machine
+    may be in it.
+    """
+    from papermill.translators import translate_parameters
+
+    shown = {k: Path(v).name if k in _PATH_PARAMETERS and v else v for k, v in params.items()}
+    for cell in nb.cells:
+        if "injected-parameters" in cell.metadata.get("tags", []):
+            cell.source = translate_parameters("python3", "python", shown, "Parameters")
+
+
+_PATH_PARAMETERS = frozenset(
+    {*("orders", "lines", "customers", "catalog", "traffic"), "results_path"}
+)
+
+
+def _scrub(text: str, folders: list[str]) -> str:
+    """Take local folders out of a text (``/a/b/orders.csv`` -> ``orders.csv``).
+
+    >>> _scrub("read /a/b/orders.csv in /a/b, not /a/bc", ["/a/b"])
+    'read orders.csv in ., not /a/bc'
+    """
+    for folder in folders:
+        text = re.sub(
+            re.escape(folder) + r"(?:/|(?![\w.-]))",
+            lambda m: "" if m[0].endswith("/") else ".",
+            text,
+        )
+    return text
+
+
+def _scrub_outputs(nb: Any, folders: list[str]) -> None:
+    """Local folders out of every cell output (notes, error messages, tracebacks)."""
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            if "text" in output:
+                output["text"] = _scrub(output["text"], folders)
+            if "evalue" in output:
+                output["evalue"] = _scrub(output["evalue"], folders)
+                output["traceback"] = [_scrub(t, folders) for t in output.get("traceback", [])]
+            for mime, value in output.get("data", {}).items():
+                if isinstance(value, str) and mime.startswith(("text/", "image/svg")):
+                    output["data"][mime] = _scrub(value, folders)
+
+
+def _run_notebook(
+    path: Path, out: Path, parameters: dict[str, Any], timeout: int, folders: list[str]
+) -> NotebookRun:
+    """Run one notebook into ``out``; any failure is recorded in the result, never raised.
+
+    ``folders`` are local folders to take out of everything written (see :func:`_scrub`).
+    """
     import nbformat
     import papermill as pm
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
@@ -194,9 +324,14 @@ def _run_notebook(path: Path, out: Path, parameters: dict[str, Any], timeout: in
     name = path.stem
     executed = out / f"{name}.ipynb"
     side = out / f".{name}.results.json"
-    declared = {p for p in pm.inspect_notebook(str(path))}
+    run = NotebookRun(name=name, status="ok", title=_title(name))
+    try:
+        declared = set(_declared(path))
+        run.title = _title(name, nbformat.read(path, as_version=4))
+    except _BrokenNotebookError as exc:
+        run.status, run.error = "failed", f"{path.name} {exc}"
+        return run
     params = {k: v for k, v in {**parameters, "results_path": str(side)}.items() if k in declared}
-    run = NotebookRun(name=name, status="ok", title=_title(name, nbformat.read(path, as_version=4)))
     try:
         pm.execute_notebook(
             str(path),
@@ -209,16 +344,19 @@ def _run_notebook(path: Path, out: Path, parameters: dict[str, Any], timeout: in
             log_output=False,
         )
     except (pm.PapermillExecutionError, CellTimeoutError, DeadKernelError) as exc:
-        run.status, run.error = "failed", _short_error(exc)
+        run.status, run.error = "failed", _scrub(_error_text(exc), folders)
     except Exception as exc:  # a broken notebook must never lose the others
-        run.status, run.error = "failed", _short_error(exc)
+        run.status, run.error = "failed", _scrub(_error_text(exc), folders)
     if side.exists():
-        run.headlines = json.loads(side.read_text(encoding="utf-8")).get("headlines", [])
+        with contextlib.suppress(ValueError, AttributeError):  # a side file half-written
+            run.headlines = json.loads(side.read_text(encoding="utf-8")).get("headlines", [])
         side.unlink()
     if not executed.exists():
         return run
     nb = nbformat.read(executed, as_version=4)
     _clean(nb)
+    _scrub_parameters(nb, params)
+    _scrub_outputs(nb, folders)
     nbformat.write(nb, executed)
     exporter = HTMLExporter(
         template_name="aovlab_report",
@@ -245,14 +383,31 @@ def _title(stem: str, nb: Any = None) -> str:
     return re.sub(r"^\d+_", "", stem).replace("_", " ").capitalize()
 
 
-def _short_error(exc: BaseException) -> str:
-    text = str(exc).strip()
+#: How much of a notebook's error the index shows.
+ERROR_CHARS = 2000
+
+
+def _error_text(exc: BaseException) -> str:
+    """The whole error of a failed notebook: its type and full message (capped).
+
+    For an error raised in a cell (papermill's ``ename``/``evalue``) that is the cell's
+    exception, e.g. an AovlabInputError with its expected/found lines.
+    """
     ename = getattr(exc, "ename", None)
-    evalue = getattr(exc, "evalue", None)
     if ename:
-        text = f"{ename}: {evalue}"
-    lines = [line for line in text.splitlines() if line.strip()]
-    return (lines[-1] if lines else type(exc).__name__)[:500]
+        text = f"{ename}: {getattr(exc, 'evalue', '')}".rstrip()
+    else:
+        message = str(exc).strip()
+        text = f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+    text = re.sub(r"\x1b\[[0-9;]*m", "", text)  # ANSI colours
+    if len(text) > ERROR_CHARS:
+        text = text[: ERROR_CHARS - 1] + "…"
+    return text
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = [line for line in str(exc).splitlines() if line.strip()]
+    return (lines[0] if lines else type(exc).__name__)[:300]
 
 
 # --------------------------------------------------------------------------- outputs
@@ -272,22 +427,51 @@ def _write_tables(
         str(target), {"strings_to_formulas": False, "strings_to_urls": False}
     )
     workbook.set_properties({"created": dt.datetime(2000, 1, 1)})
+    cut: list[tuple[str, str, int]] = []  # sheet, cell, length before the cut
     try:
         for name, native in sheets:
             frame = nw.from_native(native, eager_only=True)
             sheet = workbook.add_worksheet(name[:31])
             for c, column in enumerate(frame.columns):
-                sheet.write_string(0, c, column)
+                sheet.write_string(0, c, _fit(safe_text(str(column)), name, 0, c, cut))
             for r, row in enumerate(frame.iter_rows(), start=1):
                 for c, value in enumerate(row):
                     if isinstance(value, str):
-                        sheet.write_string(r, c, safe_text(value))
+                        sheet.write_string(r, c, _fit(safe_text(value), name, r, c, cut))
                     elif value is None or (isinstance(value, float) and value != value):
                         sheet.write_blank(r, c, None)
                     else:
                         sheet.write_number(r, c, float(value))
+        if cut:
+            notes = workbook.add_worksheet("notes")
+            notes.write_string(0, 0, "sheet")
+            notes.write_string(0, 1, "cell")
+            notes.write_string(0, 2, "note")
+            for r, (name, ref, length) in enumerate(cut, start=1):
+                notes.write_string(r, 0, name[:31])
+                notes.write_string(r, 1, ref)
+                notes.write_string(
+                    r,
+                    2,
+                    f"text of {length:,} characters cut to {EXCEL_CELL_CHARS:,} "
+                    "(Excel's limit); it ends in …",
+                )
     finally:
         workbook.close()
+
+
+#: The most characters an Excel cell holds.
+EXCEL_CELL_CHARS = 32_767
+
+
+def _fit(text: str, sheet: str, row: int, col: int, cut: list[tuple[str, str, int]]) -> str:
+    """Text cut to Excel's cell limit with a trailing "…", the cut recorded in ``cut``."""
+    if len(text) <= EXCEL_CELL_CHARS:
+        return text
+    from xlsxwriter.utility import xl_rowcol_to_cell
+
+    cut.append((sheet, xl_rowcol_to_cell(row, col), len(text)))
+    return text[: EXCEL_CELL_CHARS - 1] + "…"
 
 
 _KPI_LABELS = {
@@ -303,7 +487,9 @@ _KPI_LABELS = {
 }
 
 
-def _index_html(client: str, data: dict[str, Any], runs: list[NotebookRun]) -> str:
+def _index_html(
+    client: str, data: dict[str, Any], runs: list[NotebookRun], month_note: str | None = None
+) -> str:
     e = html.escape
     cur = data["currency"]
     cards = []
@@ -328,7 +514,7 @@ def _index_html(client: str, data: dict[str, Any], runs: list[NotebookRun]) -> s
             items.append(f"<li>{link}{lines}</li>")
         else:
             items.append(
-                f"<li class='failed'>{link} <strong>failed</strong>: <code>{e(run.error or '')}</code></li>"
+                f"<li class='failed'>{link} <strong>failed</strong>:<pre>{e(run.error or '')}</pre></li>"
             )
     notes = "".join(f"<li>{e(n)}</li>" for n in data.get("notes", []))
     return f"""<!DOCTYPE html>
@@ -343,9 +529,11 @@ h1 {{ font-size: 24px; margin-bottom: 0; }} .sub {{ color: #666; margin-top: 4px
 .label {{ color: #666; font-size: 12px; }} .value {{ font-size: 20px; font-weight: bold; }}
 .delta {{ color: #666; font-size: 12px; }} li {{ margin-bottom: 0.8em; }} li p {{ margin: 0.2em 0; }}
 .failed {{ color: #b5443b; }}
+.failed pre {{ white-space: pre-wrap; background: #fbf1f0; padding: 6px 8px; color: #222; }}
 </style></head><body>
 <h1>{e(client)}: average order value, {e(data["month"])}</h1>
 <p class="sub">Net merchandise basis, {e(str(cur))}. Generated by aovlab {e(__version__)}.</p>
+{f'<p class="sub">{e(month_note)}</p>' if month_note else ""}
 <p><strong>{e(data["headline"])}</strong></p>
 <div class="cards">{"".join(cards)}</div>
 <h2>Analyses</h2>
@@ -378,6 +566,11 @@ def run(
     :class:`~aovlab.errors.AovlabInputError` before running any notebook when the export
     does not validate.
     """
+    out_folder = _writable_folder(Path(out))
+    check_currency(read_options.get("currency"))
+    check_timezone(read_options.get("timezone"))
+    source = Path(notebooks) if notebooks else NOTEBOOKS_DIR
+    books = _notebooks(source)
     paths = {
         "orders": orders,
         "lines": lines,
@@ -388,13 +581,79 @@ def run(
     given: dict[str, Any] = {k: str(Path(v).resolve()) for k, v in paths.items() if v is not None}
     read_options = {k: v for k, v in read_options.items() if v is not None}
     shop = load(**given, **read_options)
-    month = month or latest_complete_month(shop)
+    month_note = None
+    if not month:
+        month = latest_complete_month(shop)
+        month_note = default_month_note(month, "--month")
     monthly = trend(shop, month)
     data = summary(shop, month, monthly)
     # Absolute: notebooks run with their own folder as working directory.
-    folder = Path(out).resolve() / slug(client) / data["month"]
-    folder.mkdir(parents=True, exist_ok=True)
-    source = Path(notebooks) if notebooks else NOTEBOOKS_DIR
+    client_folder = out_folder / slug(client)
+    folder = client_folder / data["month"]
+    try:
+        client_folder.mkdir(parents=True, exist_ok=True)
+        # Everything is written into a hidden sibling and moved into place at the end: a
+        # run that dies leaves only `.<month>.partial-*`, never a half-new month folder.
+        work = client_folder / f".{data['month']}.partial-{secrets.token_hex(4)}"
+        work.mkdir()  # with the umask's permissions, unlike mkdtemp's 0700
+    except OSError as exc:
+        raise _unwritable(out_folder, exc) from None
+    parameters: dict[str, Any] = {t: given.get(t) for t in TABLES}
+    # Notebooks name the report's month `month` (the primer) or `current` (the analyses).
+    parameters.update(
+        month=data["month"], current=data["month"], interactive=False, read_options=read_options
+    )
+    local = {str(Path(v).parent) for v in given.values()}
+    local |= {str(source.resolve()), str(work), str(folder), str(Path(__file__).parents[1])}
+    local.add(sys.prefix)  # the virtual environment, in tracebacks
+    folders = sorted((f for f in local if f.strip("/")), key=len, reverse=True)
+    try:
+        runs = [_run_notebook(book.resolve(), work, parameters, timeout, folders) for book in books]
+        data["client"] = client
+        data["notebooks"] = [
+            {
+                "name": r.name,
+                "status": r.status,
+                "html": r.html,
+                "headlines": r.headlines,
+                "error": r.error,
+            }
+            for r in runs
+        ]
+        data["notes"] = [_scrub(n, folders) for n in data["notes"]]  # notes may name files
+        (work / "summary.json").write_text(
+            json.dumps(data, indent=2, ensure_ascii=False, sort_keys=True) + "\n",
+            encoding="utf-8",
+        )
+        _write_tables(shop, data["month"], work / "tables.xlsx", monthly)
+        (work / "index.html").write_text(
+            _index_html(client, data, runs, month_note), encoding="utf-8"
+        )
+        _replace_folder(work, folder)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    return ReportOutcome(
+        folder=folder, index=folder / "index.html", notebooks=runs, month_note=month_note
+    )
+
+
+def default_month_note(month: str, option: str) -> str:
+    """What to say when the month was not given: which one was taken, and why.
+
+    >>> default_month_note("2026-10", "--month")
+    'month 2026-10: the latest month the data covers completely (choose another with --month)'
+    """
+    return (
+        f"month {month}: the latest month the data covers completely (choose another with {option})"
+    )
+
+
+def _notebooks(source: Path) -> list[Path]:
+    """The notebooks to run, in order; refuse any that would not know the report's month.
+
+    A notebook that cannot be read is not refused here: it is reported as failed.
+    """
     books = sorted(source.glob("[0-9][0-9]_*.ipynb"))
     if not books:
         raise AovlabInputError(
@@ -403,27 +662,59 @@ def run(
             expected="files like 01_aov_drivers.ipynb",
             found="none",
         )
-    parameters: dict[str, Any] = {t: given.get(t) for t in TABLES}
-    # Notebooks name the report's month `month` (the primer) or `current` (the analyses).
-    parameters.update(
-        month=data["month"], current=data["month"], interactive=False, read_options=read_options
+    for book in books:
+        try:
+            declared = _declared(book)
+        except _BrokenNotebookError:
+            continue
+        if not set(declared) & set(MONTH_PARAMETERS):
+            raise AovlabInputError(
+                "declares no month parameter, so it would analyse another month than the report",
+                source=str(book),
+                expected="a parameter named "
+                + " or ".join(MONTH_PARAMETERS)
+                + " in the cell tagged 'parameters'",
+                found=", ".join(declared) or "no parameters",
+            )
+    return books
+
+
+def _writable_folder(out: Path) -> Path:
+    """The reports folder, absolute; refused when it is a file or lies under one."""
+    out = out.resolve()
+    for path in (out, *out.parents):
+        if path.exists():
+            if not path.is_dir():
+                raise AovlabInputError(
+                    "is a file, not a folder" if path == out else f"lies under a file ({path})",
+                    source=str(out),
+                    expected="a folder to write reports into (--out), or a path where one can be made",
+                    found=f"{path} is a file",
+                )
+            break
+    return out
+
+
+def _unwritable(out: Path, exc: OSError) -> AovlabInputError:
+    return AovlabInputError(
+        "cannot be written to",
+        source=str(out),
+        expected="a folder where reports can be written (--out)",
+        found=exc.strerror or str(exc),
     )
-    runs = [_run_notebook(book.resolve(), folder, parameters, timeout) for book in books]
-    data["client"] = client
-    data["notebooks"] = [
-        {
-            "name": r.name,
-            "status": r.status,
-            "html": r.html,
-            "headlines": r.headlines,
-            "error": r.error,
-        }
-        for r in runs
-    ]
-    (folder / "summary.json").write_text(
-        json.dumps(data, indent=2, ensure_ascii=False, sort_keys=True) + "\n", encoding="utf-8"
-    )
-    _write_tables(shop, data["month"], folder / "tables.xlsx", monthly)
-    index = folder / "index.html"
-    index.write_text(_index_html(client, data, runs), encoding="utf-8")
-    return ReportOutcome(folder=folder, index=index, notebooks=runs)
+
+
+def _replace_folder(new: Path, final: Path) -> None:
+    """Move a finished report folder into place, replacing an older one as a whole."""
+    old = None
+    if final.exists():
+        old = final.with_name(f".{final.name}.old-{new.name.rsplit('-', 1)[-1]}")
+        final.rename(old)
+    try:
+        new.rename(final)
+    except OSError:
+        if old is not None and not final.exists():
+            old.rename(final)  # another run got there first: keep a whole folder in place
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)

@@ -12,13 +12,17 @@ import polars as pl
 
 from aovlab.errors import AovlabInputError
 from aovlab.io.parse import (
+    check_gzip,
     check_last_line,
+    check_sep,
+    check_timezone,
     detect_dayfirst,
     drop_blank_rows,
     head_text,
     parse_amounts,
     ragged_row,
     read_text,
+    tail_text,
     to_iso_dates,
 )
 from aovlab.model import ShopData, backend_of
@@ -38,6 +42,7 @@ def read_table(path: str | Path, table: str, **options: Any) -> pl.DataFrame:
     text and parsed with what :mod:`aovlab.io.parse` can detect, or with ``options``
     (``sep``, ``encoding``, ``decimal``, ``dayfirst``); what it cannot decide is refused.
     """
+    check_sep(options.get("sep"))
     file = Path(path)
     if not file.exists():
         raise AovlabInputError(
@@ -74,7 +79,9 @@ def read_table(path: str | Path, table: str, **options: Any) -> pl.DataFrame:
             return _read_text_table(file, table, options)
     except AovlabInputError:
         raise
-    except (pl.exceptions.PolarsError, OSError, UnicodeDecodeError) as exc:
+    except (pl.exceptions.PolarsError, OSError, UnicodeDecodeError, EOFError) as exc:
+        if suffix == ".csv.gz":
+            check_gzip(file)  # a cut or corrupt gzip says so, not "cannot be read"
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         ragged = (
             ragged_row(file.read_text(encoding="utf-8", errors="replace"), ",")
@@ -193,9 +200,7 @@ def _read_csv(file: Path) -> pl.DataFrame | None:
         frame = pl.read_csv(file, schema_overrides=typed, **options)
     except pl.exceptions.ComputeError:
         return None
-    with file.open("rb") as handle:
-        handle.seek(max(0, file.stat().st_size - 65536))
-        tail = handle.read().decode("utf-8", errors="replace")
+    tail = tail_text(file)  # of the decompressed text when gzipped
     check_last_line(tail, ",", len(frame.columns), frame.height, str(file))
     return drop_blank_rows(frame) if frame.null_count().sum_horizontal().item() else frame
 
@@ -274,6 +279,11 @@ def parse_column_map(text: str) -> dict[str, str]:
 
 
 def _shop_file(orders: Any) -> dict[str, Any]:
+    """The shop.json beside the orders file: name, currency, timezone, salt (all text).
+
+    Unknown keys are ignored; a known key with a value that is not text (``123``,
+    ``["x"]``) or a currency that is not an ISO 4217 code is refused, naming the key.
+    """
     if not isinstance(orders, str | Path):
         return {}
     meta = Path(orders).parent / SHOP_FILE
@@ -281,7 +291,7 @@ def _shop_file(orders: Any) -> dict[str, Any]:
         return {}
     try:
         data = json.loads(meta.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise AovlabInputError(
             "cannot be read", source=str(meta), expected="a JSON object", found=str(exc)
         ) from None
@@ -289,6 +299,42 @@ def _shop_file(orders: Any) -> dict[str, Any]:
         raise AovlabInputError(
             "is not a JSON object", source=str(meta), expected="{...}", found=type(data).__name__
         )
+    examples = {
+        "name": '"Nordic Trail"',
+        "currency": '"EUR" (an ISO 4217 code)',
+        "timezone": '"Europe/Stockholm" (an IANA time zone)',
+        "salt": "a secret text",
+    }
+    for key, example in examples.items():
+        value = data.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, str) or not value.strip():
+            raise AovlabInputError(
+                f"has a value for '{key}' that is not text",
+                source=str(meta),
+                expected=f"text, e.g. {example}",
+                found=json.dumps(value, ensure_ascii=False)[:100],
+            )
+    if data.get("currency") is not None and not re.fullmatch(
+        r"[A-Za-z]{3}", data["currency"].strip()
+    ):
+        raise AovlabInputError(
+            "has a 'currency' that is not an ISO 4217 code",
+            source=str(meta),
+            expected="three letters, e.g. EUR, SEK, GBP, USD",
+            found=json.dumps(data["currency"], ensure_ascii=False)[:100],
+        )
+    if data.get("timezone") is not None:
+        try:
+            check_timezone(data["timezone"])
+        except AovlabInputError:
+            raise AovlabInputError(
+                "has a 'timezone' that is not a time zone",
+                source=str(meta),
+                expected="an IANA time zone such as Europe/Stockholm, Europe/Berlin or UTC",
+                found=json.dumps(data["timezone"], ensure_ascii=False)[:100],
+            ) from None
     return data
 
 

@@ -11,8 +11,10 @@ import csv
 import gzip
 import io
 import re
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import polars as pl
 
@@ -124,12 +126,135 @@ def sniff_separator(text: str, source: str) -> str:
     return fits[0][1]
 
 
+def check_sep(sep: str | None) -> str | None:
+    r"""Refuse a separator that is not one character (``sep=";;"``, ``sep=""``).
+
+    >>> check_sep(";"), check_sep(None)
+    (';', None)
+    >>> check_sep(";;")
+    Traceback (most recent call last):
+    ...
+    aovlab.errors.AovlabInputError: sep (--sep): is not one character
+      expected: one character between fields: ',' ';' '|' or a tab ('\t', --sep tab)
+      found:    ';;'
+    """
+    if sep is None:
+        return None
+    if not isinstance(sep, str) or len(sep) != 1 or sep in ('"', "\n", "\r"):
+        raise AovlabInputError(
+            "is not one character" if isinstance(sep, str) and len(sep) != 1 else "cannot be used",
+            source="sep (--sep)",
+            expected="one character between fields: ',' ';' '|' or a tab ('\\t', --sep tab)",
+            found=repr(sep),
+        )
+    return sep
+
+
+def check_currency(currency: str | None, source: str = "currency (--currency)") -> str | None:
+    """Refuse a currency that is not an ISO 4217 code (three letters: EUR, SEK, GBP).
+
+    >>> check_currency("eur"), check_currency(None)
+    ('eur', None)
+    >>> check_currency("€")
+    Traceback (most recent call last):
+    ...
+    aovlab.errors.AovlabInputError: currency (--currency): is not an ISO 4217 currency code
+      expected: three letters, e.g. EUR, SEK, NOK, DKK, GBP, USD
+      found:    '€'
+    """
+    if currency is None:
+        return None
+    if not isinstance(currency, str) or not re.fullmatch(r"[A-Za-z]{3}", currency.strip()):
+        raise AovlabInputError(
+            "is not an ISO 4217 currency code",
+            source=source,
+            expected="three letters, e.g. EUR, SEK, NOK, DKK, GBP, USD",
+            found=repr(currency),
+        )
+    return currency
+
+
+def check_timezone(timezone: str | None, source: str = "timezone (--timezone)") -> str | None:
+    """Refuse a time zone that is not an IANA name (``Mars/Base``, ``../etc``, empty).
+
+    >>> check_timezone("Europe/Stockholm")
+    'Europe/Stockholm'
+    >>> check_timezone("Mars/Base")
+    Traceback (most recent call last):
+    ...
+    aovlab.errors.AovlabInputError: timezone (--timezone): is not a time zone
+      expected: an IANA time zone such as Europe/Stockholm, Europe/Berlin or UTC
+      found:    'Mars/Base'
+    """
+    if timezone is None:
+        return None
+    try:
+        if not isinstance(timezone, str) or not timezone.strip():
+            raise ValueError(timezone)
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError, TypeError, OSError):
+        raise AovlabInputError(
+            "is not a time zone",
+            source=source,
+            expected="an IANA time zone such as Europe/Stockholm, Europe/Berlin or UTC",
+            found=repr(timezone),
+        ) from None
+    return timezone
+
+
+#: What a broken gzip file raises: cut short (EOFError), not gzip, corrupt data.
+_GZIP_ERRORS = (EOFError, gzip.BadGzipFile, zlib.error)
+
+
+def _gzip_error(file: Path, exc: BaseException) -> AovlabInputError:
+    return AovlabInputError(
+        "file is truncated or not valid gzip",
+        source=str(file),
+        expected="a complete gzip-compressed CSV (.csv.gz)",
+        found=str(exc).strip()[:200] or type(exc).__name__,
+        hint="download or compress the file again; `gzip -t FILE` checks it",
+    )
+
+
+def check_gzip(file: Path) -> None:
+    """Read a ``.gz`` file to its end; refuse it if it is cut short or not gzip."""
+    try:
+        with gzip.open(file) as handle:
+            while handle.read(1 << 24):
+                pass
+    except _GZIP_ERRORS as exc:
+        raise _gzip_error(file, exc) from None
+
+
 def _bytes(file: Path, limit: int | None = None) -> bytes:
     if file.suffix.lower() == ".gz":
-        with gzip.open(file) as handle:
-            return handle.read(limit) if limit else handle.read()
+        try:
+            with gzip.open(file) as handle:
+                return handle.read(limit) if limit else handle.read()
+        except _GZIP_ERRORS as exc:
+            raise _gzip_error(file, exc) from None
     with file.open("rb") as handle:
         return handle.read(limit) if limit else handle.read()
+
+
+def tail_text(file: Path, size: int = 65536) -> str:
+    """The last ``size`` bytes of a (possibly gzipped) file, decoded as UTF-8 (lenient).
+
+    A gzipped file is read through to its end, so the tail is of the text, not of the
+    compressed bytes.
+    """
+    if file.suffix.lower() == ".gz":
+        tail = b""
+        try:
+            with gzip.open(file) as handle:
+                while chunk := handle.read(1 << 22):
+                    tail = (tail + chunk)[-size:]
+        except _GZIP_ERRORS as exc:
+            raise _gzip_error(file, exc) from None
+        return tail.decode("utf-8", errors="replace")
+    with file.open("rb") as handle:
+        handle.seek(max(0, file.stat().st_size - size))
+        return handle.read().decode("utf-8", errors="replace")
 
 
 def head_text(file: Path) -> str:
@@ -139,6 +264,7 @@ def head_text(file: Path) -> str:
 
 def read_text(path: str | Path, *, sep: str | None = None, encoding: str | None = None) -> TextFile:
     """Read a delimited export with every column as text, detecting encoding and separator."""
+    check_sep(sep)
     file = Path(path)
     if not file.is_file():
         raise AovlabInputError(

@@ -5,6 +5,7 @@ FILE --json` must do with it: exit 2 with a message that contains a phrase, or e
 with the exact orders and revenue (a documented, reported handling).
 """
 
+import gzip
 import json
 from pathlib import Path
 
@@ -215,6 +216,71 @@ CASES: dict[str, tuple[bytes | str, dict]] = {
         "2,2026-10-01,20,WELCOME10\n3,2026-10-02,30,WELCOME10\n",
         {"exit": 0, "orders": 3, "revenue": 60.0},
     ),
+    # CLI and report robustness: options and side files that used to end in a traceback.
+    # "args" are extra CLI arguments, "command" the command (default kpis); a name with a
+    # folder puts the file in its own folder, next to the files SIDE_FILES gives it.
+    "separator_two_characters.csv": (
+        CANON + "1,2026-10-01,10\n",
+        {"exit": 2, "message": "is not one character", "args": ["--sep", ";;"]},
+    ),
+    "separator_empty.csv": (
+        CANON + "1,2026-10-01,10\n",
+        {"exit": 2, "message": "is not one character", "args": ["--sep", ""]},
+    ),
+    "currency_not_iso.csv": (
+        CANON + "1,2026-10-01,10\n",
+        {"exit": 2, "message": "is not an ISO 4217 currency code", "args": ["--currency", "EURO"]},
+    ),
+    "currency_symbol.csv": (
+        CANON + "1,2026-10-01,10\n",
+        {"exit": 2, "message": "is not an ISO 4217 currency code", "args": ["--currency", "€"]},
+    ),
+    "timezone_unknown.csv": (
+        CANON + "1,2026-10-01,10\n",
+        {
+            "exit": 2,
+            "message": "is not a time zone",
+            "args": ["--timezone", "Mars/Base"],
+            "command": "drivers",
+        },
+    ),
+    "timezone_path.csv": (
+        CANON + "1,2026-10-01,10\n",
+        {"exit": 2, "message": "is not a time zone", "args": ["--timezone", "../etc"]},
+    ),
+    "truncated_gzip.csv.gz": (
+        gzip.compress((CANON + "1,2026-10-01,10\n2,2026-10-02,12\n" * 50).encode(), mtime=0)[:60],
+        {"exit": 2, "message": "file is truncated or not valid gzip"},
+    ),
+    "not_gzip.csv.gz": (CANON + "1,2026-10-01,10\n", {"exit": 2, "message": "not valid gzip"}),
+    "tab_separated_sep_tab_option.csv": (
+        "order_id\tordered_at\ttotal\n1\t2026-10-01\t10\n2\t2026-10-02\t2,5\n",
+        {"exit": 0, "orders": 2, "revenue": 12.5, "args": ["--sep", "tab", "--decimal", ","]},
+    ),
+    "shop_json_currency_number/orders.csv": (
+        CANON + "1,2026-10-01,10\n",
+        {"exit": 2, "message": "has a value for 'currency' that is not text"},
+    ),
+    "shop_json_timezone_number/orders.csv": (
+        CANON + "1,2026-10-01,10\n",
+        {"exit": 2, "message": "has a value for 'timezone' that is not text"},
+    ),
+    "shop_json_name_list/orders.csv": (
+        CANON + "1,2026-10-01,10\n",
+        {"exit": 2, "message": "has a value for 'name' that is not text"},
+    ),
+    "shop_json_unknown_key/orders.csv": (
+        CANON + "1,2026-10-01,10\n2,2026-10-02,5\n",
+        {"exit": 0, "orders": 2, "revenue": 15.0},
+    ),
+}
+
+#: Files beside a case (the shop.json a case's orders file is read with).
+SIDE_FILES = {
+    "shop_json_currency_number/shop.json": '{"currency": 123}\n',
+    "shop_json_timezone_number/shop.json": '{"timezone": 5}\n',
+    "shop_json_name_list/shop.json": '{"name": ["x"]}\n',
+    "shop_json_unknown_key/shop.json": '{"currency": "EUR", "colour": 7}\n',
 }
 
 
@@ -222,8 +288,11 @@ def main() -> None:
     manifest = {}
     for name, (content, expected) in CASES.items():
         data = content if isinstance(content, bytes) else content.encode("utf-8")
+        (HERE / name).parent.mkdir(exist_ok=True)
         (HERE / name).write_bytes(data)
         manifest[name] = expected
+    for name, text in SIDE_FILES.items():
+        (HERE / name).write_text(text, encoding="utf-8")
     (HERE / "expected.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
 
 
