@@ -5,10 +5,13 @@ orders and lines here (cancellations and non-product codes left out); the full r
 for this format is aovlab.io's job.
 """
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
 
+import aovlab
 from aovlab import ShopData, drivers, metrics
 
 pytestmark = pytest.mark.real
@@ -135,3 +138,23 @@ def test_november_2011_names_its_two_large_invoices(retail_shop, invoices):
     # The total rate effect is negative: the rate clause names a country that spent less.
     assert dec.to_dict()["rate_effect"] < 0
     assert " less per order, as did " in dec.headline and "country values" not in dec.headline
+
+
+@pytest.mark.slow
+def test_the_november_2011_report_names_its_two_big_invoices(real_retail, tmp_path):
+    """Two invoices of about £52,900 and £50,700 carry ~£37 of November's AOV."""
+    outcome = aovlab.report.run(
+        real_retail,
+        month="2011-11",
+        client="UCI Online Retail",
+        out=tmp_path,
+        currency="GBP",
+        timezone="Europe/London",
+    )
+    assert not outcome.failed, [r.error for r in outcome.failed]
+    index = outcome.index.read_text(encoding="utf-8")
+    assert "574941 (£52,940.94" in index and "576365 (£50,653.91" in index
+    data = json.loads((outcome.folder / "summary.json").read_text(encoding="utf-8"))
+    assert [o["order_id"] for o in data["large_orders"]["orders"]] == ["574941", "576365"]
+    drivers_page = (outcome.folder / "01_aov_drivers.html").read_text(encoding="utf-8")
+    assert "574941" in drivers_page and "576365" in drivers_page

@@ -68,6 +68,14 @@ MapOpt = Annotated[
     Opt("--map", help="For unknown headers: order_id=Order ID,ordered_at=Date,total=Grand Total"),
 ]
 JsonOpt = Annotated[bool, Opt("--json", help="One JSON object on stdout.")]
+ZeroOpt = Annotated[
+    bool,
+    Opt(
+        "--include-zero-value",
+        help="Count orders with no merchandise value (every line priced 0); by default they "
+        "are left out as they are not sales.",
+    ),
+]
 
 
 def _read_options(
@@ -79,6 +87,7 @@ def _read_options(
     decimal: str | None,
     dayfirst: bool | None,
     column_map: str | None = None,
+    include_zero_value: bool = False,
 ) -> dict[str, Any]:
     """The keyword arguments of aovlab.load for the shared read options (checked here)."""
     if sep is not None and sep.lower() in ("\\t", "tab"):  # a tab is hard to type in a shell
@@ -95,6 +104,7 @@ def _read_options(
         "decimal": decimal,
         "dayfirst": dayfirst,
         "column_map": parse_column_map(column_map) if column_map else None,
+        "include_zero_value": include_zero_value,
     }
 
 
@@ -122,6 +132,7 @@ def kpis(
     decimal: DecimalOpt = None,
     dayfirst: DayfirstOpt = None,
     column_map: MapOpt = None,
+    include_zero_value: ZeroOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Core KPIs of an export: AOV, median, trimmed AOV, UPT, AUR, margin per order."""
@@ -134,7 +145,17 @@ def kpis(
             customers=customers,
             catalog=catalog,
             traffic=traffic,
-            **_read_options(currency, timezone, fmt, sep, encoding, decimal, dayfirst, column_map),
+            **_read_options(
+                currency,
+                timezone,
+                fmt,
+                sep,
+                encoding,
+                decimal,
+                dayfirst,
+                column_map,
+                include_zero_value,
+            ),
         )
         overall = metrics.kpis(shop, basis=basis, when=when)
         grouped = metrics.kpis(shop, by=by, basis=basis, when=when) if by else None
@@ -197,6 +218,7 @@ def drivers(
     decimal: DecimalOpt = None,
     dayfirst: DayfirstOpt = None,
     column_map: MapOpt = None,
+    include_zero_value: ZeroOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Why AOV moved between two periods: UPT/AUR, mix/rate and revenue splits, exact."""
@@ -209,7 +231,17 @@ def drivers(
             orders=orders,
             lines=lines,
             traffic=traffic,
-            **_read_options(currency, timezone, fmt, sep, encoding, decimal, dayfirst, column_map),
+            **_read_options(
+                currency,
+                timezone,
+                fmt,
+                sep,
+                encoding,
+                decimal,
+                dayfirst,
+                column_map,
+                include_zero_value,
+            ),
         )
         if current is None:
             current = latest_complete_month(shop)
@@ -280,6 +312,7 @@ def validate(
     decimal: DecimalOpt = None,
     dayfirst: DayfirstOpt = None,
     column_map: MapOpt = None,
+    include_zero_value: ZeroOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Say what was read from an export and what was dropped or doubtful.
@@ -294,7 +327,17 @@ def validate(
             orders=orders,
             lines=lines,
             catalog=catalog,
-            **_read_options(currency, timezone, fmt, sep, encoding, decimal, dayfirst, column_map),
+            **_read_options(
+                currency,
+                timezone,
+                fmt,
+                sep,
+                encoding,
+                decimal,
+                dayfirst,
+                column_map,
+                include_zero_value,
+            ),
         )
     except AovlabInputError as exc:
         report.update(status="error", error=str(exc))
@@ -362,10 +405,6 @@ def validate(
     raise typer.Exit(code)
 
 
-#: The sizes `aovlab sample --scale` accepts: ~30 orders to ~3 million.
-SAMPLE_SCALES = (0.001, 100.0)
-
-
 @app.command()
 def sample(
     out: Annotated[Path, Opt(help="Folder to write the sample shop into.")] = Path("data/sample"),
@@ -378,8 +417,8 @@ def sample(
 
     from aovlab import sample as sample_mod
 
-    if not (math.isfinite(scale) and SAMPLE_SCALES[0] <= scale <= SAMPLE_SCALES[1]):
-        low, high = SAMPLE_SCALES
+    if not (math.isfinite(scale) and sample_mod.SCALES[0] <= scale <= sample_mod.SCALES[1]):
+        low, high = sample_mod.SCALES
         raise _fail(
             f"--scale must be a number from {low:g} to {high:g} "
             f"(1 = ~30,000 orders, 0.1 = ~3,000); got {scale:g}"
@@ -417,6 +456,7 @@ def report(
     decimal: DecimalOpt = None,
     dayfirst: DayfirstOpt = None,
     column_map: MapOpt = None,
+    include_zero_value: ZeroOpt = False,
     notebooks: Annotated[Path | None, Opt(help="Folder of notebooks to run.")] = None,
     timeout: Annotated[int, Opt(help="Seconds a notebook cell may run.")] = 600,
 ) -> None:
@@ -443,7 +483,17 @@ def report(
             client=client,
             out=out,
             notebooks=notebooks,
-            **_read_options(currency, timezone, fmt, sep, encoding, decimal, dayfirst, column_map),
+            **_read_options(
+                currency,
+                timezone,
+                fmt,
+                sep,
+                encoding,
+                decimal,
+                dayfirst,
+                column_map,
+                include_zero_value,
+            ),
             timeout=timeout,
         )
     except AovlabInputError as exc:

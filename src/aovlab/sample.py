@@ -15,17 +15,21 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import polars as pl
 
+from aovlab.errors import AovlabInputError
 from aovlab.io.canonical import SHOP_FILE
 from aovlab.io.canonical import load as _load
 from aovlab.model import ShopData
 
 SEED = 20261123
+#: The sizes the sample shop can be generated at, relative to the bundled one.
+SCALES = (0.001, 100.0)
 START = dt.date(2024, 11, 1)
 END = dt.date(2026, 11, 1)  # exclusive: 24 complete months
 TIMEZONE = "Europe/Stockholm"
@@ -276,6 +280,13 @@ def generate(scale: float = 1.0, seed: int = SEED) -> dict[str, pl.DataFrame]:
     >>> sorted(tables)
     ['catalog', 'customers', 'lines', 'orders', 'traffic']
     """
+    if not (math.isfinite(scale) and SCALES[0] <= scale <= SCALES[1]):
+        raise AovlabInputError(
+            "the sample shop's scale is out of range",
+            column="scale",
+            expected=f"a number from {SCALES[0]} to {SCALES[1]:g} (1 = about 30,000 orders)",
+            found=repr(scale),
+        )
     rng = np.random.default_rng(seed)
     cat = catalog(rng)
     days, volume = _days()

@@ -12,6 +12,7 @@ import polars as pl
 
 from aovlab.errors import AovlabInputError
 from aovlab.io.parse import (
+    check_currency,
     check_gzip,
     check_last_line,
     check_sep,
@@ -92,6 +93,7 @@ def read_table(path: str | Path, table: str, **options: Any) -> pl.DataFrame:
             row, width, found = ragged
             raise AovlabInputError(
                 "has a row with the wrong number of fields",
+                row_label="file row",
                 source=str(file),
                 table=table,
                 rows=[row],
@@ -401,6 +403,8 @@ def load(
       expected: an existing file
       found:    nothing at that path
     """
+    check_currency(currency, "currency=")
+    check_timezone(timezone, "timezone=")
     meta = _shop_file(orders)
     if column_map:
         format = format or "canonical"

@@ -288,6 +288,15 @@ def read_text(path: str | Path, *, sep: str | None = None, encoding: str | None 
         raw = data[3:] if used == "utf-8-sig" else data if used == "utf-8" else text.encode("utf-8")
         frame = pl.read_csv(raw, separator=sep, infer_schema=False, raise_if_empty=True)
     except pl.exceptions.PolarsError as exc:
+        if not _even(text):
+            raise AovlabInputError(
+                "has a quoted value that never ends",
+                source=str(file),
+                expected='every value that opens a quote (") closes it',
+                found="an odd number of quotes: the file looks cut off, or a quote inside a "
+                "value is not doubled",
+                hint="export or download the file again",
+            ) from None
         ragged = ragged_row(text, sep)
         if ragged is not None:
             row, width, found = ragged
@@ -295,6 +304,7 @@ def read_text(path: str | Path, *, sep: str | None = None, encoding: str | None 
                 "has a row with the wrong number of fields",
                 source=str(file),
                 rows=[row],
+                row_label="file row",
                 expected=f"{width} fields like the header",
                 found=f"{found} fields",
                 hint="a separator inside an unquoted value, or a decimal comma written without quotes",
@@ -306,8 +316,15 @@ def read_text(path: str | Path, *, sep: str | None = None, encoding: str | None 
             found=str(exc).strip().splitlines()[0][:300],
         ) from None
     frame = drop_blank_rows(frame.rename({c: c.strip().lstrip("\ufeff") for c in frame.columns}))
-    check_last_line(text[-65536:], sep, len(frame.columns), frame.height, str(file))
+    check_last_line(
+        text[-65536:], sep, len(frame.columns), frame.height, str(file), quotes_even=_even(text)
+    )
     return TextFile(frame=frame, encoding=used, sep=sep, detected=detected)
+
+
+def _even(text: str) -> bool:
+    """Whether a text has an even number of double quotes (it does not end inside one)."""
+    return text.count('"') % 2 == 0
 
 
 def drop_blank_rows(frame: pl.DataFrame) -> pl.DataFrame:
@@ -321,34 +338,72 @@ def drop_blank_rows(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.filter(~blank) if frame.select(blank.any()).item() else frame
 
 
-def check_last_line(tail: str, sep: str, width: int, rows: int, source: str) -> None:
-    """Refuse a file whose last line was cut off (no final newline and too few fields)."""
+def check_last_line(
+    tail: str, sep: str, width: int, rows: int, source: str, *, quotes_even: bool | None = None
+) -> None:
+    r"""Refuse a file whose last row was cut off (no final newline and too few fields).
+
+    ``rows`` is the number of data rows read; ``quotes_even`` whether the whole file has
+    an even number of double quotes (None: not known). The last row may be a quoted
+    value spanning several lines (Shopify's Note Attributes): it is found by its quotes,
+    not by the last line.
+
+    >>> check_last_line('a,b\n1,"x\ny"', ",", 2, 1, "f.csv", quotes_even=True)
+    >>> check_last_line('a,b\n1', ",", 2, 1, "f.csv")
+    Traceback (most recent call last):
+    ...
+    aovlab.errors.AovlabInputError: f.csv, file row 2: has a row with the wrong number of fields
+      expected: 2 fields like the header
+      found:    1 fields on the last line, which has no line end: the file looks cut off
+      hint: export or download the file again
+    """
     if not tail or tail.endswith(("\n", "\r")):
         return
-    last = tail.splitlines()[-1]
-    fields = next(csv.reader([last], delimiter=sep), [])
-    if 0 < len(fields) < width:
+    start = tail.rfind("\n") + 1
+    if '"' in tail:
+        if quotes_even is False:
+            start = -1  # the file ends inside a quoted value: cut off
+        else:
+            # The last row starts after the last line break with an even number of
+            # quotes after it: that line break is outside any quoted value.
+            quotes = 0
+            start = 0
+            for i in range(len(tail) - 1, -1, -1):
+                if tail[i] == '"':
+                    quotes += 1
+                elif tail[i] == "\n" and quotes % 2 == 0:
+                    start = i + 1
+                    break
+    fields = next(csv.reader(io.StringIO(tail[start:]), delimiter=sep), []) if start >= 0 else []
+    if start < 0 or 0 < len(fields) < width:
         raise AovlabInputError(
             "has a row with the wrong number of fields",
             source=source,
-            rows=[rows],
+            rows=[rows + 1],
             expected=f"{width} fields like the header",
-            found=f"{len(fields)} fields on the last line, "
-            "which has no line end: the file looks cut off",
+            found=(
+                f"{len(fields)} fields on the last line, which has no line end"
+                if start >= 0
+                else "a quoted value that never ends, on the last row"
+            )
+            + ": the file looks cut off",
             hint="export or download the file again",
+            row_label="file row",
         )
 
 
 def ragged_row(text: str, sep: str) -> tuple[int, int, int] | None:
-    r"""The first data row (1-based) whose field count differs from the header's.
+    r"""The first row whose field count differs from the header's, as a spreadsheet numbers it.
+
+    The header is row 1, so the first data row is row 2.
 
     >>> ragged_row("a,b\n1,2\n3,4,5\n", ",")
-    (2, 2, 3)
+    (3, 2, 3)
     """
     reader = csv.reader(io.StringIO(text), delimiter=sep)
     try:
         width = len(next(reader))
-        for number, row in enumerate(reader, start=1):
+        for number, row in enumerate(reader, start=2):
             if row and len(row) != width:
                 return number, width, len(row)
     except (csv.Error, StopIteration):
@@ -508,7 +563,8 @@ def parse_amounts(
                 source=source,
                 table=table,
                 column=column,
-                rows=[r + 1 for r in bad["__row"].head(50).to_list()],
+                rows=[r + 2 for r in bad["__row"].head(50).to_list()],
+                row_label="file row",
                 expected=f"amounts with a decimal {'comma' if mark == ',' else 'point'}, like "
                 + ("1.234,56" if mark == "," else "1,234.56"),
                 found=", ".join(repr(v) for v in bad[f"__raw_{column}"].head(5).to_list()),

@@ -29,16 +29,13 @@ def headers(frame: pl.DataFrame) -> dict[str, str]:
 
 
 def in_file(err: AovlabInputError, own: dict[str, str]) -> AovlabInputError:
-    """An error from parsing an export's text, with the export's column name and file rows.
-
-    ``parse_amounts`` numbers rows from the first data row; the file's header is row 1.
-    """
+    """An error from parsing an export's text, naming the export's own column."""
     return AovlabInputError(
         err.problem,
         source=err.source,
         table=err.table,
         column=own.get(err.column or "", err.column),
-        rows=[r + 1 for r in err.rows] if err.rows else None,
+        rows=err.rows,
         expected=err.expected,
         found=err.found,
         present=err.present,

@@ -160,6 +160,10 @@ CASES: dict[str, tuple[bytes | str, dict]] = {
         "order_id,ordered_at,merchandise\n1,2026-10-01,0\n2,2026-10-01,40\n3,2026-10-02,0.00\n",
         {"exit": 0, "orders": 1, "revenue": 40.0},
     ),
+    "zero_value_orders_kept.csv": (
+        "order_id,ordered_at,merchandise\n1,2026-10-01,0\n2,2026-10-01,40\n3,2026-10-02,0.00\n",
+        {"exit": 0, "orders": 3, "revenue": 40.0, "args": ["--include-zero-value"]},
+    ),
     "only_zero_value_orders.csv": (
         "order_id,ordered_at,total\n1,2026-10-01,0\n2,2026-10-02,0\n",
         {"exit": 2, "message": "has no order with a merchandise value"},
@@ -210,6 +214,18 @@ CASES: dict[str, tuple[bytes | str, dict]] = {
         "1,2026-10-01,10,Anna Berg,call first,Storgatan 1,Berg AB,Umeå,web\n"
         "2,2026-10-02,30,Olle Ek,,Kungsgatan 2,,Lund,app\n",
         {"exit": 0, "orders": 2, "revenue": 40.0},
+    ),
+    "quoted_multiline_last_row.csv": (
+        'order_id,ordered_at,total,note\n1,2026-10-01,10,plain\n2,2026-10-02,20,"gift wrap\nplease, thanks"',
+        {"exit": 0, "orders": 2, "revenue": 30.0},
+    ),
+    "quoted_multiline_last_row_semicolons.csv": (
+        'order_id;ordered_at;total;note\n1;2026-10-01;10,50;plain\n2;2026-10-02;20,00;"two\nlines"',
+        {"exit": 0, "orders": 2, "revenue": 30.5},
+    ),
+    "cut_off_inside_a_quoted_value.csv": (
+        'order_id;ordered_at;total;note\n1;2026-10-01;10,50;plain\n2;2026-10-02;20,00;"two\nlin',
+        {"exit": 2, "message": "quoted value that never ends"},
     ),
     "email_typed_into_discount_code.csv": (
         "order_id,ordered_at,total,discount_code\n1,2026-10-01,10,anna.berg@example.com\n"
