@@ -259,7 +259,7 @@ def test_load_reads_shop_json_and_names_the_file_in_errors(tmp_path):
     )
     with pytest.raises(AovlabInputError) as info:
         aovlab.load(orders=tmp_path / "orders.csv")
-    assert str(tmp_path / "orders.csv") in str(info.value) and info.value.rows == [2]
+    assert str(tmp_path / "orders.csv") in str(info.value) and info.value.rows == [3]  # file row
     (tmp_path / "orders.csv").write_text(
         "order_id,ordered_at,total\n1,2026-10-01,10\n2,2026-10-02,20\n"
     )

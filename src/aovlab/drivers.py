@@ -32,10 +32,9 @@ takes its other period's AOV there (it then has no rate effect).
 
 from __future__ import annotations
 
-import html
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import narwhals.stable.v2 as nw
 import numpy as np
@@ -51,7 +50,7 @@ from aovlab.compare import (
 )
 from aovlab.errors import AovlabInputError
 from aovlab.model import ShopData, finite_or_none, minor_unit
-from aovlab.results import Formats, Result, table_html
+from aovlab.results import Formats, Result, Section
 from aovlab.splits import round_parts, shapley
 
 # --------------------------------------------------------------------------- decompose
@@ -105,6 +104,33 @@ class Decomposition(Result):
     figures: dict[str, Any] = field(default_factory=dict)
     digits: int = 2
     large_orders: LargeOrders | None = None
+    formats: ClassVar[Formats] = DECOMPOSITION_FORMATS
+
+    def _headline(self) -> str:
+        return _decomposition_headline(self)
+
+    def context(self) -> dict[str, str]:
+        """The compared periods, for the column labels."""
+        return {"baseline": self.baseline, "current": self.current}
+
+    def sections(self) -> list[Section]:
+        """Both periods' figures, the effects, and the current period's large orders."""
+        backend = nw.get_native_namespace(nw.from_native(self.table, eager_only=True))
+        effects = self.effects()
+        shown = nw.from_dict(
+            {k: [e[k] for e in effects] for k in ("split", "part", "effect", "share_of_change")},
+            backend=backend,
+        )
+        out = [Section(self.periods, PERIOD_FORMATS), Section(shown.to_native(), self.formats)]
+        if self.large_orders is not None and self.large_orders.order_ids:
+            out.append(
+                Section(
+                    self.large_orders.table,
+                    LARGE_ORDER_FORMATS,
+                    note=self.large_orders.headline,
+                )
+            )
+        return out
 
     def effect(self, part: str, split: str | None = None) -> float | None:
         """One effect's unrounded value (``upt``, ``aur``, ``mix``, ``rate``, ``orders``, ...)."""
@@ -135,25 +161,16 @@ class Decomposition(Result):
             empty = nw.from_dict(
                 {"segment": []}, backend=nw.get_native_namespace(nw.from_native(self.table))
             )
-            return SegmentTable(
-                table=empty.to_native(),
-                headline="No mix/rate split: the orders have no dimension to split by.",
-                currency=self.currency,
-                formats=SEGMENT_FORMATS,
-                by="segment",
-            )
+            return SegmentTable(table=empty.to_native(), currency=self.currency, by="segment")
+        d = self.to_dict()
         return SegmentTable(
             table=self.segments,
-            headline=_mix_sentence(
-                list(nw.from_native(self.segments, eager_only=True).iter_rows(named=True)),
-                self.by or "",
-                self.to_dict()["mix_effect"],
-                self.to_dict()["rate_effect"],
-                self.currency,
-            ),
             currency=self.currency,
-            formats=SEGMENT_FORMATS,
             by=self.by or "",
+            mix=d["mix_effect"],
+            rate=d["rate_effect"],
+            baseline=self.baseline,
+            current=self.current,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -235,27 +252,30 @@ class Decomposition(Result):
             for r in rows
         ]
 
-    def _repr_html_(self) -> str:
-        import pandas as pd
-
-        return (
-            f"<div class='aovlab-result'><p><strong>{html.escape(self.headline)}</strong></p>"
-            + table_html(self.periods, PERIOD_FORMATS, self.currency)
-            + table_html(pd.DataFrame(self.effects()), DECOMPOSITION_FORMATS, self.currency)
-            + (
-                self.large_orders._repr_html_()
-                if self.large_orders is not None and self.large_orders.order_ids
-                else ""
-            )
-            + "</div>"
-        )
-
 
 @dataclass(repr=False)
 class SegmentTable(Result):
-    """A decomposition's segments: orders, share and AOV in both periods, mix and rate."""
+    """A decomposition's segments: orders, share and AOV in both periods, mix and rate.
+
+    ``mix`` and ``rate`` are the rounded totals the headline quotes (None: no dimension).
+    """
 
     by: str = ""
+    mix: float | None = None
+    rate: float | None = None
+    baseline: str = ""
+    current: str = ""
+    formats: ClassVar[Formats] = SEGMENT_FORMATS
+
+    def _headline(self) -> str:
+        if self.mix is None or self.rate is None:
+            return "No mix/rate split: the orders have no dimension to split by."
+        rows = list(nw.from_native(self.table, eager_only=True).iter_rows(named=True))
+        return _mix_sentence(rows, self.by, self.mix, self.rate, self.currency)
+
+    def context(self) -> dict[str, str]:
+        """The compared periods, for the column labels."""
+        return {"baseline": self.baseline, "current": self.current}
 
     def chart(self) -> Any:
         """Each segment's mix and rate contribution, as bars."""
@@ -407,11 +427,9 @@ def decompose(
         },
         backend=backend,
     )
-    result = Decomposition(
+    return Decomposition(
         table=table.to_native(),
-        headline="",
         currency=shop.currency,
-        formats=DECOMPOSITION_FORMATS,
         periods=period_table.to_native(),
         segments=segments,
         by=by,
@@ -422,8 +440,6 @@ def decompose(
         digits=minor_unit(shop.currency),
         large_orders=large_orders(shop, p.current, basis=basis),
     )
-    result.headline = _decomposition_headline(result)
-    return result
 
 
 def _mix_rate(orders: Sides, revenue: Sides, a0_all: float, a1_all: float) -> dict[str, Any]:
@@ -730,6 +746,11 @@ class LargeOrders(Result):
     min_influence: float = 0.02
     more: int = 0
     keys: list[str] = field(default_factory=lambda: ["order_id"])
+    largest: tuple[str, float, float] | None = None
+    formats: ClassVar[Formats] = LARGE_ORDER_FORMATS
+
+    def _headline(self) -> str:
+        return _large_orders_headline(self, self.largest)
 
     @property
     def order_ids(self) -> list[str]:
@@ -758,14 +779,6 @@ class LargeOrders(Result):
         from aovlab import charts
 
         return charts.bar_chart(self, "value")
-
-    def _repr_html_(self) -> str:
-        table = nw.from_native(self.table, eager_only=True)
-        return (
-            f"<div class='aovlab-result'><p><strong>{html.escape(self.headline)}</strong></p>"
-            + (table_html(self.table, LARGE_ORDER_FORMATS, self.currency) if len(table) else "")
-            + "</div>"
-        )
 
 
 def large_orders(
@@ -850,11 +863,9 @@ def large_orders(
             .row(0)
         )
         largest = (str(top_id), float(top_value), float(mean_shift(float(top_value), aov, n)))
-    result = LargeOrders(
+    return LargeOrders(
         table=_native(table),
-        headline="",
         currency=shop.currency,
-        formats=LARGE_ORDER_FORMATS,
         period=window.label,
         basis=basis,
         orders=n,
@@ -863,9 +874,8 @@ def large_orders(
         aov_without_all=finite_or_none(without_all),
         min_influence=min_influence,
         more=int(rows["__qualifying"].max()) - listed if listed else 0,
+        largest=largest,
     )
-    result.headline = _large_orders_headline(result, largest)
-    return result
 
 
 def _large_orders_headline(res: LargeOrders, largest: tuple[str, float, float] | None) -> str:
@@ -953,6 +963,21 @@ class TrendResult(Result):
     typical_gap: float | None = None
     threshold: float = 0.15
     min_influence: float = 0.02
+    formats: ClassVar[Formats] = TREND_FORMATS
+
+    def _headline(self) -> str:
+        return _trend_headline(self)
+
+    def sections(self) -> list[Section]:
+        """The orders that carry flagged periods, then the periods."""
+        title = (
+            "Orders that each move their period's AOV by "
+            f"{fmt.pct(self.min_influence, digits=0)} or more:"
+        )
+        return [
+            Section(self.outliers, OUTLIER_FORMATS, title=title),
+            Section(self.table, self.formats),
+        ]
 
     @property
     def flagged(self) -> list[str]:
@@ -972,22 +997,6 @@ class TrendResult(Result):
         from aovlab import charts
 
         return charts.trend_chart(self)
-
-    def _repr_html_(self) -> str:
-        outliers = nw.from_native(self.outliers, eager_only=True)
-        listed = (
-            "<p>Orders that each move their period's AOV by "
-            f"{html.escape(fmt.pct(self.min_influence, digits=0))} or more:</p>"
-            + table_html(self.outliers, OUTLIER_FORMATS, self.currency)
-            if len(outliers)
-            else ""
-        )
-        return (
-            f"<div class='aovlab-result'><p><strong>{html.escape(self.headline)}</strong></p>"
-            + listed
-            + table_html(self.table, TREND_FORMATS, self.currency)
-            + "</div>"
-        )
 
 
 def trend(
@@ -1094,11 +1103,9 @@ def trend(
         .drop("__out")
         .sort(by)
     )
-    result = TrendResult(
+    return TrendResult(
         table=table.to_native(),
-        headline="",
         currency=shop.currency,
-        formats=TREND_FORMATS,
         outliers=outliers.to_native(),
         key=by,
         basis=basis,
@@ -1106,11 +1113,9 @@ def trend(
         threshold=threshold,
         min_influence=min_influence,
     )
-    result.headline = _trend_headline(result, kpis.headline if len(table) == 1 else None)
-    return result
 
 
-def _trend_headline(res: TrendResult, single: str | None) -> str:
+def _trend_headline(res: TrendResult) -> str:
     cur, key = res.currency, res.key
     rows = list(nw.from_native(res.table, eager_only=True).iter_rows(named=True))
     last = rows[-1]
@@ -1200,19 +1205,19 @@ class Contributors(Result):
     baseline: str = ""
     current: str = ""
     basis: str = "net"
+    change: float = 0.0
+    formats: ClassVar[Formats] = CONTRIBUTOR_FORMATS
 
-    def chart(self, what: str = "categories") -> Any:
-        """Each category's (or product's) change per order, split into volume and price."""
-        from aovlab import charts
+    def _headline(self) -> str:
+        return _contributors_headline(self, self.change)
 
-        return charts.contributors_chart(self, what)
+    def context(self) -> dict[str, str]:
+        """The compared periods, for the column labels."""
+        return {"baseline": self.baseline, "current": self.current}
 
-    def _repr_html_(self) -> str:
-        parts = [
-            f"<div class='aovlab-result'><p><strong>{html.escape(self.headline)}</strong></p>",
-            "<p>Revenue per order by category:</p>",
-            table_html(self.table, CONTRIBUTOR_FORMATS, self.currency),
-        ]
+    def sections(self) -> list[Section]:
+        """Categories, the products that moved most, and discount codes."""
+        out = [Section(self.table, self.formats, title="Revenue per order by category:")]
         if self.products is not None:
             shown = nw.from_native(self.products, eager_only=True).select(
                 "sku",
@@ -1223,16 +1228,26 @@ class Contributors(Result):
                 "volume",
                 "price",
             )
-            parts += [
-                "<p>Products whose revenue per order moved most:</p>",
-                table_html(shown, CONTRIBUTOR_FORMATS, self.currency),
-            ]
+            out.append(
+                Section(
+                    shown.to_native(),
+                    self.formats,
+                    title="Products whose revenue per order moved most:",
+                )
+            )
         if self.codes is not None:
-            parts += [
-                "<p>Discount codes (mix and rate of their orders):</p>",
-                table_html(self.codes, CODE_FORMATS, self.currency),
-            ]
-        return "".join(parts) + "</div>"
+            out.append(
+                Section(
+                    self.codes, CODE_FORMATS, title="Discount codes (mix and rate of their orders):"
+                )
+            )
+        return out
+
+    def chart(self, what: str = "categories") -> Any:
+        """Each category's (or product's) change per order, split into volume and price."""
+        from aovlab import charts
+
+        return charts.contributors_chart(self, what)
 
 
 def _native(frame: nw.DataFrame[Any]) -> Any:
@@ -1383,20 +1398,17 @@ def contributors(
         )
 
     top_orders = _top_orders(orders, share, n0, n1, a0, a1)
-    result = Contributors(
+    return Contributors(
         table=_native(table),
-        headline="",
         currency=shop.currency,
-        formats=CONTRIBUTOR_FORMATS,
         products=None if products is None else _native(products),
         codes=codes,
         top_orders=top_orders,
         baseline=p.baseline.label,
         current=p.current.label,
         basis=basis,
+        change=change,
     )
-    result.headline = _contributors_headline(result, change)
-    return result
 
 
 def _top_products(frame: nw.DataFrame[Any], top: int) -> nw.DataFrame[Any]:
@@ -1496,20 +1508,35 @@ def _contributors_headline(res: Contributors, change: float) -> str:
 # --------------------------------------------------------------------------- next steps
 
 
-@dataclass
-class NextSteps:
-    """A few plain-language pointers computed from the largest effects."""
+@dataclass(repr=False)
+class NextSteps(Result):
+    """A few plain-language pointers computed from the largest effects.
 
-    items: list[str]
+    ``table`` has one ``next_step`` per row, the largest effect first; the headline is
+    the first, and the display lists the others under it.
+    """
+
+    formats: ClassVar[Formats] = {"next_step": "text"}
 
     @property
-    def headline(self) -> str:
-        """The first pointer (what the report index shows)."""
+    def items(self) -> list[str]:
+        """The pointers, the largest effect first."""
+        return [str(v) for v in nw.from_native(self.table, eager_only=True)["next_step"]]
+
+    def _headline(self) -> str:
         return self.items[0] if self.items else ""
 
-    def _repr_html_(self) -> str:
-        body = "".join(f"<li>{html.escape(item)}</li>" for item in self.items)
-        return f"<div class='aovlab-result'><ul>{body}</ul></div>"
+    def sections(self) -> list[Section]:
+        """The pointers after the first."""
+        return [
+            Section(nw.from_native(self.table, eager_only=True).tail(-1).to_native(), self.formats)
+        ]
+
+    def chart(self) -> Any:
+        """Pointers have no chart: a text chart that says so."""
+        from aovlab import charts
+
+        return charts.message("Where to look next is a list, not a chart.")
 
     def __str__(self) -> str:
         return "\n".join(f"- {item}" for item in self.items)
@@ -1674,4 +1701,7 @@ def what_next(
                 "the trend for another period before acting.",
             )
         )
-    return NextSteps([text for _, text in sorted(found, key=lambda f: -f[0])])
+    items = [text for _, text in sorted(found, key=lambda f: -f[0])]
+    backend = nw.get_native_namespace(nw.from_native(decomposition.table, eager_only=True))
+    table = nw.from_dict({"next_step": items}, backend=backend)
+    return NextSteps(table=table.to_native(), currency=decomposition.currency)

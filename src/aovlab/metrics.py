@@ -24,13 +24,13 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, overload
+from typing import Any, ClassVar, Literal, overload
 
 import narwhals.stable.v2 as nw
 
 from aovlab import fmt, periods
 from aovlab.errors import AovlabInputError
-from aovlab.model import ShopData, finite_or_none, is_counted
+from aovlab.model import ShopData, is_counted
 from aovlab.results import Formats, Result
 
 BASES: tuple[str, ...] = ("net", "total", "gross")
@@ -505,21 +505,24 @@ def _sessions(
 
 @dataclass(repr=False)
 class KpiResult(Result):
-    """KPIs overall, by period or by dimension(s): ``table``, ``headline``, ``chart()``."""
+    """KPIs overall, by period or by dimension(s): ``table``, ``headline``, ``chart()``.
+
+    ``span`` says which orders the figures cover ("in 2026-10", "from ... to ...").
+    """
 
     keys: list[str] = field(default_factory=list)
     basis: str = "net"
+    span: str = ""
+    formats: ClassVar[Formats] = KPI_FORMATS
+
+    def _headline(self) -> str:
+        return _headline(self)
 
     def chart(self) -> Any:
         """AOV with median (and trimmed AOV) by the first key, as an Altair chart."""
         from aovlab import charts
 
         return charts.kpi_chart(self)
-
-    def rows(self) -> list[dict[str, Any]]:
-        """The table as plain dicts, figures rounded for display and JSON."""
-        frame = nw.from_native(self.table, eager_only=True)
-        return [_rounded(row) for row in frame.iter_rows(named=True)]
 
     def to_dict(self) -> dict[str, Any]:
         """Plain values: currency, basis, and one entry per row under ``rows``."""
@@ -529,24 +532,6 @@ class KpiResult(Result):
             "keys": self.keys,
             "rows": self.rows(),
         }
-
-
-def _rounded(row: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in row.items():
-        kind = KPI_FORMATS.get(key)
-        if kind == "money":
-            v = finite_or_none(value)
-            out[key] = None if v is None else round(v, 2)
-        elif kind in ("share", "number"):
-            v = finite_or_none(value)
-            out[key] = None if v is None else round(v, 6)
-        elif kind == "count":
-            v = finite_or_none(value)
-            out[key] = None if v is None else int(v)
-        else:
-            out[key] = value
-    return out
 
 
 def kpis(
@@ -624,32 +609,27 @@ def kpis(
         table = table.with_columns(
             conversion_rate(nw.col("orders"), nw.col("sessions")).alias("conversion_rate")
         )
-    native = table.to_native()
-    result = KpiResult(
-        table=native,
-        headline="",
-        currency=shop.currency,
-        formats=KPI_FORMATS,
-        keys=keys,
-        basis=basis,
-    )
-    result.headline = _headline(result, shop, when)
-    return result
-
-
-def _headline(result: KpiResult, shop: ShopData, when: str | None) -> str:
-    rows = result.rows()
-    cur = result.currency
-    label = {"net": "net merchandise", "gross": "gross merchandise", "total": "total"}[result.basis]
-    if not result.keys:
-        r = rows[0]
+    span = f"in {when}" if when else ""
+    if not keys and not when:
         first, last = (
             nw.from_native(shop.orders, eager_only=True)
             .filter(is_counted())
             .select(nw.col("ordered_at").min(), nw.col("ordered_at").max().alias("b"))
             .row(0)
         )
-        span = f"in {when}" if when else f"from {first:%Y-%m-%d} to {last:%Y-%m-%d}"
+        span = f"from {first:%Y-%m-%d} to {last:%Y-%m-%d}"
+    return KpiResult(
+        table=table.to_native(), currency=shop.currency, keys=keys, basis=basis, span=span
+    )
+
+
+def _headline(result: KpiResult) -> str:
+    rows = result.rows()
+    cur = result.currency
+    label = {"net": "net merchandise", "gross": "gross merchandise", "total": "total"}[result.basis]
+    if not result.keys:
+        r = rows[0]
+        span = result.span
         return (
             f"{fmt.count(r['orders'])} orders {span} brought {fmt.money(r['revenue'], cur, short=True)} "
             f"{label} revenue: AOV {fmt.money(r['aov'], cur)}, median {fmt.money(r['median_order_value'], cur)}. "
@@ -769,6 +749,11 @@ class CustomerResult(Result):
     """Customer KPIs: frequency, repeat rate, historic CLV (margin per customer), CLV:CAC."""
 
     keys: list[str] = field(default_factory=list)
+    cac: float | None = None
+    formats: ClassVar[Formats] = CUSTOMER_FORMATS
+
+    def _headline(self) -> str:
+        return _customer_headline(self)
 
     def chart(self) -> Any:
         """Historic CLV by group as a bar chart."""
@@ -820,13 +805,7 @@ def customer_kpis(
             },
             backend=nw.get_native_namespace(frame),
         )
-        return CustomerResult(
-            table=empty.to_native(),
-            headline=NO_CUSTOMERS,
-            currency=shop.currency,
-            formats=CUSTOMER_FORMATS,
-            keys=keys,
-        )
+        return CustomerResult(table=empty.to_native(), currency=shop.currency, keys=keys, cac=cac)
     per_customer = (
         frame.with_columns(nw.col("cogs").is_null().cast(nw.Int64()).alias("__no_cogs"))
         .group_by("customer_id")
@@ -890,33 +869,31 @@ def customer_kpis(
     )
     out = out.select(*keys, *CUSTOMER_FORMATS)
     out = out.sort(keys) if keys else out
-    result = CustomerResult(
-        table=out.to_native(),
-        headline="",
-        currency=shop.currency,
-        formats=CUSTOMER_FORMATS,
-        keys=keys,
-    )
-    first = out.row(0)
-    named = dict(zip(out.columns, first, strict=True))
+    return CustomerResult(table=out.to_native(), currency=shop.currency, keys=keys, cac=cac)
+
+
+def _customer_headline(result: CustomerResult) -> str:
+    frame = nw.from_native(result.table, eager_only=True)
+    if not len(frame):
+        return NO_CUSTOMERS
+    money = fmt.in_currency(result.currency)[0]
+    keys, cac = result.keys, result.cac
     if not keys:
+        named = next(frame.iter_rows(named=True))
         text = (
-            f"{fmt.count(named['customers'])} registered customers ordered {fmt.number(named['purchase_frequency'])} "
-            f"times each on average; {fmt.pct(named['repeat_rate'])} ordered more than once"
+            f"{fmt.count(named['customers'])} registered customers ordered "
+            f"{fmt.number(named['purchase_frequency'])} times each on average; "
+            f"{fmt.pct(named['repeat_rate'])} ordered more than once"
         )
         if named["clv_historic"] is not None:
-            text += (
-                f", and each left {fmt.money(named['clv_historic'], shop.currency)} of gross margin"
-            )
+            text += f", and each left {money(named['clv_historic'])} of gross margin"
         if cac and named["clv_to_cac"] is not None:
-            text += f" ({fmt.number(named['clv_to_cac'], 1)}x the CAC of {fmt.money(cac, shop.currency)})"
-        result.headline = text + "."
-    else:
-        key = keys[0]
-        ranked = sorted(out.iter_rows(named=True), key=lambda r: r["revenue_per_customer"] or 0)
-        result.headline = (
-            f"By {key}: {ranked[-1][key]} customers bring the most revenue each "
-            f"({fmt.money(ranked[-1]['revenue_per_customer'], shop.currency)}), "
-            f"{ranked[0][key]} the least ({fmt.money(ranked[0]['revenue_per_customer'], shop.currency)})."
-        )
-    return result
+            text += f" ({fmt.number(named['clv_to_cac'], 1)}x the CAC of {money(cac)})"
+        return text + "."
+    key = keys[0]
+    ranked = sorted(frame.iter_rows(named=True), key=lambda r: r["revenue_per_customer"] or 0)
+    return (
+        f"By {fmt.dimension_label(key)}: {ranked[-1][key]} customers bring the most revenue "
+        f"each ({money(ranked[-1]['revenue_per_customer'])}), {ranked[0][key]} the least "
+        f"({money(ranked[0]['revenue_per_customer'])})."
+    )

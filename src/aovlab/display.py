@@ -1,0 +1,219 @@
+"""How results read to a person: column labels, formatted cells, one table renderer.
+
+Every table a person sees (in a notebook, the report, the spreadsheet) goes through this
+module, while ``result.table`` keeps the tidy machine names for code. A column is shown
+with a human label (:data:`LABELS`; a dimension by its plain words, "Country"), and each
+cell by its *kind*:
+
+=========  =====================================  ==============
+kind       what it is                             shown as
+=========  =====================================  ==============
+money      an amount in the shop's currency       €94.47, −€4.10
+share      a fraction                             2.5 %
+count      a whole number                         4,234
+number     a plain number                         2.46
+flag       true/false                             yes / blank
+text       anything else                          as it is
+=========  =====================================  ==============
+
+Client text (product names, discount codes) is escaped; negative amounts never wrap
+after their minus sign.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping
+from typing import Any
+
+import narwhals.stable.v2 as nw
+
+from aovlab import fmt
+
+#: How a column is shown: money, share (a fraction shown as %), count, number, flag, text.
+Formats = dict[str, str]
+
+#: Human labels of the machine column names. ``{baseline}`` and ``{current}`` are filled
+#: with the periods a result compares.
+LABELS: dict[str, str] = {
+    "orders": "Orders",
+    "revenue": "Revenue",
+    "aov": "AOV",
+    "median_order_value": "Median order",
+    "trimmed_aov": "Trimmed AOV",
+    "top1pct_revenue_share": "Top 1 % of orders' revenue share",
+    "units": "Units",
+    "upt": "Units per order",
+    "aur": "Revenue per unit",
+    "margin_per_order": "Margin per order",
+    "cost_coverage": "Revenue with known costs",
+    "sessions": "Sessions",
+    "conversion_rate": "Conversion rate",
+    "customers": "Customers",
+    "purchase_frequency": "Orders per customer",
+    "repeat_rate": "Repeat rate",
+    "revenue_per_customer": "Revenue per customer",
+    "clv_historic": "Margin per customer (historic CLV)",
+    "clv_to_cac": "CLV : CAC",
+    "split": "Split",
+    "part": "Effect of",
+    "effect": "Effect on AOV",
+    "share_of_change": "Share of the change",
+    "period": "Period",
+    "label": "Dates",
+    "baseline_orders": "Orders {baseline}",
+    "current_orders": "Orders {current}",
+    "baseline_share": "Share {baseline}",
+    "current_share": "Share {current}",
+    "baseline_aov": "AOV {baseline}",
+    "current_aov": "AOV {current}",
+    "mix": "Mix effect",
+    "rate": "Rate effect",
+    "contribution": "Contribution",
+    "gap": "AOV ÷ median",
+    "flagged": "Flagged",
+    "outlier_orders": "Orders listed",
+    "aov_without_outliers": "AOV without the listed orders",
+    "order_id": "Order",
+    "value": "Order value",
+    "share_of_revenue": "Share of revenue",
+    "mean_shift": "Moves AOV by",
+    "aov_without": "AOV without it",
+    "category": "Category",
+    "sku": "SKU",
+    "product": "Product",
+    "baseline_per_order": "Per order {baseline}",
+    "current_per_order": "Per order {current}",
+    "change": "Change",
+    "volume": "From volume",
+    "price": "From price",
+    "baseline_units_per_order": "Units per order {baseline}",
+    "current_units_per_order": "Units per order {current}",
+    "baseline_unit_price": "Unit price {baseline}",
+    "current_unit_price": "Unit price {current}",
+    "next_step": "Where to look next",
+    "day": "Day",
+    "week": "Week",
+    "month": "Month",
+    "quarter": "Quarter",
+    "year": "Year",
+}
+
+#: Machine values shown in words, by column.
+VALUE_WORDS: dict[str, dict[str, str]] = {
+    "split": {
+        "upt_aur": "Items × price per item",
+        "mix_rate": "Mix × rate",
+        "orders_aov": "Orders × AOV",
+        "funnel": "Sessions × conversion × AOV",
+    },
+    "part": {
+        "upt": "Units per order (UPT)",
+        "aur": "Revenue per unit (AUR)",
+        "mix": "Where orders came from (mix)",
+        "rate": "What each segment spends (rate)",
+        "orders": "Number of orders",
+        "aov": "Order value (AOV)",
+        "sessions": "Sessions",
+        "conversion": "Conversion rate",
+    },
+    "period": {"baseline": "Baseline", "current": "Current"},
+}
+
+
+def label(column: str, context: Mapping[str, str] | None = None) -> str:
+    """The human label of a column (a dimension reads as its plain words).
+
+    >>> label("aov"), label("baseline_aov", {"baseline": "2026-07"}), label("discount_code")
+    ('AOV', 'AOV 2026-07', 'Discount code')
+    """
+    text = LABELS.get(column)
+    if text is None:
+        words = fmt.dimension_label(column)
+        return words[:1].upper() + words[1:]
+    filled = dict(context or {})
+    filled.setdefault("baseline", "before")
+    filled.setdefault("current", "now")
+    return text.format(**filled)
+
+
+def cell(value: Any, kind: str, currency: str | None) -> str:
+    """One value formatted for display by its kind.
+
+    >>> cell(-4.1, "money", "EUR"), cell(0.025, "share", None), cell(True, "flag", None)
+    ('−€4.10', '2.5 %', 'yes')
+    """
+    if kind == "money":
+        return fmt.money(value, currency)
+    if kind == "share":
+        return fmt.pct(value)
+    if kind == "count":
+        return fmt.count(value)
+    if kind == "number":
+        return fmt.number(value)
+    if kind == "flag":
+        return "yes" if value is True else ""
+    return "" if value is None else str(value)
+
+
+def shown(column: str, value: Any) -> Any:
+    """A machine value in words where the column has them (``upt_aur`` → "Items × ...")."""
+    words = VALUE_WORDS.get(column)
+    return words.get(value, value) if words and isinstance(value, str) else value
+
+
+def table_html(
+    table: Any,
+    formats: Formats,
+    currency: str | None,
+    *,
+    context: Mapping[str, str] | None = None,
+    max_rows: int = 60,
+) -> str:
+    """An escaped HTML table of a small aggregate frame, labelled and formatted."""
+    frame = nw.from_native(table, eager_only=True)
+    columns = frame.columns
+    head = "".join(f"<th>{html.escape(label(str(c), context))}</th>" for c in columns)
+    body = []
+    for row in frame.head(max_rows).iter_rows(named=True):
+        tds = []
+        for c in columns:
+            kind = formats.get(c, "text")
+            style = "text-align:left" if kind in ("text", "flag") else "text-align:right"
+            text = html.escape(cell(shown(c, row[c]), kind, currency))
+            # Figures never break inside (no wrap after a minus sign or a currency sign).
+            tds.append(f"<td style='{style};white-space:nowrap'>{text}</td>")
+        body.append("<tr>" + "".join(tds) + "</tr>")
+    more = (
+        f"<p><em>{len(frame) - max_rows:,} more rows not shown</em></p>"
+        if len(frame) > max_rows
+        else ""
+    )
+    return (
+        "<table class='aovlab-table'><thead><tr>"
+        + head
+        + "</tr></thead><tbody>"
+        + "".join(body)
+        + "</tbody></table>"
+        + more
+    )
+
+
+def rounded(row: Mapping[str, Any], formats: Formats, digits: int = 2) -> dict[str, Any]:
+    """A row's figures rounded for JSON: money to the cent, shares and numbers to 6 places."""
+    from aovlab.model import finite_or_none
+
+    out: dict[str, Any] = {}
+    for key, value in row.items():
+        kind = formats.get(key)
+        if kind in ("money", "share", "number", "count"):
+            v = finite_or_none(value)
+            if v is None:
+                out[key] = None
+            elif kind == "count":
+                out[key] = int(v)
+            else:
+                out[key] = round(v, digits if kind == "money" else 6)
+        else:
+            out[key] = value
+    return out
