@@ -105,7 +105,11 @@ def test_the_pandas_path_removes_the_same_values():
     [
         ("Billing Name", True),
         ("shipping_name", True),
-        ("Kundnamn", False),  # one word in Swedish: the value rules and free-text rule catch it
+        ("Kundnamn", True),
+        ("Leveransadress", True),
+        ("Vorname", True),
+        ("Klantnaam", True),
+        ("Remarks", True),
         ("E-Mail", True),
         ("Phone", True),
         ("Order Notes", True),
@@ -133,3 +137,61 @@ def test_validate_names_what_was_dropped(tmp_path):
     messages = " ".join(n["message"] for n in report["notes"])
     assert "order notes" in messages and "discount_code" in messages
     assert not any(looks_personal(v) for v in result.stdout.split('"'))
+
+
+def test_phone_numbers_and_addresses_in_any_dimension_are_removed():
+    values = [
+        "555-123-4567",
+        "(0)20 7946 0958",
+        "0701234567",
+        "12 High Street London",
+        "Hauptstraße 5 Berlin",
+        "Storgatan 12 lgh 1101",
+        "Baker Street 221B",
+        "(555) 123-4567",
+    ]
+    n = len(values)
+    orders = pl.DataFrame(
+        {
+            "order_id": [str(i) for i in range(2 * n)],
+            "ordered_at": ["2026-10-01"] * (2 * n),
+            "total": [10.0] * (2 * n),
+            "tags": values + ["vip"] * n,
+        }
+    )
+    shop = ShopData.from_frames(orders, currency="EUR")
+    assert set(shop.orders["tags"].to_list()) == {REDACTED, "vip"}
+
+
+def test_product_names_are_checked_for_contacts_only():
+    orders = pl.DataFrame({"order_id": ["1"], "ordered_at": ["2026-10-01"]})
+    names = ["Seagate 2 TB Hard Drive", "21 Jump Street", "Mario Kart 8 Rainbow Road"]
+    lines = pl.DataFrame(
+        {
+            "order_id": ["1"] * 3,
+            "sku": ["A", "B", "C"],
+            "product": names,
+            "quantity": [1, 1, 1],
+            "unit_price": [1.0, 2.0, 3.0],
+        }
+    )
+    shop = ShopData.from_frames(orders, lines, currency="EUR")
+    assert shop.lines["product"].to_list() == names
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        "order_id,ordered_at,total\n1,2026-10-01,100\n2,2026-10-02,anna@example.com\n",
+        "order_id,ordered_at,total\n1,+46 70 123 45 67,100\n",
+        "1,anna@example.com,Anna Svensson,+46 70 123 45 67,2026-10-01,100\n",
+    ],
+)
+def test_error_messages_never_quote_personal_values(tmp_path, content):
+    path = tmp_path / "orders.csv"
+    path.write_text(content, encoding="utf-8")
+    result = CliRunner().invoke(app, ["kpis", str(path), "--json", "--currency", "EUR"])
+    assert result.exit_code == 2
+    for value in ("anna@example.com", "+46 70 123 45 67"):
+        assert value not in result.stderr + result.stdout
+    assert "(personal data)" in result.stderr

@@ -109,7 +109,9 @@ def _read_options(
 
 
 def _figures(row: dict[str, Any]) -> dict[str, Any]:
-    return {k: row.get(k) for k in JSON_KEYS}
+    """The documented figures, with sessions and conversion where traffic was given."""
+    extra = [k for k in ("sessions", "conversion_rate") if k in row]
+    return {k: row.get(k) for k in (*JSON_KEYS, *extra)}
 
 
 @app.command()
@@ -177,7 +179,7 @@ def kpis(
         err.print(f"[yellow]note:[/] {note}", highlight=False, soft_wrap=True)
     shown = grouped or overall
     table = Table(show_edge=False, header_style="bold")
-    columns = [*shown.keys, *JSON_KEYS]
+    columns = [*shown.keys, *_figures(shown.rows()[0])]
     for column in columns:
         table.add_column(column, justify="left" if column in shown.keys else "right")
     for row in shown.rows():

@@ -93,14 +93,18 @@ class AovlabInputError(ValueError):
         )
 
     def _format(self) -> str:
+        # An error quotes what it found in the file; never a person's email or phone.
+        from aovlab.privacy import redact
+
         where = self.where()
         lines = [f"{where}: {self.problem}" if where else self.problem]
         if self.expected is not None:
             lines.append(f"  expected: {self.expected}")
         if self.found is not None:
-            lines.append(f"  found:    {self.found}")
+            lines.append(f"  found:    {redact(self.found)}")
         if self.present is not None:
-            lines.append(f"  columns present: {', '.join(self.present) or '(none)'}")
+            shown = ", ".join(redact(c) for c in self.present) or "(none)"
+            lines.append(f"  columns present: {shown}")
         if self.hint:
             lines.append(f"  hint: {self.hint}")
         return "\n".join(lines)

@@ -352,6 +352,12 @@ def order_table(
         ),
         (nw.col("cogs") if "cogs" in orders.columns else missing).alias("cogs"),
     )
+    # An empty value is a segment of its own, named as drivers names it.
+    texts = [d for d in dims if orders.schema[d] == nw.String]
+    if texts:
+        from aovlab.dimensions import MISSING
+
+        frame = frame.with_columns(*(nw.col(d).fill_null(MISSING) for d in texts))
     if derived:
         from aovlab import dimensions
 

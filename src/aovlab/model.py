@@ -28,13 +28,7 @@ import pandas as pd
 import polars as pl
 
 from aovlab.errors import AovlabInputError, Note
-from aovlab.privacy import (
-    DEFAULT_SALT,
-    PERSONAL_VALUE,
-    REDACTED,
-    hash_id,
-    is_personal_column,
-)
+from aovlab.privacy import DEFAULT_SALT, REDACTED, hash_id, is_personal_column, personal
 
 #: Order statuses the model knows. ``cancelled`` orders are never counted.
 STATUSES: tuple[str, ...] = ("paid", "partially_refunded", "refunded", "cancelled", "pending")
@@ -340,6 +334,8 @@ class ShopData:
             if lines_nw is not None:
                 lines_nw = _check_line_orders(lines_nw, orders_nw, notes, matched, dropped)
             customers_nw = _customers(customers, ctx) if customers is not None else None
+            if customers_nw is not None:
+                _check_customer_ids(customers_nw, orders_nw, notes)
             traffic_nw = _traffic(traffic, ctx) if traffic is not None else None
         except AovlabInputError as err:
             table = err.table or ""
@@ -432,7 +428,7 @@ def _frame(native: Any, table: str, ctx: _Reading) -> nw.DataFrame[Any]:
         raise AovlabInputError(
             "has the same column more than once",
             table=table,
-            expected="each column once (which of two 'total' columns is the total?)",
+            expected="each column once (which of the two would be meant?)",
             found=", ".join(f"'{d}' twice" for d in dupes),
             present=[str(c) for c in frame.columns if c != "__file_row"],
         )
@@ -446,13 +442,19 @@ def _frame(native: Any, table: str, ctx: _Reading) -> nw.DataFrame[Any]:
 
 
 def _drop_personal(
-    frame: nw.DataFrame[Any], table: str, ctx: _Reading, *, keep: Iterable[str] = ()
+    frame: nw.DataFrame[Any],
+    table: str,
+    ctx: _Reading,
+    *,
+    keep: Iterable[str] = (),
+    products: Iterable[str] = (),
 ) -> nw.DataFrame[Any]:
     """Leave out personal columns and values (see :mod:`aovlab.privacy`), with notes.
 
     Columns named as personal are dropped; text columns (other than ``keep``) are scanned
     for values that look like emails, phones or street addresses: such values are
-    removed, and a column made mostly of them is dropped.
+    removed, and a column made mostly of them is dropped. ``products`` (product names,
+    categories) are checked for emails and phone numbers only.
     """
     kept = set(keep)
     by_name = [
@@ -476,8 +478,10 @@ def _drop_personal(
     ]
     if not text:
         return frame
+    plain = set(products)
+    tests = {c: personal(c, addresses=c not in plain) for c in text}
     counts = frame.select(
-        *(nw.col(c).str.contains(PERSONAL_VALUE).fill_null(False).sum().alias(c) for c in text),
+        *(tests[c].sum().alias(c) for c in text),
         *(nw.col(c).count().alias(f"__n_{c}") for c in text),
     ).row(0)
     found = dict(zip(text, counts[: len(text)], strict=True))
@@ -489,10 +493,7 @@ def _drop_personal(
     if cleaned:
         frame = frame.with_columns(
             *(
-                nw.when(nw.col(c).str.contains(PERSONAL_VALUE).fill_null(False))
-                .then(nw.lit(REDACTED))
-                .otherwise(nw.col(c))
-                .alias(c)
+                nw.when(tests[c]).then(nw.lit(REDACTED)).otherwise(nw.col(c)).alias(c)
                 for c in cleaned
             )
         )
@@ -556,7 +557,7 @@ def _pseudonymise_emails(frame: nw.DataFrame[Any], table: str, ctx: _Reading) ->
     """Customer ids written as email addresses become keyed hashes (stable per salt)."""
     if "customer_id" not in frame.columns or frame.schema["customer_id"] != nw.String:
         return frame
-    is_email = nw.col("customer_id").str.contains(PERSONAL_VALUE).fill_null(False)
+    is_email = personal("customer_id", addresses=False)
     emails = frame.filter(is_email)["customer_id"].unique().to_list()
     if not emails:
         return frame
@@ -760,7 +761,7 @@ def _datetimes(frame: nw.DataFrame[Any], table: str, column: str, tz: str) -> nw
 #: space; seconds and fractions optional), optionally an offset (``Z``, ``+02:00``,
 #: ``+0200``, ``+02``, with or without a space before it).
 _ISO = (
-    r"^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2})(:\d{2}(?:\.\d{1,9})?)?)?"
+    r"^(\d{4}-\d{2}-\d{2})(?:[T ](\d{1,2}:\d{2})(:\d{2}(?:\.\d{1,9})?)?)?"
     r"\s*(Z|[+-]\d{2}(?::?\d{2})?)?$"
 )
 _PARSE_NAIVE = "%Y-%m-%d %H:%M:%S%.f"
@@ -837,7 +838,13 @@ def parse_datetime_text(raw: pl.Series, tz: str) -> tuple[pl.Series, DatetimePro
     ).to_series()
     normal = pl.select(
         pl.concat_str(
-            [date, pl.lit(" "), hm.fill_null("00:00"), sec.fill_null(":00"), off.fill_null("")]
+            [
+                date,
+                pl.lit(" "),
+                hm.str.zfill(5).fill_null("00:00"),  # 8:05 -> 08:05
+                sec.fill_null(":00"),
+                off.fill_null(""),
+            ]
         )
     ).to_series()
     if n_aware:
@@ -1102,7 +1109,21 @@ def _orders(
             expected="an amount on every order",
             found="empty values",
         )
-    frame, dropped = _zero_value(frame, table, ctx, "merchandise" in have)
+    if "merchandise" not in have and lines is None:
+        negative = nw.col("merchandise") < -0.5 * 10 ** -minor_unit(currency)
+        if frame.filter(negative).shape[0]:
+            raise AovlabInputError(
+                "has orders whose total is less than their shipping and tax",
+                table=table,
+                column="total",
+                rows=_rows(frame, negative),
+                expected="total >= shipping + tax - discount (merchandise is what is left)",
+                found="a negative merchandise value: "
+                + ", ".join(_values(frame, negative, "merchandise")),
+                hint="give the merchandise column, or check the total and shipping columns",
+            )
+    origin = "merchandise" if "merchandise" in have else "lines" if lines is not None else "total"
+    frame, dropped = _zero_value(frame, table, ctx, origin, currency)
     exclusive = nw.col("merchandise") - nw.col("discount") + nw.col("shipping") + nw.col("tax")
     tax_included = False
     tolerance = 0.01 * nw.col("__n_lines").fill_null(1.0) + 1e-9
@@ -1170,6 +1191,20 @@ def _orders(
                     no_lines.shape[0],
                 )
             )
+    over = nw.col("discount") > nw.col("merchandise") + 1e-9
+    overdrawn = frame.filter(over)
+    if overdrawn.shape[0]:
+        notes.append(
+            Note(
+                "warning",
+                table,
+                f"{overdrawn.shape[0]:,} order(s) have a discount larger than their merchandise "
+                "(a shipping discount counted with the order's?): their net revenue is "
+                "negative, which lowers AOV on the net basis",
+                tuple(overdrawn["order_id"].head(_MAX_EXAMPLES).to_list()),
+                overdrawn.shape[0],
+            )
+        )
     frame = _round_money(frame, (*MONEY, "cogs"), minor_unit(currency))
     canonical_first = [c for c in ORDER_COLUMNS if c in frame.columns]
     rest = [c for c in frame.columns if c not in canonical_first and not c.startswith("__")]
@@ -1221,10 +1256,11 @@ def _currency(frame: nw.DataFrame[Any], currency: str | None, table: str) -> str
 
 def _lines(native: Any, catalog: nw.DataFrame[Any] | None, ctx: _Reading) -> nw.DataFrame[Any]:
     table = "lines"
-    notes = ctx.notes
     frame = _frame(native, table, ctx)
     _require(frame, table, ["order_id", "quantity", "unit_price"])
-    frame = _drop_personal(frame, table, ctx, keep=("order_id", "sku"))
+    frame = _drop_personal(
+        frame, table, ctx, keep=("order_id", "sku"), products=("product", "category")
+    )
     if "sku" not in frame.columns and "product" not in frame.columns:
         _require(frame, table, ["sku"])
     frame = _as_text(frame, "order_id", "sku", "product", "category")
@@ -1275,19 +1311,6 @@ def _lines(native: Any, catalog: nw.DataFrame[Any] | None, ctx: _Reading) -> nw.
             )
         )
     frame = frame.with_columns(nw.col("category").fill_null("(none)"))
-    no_cost = frame.filter(nw.col("unit_cost").is_null())
-    if no_cost.shape[0]:
-        skus = no_cost["sku"].unique().sort().head(_MAX_EXAMPLES).to_list()
-        notes.append(
-            Note(
-                "warning",
-                table,
-                f"{no_cost.shape[0]:,} line(s) have no unit cost: margin figures leave them out "
-                "and say how much revenue they cover",
-                tuple(str(s) for s in skus),
-                no_cost.shape[0],
-            )
-        )
     frame = frame.with_columns(
         (nw.col("quantity") * nw.col("unit_price")).alias("__value"),
         (nw.col("quantity") * nw.col("unit_cost")).alias("__cogs"),
@@ -1299,22 +1322,34 @@ def _lines(native: Any, catalog: nw.DataFrame[Any] | None, ctx: _Reading) -> nw.
 
 
 def _zero_value(
-    frame: nw.DataFrame[Any], table: str, ctx: _Reading, given: bool
+    frame: nw.DataFrame[Any], table: str, ctx: _Reading, source: str, currency: str | None
 ) -> tuple[nw.DataFrame[Any], nw.DataFrame[Any] | None]:
-    """Leave out orders with no merchandise value (not sales), unless asked to keep them."""
-    zero = nw.col("merchandise") == 0
+    """Leave out orders with no merchandise value (not sales), unless asked to keep them.
+
+    No value means below half the currency's minor unit: 0.004 EUR is 0.00 EUR.
+    ``source`` says where merchandise came from (``merchandise``, ``lines``, ``total``).
+    """
+    zero = nw.col("merchandise").abs() < 0.5 * 10 ** -minor_unit(currency)
     if ctx.include_zero_value:
         return frame, None
     gone = frame.filter(zero)
     if not gone.shape[0]:
         return frame, None
     kept = frame.filter(~zero)
-    where = "merchandise 0" if given else "every line priced 0"
+    where = {
+        "merchandise": "merchandise 0",
+        "lines": "every line priced 0",
+        "total": "total 0 beyond shipping and tax",
+    }[source]
     if not kept.shape[0]:
         raise AovlabInputError(
             "has no order with a merchandise value",
             table=table,
-            column="merchandise",
+            column="merchandise"
+            if source == "merchandise"
+            else "total"
+            if source == "total"
+            else None,
             expected="orders whose items are worth more than 0",
             found=f"{gone.shape[0]:,} order(s), all with {where}",
             hint="include_zero_value=True / --include-zero-value counts free orders too",
@@ -1365,6 +1400,20 @@ def _check_line_orders(
             )
         )
         lines = lines.join(orders.select("order_id"), on="order_id", how="semi")
+    # Counted on the lines that stay: those of orders left out are not the shop's lines.
+    no_cost = lines.filter(nw.col("unit_cost").is_null())
+    if no_cost.shape[0]:
+        skus = no_cost["sku"].unique().sort().head(_MAX_EXAMPLES).to_list()
+        notes.append(
+            Note(
+                "warning",
+                "lines",
+                f"{no_cost.shape[0]:,} line(s) have no unit cost: margin figures leave them out "
+                "and say how much revenue they cover",
+                tuple(str(s) for s in skus),
+                no_cost.shape[0],
+            )
+        )
     return _round_money(lines, ["unit_price", "unit_cost"], 4).drop(
         "__value", "__cogs", "__no_cost", "__row"
     )
@@ -1373,7 +1422,7 @@ def _check_line_orders(
 def _catalog(native: Any, ctx: _Reading) -> nw.DataFrame[Any]:
     table = "catalog"
     frame = _frame(native, table, ctx)
-    frame = _drop_personal(frame, table, ctx, keep=("sku",))
+    frame = _drop_personal(frame, table, ctx, keep=("sku",), products=("product", "category"))
     _require(frame, table, ["sku"])
     frame = _as_text(frame, "sku")
     _unique_key(frame, table, "sku")
@@ -1410,6 +1459,26 @@ def _customers(native: Any, ctx: _Reading) -> nw.DataFrame[Any]:
         if column in frame.columns:
             frame = _datetimes(frame, table, column, tz)
     return frame.drop("__row")
+
+
+def _check_customer_ids(
+    customers: nw.DataFrame[Any], orders: nw.DataFrame[Any], notes: list[Note]
+) -> None:
+    """Say so when the customers table and the orders do not share their ids."""
+    ids = orders.select("customer_id").filter(~nw.col("customer_id").is_null()).unique()
+    matched = customers.join(ids, on="customer_id", how="semi").shape[0]
+    if matched == 0 and customers.shape[0]:
+        notes.append(
+            Note(
+                "warning",
+                "customers",
+                f"none of the {customers.shape[0]:,} customers has an order: the customers "
+                "file and the orders use different ids (a Shopify export's customers are "
+                "hashed emails: give the customers file an email column as customer_id)",
+                tuple(str(v) for v in customers["customer_id"].head(_MAX_EXAMPLES).to_list()),
+                customers.shape[0],
+            )
+        )
 
 
 def _traffic(native: Any, ctx: _Reading) -> nw.DataFrame[Any]:

@@ -234,6 +234,19 @@ def _apply_map(frame: Any, column_map: dict[str, str], source: str | None) -> An
     """Rename the file's headers to canonical names; the mapped headers must exist."""
     columns = [str(c) for c in frame.columns]
     by_key = {c.strip().lower(): c for c in columns}
+    # A header twice ("Grand Total,Grand Total"; polars names the second one
+    # "Grand Total_duplicated_0"): which one is the total cannot be told.
+    keys = [re.sub(r"_duplicated_\d+$", "", c.strip().lower()) for c in columns]
+    twice = sorted({k for k in keys if keys.count(k) > 1})
+    if twice:
+        raise AovlabInputError(
+            "has the same column more than once",
+            source=source,
+            table="orders",
+            expected="each column once (which of the two would be meant?)",
+            found=", ".join(f"'{k}' twice" for k in twice),
+            present=[c for c in columns if not re.search(r"_duplicated_\d+$", c)],
+        )
     renames = {}
     for canonical, header in column_map.items():
         found = by_key.get(header.strip().lower())

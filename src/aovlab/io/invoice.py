@@ -196,7 +196,10 @@ def read(text: TextFile, options: dict[str, Any], source: str) -> Read:
                 no_products.height,
             )
         )
-    free = lines.filter(pl.col("unit_price") == 0)
+    # Lines of invoices that are all priced 0 go with their invoice (the model's
+    # zero-value note counts those); the rest are free items on real orders.
+    sold = orders.filter(pl.col("merchandise").abs() >= 0.005).select("order_id")
+    free = lines.filter(pl.col("unit_price") == 0).join(sold, on="order_id", how="semi")
     if free.height:
         notes.append(
             Note(

@@ -42,3 +42,53 @@ def in_file(err: AovlabInputError, own: dict[str, str]) -> AovlabInputError:
         hint=err.hint,
         row_label="file row",
     )
+
+
+def refuse_repeated_orders(
+    frame: pl.DataFrame,
+    key: str,
+    column: str,
+    source: str,
+    *,
+    heads: pl.Expr | None = None,
+    item: str | None = None,
+) -> None:
+    """Refuse an order that appears again further down a line-item export.
+
+    An order's rows come together; with ``heads`` (the rows that carry the order's own
+    fields, Shopify's first row) only one may; with ``item`` (an item id) no item twice.
+    Otherwise the order would be merged and its lines counted twice. ``frame`` has
+    ``__row`` (position) and ``__file_row``; the error names the rows where the order
+    appears again.
+    """
+    ordered = frame.select(
+        key,
+        "__row",
+        "__file_row",
+        *([item] if item else []),
+        (heads if heads is not None else pl.lit(False)).alias("__head"),
+    ).with_columns((pl.col("__row") - pl.col("__row").shift(1).over(key)).alias("__step"))
+    again = (pl.col("__step") > 1).fill_null(False)
+    again = again | (pl.col("__head") & (pl.col("__head").cum_sum().over(key) > 1))
+    if item:
+        again = again | pl.struct(key, item).is_duplicated() & (
+            pl.int_range(pl.len()).over(key, item) > 0
+        )
+    repeats = ordered.filter(again)
+    if repeats.height:
+        names = repeats[key].unique(maintain_order=True)
+        raise AovlabInputError(
+            "has an order that appears more than once",
+            source=source,
+            table="orders",
+            column=column,
+            rows=repeats["__file_row"].head(50).to_list(),
+            expected="each order's rows together"
+            + (", its order fields on its first row only" if heads is not None else "")
+            + (", each item once" if item else ""),
+            found=", ".join(repr(n) for n in names.head(5).to_list())
+            + (f" and {names.len() - 5} more" if names.len() > 5 else "")
+            + " appear again further down (their lines would be counted twice)",
+            hint="export the orders again, or remove the repeated rows",
+            row_label="file row",
+        )

@@ -23,7 +23,7 @@ import polars as pl
 
 from aovlab.errors import AovlabInputError, Note
 from aovlab.io.parse import TextFile, parse_amounts
-from aovlab.io.result import Read, headers, in_file
+from aovlab.io.result import Read, headers, in_file, refuse_repeated_orders
 from aovlab.model import STATUS_MAP, STATUS_SEPARATORS
 from aovlab.privacy import DEFAULT_SALT, pseudonymise
 
@@ -132,7 +132,9 @@ def read(text: TextFile, options: dict[str, Any], source: str) -> Read:
         .alias("__not_merch"),
         (pl.col("lineitem quantity") * pl.col("lineitem price")).alias("__value"),
     )
-    _refuse_repeated_orders(frame, own, source)
+    marker = next((c for c in ("financial status", "total") if c in frame.columns), None)
+    heads = pl.col(marker).cast(pl.String).str.strip_chars().fill_null("") != "" if marker else None
+    refuse_repeated_orders(frame, "name", own.get("name", "Name"), source, heads=heads)
     country = pl.coalesce(text_col("shipping country"), text_col("billing country"))
     first = frame.group_by("name", maintain_order=True).agg(
         pl.col("__row").first(),
@@ -234,44 +236,3 @@ def read(text: TextFile, options: dict[str, Any], source: str) -> Read:
         )
     origins = {t: {c: own.get(h.lower(), h) for c, h in m.items()} for t, m in ORIGINS.items()}
     return Read({"orders": orders, "lines": lines}, notes, origins)
-
-
-def _refuse_repeated_orders(frame: pl.DataFrame, own: dict[str, str], source: str) -> None:
-    """An order's rows come together, with its order fields on the first one only.
-
-    An order that appears again further down (its fields filled a second time, or its
-    rows not together) would be merged and its lines counted twice: refuse it.
-    """
-    marker = next((c for c in ("financial status", "total") if c in frame.columns), None)
-    filled = (
-        pl.col(marker).cast(pl.String).str.strip_chars().fill_null("") != ""
-        if marker
-        else pl.lit(False)
-    )
-    blocks = (
-        frame.group_by("name")
-        .agg(
-            filled.sum().alias("heads"),
-            pl.len().alias("rows"),
-            pl.col("__row").min().alias("first"),
-            pl.col("__row").max().alias("last"),
-            pl.col("__file_row").filter(filled).alias("at"),
-        )
-        .filter((pl.col("heads") > 1) | (pl.col("last") - pl.col("first") + 1 != pl.col("rows")))
-        .sort("first")
-    )
-    if blocks.height:
-        first = blocks.row(0, named=True)
-        raise AovlabInputError(
-            "has an order that appears more than once",
-            source=source,
-            table="orders",
-            column=own.get("name", "Name"),
-            rows=first["at"] or None,
-            expected="each order's rows together, its order fields on its first row only",
-            found=", ".join(repr(n) for n in blocks["name"].head(5).to_list())
-            + (f" and {blocks.height - 5} more" if blocks.height > 5 else "")
-            + " appear again further down (their lines would be counted twice)",
-            hint="export the orders again, or remove the repeated rows",
-            row_label="file row",
-        )

@@ -22,7 +22,7 @@ import polars as pl
 
 from aovlab.errors import AovlabInputError, Note
 from aovlab.io.parse import TextFile, parse_amounts
-from aovlab.io.result import Read, headers, in_file
+from aovlab.io.result import Read, headers, in_file, refuse_repeated_orders
 from aovlab.model import STATUS_MAP, STATUS_SEPARATORS
 from aovlab.privacy import DEFAULT_SALT, pseudonymise
 
@@ -123,6 +123,13 @@ def read(text: TextFile, options: dict[str, Any], source: str) -> Read:
             found=", ".join(repr(v) for v in unknown["status"].unique().head(5).to_list()),
             row_label="file row",
         )
+    refuse_repeated_orders(
+        frame,
+        "order_id",
+        own.get("order_id", "order_id"),
+        source,
+        item="item_id" if "item_id" in frame.columns else None,
+    )
     # Order fields repeat on each item row; they must agree within an order.
     order_fields = [
         c

@@ -215,6 +215,41 @@ CASES: dict[str, tuple[bytes | str, dict]] = {
         "2,2026-10-02,30,Olle Ek,,Kungsgatan 2,,Lund,app\n",
         {"exit": 0, "orders": 2, "revenue": 40.0},
     ),
+    "one_digit_hours_day_first.csv": (
+        "order_id;ordered_at;total\n1;23.11.2026 8:05;100\n2;24.11.2026 14:30;50\n",
+        {"exit": 0, "orders": 2, "revenue": 150.0},
+    ),
+    "mapped_header_twice.csv": (
+        "Order ID,Order Date,Grand Total,Grand Total\n1,2026-10-01,100,90\n",
+        {
+            "exit": 2,
+            "message": "same column more than once",
+            "args": ["--map", "order_id=Order ID,ordered_at=Order Date,total=Grand Total"],
+        },
+    ),
+    "derived_merchandise_negative.csv": (
+        "order_id,ordered_at,total,shipping\n1,2026-10-01,100,0\n2,2026-10-03,4.99,5\n",
+        {"exit": 2, "message": "total is less than their shipping and tax"},
+    ),
+    "merchandise_below_a_cent.csv": (
+        "order_id,ordered_at,merchandise\n1,2026-10-01,100\n2,2026-10-02,0.004\n",
+        {"exit": 0, "orders": 1, "revenue": 100.0},
+    ),
+    "woocommerce_order_repeated_further_down.csv": (
+        WOO
+        + "7,2026-10-01 10:00:00,completed,30.00,A,1,10.00\n"
+        + "7,2026-10-01 10:00:00,completed,30.00,B,1,20.00\n"
+        + "8,2026-10-01 11:00:00,completed,50.00,C,1,50.00\n"
+        + "7,2026-10-01 10:00:00,completed,30.00,A,1,10.00\n",
+        {"exit": 2, "message": "order_id', file row 5: has an order that appears more than once"},
+    ),
+    "shopify_continuation_row_further_down.csv": (
+        SHOPIFY
+        + "#1001,a@example.com,paid,2026-10-01 10:00:00 +0200,1,Tent,30.00,40.00\n"
+        + "#1002,,paid,2026-10-01 11:00:00 +0200,1,Peg,5.00,5.00\n"
+        + "#1001,a@example.com,,2026-10-01 10:00:00 +0200,1,Extra,10.00,\n",
+        {"exit": 2, "message": "Name', file row 4: has an order that appears more than once"},
+    ),
     "quoted_multiline_last_row.csv": (
         'order_id,ordered_at,total,note\n1,2026-10-01,10,plain\n2,2026-10-02,20,"gift wrap\nplease, thanks"',
         {"exit": 0, "orders": 2, "revenue": 30.0},
