@@ -16,11 +16,11 @@ from rich.console import Console
 from rich.table import Table
 
 from aovlab import metrics
+from aovlab.display import cell, label, shown
 from aovlab.errors import AovlabInputError
 from aovlab.fmt import money as fmt_money
 from aovlab.io.canonical import parse_column_map
 from aovlab.io.parse import check_currency, check_sep, check_timezone
-from aovlab.results import cell
 
 app = typer.Typer(
     add_completion=False,
@@ -108,6 +108,17 @@ def _read_options(
     }
 
 
+def _load(orders: Path, tables: dict[str, Any], read: dict[str, Any]) -> Any:
+    """The one way every command reads an export and its side files (a ShopData).
+
+    ``read`` comes from :func:`_read_options`; bad input raises AovlabInputError, which
+    each command turns into exit status 2 with the message.
+    """
+    from aovlab.io import load
+
+    return load(orders=orders, **tables, **read)
+
+
 def _figures(row: dict[str, Any]) -> dict[str, Any]:
     """The documented figures, with sessions and conversion where traffic was given."""
     extra = [k for k in ("sessions", "conversion_rate") if k in row]
@@ -138,16 +149,11 @@ def kpis(
     as_json: JsonOpt = False,
 ) -> None:
     """Core KPIs of an export: AOV, median, trimmed AOV, UPT, AUR, margin per order."""
-    from aovlab.io import load
-
     try:
-        shop = load(
-            orders=orders,
-            lines=lines,
-            customers=customers,
-            catalog=catalog,
-            traffic=traffic,
-            **_read_options(
+        shop = _load(
+            orders,
+            dict(lines=lines, customers=customers, catalog=catalog, traffic=traffic),
+            _read_options(
                 currency,
                 timezone,
                 fmt,
@@ -181,7 +187,7 @@ def kpis(
     table = Table(show_edge=False, header_style="bold")
     columns = [*shown.keys, *_figures(shown.rows()[0])]
     for column in columns:
-        table.add_column(column, justify="left" if column in shown.keys else "right")
+        table.add_column(label(column), justify="left" if column in shown.keys else "right")
     for row in shown.rows():
         table.add_row(
             *(cell(row[c], metrics.KPI_FORMATS.get(c, "text"), shop.currency) for c in columns)
@@ -225,15 +231,13 @@ def drivers(
 ) -> None:
     """Why AOV moved between two periods: UPT/AUR, mix/rate and revenue splits, exact."""
     from aovlab import drivers as drivers_mod
-    from aovlab.io import load
     from aovlab.report import default_month_note, latest_complete_month
 
     try:
-        shop = load(
-            orders=orders,
-            lines=lines,
-            traffic=traffic,
-            **_read_options(
+        shop = _load(
+            orders,
+            dict(lines=lines, traffic=traffic),
+            _read_options(
                 currency,
                 timezone,
                 fmt,
@@ -267,14 +271,18 @@ def drivers(
         if key in payload["baseline"]:
             kind = drivers_mod.PERIOD_FORMATS.get(key, "number")
             figures.add_row(
-                key, *(cell(payload[w][key], kind, cur) for w in ("baseline", "current"))
+                label(key), *(cell(payload[w][key], kind, cur) for w in ("baseline", "current"))
             )
     console.print(figures)
     effects = Table(show_edge=False, header_style="bold")
     for column in ("split", "part", "effect"):
-        effects.add_column(column, justify="right" if column == "effect" else "left")
+        effects.add_column(label(column), justify="right" if column == "effect" else "left")
     for row in result.effects():
-        effects.add_row(row["split"], row["part"], fmt_money(row["effect"], cur, signed=True))
+        effects.add_row(
+            shown("split", row["split"]),
+            shown("part", row["part"]),
+            fmt_money(row["effect"], cur, signed=True),
+        )
     console.print(effects)
     if by:
         segments = Table(show_edge=False, header_style="bold")
@@ -289,7 +297,8 @@ def drivers(
         )
         for column in columns:
             segments.add_column(
-                by if column == "key" else column, justify="left" if column == "key" else "right"
+                label(by if column == "key" else column, result.context()),
+                justify="left" if column == "key" else "right",
             )
         for row in payload["segments"]:
             segments.add_row(
@@ -321,15 +330,12 @@ def validate(
 
     Exit status: 0 clean, 1 warnings (numbers may be affected: read them), 2 errors.
     """
-    from aovlab.io import load
-
     report: dict[str, Any] = {"file": str(orders)}
     try:
-        shop = load(
-            orders=orders,
-            lines=lines,
-            catalog=catalog,
-            **_read_options(
+        shop = _load(
+            orders,
+            dict(lines=lines, catalog=catalog),
+            _read_options(
                 currency,
                 timezone,
                 fmt,

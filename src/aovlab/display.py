@@ -57,7 +57,7 @@ LABELS: dict[str, str] = {
     "clv_to_cac": "CLV : CAC",
     "split": "Split",
     "part": "Effect of",
-    "effect": "Effect on AOV",
+    "effect": "Effect",
     "share_of_change": "Share of the change",
     "period": "Period",
     "label": "Dates",

@@ -1118,18 +1118,7 @@ def trend(
 def _trend_headline(res: TrendResult) -> str:
     cur, key = res.currency, res.key
     rows = list(nw.from_native(res.table, eager_only=True).iter_rows(named=True))
-    last = rows[-1]
-    text = (
-        f"AOV in {last[key]} was {fmt.money(last['aov'], cur)} "
-        f"(median {fmt.money(last['median_order_value'], cur)})"
-    )
-    if len(rows) >= 2:
-        prev = rows[-2]
-        change = metrics.share(last["aov"] - prev["aov"], prev["aov"])
-        word = "up" if change > 0 else "down" if change < 0 else "unchanged"
-        text += f", {word} {fmt.pct(abs(change))} on {prev[key]}."
-    else:
-        text += "."
+    text = metrics.trend_sentence(rows, key, cur)
     if res.typical_gap is None:
         return (
             text + f" With fewer than three {key}s there is no typical mean-to-median gap to judge "

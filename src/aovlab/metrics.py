@@ -644,16 +644,9 @@ def _headline(result: KpiResult) -> str:
         )
     key = result.keys[0]
     if key in periods.PERIODS and len(result.keys) == 1:
+        text = trend_sentence(rows, key, cur)
         if len(rows) == 1:
-            r = rows[0]
-            return f"AOV in {r[key]} was {fmt.money(r['aov'], cur)} (median {fmt.money(r['median_order_value'], cur)})."
-        last, prev = rows[-1], rows[-2]
-        change = share(last["aov"] - prev["aov"], prev["aov"])
-        direction = "up" if change > 0 else "down" if change < 0 else "unchanged"
-        text = (
-            f"AOV in {last[key]} was {fmt.money(last['aov'], cur)} (median {fmt.money(last['median_order_value'], cur)}), "
-            f"{direction} {fmt.pct(abs(change))} on {prev[key]}."
-        )
+            return text
         gaps = [
             (share(r["aov"], r["median_order_value"]), r) for r in rows if r["median_order_value"]
         ]
@@ -682,6 +675,27 @@ def _headline(result: KpiResult) -> str:
         f"{fmt.count(hi['orders'])} orders) and {name(lo)} the lowest ({fmt.money(lo['aov'], cur)} over "
         f"{fmt.count(lo['orders'])} orders)."
     )
+
+
+def trend_sentence(rows: Sequence[dict[str, Any]], key: str, currency: str | None) -> str:
+    """The last period's AOV and median, and its change on the period before.
+
+    >>> rows = [{"month": "2026-09", "aov": 115.77, "median_order_value": 70.1},
+    ...         {"month": "2026-10", "aov": 120.92, "median_order_value": 72.9}]
+    >>> trend_sentence(rows, "month", "EUR")
+    'AOV in 2026-10 was €120.92 (median €72.90), up 4.4 % on 2026-09.'
+    """
+    money = fmt.in_currency(currency)[0]
+    last = rows[-1]
+    text = (
+        f"AOV in {last[key]} was {money(last['aov'])} (median {money(last['median_order_value'])})"
+    )
+    if len(rows) < 2:
+        return text + "."
+    prev = rows[-2]
+    change = share(last["aov"] - prev["aov"], prev["aov"])
+    word = "up" if change > 0 else "down" if change < 0 else "unchanged"
+    return text + f", {word} {fmt.pct(abs(change))} on {prev[key]}."
 
 
 def _pair_headline(

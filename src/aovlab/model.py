@@ -80,15 +80,6 @@ ORDER_COLUMNS: dict[str, str] = {
     "(empty when any line lacks one), else this column",
     "test": "true for test orders, which are never counted; default false",
 }
-LINE_COLUMNS: dict[str, str] = {
-    "order_id": "required",
-    "quantity": "required; number > 0",
-    "unit_price": "required; number >= 0",
-    "sku": "one of sku/product required",
-    "product": "default: sku",
-    "category": "default: the catalog's, else '(none)'",
-    "unit_cost": "default: the catalog's, else empty",
-}
 MONEY: tuple[str, ...] = ("merchandise", "discount", "shipping", "tax", "total", "refunded")
 NON_NEGATIVE: tuple[str, ...] = ("discount", "shipping", "tax", "refunded")
 DEFAULT_TIMEZONE = "UTC"

@@ -26,14 +26,14 @@ from typing import Any
 
 import narwhals.stable.v2 as nw
 
-from aovlab import __version__, fmt, metrics, periods
+from aovlab import __version__, display, fmt, metrics, periods, resources
 from aovlab.errors import AovlabInputError
 from aovlab.io import load
 from aovlab.io.parse import check_currency, check_timezone
 from aovlab.model import ShopData
 from aovlab.results import cell as format_cell
 
-NOTEBOOKS_DIR = Path(__file__).resolve().parents[2] / "notebooks"
+NOTEBOOKS_DIR = resources.notebooks()
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 TABLES = ("orders", "lines", "customers", "catalog", "traffic")
 SUMMARY_FIGURES = (*metrics.KPI_FIGURES, "sessions", "conversion_rate")
@@ -425,10 +425,12 @@ def _write_tables(
     """The month's aggregate tables as a spreadsheet (text cells formula-neutralised)."""
     import xlsxwriter
 
-    sheets: list[tuple[str, Any]] = [("kpis by month", (monthly or trend(shop, month)).table)]
-    for dim in ("channel", "device", "country"):
-        if dim in shop.dimensions:
-            sheets.append((f"by {dim}", metrics.kpis(shop, by=dim, when=month).table))
+    from aovlab.dimensions import available
+
+    sheets: list[tuple[str, Any]] = [("KPIs by month", (monthly or trend(shop, month)).table)]
+    for dim in available(shop)[:MAX_SHEETS]:  # whatever the client's export splits by
+        table = metrics.kpis(shop, by=dim, when=month).table
+        sheets.append((f"By {display.label(dim).lower()}", table))
     workbook = xlsxwriter.Workbook(
         str(target), {"strings_to_formulas": False, "strings_to_urls": False}
     )
@@ -439,7 +441,8 @@ def _write_tables(
             frame = nw.from_native(native, eager_only=True)
             sheet = workbook.add_worksheet(name[:31])
             for c, column in enumerate(frame.columns):
-                sheet.write_string(0, c, _fit(safe_text(str(column)), name, 0, c, cut))
+                header = display.label(str(column))
+                sheet.write_string(0, c, _fit(safe_text(header), name, 0, c, cut))
             for r, row in enumerate(frame.iter_rows(), start=1):
                 for c, value in enumerate(row):
                     if isinstance(value, str):
@@ -466,6 +469,8 @@ def _write_tables(
         workbook.close()
 
 
+#: At most this many dimensions get a sheet of their own in tables.xlsx.
+MAX_SHEETS = 12
 #: The most characters an Excel cell holds.
 EXCEL_CELL_CHARS = 32_767
 

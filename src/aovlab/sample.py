@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from aovlab import resources
 from aovlab.errors import AovlabInputError
 from aovlab.io.canonical import SHOP_FILE
 from aovlab.io.canonical import load as _load
@@ -35,7 +36,7 @@ END = dt.date(2026, 11, 1)  # exclusive: 24 complete months
 TIMEZONE = "Europe/Stockholm"
 CURRENCY = "EUR"
 NAME = "Nordic Trail Outfitters (sample)"
-DATA_DIR = Path(__file__).resolve().parents[2] / "data" / "sample"
+DATA_DIR = resources.sample_data()
 FILES = ("orders.csv", "lines.csv", "customers.csv", "catalog.csv", "traffic.csv")
 SHOPIFY_FILE = "shopify_orders_export.csv"
 EUROPEAN_DIR = "european"
