@@ -992,8 +992,27 @@ def _orders(
     Also returns how many lines matched an order, and the ids of the orders left out for
     having no merchandise value (None when none were).
     """
-    table = "orders"
-    tz, notes = ctx.tz, ctx.notes
+    frame, currency, have = _order_columns(native, lines, currency, ctx)
+    frame, matched = _line_facts(frame, lines)
+    frame, dropped = _merchandise(frame, lines, currency, have, ctx)
+    frame, tax_included = _reconcile(frame, lines, have, ctx.notes)
+    frame = _round_money(frame, (*MONEY, "cogs"), minor_unit(currency))
+    _future_dates(frame, ctx.tz, ctx.notes)
+    # Rows are still in file order: nothing above reorders them (the line facts were
+    # aligned by row number).
+    canonical_first = [c for c in ORDER_COLUMNS if c in frame.columns]
+    rest = [c for c in frame.columns if c not in canonical_first and not c.startswith("__")]
+    return frame.select(*canonical_first, *rest), currency, tax_included, matched, dropped
+
+
+def _order_columns(
+    native: Any, lines: nw.DataFrame[Any] | None, currency: str | None, ctx: _Reading
+) -> tuple[nw.DataFrame[Any], str | None, set[str]]:
+    """Step 1: the orders' own columns checked and typed, defaults filled.
+
+    Returns the frame, the currency and the columns the file itself had.
+    """
+    table, tz = "orders", ctx.tz
     frame = _frame(native, table, ctx)
     if "revenue" in frame.columns and not {"merchandise", "total"} & set(frame.columns):
         frame = frame.rename({"revenue": "total"})
@@ -1036,7 +1055,16 @@ def _orders(
     frame = frame.with_columns(
         *(zero.alias(c) for c in NON_NEGATIVE if c not in have),
     ).with_columns(*(nw.col(c).fill_null(0.0) for c in NON_NEGATIVE))
+    return frame, currency, have
 
+
+def _line_facts(
+    frame: nw.DataFrame[Any], lines: nw.DataFrame[Any] | None
+) -> tuple[nw.DataFrame[Any], int]:
+    """Step 2: each order's merchandise, units, cost and line count from its lines.
+
+    Also returns how many lines found their order.
+    """
     matched = 0
     if lines is not None:
         # One pass over the lines gives every per-order fact the analyses need. A narrow
@@ -1075,7 +1103,22 @@ def _orders(
             nw.lit(None, dtype=nw.Float64()).alias("__line_merch"),
             nw.lit(None, dtype=nw.Float64()).alias("__n_lines"),
         )
+    return frame, matched
 
+
+def _merchandise(
+    frame: nw.DataFrame[Any],
+    lines: nw.DataFrame[Any] | None,
+    currency: str | None,
+    have: set[str],
+    ctx: _Reading,
+) -> tuple[nw.DataFrame[Any], nw.DataFrame[Any] | None]:
+    """Step 3: merchandise on every order (given, from the lines or from the total).
+
+    Refuses orders without one or with a negative one derived from the total, and leaves
+    out orders with no merchandise value (returned as ``dropped``).
+    """
+    table, notes = "orders", ctx.notes
     from_total = nw.col("total") - nw.col("shipping") - nw.col("tax") + nw.col("discount")
     if "merchandise" not in have:
         source = nw.col("__line_merch") if lines is not None else from_total
@@ -1115,6 +1158,18 @@ def _orders(
             )
     origin = "merchandise" if "merchandise" in have else "lines" if lines is not None else "total"
     frame, dropped = _zero_value(frame, table, ctx, origin, currency)
+    return frame, dropped
+
+
+def _reconcile(
+    frame: nw.DataFrame[Any], lines: nw.DataFrame[Any] | None, have: set[str], notes: list[Note]
+) -> tuple[nw.DataFrame[Any], bool]:
+    """Step 4: totals against their parts and merchandise against the lines, as notes.
+
+    Detects tax-inclusive prices; nothing is changed but a missing total. Returns the
+    frame and whether tax is included in prices.
+    """
+    table = "orders"
     exclusive = nw.col("merchandise") - nw.col("discount") + nw.col("shipping") + nw.col("tax")
     tax_included = False
     tolerance = 0.01 * nw.col("__n_lines").fill_null(1.0) + 1e-9
@@ -1196,9 +1251,11 @@ def _orders(
                 overdrawn.shape[0],
             )
         )
-    frame = _round_money(frame, (*MONEY, "cogs"), minor_unit(currency))
-    canonical_first = [c for c in ORDER_COLUMNS if c in frame.columns]
-    rest = [c for c in frame.columns if c not in canonical_first and not c.startswith("__")]
+    return frame, tax_included
+
+
+def _future_dates(frame: nw.DataFrame[Any], tz: str, notes: list[Note]) -> None:
+    """Step 5: orders dated in the future are noted (a wrong date format or clock?)."""
     future = frame.filter(
         nw.col("ordered_at") > dt.datetime.now(ZoneInfo(tz)) + dt.timedelta(days=1)
     )
@@ -1206,16 +1263,12 @@ def _orders(
         notes.append(
             Note(
                 "warning",
-                table,
+                "orders",
                 f"{future.shape[0]:,} order(s) are dated in the future: a wrong date format or clock?",
                 tuple(future["order_id"].head(_MAX_EXAMPLES).to_list()),
                 future.shape[0],
             )
         )
-    # Rows are still in file order: nothing above reorders them (the line facts were
-    # aligned by row number).
-    out = frame.select(*canonical_first, *rest)
-    return out, currency, tax_included, matched, dropped
 
 
 def _currency(frame: nw.DataFrame[Any], currency: str | None, table: str) -> str | None:
