@@ -17,6 +17,7 @@ import datetime as dt
 import json
 import math
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -275,6 +276,10 @@ def _pick(rng: np.random.Generator, cdf: np.ndarray, n: int) -> np.ndarray:
 def generate(scale: float = 1.0, seed: int = SEED) -> dict[str, pl.DataFrame]:
     """Generate the sample shop's canonical tables (polars), about ``30,000 x scale`` orders.
 
+    One named step per planted effect. The steps draw from one random generator in a
+    fixed order, so the output is the same byte for byte, and each leaves on the draft
+    ``d`` what later steps need.
+
     Examples
     --------
     >>> tables = generate(scale=0.05)
@@ -289,18 +294,53 @@ def generate(scale: float = 1.0, seed: int = SEED) -> dict[str, pl.DataFrame]:
             found=repr(scale),
         )
     rng = np.random.default_rng(seed)
+    d = SimpleNamespace(scale=scale)
+    _setup(rng, d)
+    _customers(rng, d)
+    _guests(rng, d)
+    _dimensions(rng, d)
+    _basket_sizes(rng, d)
+    _items(rng, d)
+    _business_orders(d)
+    _prices(d)
+    _discounts(rng, d)
+    _free_shipping(rng, d)
+    _statuses(rng, d)
+    _conversion(rng, d)
+    _local_times(d)
+    _ids(d)
+    _orders_table(d)
+    _lines_table(d)
+    _customers_table(d)
+    return _tables(rng, d)
+
+
+def _setup(rng: np.random.Generator, d: SimpleNamespace) -> None:
+    """The catalogue and the calendar every step draws on."""
     cat = catalog(rng)
     days, volume = _days()
     n_days = len(days)
     cum = np.concatenate([[0.0], np.cumsum(volume)])
-    day_of = {d: i for i, d in enumerate(days.astype("datetime64[D]").astype(str))}
+    day_of = {day: i for i, day in enumerate(days.astype("datetime64[D]").astype(str))}
 
     def day_index(date: str) -> int:
         return day_of[date]
 
     launch = day_index(TRUTH["loyalty"]["launch"])
+    d.cat, d.cum, d.day_index, d.days, d.launch, d.n_days, d.volume = (
+        cat,
+        cum,
+        day_index,
+        days,
+        launch,
+        n_days,
+        volume,
+    )
 
-    # Registered customers: sign-up day, order rate, loyalty join day.
+
+def _customers(rng: np.random.Generator, d: SimpleNamespace) -> None:
+    """Registered customers: sign-up day, order rate, loyalty join day."""
+    cum, launch, n_days, scale = d.cum, d.launch, d.n_days, d.scale
     n_customers = round(9000 * scale)
     signup = rng.integers(-365, n_days - 30, n_customers).clip(0, None)
     rate = rng.gamma(0.7, 1.0, n_customers)
@@ -329,8 +369,27 @@ def generate(scale: float = 1.0, seed: int = SEED) -> dict[str, pl.DataFrame]:
     )
     reg_cust = np.concatenate([cust_pre, cust_post])
     reg_member = np.concatenate([np.zeros(len(cust_pre), bool), np.ones(len(cust_post), bool)])
+    d.join_day, d.member, d.n_customers, d.reg_cust, d.reg_days, d.reg_member, d.signup = (
+        join_day,
+        member,
+        n_customers,
+        reg_cust,
+        reg_days,
+        reg_member,
+        signup,
+    )
 
-    # Guests: a Poisson count per day.
+
+def _guests(rng: np.random.Generator, d: SimpleNamespace) -> None:
+    """Guests: a Poisson count per day."""
+    n_days, reg_cust, reg_days, reg_member, scale, volume = (
+        d.n_days,
+        d.reg_cust,
+        d.reg_days,
+        d.reg_member,
+        d.scale,
+        d.volume,
+    )
     guest_counts = rng.poisson(volume / volume.sum() * 11500 * scale)
     guest_days = np.repeat(np.arange(n_days), guest_counts)
 
@@ -338,8 +397,20 @@ def generate(scale: float = 1.0, seed: int = SEED) -> dict[str, pl.DataFrame]:
     order_cust = np.concatenate([reg_cust, np.full(len(guest_days), -1)])
     member_order = np.concatenate([reg_member, np.zeros(len(guest_days), bool)])
     n = len(order_day)
+    d.member_order, d.n, d.order_cust, d.order_day = member_order, n, order_cust, order_day
 
-    # Dimensions.
+
+def _dimensions(rng: np.random.Generator, d: SimpleNamespace) -> None:
+    """Dimensions: device, channel, country, test arm."""
+    day_index, days, n, n_customers, order_cust, order_day = (
+        d.day_index,
+        d.days,
+        d.n,
+        d.n_customers,
+        d.order_cust,
+        d.order_day,
+    )
+
     def choose(options: dict[str, float], size: int) -> np.ndarray:
         keys = np.array(list(options))
         return keys[rng.choice(len(keys), size=size, p=np.array(list(options.values())))]
@@ -359,8 +430,21 @@ def generate(scale: float = 1.0, seed: int = SEED) -> dict[str, pl.DataFrame]:
     in_test = (order_day >= day_index(ab["start"])) & (order_day <= day_index(ab["end"]))
     arm = np.full(n, None, dtype=object)
     arm[in_test] = np.where(rng.random(n) < 0.5, "A", "B")[in_test]
+    d.ab, d.arm, d.channel, d.country, d.cust_country, d.device, d.month, d.shift = (
+        ab,
+        arm,
+        channel,
+        country,
+        cust_country,
+        device,
+        month,
+        shift,
+    )
 
-    # Basket sizes.
+
+def _basket_sizes(rng: np.random.Generator, d: SimpleNamespace) -> None:
+    """Basket sizes: device, membership and December lift."""
+    device, member_order, month, shift = d.device, d.member_order, d.month, d.shift
     factor = np.vectorize(shift["basket_factor"].get)(device).astype(float)
     factor *= np.where(member_order, 1 + TRUTH["loyalty"]["aov_lift"], 1.0)
     factor *= np.where(
@@ -370,8 +454,20 @@ def generate(scale: float = 1.0, seed: int = SEED) -> dict[str, pl.DataFrame]:
     )
     expected_items = _BASE_ITEMS * factor
     n_items = 1 + rng.poisson(expected_items - 1)
+    d.n_items = n_items
 
-    # Items: pick SKUs by weight; the best-sellers are picked less after their price rise.
+
+def _items(rng: np.random.Generator, d: SimpleNamespace) -> None:
+    """Items: SKUs by weight, the planted pairs and the summer add-on."""
+    cat, day_index, month, n, n_items, order_day, shift = (
+        d.cat,
+        d.day_index,
+        d.month,
+        d.n,
+        d.n_items,
+        d.order_day,
+        d.shift,
+    )
     rise = TRUTH["price_rise"]
     rise_day = day_index(rise["date"])
     weights = cat["weight"].to_numpy()
@@ -398,8 +494,52 @@ def generate(scale: float = 1.0, seed: int = SEED) -> dict[str, pl.DataFrame]:
     addon = in_shift & (rng.random(n) < shift["rate_addon_share"])
     extra_order.append(np.nonzero(addon)[0])
     extra_sku.append(np.full(int(addon.sum()), index_of[shift["rate_addon_sku"]]))
+    (
+        d.extra_order,
+        d.extra_sku,
+        d.index_of,
+        d.is_best,
+        d.item_order,
+        d.qty,
+        d.rise,
+        d.rise_day,
+        d.sku_idx,
+    ) = extra_order, extra_sku, index_of, is_best, item_order, qty, rise, rise_day, sku_idx
 
-    # Business orders in the large-order month.
+
+def _business_orders(d: SimpleNamespace) -> None:
+    """The four business orders of the large-order month."""
+    (
+        arm,
+        channel,
+        country,
+        device,
+        extra_order,
+        extra_sku,
+        index_of,
+        item_order,
+        member_order,
+        n,
+        order_cust,
+        order_day,
+        qty,
+        sku_idx,
+    ) = (
+        d.arm,
+        d.channel,
+        d.country,
+        d.device,
+        d.extra_order,
+        d.extra_sku,
+        d.index_of,
+        d.item_order,
+        d.member_order,
+        d.n,
+        d.order_cust,
+        d.order_day,
+        d.qty,
+        d.sku_idx,
+    )
     big = TRUTH["large_orders"]
     first = (dt.date.fromisoformat(big["month"] + "-01") - START).days
     big_days = first + np.array([3, 9, 17, 24])
@@ -421,8 +561,52 @@ def generate(scale: float = 1.0, seed: int = SEED) -> dict[str, pl.DataFrame]:
     line_order = np.concatenate([item_order, *extra_order, big_ids])
     line_sku = np.concatenate([sku_idx, *extra_sku, big_skus])
     line_qty = np.concatenate([qty, np.ones(sum(len(e) for e in extra_order), int), big_qty])
+    (
+        d.arm,
+        d.big,
+        d.big_days,
+        d.big_ids,
+        d.channel,
+        d.country,
+        d.device,
+        d.line_order,
+        d.line_qty,
+        d.line_sku,
+        d.n_total,
+        d.order_cust,
+        d.order_day,
+    ) = (
+        arm,
+        big,
+        big_days,
+        big_ids,
+        channel,
+        country,
+        device,
+        line_order,
+        line_qty,
+        line_sku,
+        n_total,
+        order_cust,
+        order_day,
+    )
 
-    # Prices: list price, x(1+rise) for best-sellers after the rise, x1.05 in arm B.
+
+def _prices(d: SimpleNamespace) -> None:
+    """Prices: list price, the best-sellers' rise, arm B's +5 %."""
+    ab, arm, cat, is_best, line_order, line_qty, line_sku, n_total, order_day, rise, rise_day = (
+        d.ab,
+        d.arm,
+        d.cat,
+        d.is_best,
+        d.line_order,
+        d.line_qty,
+        d.line_sku,
+        d.n_total,
+        d.order_day,
+        d.rise,
+        d.rise_day,
+    )
     list_price = cat["unit_price"].to_numpy()[line_sku]
     unit_cost = cat["unit_cost"].to_numpy()[line_sku]
     line_day = order_day[line_order]
@@ -445,8 +629,19 @@ def generate(scale: float = 1.0, seed: int = SEED) -> dict[str, pl.DataFrame]:
     )
     merch = np.zeros(n_total)
     np.add.at(merch, lines["o"].to_numpy(), (lines["quantity"] * lines["unit_price"]).to_numpy())
+    d.lines, d.merch = lines, merch
 
-    # Discounts: a welcome code on first orders, seasonal campaigns.
+
+def _discounts(rng: np.random.Generator, d: SimpleNamespace) -> None:
+    """Discounts: a welcome code on first orders, seasonal campaigns."""
+    big_ids, days, merch, n_total, order_cust, order_day = (
+        d.big_ids,
+        d.days,
+        d.merch,
+        d.n_total,
+        d.order_cust,
+        d.order_day,
+    )
     order_time = _times(rng, order_day, days)
     code = np.full(n_total, None, dtype=object)
     pct = np.zeros(n_total)
@@ -472,8 +667,44 @@ def generate(scale: float = 1.0, seed: int = SEED) -> dict[str, pl.DataFrame]:
     big_mask[big_ids] = True
     code[big_mask], pct[big_mask] = None, 0.0
     discount = np.round(merch * pct, 2)
+    d.big_mask, d.code, d.discount, d.order_time, d.pct = big_mask, code, discount, order_time, pct
 
-    # Free-shipping threshold and the top-up it causes.
+
+def _free_shipping(rng: np.random.Generator, d: SimpleNamespace) -> None:
+    """The free-shipping threshold and the top-up it causes."""
+    (
+        ab,
+        arm,
+        big_mask,
+        cat,
+        country,
+        day_index,
+        discount,
+        index_of,
+        lines,
+        merch,
+        n_total,
+        order_day,
+        pct,
+        rise,
+        rise_day,
+    ) = (
+        d.ab,
+        d.arm,
+        d.big_mask,
+        d.cat,
+        d.country,
+        d.day_index,
+        d.discount,
+        d.index_of,
+        d.lines,
+        d.merch,
+        d.n_total,
+        d.order_day,
+        d.pct,
+        d.rise,
+        d.rise_day,
+    )
     fs = TRUTH["free_shipping"]
     threshold = np.where(
         order_day >= day_index(fs["date"]), fs["threshold_after"], fs["threshold_before"]
@@ -512,8 +743,19 @@ def generate(scale: float = 1.0, seed: int = SEED) -> dict[str, pl.DataFrame]:
     vat = np.vectorize(_VAT.get)(country).astype(float)
     tax = np.round((net + shipping) * vat, 2)
     total = np.round(net + shipping + tax, 2)
+    d.discount, d.lines, d.merch, d.shipping, d.tax, d.total = (
+        discount,
+        lines,
+        merch,
+        shipping,
+        tax,
+        total,
+    )
 
-    # Statuses and refunds.
+
+def _statuses(rng: np.random.Generator, d: SimpleNamespace) -> None:
+    """Statuses and refunds."""
+    big_mask, n_total, total = d.big_mask, d.n_total, d.total
     u = rng.random(n_total)
     status = np.select(
         [u < 0.015, u < 0.040, u < 0.060, u < 0.063],
@@ -526,20 +768,38 @@ def generate(scale: float = 1.0, seed: int = SEED) -> dict[str, pl.DataFrame]:
         [total, total, np.round(total * rng.uniform(0.1, 0.6, n_total), 2)],
         0.0,
     )
+    d.refunded, d.status = refunded, status
 
-    # Arm B converts less: drop 5 % of its orders (sessions were drawn before).
+
+def _conversion(rng: np.random.Generator, d: SimpleNamespace) -> None:
+    """Arm B converts less: 5 % of its orders are dropped."""
+    ab, arm, big_mask, n_total = d.ab, d.arm, d.big_mask, d.n_total
     keep = ~((arm == "B") & (rng.random(n_total) >= 1 + ab["conversion_lift_b"]))
     keep[big_mask] = True
+    d.keep = keep
 
-    # Local wall-clock times; one inside the spring-forward gap moves an hour on.
+
+def _local_times(d: SimpleNamespace) -> None:
+    """Local wall-clock times (one in the spring-forward gap moves on)."""
+    order_time = d.order_time
     naive = pl.Series("t", order_time.astype("datetime64[us]"))
     local = naive.dt.replace_time_zone(TIMEZONE, ambiguous="earliest", non_existent="null")
     shifted = (naive + dt.timedelta(hours=1)).dt.replace_time_zone(
         TIMEZONE, ambiguous="earliest", non_existent="null"
     )
     ordered_at = local.fill_null(shifted)
+    d.ordered_at = ordered_at
 
-    # Order ids in time order.
+
+def _ids(d: SimpleNamespace) -> None:
+    """Order ids in time order."""
+    big, n_customers, n_total, order_cust, ordered_at = (
+        d.big,
+        d.n_customers,
+        d.n_total,
+        d.order_cust,
+        d.ordered_at,
+    )
     order = np.lexsort((np.arange(n_total), ordered_at.dt.epoch("us").to_numpy()))
     rank = np.empty(n_total, int)
     rank[order] = np.arange(n_total)
@@ -552,7 +812,48 @@ def generate(scale: float = 1.0, seed: int = SEED) -> dict[str, pl.DataFrame]:
     cust_map = np.where(order_cust >= 0, order_cust, n_customers - order_cust - 2)
     customer_id = cust_ids[np.clip(cust_map, 0, len(cust_ids) - 1)].astype(object)
     customer_id[order_cust == -1] = None
+    d.cust_ids, d.customer_id, d.order_id, d.rank = cust_ids, customer_id, order_id, rank
 
+
+def _orders_table(d: SimpleNamespace) -> None:
+    """The orders table (and who the sessions came from, for traffic)."""
+    (
+        arm,
+        channel,
+        code,
+        country,
+        customer_id,
+        device,
+        discount,
+        keep,
+        merch,
+        order_id,
+        ordered_at,
+        rank,
+        refunded,
+        shipping,
+        status,
+        tax,
+        total,
+    ) = (
+        d.arm,
+        d.channel,
+        d.code,
+        d.country,
+        d.customer_id,
+        d.device,
+        d.discount,
+        d.keep,
+        d.merch,
+        d.order_id,
+        d.ordered_at,
+        d.rank,
+        d.refunded,
+        d.shipping,
+        d.status,
+        d.tax,
+        d.total,
+    )
     orders = pl.DataFrame(
         {
             "order_id": order_id,
@@ -576,7 +877,12 @@ def generate(scale: float = 1.0, seed: int = SEED) -> dict[str, pl.DataFrame]:
     )
     sessions_src = orders.select("ordered_at", "channel", "ab_arm")
     orders = orders.filter(pl.col("__keep")).sort("__rank").drop("__keep", "__rank")
+    d.orders, d.sessions_src = orders, sessions_src
 
+
+def _lines_table(d: SimpleNamespace) -> None:
+    """The lines of the orders kept, with SKU names and categories."""
+    cat, keep, lines, n_total, order_id = d.cat, d.keep, d.lines, d.n_total, d.order_id
     lines = (
         lines.join(
             pl.DataFrame({"o": np.arange(n_total), "order_id": order_id, "keep": keep}), on="o"
@@ -599,7 +905,23 @@ def generate(scale: float = 1.0, seed: int = SEED) -> dict[str, pl.DataFrame]:
         )
         .sort(pl.col("order_id").cast(pl.Int64), "sku")
     )
+    d.lines = lines
 
+
+def _customers_table(d: SimpleNamespace) -> None:
+    """The registered customers and the four business buyers."""
+    big, big_days, cust_country, cust_ids, days, join_day, member, n_customers, n_days, signup = (
+        d.big,
+        d.big_days,
+        d.cust_country,
+        d.cust_ids,
+        d.days,
+        d.join_day,
+        d.member,
+        d.n_customers,
+        d.n_days,
+        d.signup,
+    )
     customers = pl.DataFrame(
         {
             "customer_id": cust_ids[:n_customers],
@@ -623,7 +945,18 @@ def generate(scale: float = 1.0, seed: int = SEED) -> dict[str, pl.DataFrame]:
         schema_overrides={"loyalty_joined_at": pl.String},
     )
     customers = pl.concat([customers, business])
+    d.customers = customers
 
+
+def _tables(rng: np.random.Generator, d: SimpleNamespace) -> dict[str, pl.DataFrame]:
+    """The canonical tables: orders, lines, customers, catalogue, traffic."""
+    cat, customers, lines, orders, sessions_src = (
+        d.cat,
+        d.customers,
+        d.lines,
+        d.orders,
+        d.sessions_src,
+    )
     traffic = _traffic(rng, sessions_src)
     cat_out = cat.select("sku", "product", "category", "unit_price", "unit_cost")
     return {
