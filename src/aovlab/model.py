@@ -24,8 +24,8 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import narwhals.stable.v2 as nw
-import pandas as pd
 import polars as pl
+from narwhals.dependencies import is_pandas_dataframe
 
 from aovlab.errors import AovlabInputError, Note
 from aovlab.privacy import DEFAULT_SALT, REDACTED, hash_id, is_personal_column, personal
@@ -100,7 +100,7 @@ def backend_of(frame: Any) -> str:
     """``"pandas"`` or ``"polars"`` for a native frame; a clear error otherwise."""
     if isinstance(frame, pl.DataFrame):
         return "polars"
-    if isinstance(frame, pd.DataFrame):
+    if is_pandas_dataframe(frame):  # without importing pandas on the polars path
         return "pandas"
     if isinstance(frame, pl.LazyFrame):
         return "polars"
@@ -698,6 +698,8 @@ def _cast_float_lenient(frame: nw.DataFrame[Any], column: str) -> nw.Series[Any]
     if isinstance(native, pl.DataFrame):
         series = native[column].cast(pl.Float64, strict=False).alias("__p")
         return nw.from_native(series, series_only=True)
+    import pandas as pd
+
     values = pd.to_numeric(native[column], errors="coerce").astype("float64")
     return nw.from_native(values.rename("__p").reset_index(drop=True), series_only=True)
 
