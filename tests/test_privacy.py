@@ -45,7 +45,7 @@ def test_crm_columns_never_become_dimensions():
     notes = " ".join(str(n) for n in shop.notes)
     assert "customer name, full name, billing name, order notes, ship to, company, city" in notes
     assert "discount_code (2 values removed)" in notes
-    assert "reference (40 values in 40 orders)" in notes
+    assert "reference (40 values in 40 orders, 0 customers)" in notes
     for value in PEOPLE:
         assert value not in notes
 
@@ -195,3 +195,21 @@ def test_error_messages_never_quote_personal_values(tmp_path, content):
     for value in ("anna@example.com", "+46 70 123 45 67"):
         assert value not in result.stderr + result.stdout
     assert "(personal data)" in result.stderr
+
+
+def test_a_names_column_that_repeats_with_repeat_customers_is_not_a_dimension():
+    """200 orders from 50 customers: the names repeat, so they are only 25 % of the rows."""
+    names = [f"Person {i} Svensson" for i in range(50)]
+    orders = pl.DataFrame(
+        {
+            "order_id": [str(i) for i in range(200)],
+            "ordered_at": ["2026-10-01"] * 200,
+            "total": [10.0 + i for i in range(200)],
+            "customer_id": [f"K{i % 50}" for i in range(200)],
+            "Mottagare": [names[i % 50] for i in range(200)],
+            "label": [f"Person {i % 50}" for i in range(200)],
+            "channel": ["web", "app"] * 100,
+        }
+    )
+    shop = ShopData.from_frames(orders, currency="EUR")
+    assert shop.dimensions == ["channel"]

@@ -22,7 +22,7 @@ from typing import Any
 
 import narwhals.stable.v2 as nw
 
-from aovlab import periods
+from aovlab import fmt, periods
 from aovlab.errors import AovlabInputError
 from aovlab.model import ShopData, is_counted
 
@@ -32,6 +32,40 @@ DERIVED: dict[str, str] = {
     "discount_used": "discount or no discount",
 }
 MISSING = "(missing)"
+#: How a derived dimension's segments read in a sentence: as who spends, and whose orders.
+CUSTOMER_TYPES = {"new": "new customers", "returning": "returning customers", "guest": "guests"}
+DISCOUNT_USED = {"discount": "orders with a discount", "no discount": "orders without a discount"}
+
+
+def segment_name(by: str, key: Any) -> str:
+    """A segment as the subject of a sentence ("... spent more per order").
+
+    >>> segment_name("customer_type", "new"), segment_name("discount_code", MISSING)
+    ('new customers', 'orders without a discount code')
+    >>> segment_name("device", "mobile")
+    'mobile'
+    """
+    if key == MISSING:
+        words = fmt.dimension_label(by)
+        return f"orders without {fmt.article(words)} {words}"
+    if by == "customer_type" and key in CUSTOMER_TYPES:
+        return CUSTOMER_TYPES[str(key)]
+    if by == "discount_used" and key in DISCOUNT_USED:
+        return DISCOUNT_USED[str(key)]
+    return str(key)
+
+
+def orders_of(by: str, key: Any) -> str:
+    """A segment's orders: "mobile orders", "orders from guests", "orders without a ...".
+
+    >>> orders_of("device", "mobile"), orders_of("customer_type", "guest")
+    ('mobile orders', 'orders from guests')
+    """
+    if key == MISSING or (by == "discount_used" and key in DISCOUNT_USED):
+        return segment_name(by, key)
+    if by == "customer_type" and key in CUSTOMER_TYPES:
+        return f"orders from {CUSTOMER_TYPES[str(key)]}"
+    return f"{key} orders"
 
 
 def available(shop: ShopData) -> list[str]:

@@ -12,6 +12,7 @@ money      an amount in the shop's currency       €94.47, −€4.10
 share      a fraction                             2.5 %
 count      a whole number                         4,234
 number     a plain number                         2.46
+quantity   units (whole unless sold by weight)    2,906 / 12.50
 flag       true/false                             yes / blank
 text       anything else                          as it is
 =========  =====================================  ==============
@@ -151,6 +152,9 @@ def cell(value: Any, kind: str, currency: str | None) -> str:
         return fmt.count(value)
     if kind == "number":
         return fmt.number(value)
+    if kind == "quantity":
+        whole = value is not None and float(value).is_integer()
+        return fmt.number(value, 0 if whole else 2)
     if kind == "flag":
         return "yes" if value is True else ""
     return "" if value is None else str(value)
@@ -206,7 +210,7 @@ def rounded(row: Mapping[str, Any], formats: Formats, digits: int = 2) -> dict[s
     out: dict[str, Any] = {}
     for key, value in row.items():
         kind = formats.get(key)
-        if kind in ("money", "share", "number", "count"):
+        if kind in ("money", "share", "number", "count", "quantity"):
             v = finite_or_none(value)
             if v is None:
                 out[key] = None

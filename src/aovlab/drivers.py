@@ -59,7 +59,7 @@ DECOMPOSITION_FORMATS: Formats = {"effect": "money", "share_of_change": "share"}
 PERIOD_FORMATS: Formats = {
     "orders": "count",
     "revenue": "money",
-    "units": "number",
+    "units": "quantity",
     "aov": "money",
     "upt": "number",
     "aur": "money",
@@ -482,43 +482,6 @@ def _direction(change: float) -> str:
     return "rose" if change > 0 else "fell" if change < 0 else "held"
 
 
-def _words(name: str, plural: bool = False) -> str:
-    return fmt.dimension_label(name, plural=plural)
-
-
-#: How a derived dimension's segments read in a sentence: as who spends, and whose orders.
-_CUSTOMER_TYPES = {"new": "new customers", "returning": "returning customers", "guest": "guests"}
-_DISCOUNT_USED = {"discount": "orders with a discount", "no discount": "orders without a discount"}
-
-
-def _article(words: str) -> str:
-    """The article before ``words``: "a" or "an" (acronyms by their first letter's sound)."""
-    first = words.split(" ")[0]
-    if first.isupper() and len(first) > 1:
-        return "an" if first[0] in "AEFHILMNORSX" else "a"
-    return "an" if first[:1].lower() in "aeio" else "a"
-
-
-def _subject(by: str, key: Any) -> str:
-    """A segment as the subject of "... spent more per order"."""
-    if key == dimensions.MISSING:
-        return f"orders without {_article(_words(by))} {_words(by)}"
-    if by == "customer_type" and key in _CUSTOMER_TYPES:
-        return _CUSTOMER_TYPES[str(key)]
-    if by == "discount_used" and key in _DISCOUNT_USED:
-        return _DISCOUNT_USED[str(key)]
-    return str(key)
-
-
-def _orders_of(by: str, key: Any) -> str:
-    """A segment's orders: "mobile orders", "orders from guests", "orders without a ..."."""
-    if key == dimensions.MISSING or (by == "discount_used" and key in _DISCOUNT_USED):
-        return _subject(by, key)
-    if by == "customer_type" and key in _CUSTOMER_TYPES:
-        return f"orders from {_CUSTOMER_TYPES[str(key)]}"
-    return f"{key} orders"
-
-
 def _capital(text: str) -> str:
     return text[:1].upper() + text[1:]
 
@@ -598,18 +561,18 @@ def _mix_sentence(
             return "spent the same per order"
         return f"spent {money(abs(gap))} {'more' if gap > 0 else 'less'} per order"
 
-    one, many = _words(by), _words(by, plural=True)
+    one, many = fmt.dimension_label(by), fmt.dimension_label(by, plural=True)
     both = [r for r in rows if r["baseline_orders"] and r["current_orders"]]
     if len(rows) == 1:
         r = rows[0]
         if r[by] == dimensions.MISSING:
             return (
-                f"No order has {_article(one)} {one}, so there is nothing to split by: "
+                f"No order has {fmt.article(one)} {one}, so there is nothing to split by: "
                 f"the whole change is rate ({signed(rate)})."
             )
         return (
             f"All orders came from one {one} ({r[by]}), so there is no mix effect: "
-            f"{_subject(by, r[by])} {spent(r['current_aov'] - r['baseline_aov'])} "
+            f"{dimensions.segment_name(by, r[by])} {spent(r['current_aov'] - r['baseline_aov'])} "
             f"(rate {signed(rate)})."
         )
     small = 0.15 * (abs(mix) + abs(rate))
@@ -622,7 +585,7 @@ def _mix_sentence(
         # A segment's mix is (its share's change) x (its AOV against the average).
         smaller = (top["mix"] < 0) == (moved > 0)
         mix_part = (
-            f"The share of {_orders_of(by, top[by])}, whose baskets are "
+            f"The share of {dimensions.orders_of(by, top[by])}, whose baskets are "
             f"{'smaller' if smaller else 'larger'} than average, {_direction(moved)} from "
             f"{fmt.pct(top['baseline_share'])} to {fmt.pct(top['current_share'])} "
             f"(mix {signed(mix)})"
@@ -634,7 +597,7 @@ def _mix_sentence(
     elif len(both) == 1:
         only = both[0]
         rate_part = (
-            f"{_subject(by, only[by])}, the only {one} with orders in both periods, "
+            f"{dimensions.segment_name(by, only[by])}, the only {one} with orders in both periods, "
             f"{spent(only['current_aov'] - only['baseline_aov'])} (rate {signed(rate)})"
         )
     elif len(up) == len(both):
@@ -658,7 +621,9 @@ def _mix_sentence(
             company = f"though the other {others} {many} spent {'less' if gap > 0 else 'more'}"
         else:
             company = f"the only {one} that did"
-        rate_part = f"{_subject(by, lead[by])} {spent(gap)}, {company} (rate {signed(rate)})"
+        rate_part = (
+            f"{dimensions.segment_name(by, lead[by])} {spent(gap)}, {company} (rate {signed(rate)})"
+        )
     joiner = "while" if (mix < 0) != (rate < 0) and mix and rate else "and"
     return f"{mix_part}, {joiner} {rate_part}."
 
@@ -936,6 +901,7 @@ def _large_orders_headline(res: LargeOrders, largest: tuple[str, float, float] |
 TREND_FORMATS: Formats = {
     **metrics.KPI_FORMATS,
     "gap": "number",
+    "flagged": "flag",
     "outlier_orders": "count",
     "aov_without_outliers": "money",
 }
@@ -952,7 +918,7 @@ class TrendResult(Result):
 
     ``table``: one row per period with orders, revenue, aov, median_order_value,
     trimmed_aov, ``gap`` (AOV / median), ``flagged``, ``outlier_orders`` and
-    ``aov_without_outliers``. ``outliers``: for flagged periods, the orders that each
+    ``aov_without_outliers``. ``outliers``: for flagged periods and the latest one, the orders that each
     move the period's AOV by at least ``min_influence`` (order_id, value, share of the
     period's revenue, and ``mean_shift``: how much AOV falls without that order alone).
     """
@@ -961,7 +927,7 @@ class TrendResult(Result):
     key: str = "month"
     basis: str = "net"
     typical_gap: float | None = None
-    threshold: float = 0.15
+    threshold: float = metrics.GAP_THRESHOLD
     min_influence: float = 0.02
     formats: ClassVar[Formats] = TREND_FORMATS
 
@@ -969,13 +935,14 @@ class TrendResult(Result):
         return _trend_headline(self)
 
     def sections(self) -> list[Section]:
-        """The orders that carry flagged periods, then the periods."""
+        """The orders that carry flagged periods and the latest one, then the periods."""
         title = (
             "Orders that each move their period's AOV by "
             f"{fmt.pct(self.min_influence, digits=0)} or more:"
         )
+        listed = len(nw.from_native(self.outliers, eager_only=True))
         return [
-            Section(self.outliers, OUTLIER_FORMATS, title=title),
+            *([Section(self.outliers, OUTLIER_FORMATS, title=title)] if listed else []),
             Section(self.table, self.formats),
         ]
 
@@ -1005,7 +972,7 @@ def trend(
     *,
     when: str | None = None,
     basis: str = "net",
-    threshold: float = 0.15,
+    threshold: float = metrics.GAP_THRESHOLD,
     min_influence: float = 0.02,
     max_orders: int = 10,
 ) -> TrendResult:
@@ -1082,8 +1049,11 @@ def trend(
     table = table.with_columns(flag.alias("flagged"))
     flagged = [str(v) for v in table.filter(nw.col("flagged"))[by].to_list()]
     orders = metrics.order_table(shop, basis=basis, when=when, by=[by])
+    # The flagged periods, and the latest one whether or not it is flagged: one large
+    # order must not distort the period being read.
+    latest = [str(table[by].max())]
     outliers = _large_order_rows(
-        orders.filter(nw.col(by).is_in(flagged)), by, min_influence, max_orders
+        orders.filter(nw.col(by).is_in([*flagged, *latest])), by, min_influence, max_orders
     )
     counts = outliers.group_by(by).agg(
         nw.len().alias("outlier_orders"), nw.col("value").sum().alias("__out")
@@ -1552,7 +1522,7 @@ def what_next(
     d = decomposition.to_dict()
     cur = decomposition.currency
     dim = decomposition.by or "segment"
-    by = _words(dim)
+    by = fmt.dimension_label(dim)
 
     _, signed = fmt.in_currency(cur)
 
@@ -1572,7 +1542,7 @@ def what_next(
                     abs(mix),
                     f"Where orders came from moved AOV more than what each {by} spends "
                     f"(mix {signed(mix)}, rate {signed(rate)}): the share of "
-                    f"{_orders_of(dim, top[dim])} "
+                    f"{dimensions.orders_of(dim, top[dim])} "
                     f"{_direction(top['current_share'] - top['baseline_share'])} from "
                     f"{fmt.pct(top['baseline_share'])} to {fmt.pct(top['current_share'])}. Compare "
                     f"what each {by} buys in the segment breakdown, and check whether the shift "
@@ -1586,7 +1556,7 @@ def what_next(
                     abs(rate),
                     f"What each {by} spends moved AOV more than where orders came from "
                     f"(rate {signed(rate)}, mix {signed(mix)}), above all "
-                    f"{_subject(dim, top[dim])} ({signed(top['rate'])}). The contributors name the "
+                    f"{dimensions.segment_name(dim, top[dim])} ({signed(top['rate'])}). The contributors name the "
                     "categories and products behind it.",
                 )
             )

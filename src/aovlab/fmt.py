@@ -131,6 +131,18 @@ def counted(n: int, noun: str, plural: str | None = None, *, words: bool = False
     return f"{amount} {noun if n == 1 else plural or noun + 's'}"
 
 
+def article(words: str) -> str:
+    """The article before ``words``: "a" or "an" (acronyms by their first letter's sound).
+
+    >>> article("discount code"), article("email"), article("SKU"), article("UTM source")
+    ('a', 'an', 'an', 'a')
+    """
+    first = words.split(" ")[0]
+    if first.isupper() and len(first) > 1:
+        return "an" if first[0] in "AEFHILMNORSX" else "a"
+    return "an" if first[:1].lower() in "aeio" else "a"
+
+
 #: The words for the dimensions people split by: (singular, plural).
 _DIMENSION_WORDS = {
     "country": ("country", "countries"),
@@ -140,7 +152,6 @@ _DIMENSION_WORDS = {
     "customer_type": ("customer type", "customer types"),
     "main_category": ("main category", "main categories"),
     "discount_used": ("discount group", "discount groups"),
-    "ab_arm": ("AB arm", "AB arms"),
     "segment": ("segment", "segments"),
 }
 _ACRONYMS = {"ab", "id", "sku", "utm", "ip", "os", "url", "b2b", "b2c", "vat", "ui", "ux"}

@@ -217,21 +217,23 @@ def worked_examples() -> Any:
 
 
 def pick_dimension(shop: ShopData, preferred: str | None = None) -> str | None:
-    """``preferred`` if the orders have it, else the first of device, channel, country, else None.
+    """``preferred`` if the shop can be split by it, else the shop's first own dimension.
 
-    Notebooks use it so that a section still runs on an export without that column.
+    Notebooks use it so that a section still runs on an export without that column;
+    without any dimension of its own, the derived ``customer_type`` (None for a shop
+    with no dimension at all).
 
     >>> import aovlab
     >>> pick_dimension(aovlab.sample.load(), "missing")
-    'device'
+    'channel'
     """
     from aovlab.dimensions import available
 
     dims = available(shop)
-    for name in (preferred, "device", "channel", "country"):
-        if name and name in dims:
-            return name
-    return None
+    if preferred in dims:
+        return preferred
+    own = shop.dimensions
+    return own[0] if own else (dims[0] if dims else None)
 
 
 def _keys(shop: ShopData, by: str | list[str | None] | tuple[str, ...] | None) -> list[str]:
@@ -352,12 +354,12 @@ def order_table(
         ),
         (nw.col("cogs") if "cogs" in orders.columns else missing).alias("cogs"),
     )
-    # An empty value is a segment of its own, named as drivers names it.
-    texts = [d for d in dims if orders.schema[d] == nw.String]
-    if texts:
+    # Segments are text, and an empty value a segment of its own, as dimensions.attach
+    # makes them for drivers: by= groups alike everywhere.
+    if dims:
         from aovlab.dimensions import MISSING
 
-        frame = frame.with_columns(*(nw.col(d).fill_null(MISSING) for d in texts))
+        frame = frame.with_columns(*(nw.col(d).cast(nw.String()).fill_null(MISSING) for d in dims))
     if derived:
         from aovlab import dimensions
 
@@ -375,7 +377,7 @@ KPI_FORMATS: Formats = {
     "median_order_value": "money",
     "trimmed_aov": "money",
     "top1pct_revenue_share": "share",
-    "units": "number",
+    "units": "quantity",
     "upt": "number",
     "aur": "money",
     "margin_per_order": "money",
@@ -656,24 +658,39 @@ def _headline(result: KpiResult) -> str:
             if gap_flagged(gap, typical):
                 text += (
                     f" Mean and median part most in {worst[key]} (AOV {fmt.money(worst['aov'], cur)} vs "
-                    f"median {fmt.money(worst['median_order_value'], cur)}): a few large orders lift the mean there."
+                    f"median {fmt.money(worst['median_order_value'], cur)}): read its largest orders "
+                    "before its AOV (drivers.trend lists them)."
                 )
         return text
     if key in periods.PERIODS and len(result.keys) == 2:
         labels = sorted({r[key] for r in rows})
         if len(labels) == 2:
             return _pair_headline(rows, key, result.keys[1], labels, cur)
-    dims = " x ".join(result.keys)
+    from aovlab.dimensions import orders_of
+
+    words = " and ".join(k if k in periods.PERIODS else fmt.dimension_label(k) for k in result.keys)
     ranked = sorted((r for r in rows if r["aov"] is not None), key=lambda r: r["aov"])
     lo, hi = ranked[0], ranked[-1]
+    dims = [k for k in result.keys if k not in periods.PERIODS]
+    when = [k for k in result.keys if k in periods.PERIODS]
 
     def name(r: dict[str, Any]) -> str:
-        return " / ".join(str(r[k]) for k in result.keys)
+        """A group as the subject of "... have the highest AOV"."""
+        text = orders_of(dims[0], r[dims[0]]) if dims else "orders"
+        if len(dims) == 2:
+            text += f" ({fmt.dimension_label(dims[1])} {r[dims[1]]})"
+        return text + "".join(f" in {r[k]}" for k in when)
 
+    money = fmt.in_currency(cur)[0]
+    if len(ranked) == 1:
+        return (
+            f"By {words}: {name(hi)}, the only group, has an AOV of {money(hi['aov'])} over "
+            f"{fmt.counted(hi['orders'], 'order')}."
+        )
     return (
-        f"By {dims}: {name(hi)} has the highest AOV ({fmt.money(hi['aov'], cur)} over "
-        f"{fmt.count(hi['orders'])} orders) and {name(lo)} the lowest ({fmt.money(lo['aov'], cur)} over "
-        f"{fmt.count(lo['orders'])} orders)."
+        f"By {words}: {name(hi)} have the highest AOV ({money(hi['aov'])} over "
+        f"{fmt.counted(hi['orders'], 'order')}) and {name(lo)} the lowest "
+        f"({money(lo['aov'])} over {fmt.counted(lo['orders'], 'order')})."
     )
 
 

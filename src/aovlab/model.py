@@ -505,7 +505,13 @@ def _drop_personal(
 
 
 def _drop_free_text(frame: nw.DataFrame[Any], table: str, ctx: _Reading) -> nw.DataFrame[Any]:
-    """A text column with nearly one value per order (names, notes, ids) is not a dimension."""
+    """A text column that names orders or people (names, notes, ids) is not a dimension.
+
+    Dropped when it has at least :data:`_FREE_TEXT_MIN` values and nearly one per order
+    (more than half of its filled rows distinct) or nearly one per customer (as many
+    values as half the customers): a names column repeats with repeat customers, so
+    only the second test catches it.
+    """
     text = [
         c
         for c, dtype in frame.schema.items()
@@ -513,25 +519,38 @@ def _drop_free_text(frame: nw.DataFrame[Any], table: str, ctx: _Reading) -> nw.D
     ]
     if not text:
         return frame
+    has_customers = "customer_id" in frame.columns
     stats = frame.select(
         *(nw.col(c).n_unique().alias(c) for c in text),
         *(nw.col(c).count().alias(f"__n_{c}") for c in text),
+        (nw.col("customer_id").drop_nulls().n_unique() if has_customers else nw.lit(0)).alias(
+            "__customers"
+        ),
     ).row(0)
     distinct = dict(zip(text, stats[: len(text)], strict=True))
-    present = dict(zip(text, stats[len(text) :], strict=True))
-    wide = [
-        c
+    present = dict(zip(text, stats[len(text) : 2 * len(text)], strict=True))
+    customers = int(stats[-1] or 0)
+    wide = {
+        c: "per order" if distinct[c] > _FREE_TEXT_SHARE * present[c] else "per customer"
         for c in text
-        if distinct[c] >= _FREE_TEXT_MIN and distinct[c] > _FREE_TEXT_SHARE * present[c]
-    ]
+        if distinct[c] >= _FREE_TEXT_MIN
+        and (
+            distinct[c] > _FREE_TEXT_SHARE * present[c]
+            or (customers and distinct[c] >= _FREE_TEXT_SHARE * customers)
+        )
+    }
     if wide:
         ctx.notes.append(
             Note(
                 "info",
                 table,
-                "left out columns with nearly one value per order, which split nothing and "
-                "may name people: "
-                + ", ".join(f"{c} ({distinct[c]:,} values in {present[c]:,} orders)" for c in wide),
+                "left out columns with nearly one value per order or per customer, which "
+                "split nothing and may name people: "
+                + ", ".join(
+                    f"{c} ({distinct[c]:,} values in {present[c]:,} orders, "
+                    f"{customers:,} customers)"
+                    for c in wide
+                ),
             )
         )
         frame = frame.drop(*wide)
@@ -539,7 +558,8 @@ def _drop_free_text(frame: nw.DataFrame[Any], table: str, ctx: _Reading) -> nw.D
 
 
 #: A text column is free text (not a dimension) when it has at least this many distinct
-#: values and more than this share of its filled rows are distinct.
+#: values and they are more than this share of its filled rows, or at least this share
+#: of the shop's customers.
 _FREE_TEXT_MIN = 20
 _FREE_TEXT_SHARE = 0.5
 
@@ -777,7 +797,8 @@ def parse_datetime_text(raw: pl.Series, tz: str) -> tuple[pl.Series, DatetimePro
     Every value carries a UTC offset (converted to ``tz``) or none does (read as local
     time in ``tz``); a file that mixes the two, a value that is not ISO 8601, a date that
     does not exist, or a local time inside a daylight-saving gap is a problem, returned
-    with the rows it concerns (nothing is guessed).
+    with the rows it concerns (nothing is guessed). A local time in the hour the clocks
+    repeat in autumn is read as the first of the two, as a shop's clock records it.
 
     Examples
     --------

@@ -38,6 +38,8 @@ _PERSONAL_NAME = re.compile(
     r"buyer|user|account|kund|klant|kunde)_?(name|namn|navn|naam)($|_)|"
     r"^name$|^namn$|^navn$|^naam$|vorname|nachname|f(ö|o)rnamn|efternamn|fornavn|etternavn|"
     r"^customer$|^kund$|^klant$|^kunde$|^contact$|^kontakt$|(^|_)(sold|deliver|ship|bill)_?to($|_)|"
+    r"recipient|buyer|purchaser|^client$|consignee|empf(ä|a)nger|mottagare|kontaktperson|"
+    r"name_?on_?card|card_?holder|addressee|"
     r"(^|_)notes?($|_)|comment|kommentar|remark|opmerking|bemerkung|anmerkung|message|"
     r"meddelande|instruction|(^|_)ip(_address)?$|birth|f(ö|o)dd|geburt|(^|_)ssn($|_)|"
     r"personnummer|iban|card_?number|passport"
@@ -76,6 +78,8 @@ PHONE_INTL = (
 #: A value that is a phone number and nothing else (checked with its digit count).
 PHONE_WHOLE = r"^\s*(?:\+|\(\+?)?[0-9][0-9 ()\-./]{6,22}[0-9]\s*$"
 _STREET = r"street|st\.?|road|rd\.?|avenue|ave\.?|lane|ln\.?|drive|dr\.?|boulevard|blvd\.?|crescent|terrace|way|close|place"
+#: Words that open a street name in French, Italian, Spanish, Portuguese.
+_PREFIX = r"rue|via|viale|corso|piazza|calle|avenida|plaza|rua|praça"
 _SUFFIX = (
     r"gatan|gata|vägen|väg|gränd|straße|strasse|str\.|straat|laan|weg|gracht|veien|vei|vej|"
     r"gade|plein|platz|allé"
@@ -83,7 +87,9 @@ _SUFFIX = (
 #: Street addresses: "12 High Street", "12 High Street London", "221B Baker Street,
 #: London", "Baker Street 221B", "Storgatan 12 lgh 1101", "Karl Johans gate 1".
 ADDRESS = (
-    rf"\b[0-9]{{1,5}}[a-z]?,?(?:\s+{_L}+){{1,3}}\s+(?:{_STREET})(?:\s*$|\s*,|(?:\s+{_L}+){{1,2}}\s*$)"
+    rf"\b[0-9]{{1,5}}[a-z]?,?(?:\s+{_L}+(?:'{_L}+)?){{1,3}}\s+(?:{_STREET})"
+    rf"(?:\s*$|\s*,|(?:\s+{_L}+){{1,2}}\s*$|\s+(?:apt|suite|unit|flat|lgh)\.?\s*[0-9]+)"
+    rf"|\b[0-9]{{1,5}}[a-z]?,?\s+(?:{_PREFIX})\s+{_L}+|\b(?:{_PREFIX})\s+{_L}+(?:\s+{_L}+)?\s+[0-9]{{1,5}}\b"
     rf"|\b{_L}+\s+(?:street|road|avenue|lane|drive)\s+[0-9]{{1,5}}[a-z]?\b"
     rf"|{_L}{{2,}}(?:{_SUFFIX})\s+[0-9]{{1,5}}\s?[a-z]?\b"
     rf"|\b{_L}+s\s+gate\s+[0-9]{{1,5}}[a-z]?\b"
@@ -110,8 +116,9 @@ def looks_personal(value: str, *, addresses: bool = True) -> bool:
     ...  "555-123-4567", "(555) 123-4567", "0701234567", "(0)20 7946 0958",
     ...  "12 High Street", "12 High Street London", "Storgatan 12 lgh 1101",
     ...  "Hauptstraße 5b, Berlin", "Karl Johans gate 1", "Baker Street 221B",
-    ...  "call 0046 8 123 456 78 please")]
-    [True, True, True, True, True, True, True, True, True, True, True, True, True, True]
+    ...  "call 0046 8 123 456 78 please", "12 Queen's Road", "1 rue de Rivoli",
+    ...  "Via Roma 12", "Calle Mayor 5", "123 Main St Apt 4")]
+    [True, True, True, True, True, True, True, True, True, True, True, True, True, True, True, True, True, True, True]
     >>> [looks_personal(v) for v in ("WELCOME10", "Tent Fjäll 2", "2026-10-03", "20261124",
     ...  "Gas canister 230 g", "paid_search", "SE-123", "Size 42", "Pack of 12", "Gate 7",
     ...  "0012345678905", "EAN 0012345678905", "SKU 0012-3456", "Item 0031 2345 67",

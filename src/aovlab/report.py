@@ -436,6 +436,17 @@ def _write_tables(
     )
     workbook.set_properties({"created": dt.datetime(2000, 1, 1)})
     cut: list[tuple[str, str, int]] = []  # sheet, cell, length before the cut
+    # Cells keep their numbers; each kind of figure is shown as the report shows it.
+    number_formats = {
+        kind: workbook.add_format({"num_format": code})
+        for kind, code in (
+            ("money", "#,##0.00"),
+            ("share", "0.0%"),
+            ("count", "#,##0"),
+            ("number", "0.00"),
+            ("quantity", "#,##0.##"),
+        )
+    }
     try:
         for name, native in sheets:
             frame = nw.from_native(native, eager_only=True)
@@ -450,7 +461,8 @@ def _write_tables(
                     elif value is None or (isinstance(value, float) and value != value):
                         sheet.write_blank(r, c, None)
                     else:
-                        sheet.write_number(r, c, float(value))
+                        kind = metrics.KPI_FORMATS.get(frame.columns[c])
+                        sheet.write_number(r, c, float(value), number_formats.get(kind or ""))
         if cut:
             notes = workbook.add_worksheet("notes")
             notes.write_string(0, 0, "sheet")
@@ -485,17 +497,18 @@ def _fit(text: str, sheet: str, row: int, col: int, cut: list[tuple[str, str, in
     return text[: EXCEL_CELL_CHARS - 1] + "…"
 
 
-_KPI_LABELS = {
-    "orders": "Orders",
-    "revenue": "Revenue",
-    "aov": "AOV",
-    "median_order_value": "Median order",
-    "trimmed_aov": "Trimmed AOV",
-    "upt": "Units / order",
-    "aur": "Revenue / unit",
-    "margin_per_order": "Margin / order",
-    "conversion_rate": "Conversion",
-}
+#: The key figures on the index page, in order (labels from aovlab.display).
+_KEY_FIGURES = (
+    "orders",
+    "revenue",
+    "aov",
+    "median_order_value",
+    "trimmed_aov",
+    "upt",
+    "aur",
+    "margin_per_order",
+    "conversion_rate",
+)
 
 
 def _large_orders_html(data: dict[str, Any]) -> str:
@@ -512,7 +525,8 @@ def _index_html(
     e = html.escape
     cur = data["currency"]
     cards = []
-    for key, label in _KPI_LABELS.items():
+    for key in _KEY_FIGURES:
+        label = display.label(key)
         value = data["kpis"].get(key)
         shown = format_cell(value, metrics.KPI_FORMATS.get(key, "number"), cur)
         change = data.get("change", {}).get(key)

@@ -331,15 +331,8 @@ def _shop_file(orders: Any) -> dict[str, Any]:
                 expected=f"text, e.g. {example}",
                 found=json.dumps(value, ensure_ascii=False)[:100],
             )
-    if data.get("currency") is not None and not re.fullmatch(
-        r"[A-Za-z]{3}", data["currency"].strip()
-    ):
-        raise AovlabInputError(
-            "has a 'currency' that is not an ISO 4217 code",
-            source=str(meta),
-            expected="three letters, e.g. EUR, SEK, GBP, USD",
-            found=json.dumps(data["currency"], ensure_ascii=False)[:100],
-        )
+    if data.get("currency") is not None:
+        check_currency(data["currency"], f"{meta}, 'currency'")
     if data.get("timezone") is not None:
         try:
             check_timezone(data["timezone"])
