@@ -6,12 +6,17 @@ none recomputes a figure.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import altair as alt
 import narwhals.stable.v2 as nw
 
 from aovlab import periods
+
+if TYPE_CHECKING:  # the results import this module lazily; types only
+    from aovlab.drivers import Contributors, Decomposition, SegmentTable, TrendResult
+    from aovlab.metrics import KpiResult
+    from aovlab.results import Result
 
 THEME = "aovlab"
 PALETTE = ["#1f5f8b", "#e07a2e", "#5a9e6f", "#b5443b", "#7d6aa8", "#8c8c8c", "#c9a227", "#3aa6b9"]
@@ -50,7 +55,7 @@ def theme() -> alt.theme.ThemeConfig:
     }
 
 
-def kpi_chart(result: Any) -> alt.Chart:
+def kpi_chart(result: KpiResult) -> alt.Chart:
     """AOV, median and trimmed AOV by the result's first key (a line over periods, else bars).
 
     With two keys the second one colours the lines (or groups the bars).
@@ -122,17 +127,19 @@ def kpi_chart(result: Any) -> alt.Chart:
     return bar_chart(result, "aov")
 
 
-def bar_chart(result: Any, measure: str) -> alt.Chart:
+def bar_chart(result: Result, measure: str) -> alt.Chart:
     """One bar per group of the result's keys for ``measure`` (a column of its table)."""
+    from aovlab.display import label
+
     table = nw.from_native(result.table, eager_only=True)
-    keys = list(result.keys)
+    keys = list(getattr(result, "keys", []))  # the groups a result is split by
     if not keys:
         keys = ["group"]
         table = table.with_columns(nw.lit("all").alias("group"))
     key = keys[0]
     encode: dict[str, Any] = {
-        "y": alt.Y(f"{key}:N", title=key, sort="-x"),
-        "x": alt.X(f"{measure}:Q", title=f"{measure} ({result.currency or ''})"),
+        "y": alt.Y(f"{key}:N", title=label(key), sort="-x"),
+        "x": alt.X(f"{measure}:Q", title=f"{label(measure)} ({result.currency or ''})"),
         "tooltip": [*keys, alt.Tooltip(f"{measure}:Q", format=",.2f")],
     }
     if len(keys) == 2:
@@ -150,7 +157,7 @@ _MEASURE_LABELS = (
 UP, DOWN, TOTAL = "#5a9e6f", "#b5443b", "#1f5f8b"
 
 
-def trend_chart(result: Any) -> alt.LayerChart | alt.FacetChart:
+def trend_chart(result: TrendResult) -> alt.LayerChart | alt.FacetChart:
     """Mean, median and trimmed AOV by period; flagged periods ringed, with AOV without them."""
     table = nw.from_native(result.table, eager_only=True)
     key = result.key
@@ -221,7 +228,7 @@ _PART_LABELS = {
 }
 
 
-def waterfall(result: Any, split: str) -> alt.LayerChart | alt.FacetChart | alt.Chart:
+def waterfall(result: Decomposition, split: str) -> alt.LayerChart | alt.FacetChart | alt.Chart:
     """From the baseline figure through each effect of ``split`` to the current figure."""
     from aovlab import fmt
 
@@ -300,7 +307,7 @@ def waterfall(result: Any, split: str) -> alt.LayerChart | alt.FacetChart | alt.
     return alt.layer(bars, labels).properties(width=alt.Step(120))
 
 
-def segment_chart(result: Any) -> alt.Chart:
+def segment_chart(result: SegmentTable) -> alt.Chart:
     """Mix and rate contribution of each segment (the largest 20 by contribution)."""
     table = nw.from_native(result.table, eager_only=True)
     by = result.by
@@ -336,7 +343,7 @@ def segment_chart(result: Any) -> alt.Chart:
     )
 
 
-def contributors_chart(result: Any, what: str = "categories") -> alt.Chart:
+def contributors_chart(result: Contributors, what: str = "categories") -> alt.Chart:
     """Change in revenue per order by category (or product), split into volume and price."""
     if what == "products":
         if result.products is None:
