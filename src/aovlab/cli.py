@@ -414,6 +414,59 @@ def validate(
 
 
 @app.command()
+def convert(
+    orders: Annotated[Path, typer.Argument(help="Orders file or export to convert.")],
+    out: Annotated[Path, Opt("--out", help="Folder to write the canonical Parquet shop into.")],
+    lines: LinesOpt = None,
+    customers: CustomersOpt = None,
+    catalog: CatalogOpt = None,
+    traffic: TrafficOpt = None,
+    currency: CurrencyOpt = None,
+    timezone: TimezoneOpt = None,
+    fmt: FormatOpt = None,
+    sep: SepOpt = None,
+    encoding: EncodingOpt = None,
+    decimal: DecimalOpt = None,
+    dayfirst: DayfirstOpt = None,
+    column_map: MapOpt = None,
+    include_zero_value: ZeroOpt = False,
+) -> None:
+    """Read an export once and keep it as canonical Parquet: later runs skip the parse.
+
+    Every command takes the folder in place of the export (``aovlab kpis shop/``) and
+    gives the same figures. The folder's shop.json keeps the read options and the notes.
+    """
+    from aovlab.io import converted
+
+    tables = dict(lines=lines, customers=customers, catalog=catalog, traffic=traffic)
+    try:
+        read = _read_options(
+            currency,
+            timezone,
+            fmt,
+            sep,
+            encoding,
+            decimal,
+            dayfirst,
+            column_map,
+            include_zero_value,
+        )
+        shop = _load(orders, tables, read)
+        sources = {"orders": str(orders), **{t: str(v) for t, v in tables.items() if v}}
+        written = converted.write(shop, out, sources=sources, read_options=read)
+    except AovlabInputError as exc:
+        raise _fail(str(exc)) from None
+    except OSError as exc:
+        raise _fail(
+            f"--out {out}: cannot write the converted shop ({exc.strerror or exc})"
+        ) from None
+    for note in shop.warnings():
+        err.print(f"[yellow]note:[/] {note}", highlight=False, soft_wrap=True)
+    for path in written:
+        typer.echo(str(path))
+
+
+@app.command()
 def sample(
     out: Annotated[Path, Opt(help="Folder to write the sample shop into.")] = Path("data/sample"),
     scale: Annotated[

@@ -11,6 +11,7 @@ from typing import Any
 import polars as pl
 
 from aovlab.errors import AovlabInputError
+from aovlab.io import converted
 from aovlab.io.parse import (
     check_currency,
     check_gzip,
@@ -411,6 +412,25 @@ def load(
     """
     check_currency(currency, "currency=")
     check_timezone(timezone, "timezone=")
+    if isinstance(orders, str | Path) and converted.is_converted(orders):
+        alongside = [
+            t
+            for t, v in (
+                ("lines", lines),
+                ("customers", customers),
+                ("catalog", catalog),
+                ("traffic", traffic),
+            )
+            if v is not None
+        ]
+        if alongside:
+            raise AovlabInputError(
+                "is a converted shop with its tables inside",
+                source=str(orders),
+                expected="the folder alone (aovlab convert wrote every table into it)",
+                found=f"{', '.join(alongside)} given as well",
+            )
+        return converted.read(orders, backend=backend)
     meta = _shop_file(orders)
     if column_map:
         format = format or "canonical"
