@@ -245,15 +245,18 @@ def drivers_explorer(
     current_label = periods.parse_window(current).label
     first = [current_label] if current_label not in months else []
     current_options = first + sorted(months, key=lambda m: m != current_label)
-    baseline_options = [("the period before", None), *((m, m) for m in months)]
+    # A Dropdown whose value is None may show an empty box: the period before is a string.
+    baseline_options = [("the period before", BEFORE), *((m, m) for m in months)]
     if baseline is not None:
         baseline_options.insert(0, (baseline, baseline))
     dims = dimensions.available(shop)
     dims = ([by] if by in dims else []) + [d for d in dims if d != by]
 
-    def render(current: str, baseline: str | None, dimension: str) -> None:
+    def render(current: str, baseline: str, dimension: str) -> None:
         try:
-            result = drivers.decompose(shop, current, baseline, by=dimension)
+            result = drivers.decompose(
+                shop, current, None if baseline == BEFORE else baseline, by=dimension
+            )
         except AovlabInputError as exc:  # a bad pick in the controls: say why, keep going
             print(f"aovlab: {exc}")
             return
@@ -266,6 +269,10 @@ def drivers_explorer(
         baseline=baseline_options,
         dimension=dims,
     )
+
+
+#: The drivers explorer's baseline option for "the period before the current one".
+BEFORE = "before"
 
 
 def _months(shop: ShopData) -> list[str]:
