@@ -4,6 +4,7 @@ The kernel cannot tell that papermill runs it, so notebooks carry an explicit
 ``interactive`` parameter (the report passes ``False``). With ``interactive=True`` the
 controls are ipywidgets; with ``False`` the same render function runs once with the
 default of every control, so the output is static and lands in the HTML report.
+``setup`` also picks how every displayed chart is drawn; neither way needs the network.
 """
 
 from __future__ import annotations
@@ -121,7 +122,8 @@ def _ensure_bundle() -> None:
     """Open the kernel's ``_ChartBundle`` (again, if it was closed)."""
     global _bundle
     if _bundle is None or _bundle.comm is None:
-        alt.JupyterChart.enable_offline()  # Altair's own bundling, through vl-convert
+        # Altair's own bundling through vl-convert; plain alt.JupyterChart is offline too.
+        alt.JupyterChart.enable_offline()
         _bundle = _ChartBundle(bundle=alt.JupyterChart._esm)
 
 
