@@ -205,8 +205,10 @@ def test_charts_draw_in_jupyterlab_without_network(tmp_path: Path):
                 page.wait_for_function(KERNEL_IDLE, timeout=90_000)
                 page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
                 page.wait_for_function(ALL_RUN, timeout=180_000, polling=500)
+                # Until every chart is drawn, or one says it could not load its script.
                 page.wait_for_function(
-                    f"() => document.querySelectorAll({DRAWN!r}).length >= {expected}",
+                    f"""() => document.querySelectorAll({DRAWN!r}).length >= {expected}
+                      || document.body.innerText.includes("Error loading script")""",
                     timeout=60_000,
                 )
                 drawn = page.locator(DRAWN).count()
