@@ -64,7 +64,7 @@ def test_setup_switches_renderer():
     widgets.setup(False)
     assert alt.renderers.active == "svg"
     widgets.setup(True)
-    assert alt.renderers.active == "default"
+    assert alt.renderers.active == widgets.OFFLINE_RENDERER
 
 
 # --------------------------------------------------------------------- drivers

@@ -41,9 +41,17 @@ def test_notebook_conventions(book: Path):
             )
 
 
+def _has(output, *mimetypes: str) -> bool:
+    return all(m in output.get("data", {}) for m in mimetypes)
+
+
 @pytest.mark.parametrize("book", BOOKS, ids=lambda p: p.stem)
 def test_runs_interactively_under_papermill(book: Path, tmp_path):
-    """interactive=True builds the ipywidgets controls; papermill must still save the notebook."""
+    """interactive=True builds the ipywidgets controls; papermill must still save the notebook.
+
+    Every chart is a widget with its SVG beside it (what GitHub shows), and the ~900 KB
+    vega bundle the widgets draw with is saved once, not once per chart.
+    """
     out = tmp_path / book.name
     pm.execute_notebook(
         str(book),
@@ -52,12 +60,38 @@ def test_runs_interactively_under_papermill(book: Path, tmp_path):
         kernel_name="python3",
         cwd=str(book.parent),
         progress_bar=False,
+        # Bounded: without a cell timeout, papermill sometimes waited for ever on an idle
+        # kernel with chart widgets (nbclient polls the shell channel with no timeout).
+        execution_timeout=120,
     )
     nb = nbformat.read(out, as_version=4)
     nbformat.validate(nb)
-    assert any(
-        "application/vnd.jupyter.widget-view+json" in o.get("data", {})
-        for c in nb.cells
-        if c.cell_type == "code"
-        for o in c.outputs
-    )
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    assert any(_has(o, "application/vnd.jupyter.widget-view+json") for o in outputs)
+    charts = [o for o in outputs if _has(o, "image/svg+xml")]
+    assert charts and all(_has(o, "application/vnd.jupyter.widget-view+json") for o in charts)
+    state = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+    bundles = [
+        m
+        for m in state.values()
+        if max(len(str(m["state"].get(k, ""))) for k in ("_esm", "bundle")) > 100_000
+    ]
+    assert len(bundles) == 1
+    assert out.stat().st_size < 2_000_000
+
+
+def test_drivers_explorer_baseline_shows_the_period_before(shop, monkeypatch):
+    """The baseline control starts on a string option (a None value may show empty)."""
+    import ipywidgets
+
+    from aovlab import widgets
+
+    made = []
+    monkeypatch.setattr(ipywidgets, "interact", lambda f, **controls: made.append(controls))
+    widgets.drivers_explorer(shop, True, current="2026-08")
+    label, value = made[0]["baseline"][0]
+    assert (label, value) == ("the period before", widgets.BEFORE) and value is not None
+    seen = []
+    monkeypatch.setattr(widgets, "show", lambda *items: seen.extend(items))
+    widgets.drivers_explorer(shop, False, current="2026-08")
+    assert seen[0].to_dict()["baseline"]["period"] == "2026-07"

@@ -4,14 +4,18 @@ The kernel cannot tell that papermill runs it, so notebooks carry an explicit
 ``interactive`` parameter (the report passes ``False``). With ``interactive=True`` the
 controls are ipywidgets; with ``False`` the same render function runs once with the
 default of every control, so the output is static and lands in the HTML report.
+``setup`` also picks how every displayed chart is drawn; neither way needs the network.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import altair as alt
+import anywidget
+import traitlets
 
 from aovlab import charts, metrics
 from aovlab.errors import AovlabInputError
@@ -21,12 +25,127 @@ from aovlab.model import ShopData
 def setup(interactive: bool) -> None:
     """Prepare a notebook: the house chart theme and a renderer fit for where it runs.
 
-    ``interactive=True`` keeps Altair's default renderer (tooltips in JupyterLab);
-    ``interactive=False`` renders charts to inline SVG with vl-convert, which opens with
-    no network and is byte-for-byte deterministic.
+    Every Altair chart a cell displays goes through the renderer chosen here, so every
+    notebook and every analysis gets it by calling ``setup`` once. Neither choice needs
+    the network:
+
+    - ``interactive=True``: the chart is a live widget (tooltips, redrawn inside
+      ``interact`` outputs) drawn by vega from vl-convert's bundle, with a static SVG next
+      to it for viewers without a widget manager (GitHub, nbviewer); see ``OfflineChart``.
+    - ``interactive=False``: inline SVG from vl-convert, byte-for-byte deterministic
+      (the report).
     """
     alt.theme.enable(charts.THEME)
-    alt.renderers.enable("default" if interactive else "svg")
+    if interactive:
+        alt.renderers.register(OFFLINE_RENDERER, offline_renderer)
+        alt.renderers.enable(OFFLINE_RENDERER)
+    else:
+        alt.renderers.enable("svg")
+
+
+OFFLINE_RENDERER = "aovlab-offline"
+
+# The ESM of the one loader widget per kernel: it imports Altair's JupyterChart module,
+# bundled by vl-convert with vega, vega-lite and vega-embed (about 900 KB, no URL in it),
+# once per page and hands it to every chart through a global promise.
+_LOADER_ESM = """
+function slot() {
+  return (globalThis.__aovlabJupyterChart ??= (() => {
+    let resolve;
+    const promise = new Promise((r) => (resolve = r));
+    return { promise, resolve, loading: false };
+  })());
+}
+export default {
+  async initialize({ model }) {
+    const s = slot();
+    if (s.loading) return;
+    s.loading = true;
+    const url = URL.createObjectURL(new Blob([model.get("bundle")], { type: "text/javascript" }));
+    try {
+      s.resolve((await import(url)).default);
+    } finally {
+      URL.revokeObjectURL(url);
+    }
+  },
+};
+"""
+
+# The ESM of each chart: wait for the module the loader brought, then let Altair's own
+# JupyterChart code draw the chart.
+_CHART_ESM = """
+function slot() {
+  return (globalThis.__aovlabJupyterChart ??= (() => {
+    let resolve;
+    const promise = new Promise((r) => (resolve = r));
+    return { promise, resolve, loading: false };
+  })());
+}
+export default {
+  async render({ model, el }) {
+    const timeout = new Promise((r) => setTimeout(r, 60000));
+    const chart = await Promise.race([slot().promise, timeout]);
+    if (!chart) {
+      el.textContent = "aovlab: the chart code did not load; run the notebook's setup cell again.";
+      return;
+    }
+    return chart.render({ model, el });
+  },
+};
+"""
+
+
+class _ChartBundle(anywidget.AnyWidget):
+    """Carries the offline chart module to the page; one per kernel, never displayed."""
+
+    _esm = _LOADER_ESM
+    bundle = traitlets.Unicode().tag(sync=True)
+
+
+class OfflineChart(alt.JupyterChart):
+    """``alt.JupyterChart`` whose vega code comes from the kernel's one ``_ChartBundle``.
+
+    ``alt.JupyterChart.enable_offline()`` inlines the vega bundle into every chart's
+    widget state: 900 KB per chart in the page and in a notebook saved with its widget
+    state. Here each chart carries only its spec and a small loader.
+    """
+
+    _esm = _CHART_ESM
+
+
+_bundle: _ChartBundle | None = None
+#: The charts drawn by the ``explore`` renders in progress (see ``_closing_previous``).
+_drawing: list[list[OfflineChart]] = []
+
+
+def _ensure_bundle() -> None:
+    """Open the kernel's ``_ChartBundle`` (again, if it was closed)."""
+    global _bundle
+    if _bundle is None or _bundle.comm is None:
+        # Altair's own bundling through vl-convert; plain alt.JupyterChart is offline too.
+        alt.JupyterChart.enable_offline()
+        _bundle = _ChartBundle(bundle=alt.JupyterChart._esm)
+
+
+def offline_renderer(
+    spec: dict[str, Any], **metadata: Any
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Altair renderer: an ``OfflineChart`` widget, with the chart as SVG beside it.
+
+    JupyterLab shows the widget; a viewer with no widget manager (GitHub, nbviewer,
+    nbconvert) falls back to the ``image/svg+xml`` output of the same bundle.
+    """
+    from altair.utils.mimebundle import spec_to_mimebundle
+
+    _ensure_bundle()
+    chart = OfflineChart(
+        chart=alt.Chart.from_dict(spec), embed_options=metadata.get("embed_options")
+    )
+    for drawn in _drawing:
+        drawn.append(chart)
+    data, meta = chart._repr_mimebundle_() or ({}, {})
+    data = {**data, **spec_to_mimebundle(spec, format="svg", mode="vega-lite")}
+    return data, meta
 
 
 def _default(control: Any) -> Any:
@@ -47,9 +166,32 @@ def explore(render: Callable[..., Any], interactive: bool, **controls: Any) -> N
     if interactive:
         from ipywidgets import interact
 
-        interact(render, **controls)
+        interact(_closing_previous(render), **controls)
         return
     render(**{name: _default(control) for name, control in controls.items()})
+
+
+def _closing_previous(render: Callable[..., Any]) -> Callable[..., Any]:
+    """``render`` that closes the chart widgets of its previous call once it has drawn anew.
+
+    Every change of a control draws new charts; without this, the kernel and the page would
+    keep every chart ever drawn.
+    """
+    previous: list[OfflineChart] = []
+
+    @functools.wraps(render)
+    def wrapped(**values: Any) -> Any:
+        drawn: list[OfflineChart] = []
+        _drawing.append(drawn)
+        try:
+            return render(**values)
+        finally:
+            _drawing.remove(drawn)
+            for chart in previous:
+                chart.close()
+            previous[:] = drawn
+
+    return wrapped
 
 
 def show(*items: Any) -> None:
@@ -105,15 +247,18 @@ def drivers_explorer(
     current_label = periods.parse_window(current).label
     first = [current_label] if current_label not in months else []
     current_options = first + sorted(months, key=lambda m: m != current_label)
-    baseline_options = [("the period before", None), *((m, m) for m in months)]
+    # A Dropdown whose value is None may show an empty box: the period before is a string.
+    baseline_options = [("the period before", BEFORE), *((m, m) for m in months)]
     if baseline is not None:
         baseline_options.insert(0, (baseline, baseline))
     dims = dimensions.available(shop)
     dims = ([by] if by in dims else []) + [d for d in dims if d != by]
 
-    def render(current: str, baseline: str | None, dimension: str) -> None:
+    def render(current: str, baseline: str, dimension: str) -> None:
         try:
-            result = drivers.decompose(shop, current, baseline, by=dimension)
+            result = drivers.decompose(
+                shop, current, None if baseline == BEFORE else baseline, by=dimension
+            )
         except AovlabInputError as exc:  # a bad pick in the controls: say why, keep going
             print(f"aovlab: {exc}")
             return
@@ -126,6 +271,10 @@ def drivers_explorer(
         baseline=baseline_options,
         dimension=dims,
     )
+
+
+#: The drivers explorer's baseline option for "the period before the current one".
+BEFORE = "before"
 
 
 def _months(shop: ShopData) -> list[str]:
