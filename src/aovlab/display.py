@@ -24,6 +24,7 @@ after their minus sign.
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -164,6 +165,22 @@ def shown(column: str, value: Any) -> Any:
     """A machine value in words where the column has them (``upt_aur`` → "Items × ...")."""
     words = VALUE_WORDS.get(column)
     return words.get(value, value) if words and isinstance(value, str) else value
+
+
+#: A sign or currency symbol right before an amount: no line break may follow it.
+_SIGNED = re.compile(r"([−+-])(?=[€£$\d])|([€£$])(?=\d)")
+
+
+def prose(text: str) -> str:
+    """A sentence as escaped HTML whose amounts never break after their sign.
+
+    A word joiner (U+2060) keeps "−" and "€" with the digits in narrow columns; the text
+    reads and copies the same.
+
+    >>> prose("mix −€0.05 & rate +€5.20") == "mix −\u2060€\u2060" + "0.05 &amp; rate +\u2060€\u20605.20"
+    True
+    """
+    return _SIGNED.sub(lambda m: m.group(0) + "\u2060", html.escape(text))
 
 
 def table_html(

@@ -659,7 +659,7 @@ def _headline(result: KpiResult) -> str:
                 text += (
                     f" Mean and median part most in {worst[key]} (AOV {fmt.money(worst['aov'], cur)} vs "
                     f"median {fmt.money(worst['median_order_value'], cur)}): read its largest orders "
-                    "before its AOV (drivers.trend lists them)."
+                    "before its AOV (the AOV drivers list them)."
                 )
         return text
     if key in periods.PERIODS and len(result.keys) == 2:

@@ -78,13 +78,15 @@ class Result:
         return {"headline": self.headline, "currency": self.currency, "rows": self.rows()}
 
     def _repr_html_(self) -> str:
-        parts = [f"<div class='aovlab-result'><p><strong>{html.escape(self.headline)}</strong></p>"]
+        parts = [
+            f"<div class='aovlab-result'><p><strong>{display.prose(self.headline)}</strong></p>"
+        ]
         context = self.context()
         for section in self.sections():
             if section.title:
                 parts.append(f"<p>{html.escape(section.title)}</p>")
             if section.note:
-                parts.append(f"<p>{html.escape(section.note)}</p>")
+                parts.append(f"<p>{display.prose(section.note)}</p>")
             parts.append(
                 display.table_html(section.table, section.formats, self.currency, context=context)
             )

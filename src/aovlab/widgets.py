@@ -219,7 +219,9 @@ def kpi_explorer(shop: ShopData, interactive: bool, *, when: str | None = None) 
 
 def dimension_explorer(shop: ShopData, interactive: bool, *, when: str | None = None) -> None:
     """KPIs split by a chosen order dimension (channel, device, country, ...)."""
-    dims = [d for d in shop.dimensions if d not in ("ab_arm",)]
+    from aovlab.dimensions import available
+
+    dims = available(shop)  # the shop's own columns and the derived ones, as by= takes
 
     def render(dimension: str, basis: str) -> None:
         result = metrics.kpis(shop, by=dimension, basis=basis, when=when)
