@@ -49,7 +49,12 @@ def theme() -> alt.theme.ThemeConfig:
                 "domainColor": "#999999",
                 "tickColor": "#999999",
             },
-            "legend": {"labelFontSize": 11, "titleFontSize": 12, "orient": "top"},
+            "legend": {
+                "labelFontSize": 11,
+                "titleFontSize": 12,
+                "orient": "top",
+                "labelLimit": 320,
+            },
             "title": {"fontSize": 14, "anchor": "start", "fontWeight": "bold"},
         }
     }

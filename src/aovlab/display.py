@@ -9,6 +9,7 @@ cell by its *kind*:
 kind       what it is                             shown as
 =========  =====================================  ==============
 money      an amount in the shop's currency       €94.47, −€4.10
+change     an amount that is a change or effect   +€8.29, −€4.10
 share      a fraction                             2.5 %
 count      a whole number                         4,234
 number     a plain number                         2.46
@@ -147,6 +148,8 @@ def cell(value: Any, kind: str, currency: str | None) -> str:
     """
     if kind == "money":
         return fmt.money(value, currency)
+    if kind == "change":
+        return fmt.money(value, currency, signed=True)
     if kind == "share":
         return fmt.pct(value)
     if kind == "count":
@@ -227,14 +230,14 @@ def rounded(row: Mapping[str, Any], formats: Formats, digits: int = 2) -> dict[s
     out: dict[str, Any] = {}
     for key, value in row.items():
         kind = formats.get(key)
-        if kind in ("money", "share", "number", "count", "quantity"):
+        if kind in ("money", "change", "share", "number", "count", "quantity"):
             v = finite_or_none(value)
             if v is None:
                 out[key] = None
             elif kind == "count":
                 out[key] = int(v)
             else:
-                out[key] = round(v, digits if kind == "money" else 6)
+                out[key] = round(v, digits if kind in ("money", "change") else 6)
         else:
             out[key] = value
     return out

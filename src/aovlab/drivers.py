@@ -55,7 +55,7 @@ from aovlab.splits import round_parts, shapley
 
 # --------------------------------------------------------------------------- decompose
 
-DECOMPOSITION_FORMATS: Formats = {"effect": "money", "share_of_change": "share"}
+DECOMPOSITION_FORMATS: Formats = {"effect": "change", "share_of_change": "share"}
 PERIOD_FORMATS: Formats = {
     "orders": "count",
     "revenue": "money",
@@ -73,9 +73,9 @@ SEGMENT_FORMATS: Formats = {
     "current_share": "share",
     "baseline_aov": "money",
     "current_aov": "money",
-    "mix": "money",
-    "rate": "money",
-    "contribution": "money",
+    "mix": "change",
+    "rate": "change",
+    "contribution": "change",
 }
 SPLITS: dict[str, tuple[str, ...]] = {
     "upt_aur": ("upt", "aur"),
@@ -717,6 +717,10 @@ class LargeOrders(Result):
     def _headline(self) -> str:
         return _large_orders_headline(self, self.largest)
 
+    def sections(self) -> list[Section]:
+        """The listed orders (none: the sentence says so, no empty table)."""
+        return [Section(self.table, self.formats)] if self.order_ids else []
+
     @property
     def order_ids(self) -> list[str]:
         """The listed orders' ids, largest first."""
@@ -1129,9 +1133,9 @@ def _trend_headline(res: TrendResult) -> str:
 CONTRIBUTOR_FORMATS: Formats = {
     "baseline_per_order": "money",
     "current_per_order": "money",
-    "change": "money",
-    "volume": "money",
-    "price": "money",
+    "change": "change",
+    "volume": "change",
+    "price": "change",
     "baseline_units_per_order": "number",
     "current_units_per_order": "number",
     "baseline_unit_price": "money",

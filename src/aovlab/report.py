@@ -441,6 +441,7 @@ def _write_tables(
         kind: workbook.add_format({"num_format": code})
         for kind, code in (
             ("money", "#,##0.00"),
+            ("change", "+#,##0.00;-#,##0.00;0.00"),
             ("share", "0.0%"),
             ("count", "#,##0"),
             ("number", "0.00"),
