@@ -45,10 +45,8 @@ def setup(interactive: bool) -> None:
 
 OFFLINE_RENDERER = "aovlab-offline"
 
-# The ESM of the one loader widget per kernel: it imports Altair's JupyterChart module,
-# bundled by vl-convert with vega, vega-lite and vega-embed (about 900 KB, no URL in it),
-# once per page and hands it to every chart through a global promise.
-_LOADER_ESM = """
+# Both widgets find the chart module through one global promise on the page.
+_SLOT_JS = """
 function slot() {
   return (globalThis.__aovlabJupyterChart ??= (() => {
     let resolve;
@@ -56,6 +54,12 @@ function slot() {
     return { promise, resolve, loading: false };
   })());
 }
+"""
+
+# The ESM of the one loader widget per kernel: it imports Altair's JupyterChart module,
+# bundled by vl-convert with vega, vega-lite and vega-embed (about 900 KB, no URL in it),
+# once per page and hands it to every chart through a global promise.
+_LOADER_ESM = _SLOT_JS + """
 export default {
   async initialize({ model }) {
     const s = slot();
@@ -73,14 +77,7 @@ export default {
 
 # The ESM of each chart: wait for the module the loader brought, then let Altair's own
 # JupyterChart code draw the chart.
-_CHART_ESM = """
-function slot() {
-  return (globalThis.__aovlabJupyterChart ??= (() => {
-    let resolve;
-    const promise = new Promise((r) => (resolve = r));
-    return { promise, resolve, loading: false };
-  })());
-}
+_CHART_ESM = _SLOT_JS + """
 export default {
   async render({ model, el }) {
     const timeout = new Promise((r) => setTimeout(r, 60000));
