@@ -193,7 +193,7 @@ def test_relative_out_folder_and_headlines_reach_the_index(tmp_path, monkeypatch
     assert outcome.folder == tmp_path / "relative" / "sample-shop" / "2026-10"
     (run,) = outcome.notebooks
     assert run.headlines and run.headlines[0].startswith("1,590 orders in 2026-10")
-    assert run.headlines[0] in outcome.index.read_text(encoding="utf-8")
+    assert display.prose(run.headlines[0]) in outcome.index.read_text(encoding="utf-8")
 
 
 def test_report_on_a_shopify_export(tmp_path):

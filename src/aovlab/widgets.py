@@ -59,7 +59,9 @@ function slot() {
 # The ESM of the one loader widget per kernel: it imports Altair's JupyterChart module,
 # bundled by vl-convert with vega, vega-lite and vega-embed (about 900 KB, no URL in it),
 # once per page and hands it to every chart through a global promise.
-_LOADER_ESM = _SLOT_JS + """
+_LOADER_ESM = (
+    _SLOT_JS
+    + """
 export default {
   async initialize({ model }) {
     const s = slot();
@@ -74,10 +76,13 @@ export default {
   },
 };
 """
+)
 
 # The ESM of each chart: wait for the module the loader brought, then let Altair's own
 # JupyterChart code draw the chart.
-_CHART_ESM = _SLOT_JS + """
+_CHART_ESM = (
+    _SLOT_JS
+    + """
 export default {
   async render({ model, el }) {
     const timeout = new Promise((r) => setTimeout(r, 60000));
@@ -90,6 +95,7 @@ export default {
   },
 };
 """
+)
 
 
 class _ChartBundle(anywidget.AnyWidget):
