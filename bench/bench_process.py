@@ -39,25 +39,25 @@ def ensure_shop(millions: float) -> Path:
     """orders.csv, lines.csv and shop.json of the sample shop at ``millions`` M orders.
 
     Written as ``aovlab.sample.write`` writes them (same generator, same formatting),
-    without the export formats it also writes, which this benchmark does not read.
+    without the export formats it also writes, which this benchmark does not read. The
+    generator stops at scale 100 (about 3 M orders), so a larger shop is that many
+    generated shops, each with its own seed and order ids moved past the previous ones,
+    appended one after the other (each a full 24 months of the same calendar).
     """
     folder = CACHE / f"process-{millions:g}m"
     if (folder / "orders.csv").exists() and (folder / "lines.csv").exists():
         return folder
+    import math
+
     import polars as pl
 
     from aovlab import sample
 
     base = sample.generate(scale=1.0)["orders"].height
+    scale = millions * 1e6 / base
+    parts = math.ceil(scale / sample.SCALES[1])
     t0 = time.perf_counter()
-    tables = sample.generate(scale=millions * 1e6 / base)
     folder.mkdir(parents=True, exist_ok=True)
-    orders = tables["orders"].with_columns(
-        pl.col("ordered_at").dt.to_string("%Y-%m-%dT%H:%M:%S%:z")
-    )
-    lines = tables["lines"]
-    del tables
-    lines.write_csv(folder / "lines.csv", float_precision=2, line_terminator="\n")
     (folder / "shop.json").write_text(
         json.dumps(
             {"name": sample.NAME, "currency": sample.CURRENCY, "timezone": sample.TIMEZONE},
@@ -66,10 +66,25 @@ def ensure_shop(millions: float) -> Path:
         + "\n",
         encoding="utf-8",
     )
-    # orders.csv last: its presence marks a complete folder.
-    orders.write_csv(folder / "orders.csv", float_precision=2, line_terminator="\n")
+    n_orders = n_lines = 0
+    partial = {name: folder / f"{name}.csv.partial" for name in ("orders", "lines")}
+    with partial["orders"].open("wb") as orders_out, partial["lines"].open("wb") as lines_out:
+        for part in range(parts):
+            tables = sample.generate(scale=scale / parts, seed=sample.SEED + part)
+            moved = (pl.col("order_id").cast(pl.Int64) + part * 100_000_000).cast(pl.String)
+            orders = tables["orders"].with_columns(
+                moved, pl.col("ordered_at").dt.to_string("%Y-%m-%dT%H:%M:%S%:z")
+            )
+            lines = tables["lines"].with_columns(moved)
+            for frame, out in ((orders, orders_out), (lines, lines_out)):
+                frame.write_csv(
+                    out, include_header=part == 0, float_precision=2, line_terminator="\n"
+                )
+            n_orders, n_lines = n_orders + orders.height, n_lines + lines.height
+    partial["lines"].rename(folder / "lines.csv")
+    partial["orders"].rename(folder / "orders.csv")  # last: marks a complete folder
     print(
-        f"generated {orders.height:,} orders, {lines.height:,} lines in "
+        f"generated {n_orders:,} orders, {n_lines:,} lines ({parts} part(s)) in "
         f"{time.perf_counter() - t0:.1f} s -> {folder}",
         flush=True,
     )
