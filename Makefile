@@ -50,6 +50,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_kpis.py
 	$(BIN)/python bench/bench_read.py
 	$(BIN)/python bench/bench_drivers.py
+	$(BIN)/python bench/bench_process.py
 
 lab: $(STAMP)
 	cd notebooks && ../$(BIN)/jupyter lab
