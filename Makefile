@@ -60,6 +60,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_kpis.py
 	$(BIN)/python bench/bench_read.py
 	$(BIN)/python bench/bench_drivers.py
+	$(BIN)/python bench/bench_process.py
 
 # Jupyter refuses to run as root unless told; containers run as root.
 lab: $(STAMP)

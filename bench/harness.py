@@ -54,3 +54,56 @@ def measure(script: str, name: str, path: Path, repeat: int = 1) -> dict[str, An
         )
         runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
     return min(runs, key=lambda r: r["seconds"])
+
+
+# Runs the command in a forked child of a small process and reports that child's own
+# rusage. Python's subprocess starts children with vfork, and Linux then counts the
+# parent's peak RSS into the child's ru_maxrss (the high-water mark of the memory the
+# child had before exec): hundreds of MB from a benchmark that has generated data. This
+# launcher is a bare `python -S` (about 10 MB), far below any contender's peak.
+_LAUNCHER = """
+import json, os, sys, time
+out, argv = sys.argv[1], sys.argv[2:]
+t0 = time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    try:
+        os.execvp(argv[0], argv)
+    finally:
+        os._exit(127)
+_, status, usage = os.wait4(pid, 0)
+seconds = time.perf_counter() - t0
+with open(out, "w") as f:
+    json.dump({"seconds": seconds, "maxrss_kb": usage.ru_maxrss}, f)
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
+def whole_process(argv: list[str], cwd: Path | None = None) -> dict[str, Any]:
+    """Run ``argv`` as its own OS process: wall seconds, peak RSS (MB), stdout and stderr.
+
+    Wall time is from fork to exit; the peak is the process's own ``ru_maxrss`` from
+    ``os.wait4`` (per process, unlike ``RUSAGE_CHILDREN``, whose maximum over every child
+    waited for so far cannot be taken apart by deltas).
+    """
+    import tempfile
+
+    with (
+        tempfile.TemporaryFile() as out,
+        tempfile.TemporaryFile() as err,
+        tempfile.NamedTemporaryFile(suffix=".json") as usage,
+    ):
+        launcher = [sys.executable, "-S", "-c", _LAUNCHER, usage.name, *argv]
+        code = subprocess.run(launcher, stdout=out, stderr=err, cwd=cwd).returncode
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read().decode(), err.read().decode()
+        if code:
+            raise RuntimeError(f"{' '.join(argv)} exited {code}:\n{stderr[-2000:]}")
+        measured = json.loads(Path(usage.name).read_text())
+    return {
+        "seconds": measured["seconds"],
+        "peak_mb": measured["maxrss_kb"] / 1024,  # kilobytes on Linux
+        "stdout": stdout,
+        "stderr": stderr,
+    }

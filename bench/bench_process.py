@@ -1,0 +1,655 @@
+"""The whole process as a user runs it: `aovlab kpis --json --by month` vs hand-written queries.
+
+Each contender runs as its own OS process (interpreter start, imports, reading, the
+figures, JSON out, exit), timed from outside: wall seconds and the process's own peak
+RSS, best of ``--repeat``. The hand-written contenders are small scripts written into
+bench/.cache/scripts/ from the functions below (``inspect.getsource``), so the code that
+is timed is the code that is linted here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import inspect
+import io
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from harness import child, measure, whole_process
+
+HERE = Path(__file__).resolve().parent
+CACHE = HERE / ".cache"
+SCRIPTS = CACHE / "scripts"
+RESULTS = CACHE / "process_results.json"
+BIN = Path(sys.executable).parent
+AOVLAB = BIN / "aovlab"
+
+
+# --------------------------------------------------------------------------- data
+
+
+def ensure_shop(millions: float) -> Path:
+    """orders.csv, lines.csv and shop.json of the sample shop at ``millions`` M orders.
+
+    Written as ``aovlab.sample.write`` writes them (same generator, same formatting),
+    without the export formats it also writes, which this benchmark does not read. The
+    generator stops at scale 100 (about 3 M orders), so a larger shop is that many
+    generated shops, each with its own seed and order ids moved past the previous ones,
+    appended one after the other (each a full 24 months of the same calendar).
+    """
+    folder = CACHE / f"process-{millions:g}m"
+    if (folder / "orders.csv").exists() and (folder / "lines.csv").exists():
+        return folder
+    import math
+
+    import polars as pl
+
+    from aovlab import sample
+
+    base = sample.generate(scale=1.0)["orders"].height
+    scale = millions * 1e6 / base
+    parts = math.ceil(scale / sample.SCALES[1])
+    t0 = time.perf_counter()
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "shop.json").write_text(
+        json.dumps(
+            {"name": sample.NAME, "currency": sample.CURRENCY, "timezone": sample.TIMEZONE},
+            indent=2,
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    n_orders = n_lines = 0
+    partial = {name: folder / f"{name}.csv.partial" for name in ("orders", "lines")}
+    with partial["orders"].open("wb") as orders_out, partial["lines"].open("wb") as lines_out:
+        for part in range(parts):
+            tables = sample.generate(scale=scale / parts, seed=sample.SEED + part)
+            moved = (pl.col("order_id").cast(pl.Int64) + part * 100_000_000).cast(pl.String)
+            orders = tables["orders"].with_columns(
+                moved, pl.col("ordered_at").dt.to_string("%Y-%m-%dT%H:%M:%S%:z")
+            )
+            lines = tables["lines"].with_columns(moved)
+            for frame, out in ((orders, orders_out), (lines, lines_out)):
+                frame.write_csv(
+                    out, include_header=part == 0, float_precision=2, line_terminator="\n"
+                )
+            n_orders, n_lines = n_orders + orders.height, n_lines + lines.height
+    partial["lines"].rename(folder / "lines.csv")
+    partial["orders"].rename(folder / "orders.csv")  # last: marks a complete folder
+    print(
+        f"generated {n_orders:,} orders, {n_lines:,} lines ({parts} part(s)) in "
+        f"{time.perf_counter() - t0:.1f} s -> {folder}",
+        flush=True,
+    )
+    return folder
+
+
+# --------------------------------------------------------------------------- contenders
+# Every hand-written contender computes, per group (each month, and "all"), the sums
+# that `finish` turns into the figures of `aovlab kpis --json`: orders, revenue (net =
+# merchandise - discount), median, trimmed mean (int(5 % x n) orders cut at each end),
+# the revenue of the top ceil(1 % x n) orders, units and COGS with how many orders lack
+# them. Counted orders: not cancelled, not test, merchandise above 0.00.
+
+
+def finish(currency: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The JSON of `aovlab kpis --json --by month` from per-group sums (key "all" = overall)."""
+
+    def figures(r: dict[str, Any]) -> dict[str, Any]:
+        n, revenue = int(r["orders"]), float(r["revenue"])
+        units = None if r["units_missing"] else float(r["units"])
+        cogs = None if r["cogs_missing"] else float(r["cogs"])
+        raw = {
+            "revenue": revenue,
+            "aov": revenue / n,
+            "median_order_value": r["median"],
+            "trimmed_aov": r["trimmed"],
+            "top1pct_revenue_share": r["top"] / revenue if revenue else None,
+            "upt": units / n if units is not None else None,
+            "aur": revenue / units if units else None,
+            "margin_per_order": (revenue - cogs) / n if cogs is not None else None,
+        }
+        out: dict[str, Any] = {"orders": n}
+        for k, v in raw.items():
+            digits = 6 if k in ("top1pct_revenue_share", "upt") else 2
+            out[k] = None if v is None or v != v else round(float(v), digits)
+        return out
+
+    overall = next(r for r in rows if r["key"] == "all")
+    by = sorted((r for r in rows if r["key"] != "all"), key=lambda r: r["key"])
+    return {
+        "currency": currency,
+        "basis": "net",
+        **figures(overall),
+        "by": [{"key": r["key"], **figures(r)} for r in by],
+    }
+
+
+def polars_lazy(folder: Path) -> dict[str, Any]:
+    """Hand-written polars: two lazy scans (needed columns, right dtypes), one plan."""
+    import polars as pl
+
+    meta = json.loads((folder / "shop.json").read_text())
+    with open(folder / "orders.csv") as f:
+        has_test = "test" in f.readline().rstrip("\n").split(",")
+    counted = (pl.col("status") != "cancelled") & (pl.col("merchandise") >= 0.005)
+    if has_test:
+        counted &= ~pl.col("test")
+    orders = (
+        pl.scan_csv(
+            folder / "orders.csv",
+            schema_overrides={
+                "order_id": pl.Int64,
+                "ordered_at": pl.String,
+                "merchandise": pl.Float64,
+                "discount": pl.Float64,
+                "status": pl.String,
+                **({"test": pl.Boolean} if has_test else {}),
+            },
+        )
+        .filter(counted)
+        .select(
+            "order_id",
+            (pl.col("merchandise") - pl.col("discount")).alias("value"),
+            pl.col("ordered_at")
+            .str.to_datetime("%Y-%m-%dT%H:%M:%S%z", time_zone="UTC")
+            .dt.convert_time_zone(meta["timezone"])
+            .dt.strftime("%Y-%m")
+            .alias("key"),
+        )
+    )
+    lines = (
+        pl.scan_csv(
+            folder / "lines.csv",
+            schema_overrides={
+                "order_id": pl.Int64,
+                "quantity": pl.Int64,
+                "unit_cost": pl.Float64,
+            },
+        )
+        .group_by("order_id")
+        .agg(
+            pl.col("quantity").sum().alias("units"),
+            (pl.col("quantity") * pl.col("unit_cost")).sum().round(2).alias("cogs"),
+            pl.col("unit_cost").is_null().sum().alias("no_cost"),
+        )
+    )
+    base = orders.join(lines, on="order_id", how="left").select(
+        "key",
+        "value",
+        "units",
+        pl.when(pl.col("no_cost") == 0).then(pl.col("cogs")).alias("cogs"),
+    )
+
+    def sums(frame: pl.LazyFrame) -> pl.LazyFrame:
+        n = pl.len().over("key")
+        rank = pl.col("value").rank("ordinal").over("key")
+        k = (n * 0.05).floor()
+        return (
+            frame.with_columns(
+                pl.when((rank > k) & (rank <= n - k)).then(pl.col("value")).alias("trim"),
+                pl.when(n - rank < (n * 0.01).ceil()).then(pl.col("value")).alias("top"),
+            )
+            .group_by("key")
+            .agg(
+                pl.len().alias("orders"),
+                pl.col("value").sum().alias("revenue"),
+                pl.col("value").median().alias("median"),
+                pl.col("trim").mean().alias("trimmed"),
+                pl.col("top").sum(),
+                pl.col("units").sum(),
+                pl.col("units").null_count().alias("units_missing"),
+                pl.col("cogs").sum(),
+                pl.col("cogs").null_count().alias("cogs_missing"),
+            )
+        )
+
+    by_month, overall = pl.collect_all(
+        [sums(base), sums(base.with_columns(pl.lit("all").alias("key")))]
+    )
+    return finish(meta["currency"], [*by_month.to_dicts(), *overall.to_dicts()])
+
+
+def duckdb_sql(folder: Path) -> dict[str, Any]:
+    """DuckDB: one SQL query over both CSVs (per month and overall via UNION ALL)."""
+    import duckdb
+
+    meta = json.loads((folder / "shop.json").read_text())
+    with open(folder / "orders.csv") as f:
+        has_test = "test" in f.readline().rstrip("\n").split(",")
+    orders_csv, lines_csv = (
+        str(folder / name).replace("'", "''") for name in ("orders.csv", "lines.csv")
+    )
+    tz = meta["timezone"].replace("'", "''")
+    test = "AND NOT test" if has_test else ""
+
+    def agg(n: str, rk: str) -> str:
+        return f"""
+            count(*) AS orders,
+            sum(value) AS revenue,
+            median(value) AS median,
+            avg(value) FILTER (WHERE {rk} > floor({n} * 0.05)
+                               AND {rk} <= {n} - floor({n} * 0.05)) AS trimmed,
+            coalesce(sum(value) FILTER (WHERE {n} - {rk} < ceil({n} * 0.01)), 0) AS top,
+            sum(units) AS units,
+            count(*) - count(units) AS units_missing,
+            sum(cogs) AS cogs,
+            count(*) - count(cogs) AS cogs_missing
+        """
+
+    query = f"""
+    WITH o AS (
+        SELECT order_id, merchandise - discount AS value,
+               strftime(timezone('{tz}', ordered_at), '%Y-%m') AS month
+        FROM read_csv('{orders_csv}', header = true, types = {{
+            'order_id': 'BIGINT', 'ordered_at': 'TIMESTAMPTZ', 'merchandise': 'DOUBLE',
+            'discount': 'DOUBLE', 'status': 'VARCHAR'}})
+        WHERE status <> 'cancelled' AND merchandise >= 0.005 {test}
+    ), l AS (
+        SELECT order_id, sum(quantity) AS units, round(sum(quantity * unit_cost), 2) AS cogs,
+               count(*) - count(unit_cost) AS no_cost
+        FROM read_csv('{lines_csv}', header = true, types = {{
+            'order_id': 'BIGINT', 'quantity': 'BIGINT', 'unit_cost': 'DOUBLE'}})
+        GROUP BY order_id
+    ), j AS (
+        SELECT o.month, o.value, l.units, CASE WHEN l.no_cost = 0 THEN l.cogs END AS cogs,
+               count(*) OVER (PARTITION BY o.month) AS n,
+               row_number() OVER (PARTITION BY o.month ORDER BY o.value) AS rk,
+               count(*) OVER () AS n_all,
+               row_number() OVER (ORDER BY o.value) AS rk_all
+        FROM o LEFT JOIN l USING (order_id)
+    )
+    SELECT month AS key, {agg("n", "rk")} FROM j GROUP BY month
+    UNION ALL
+    SELECT 'all' AS key, {agg("n_all", "rk_all")} FROM j
+    """
+    con = duckdb.connect()
+    cursor = con.execute(query)
+    names = [d[0] for d in cursor.description]
+    rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    return finish(meta["currency"], rows)
+
+
+def pandas_plain(folder: Path) -> dict[str, Any]:
+    """Plain pandas: read_csv (needed columns), to_datetime, groupby."""
+    import numpy as np
+    import pandas as pd
+
+    meta = json.loads((folder / "shop.json").read_text())
+    with open(folder / "orders.csv") as f:
+        has_test = "test" in f.readline().rstrip("\n").split(",")
+    cols = ["order_id", "ordered_at", "merchandise", "discount", "status"]
+    orders = pd.read_csv(
+        folder / "orders.csv",
+        usecols=cols + (["test"] if has_test else []),
+        dtype={"order_id": "int64", "merchandise": "float64", "discount": "float64"},
+    )
+    counted = (orders["status"] != "cancelled") & (orders["merchandise"] >= 0.005)
+    if has_test:
+        counted &= ~orders["test"].astype(bool)
+    orders = orders[counted]
+    local = pd.to_datetime(orders["ordered_at"], utc=True, format="ISO8601").dt.tz_convert(
+        meta["timezone"]
+    )
+    orders = pd.DataFrame(
+        {
+            "order_id": orders["order_id"].to_numpy(),
+            "value": (orders["merchandise"] - orders["discount"]).to_numpy(),
+            "key": local.dt.strftime("%Y-%m").to_numpy(),
+        }
+    )
+    lines = pd.read_csv(
+        folder / "lines.csv",
+        usecols=["order_id", "quantity", "unit_cost"],
+        dtype={"order_id": "int64", "quantity": "int64", "unit_cost": "float64"},
+    )
+    lines["cogs"] = lines["quantity"] * lines["unit_cost"]
+    lines["no_cost"] = lines["unit_cost"].isna()
+    per_order = lines.groupby("order_id").agg(
+        units=("quantity", "sum"), cogs=("cogs", "sum"), no_cost=("no_cost", "sum")
+    )
+    per_order["cogs"] = per_order["cogs"].round(2).where(per_order["no_cost"] == 0)
+    orders = orders.join(per_order[["units", "cogs"]], on="order_id")
+
+    def sums(frame: pd.DataFrame) -> list[dict[str, Any]]:
+        frame = frame.sort_values(["key", "value"], kind="stable")
+        g = frame.groupby("key", sort=False)
+        n = g["value"].transform("size").to_numpy()
+        rank = g.cumcount().to_numpy() + 1
+        k = np.floor(n * 0.05)
+        frame = frame.assign(
+            trim=frame["value"].where((rank > k) & (rank <= n - k)),
+            top=frame["value"].where(n - rank < np.ceil(n * 0.01), 0.0),
+        )
+        table = frame.groupby("key").agg(
+            orders=("value", "size"),
+            revenue=("value", "sum"),
+            median=("value", "median"),
+            trimmed=("trim", "mean"),
+            top=("top", "sum"),
+            units=("units", "sum"),
+            units_missing=("units", lambda s: s.isna().sum()),
+            cogs=("cogs", "sum"),
+            cogs_missing=("cogs", lambda s: s.isna().sum()),
+        )
+        return [{"key": key, **row} for key, row in table.to_dict("index").items()]
+
+    rows = sums(orders) + sums(orders.assign(key="all"))
+    return finish(meta["currency"], rows)
+
+
+def aovlab_cli(folder: Path) -> dict[str, Any]:
+    """In-process only: the CLI's own `kpis` function (load + both kpis calls + JSON)."""
+    from aovlab import cli
+
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        cli.kpis(folder / "orders.csv", lines=folder / "lines.csv", by="month", as_json=True)
+    return json.loads(buffer.getvalue())
+
+
+HAND_WRITTEN = {"polars lazy": polars_lazy, "duckdb SQL": duckdb_sql, "pandas": pandas_plain}
+IN_PROCESS = {"aovlab": aovlab_cli, **HAND_WRITTEN}
+IMPORTS = {
+    "aovlab": ["aovlab.cli"],
+    "polars lazy": ["polars"],
+    "duckdb SQL": ["duckdb"],
+    "pandas": ["pandas", "numpy"],
+}
+REFERENCE = "polars lazy"
+
+
+def write_script(fn: Any) -> Path:
+    """A stand-alone script: stdlib imports, ``finish``, the contender, a main line."""
+    SCRIPTS.mkdir(parents=True, exist_ok=True)
+    path = SCRIPTS / f"{fn.__name__}.py"
+    text = (
+        f'"""Written by bench/bench_process.py: {inspect.getdoc(fn)}"""\n\n'
+        "from __future__ import annotations\n\n"
+        "import json\nimport sys\nfrom pathlib import Path\nfrom typing import Any\n\n\n"
+        f"{inspect.getsource(finish)}\n\n{inspect.getsource(fn)}\n\n"
+        f"sys.stdout.write(json.dumps({fn.__name__}(Path(sys.argv[1]))) + '\\n')\n"
+    )
+    path.write_text(text)
+    return path
+
+
+def commands(folder: Path, duckdb_ok: bool) -> dict[str, list[str]]:
+    """argv of each contender's whole process."""
+    out = {
+        "aovlab": [
+            str(AOVLAB),
+            "kpis",
+            str(folder / "orders.csv"),
+            "--lines",
+            str(folder / "lines.csv"),
+            "--json",
+            "--by",
+            "month",
+        ]
+    }
+    for name, fn in HAND_WRITTEN.items():
+        if name == "duckdb SQL" and not duckdb_ok:
+            continue
+        out[name] = [sys.executable, str(write_script(fn)), str(folder)]
+    return out
+
+
+def have_duckdb() -> bool:
+    try:
+        import duckdb  # noqa: F401
+    except ImportError:
+        print(
+            "duckdb SQL: skipped, duckdb is not installed in this environment "
+            "(benchmark-only: `.venv/bin/pip install duckdb`, not in requirements.lock)"
+        )
+        return False
+    return True
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def check(results: dict[str, dict[str, Any]]) -> None:
+    """Orders, revenue and AOV per month and overall agree to the cent, or stop loudly."""
+    ref = results["aovlab"]
+    problems = []
+
+    def rows(payload: dict[str, Any]) -> dict[str, dict[str, Any]]:
+        return {"all": payload, **{r["key"]: r for r in payload["by"]}}
+
+    want = rows(ref)
+    for name, payload in results.items():
+        got = rows(payload)
+        if set(got) != set(want):
+            problems.append(f"{name}: keys {sorted(set(got) ^ set(want))} differ from aovlab")
+            continue
+        for key, row in want.items():
+            other = got[key]
+            if other["orders"] != row["orders"]:
+                problems.append(f"{name} {key}: orders {other['orders']} != {row['orders']}")
+            for fig in ("revenue", "aov"):
+                if abs(other[fig] - row[fig]) > 0.0051:
+                    problems.append(f"{name} {key}: {fig} {other[fig]} != aovlab {row[fig]}")
+            # The other figures: reported, not fatal (definitions are the same, but a cent
+            # may round the other way).
+            for fig in (
+                "median_order_value",
+                "trimmed_aov",
+                "top1pct_revenue_share",
+                "upt",
+                "aur",
+                "margin_per_order",
+            ):
+                a, b = other[fig], row[fig]
+                tol = 2e-6 if fig in ("top1pct_revenue_share", "upt") else 0.0101
+                if (a is None) != (b is None) or (a is not None and abs(a - b) > tol):
+                    print(f"note: {name} {key}: {fig} {a} vs aovlab {b}")
+    if problems:
+        raise SystemExit("CONTENDERS DISAGREE:\n  " + "\n  ".join(problems[:40]))
+
+
+# --------------------------------------------------------------------------- profile
+
+
+def profile(folder: Path) -> None:
+    """Where aovlab's whole process spends its time: start-up, imports, load, kpis, exit."""
+    argv = commands(folder, duckdb_ok=False)["aovlab"]
+    startup = min(whole_process([sys.executable, "-c", "pass"])["seconds"] for _ in range(3))
+    whole = min(whole_process(argv)["seconds"] for _ in range(2))
+    traced = whole_process([sys.executable, "-X", "importtime", *argv])
+    imports = []
+    for line in traced["stderr"].splitlines():
+        if not line.startswith("import time:") or "[us]" in line:
+            continue
+        self_us, cum_us, name = line[len("import time:") :].split("|")
+        imports.append((int(self_us), int(cum_us), name.rstrip()))
+    top_level = [(c, n.strip()) for _, c, n in imports if not n.startswith("  ")]
+    # Nesting is two spaces a level: show the top three levels (aovlab.cli and what it pulls).
+    shallow = [(c, n.rstrip()) for _, c, n in imports if len(n) - len(n.lstrip()) <= 5]
+    by_package: dict[str, int] = {}
+    for self_us, _, name in imports:
+        root = name.strip().split(".")[0]
+        by_package[root] = by_package.get(root, 0) + self_us
+    phases = json.loads(
+        whole_process([sys.executable, __file__, "--phases", "--path", str(folder)])["stdout"]
+    )
+    total_imports = sum(c for c, _ in top_level) / 1e6
+    print(f"\nwhere `aovlab kpis --json --by month` spends its time ({folder.name})")
+    print(f"  whole process (best of 2)        {whole:7.2f} s")
+    print(f"  interpreter start (python -c '') {startup:7.2f} s")
+    print(f"  imports (-X importtime, summed)  {total_imports:7.2f} s")
+    print(f"    of which imported by aovlab.cli: {phases['import']:.2f} s measured in-process")
+    print(f"  load (read + validate + reconcile){phases['load']:6.2f} s")
+    print(f"  kpis overall                     {phases['kpis overall']:7.2f} s")
+    print(f"  kpis by month                    {phases['kpis by month']:7.2f} s")
+    print(f"  rows + JSON                      {phases['json']:7.2f} s")
+    rest = (
+        whole
+        - startup
+        - sum(phases[k] for k in ("import", "load", "kpis overall", "kpis by month", "json"))
+    )
+    print(f"  rest = whole - the above (exit, noise){rest:5.2f} s")
+    print(f"  peak RSS {phases['peak_mb']:.0f} MB")
+    print("\n  imports by package (self time, -X importtime; inflated by the tracing):")
+    for root, us in sorted(by_package.items(), key=lambda kv: -kv[1])[:12]:
+        print(f"    {root:24s} {us / 1e6:6.3f} s")
+    print("\n  heaviest imports, three levels deep (cumulative, inflated by the tracing):")
+    for cum, name in sorted(shallow, reverse=True)[:15]:
+        print(f"    {name[1:]:44s} {cum / 1e6:6.3f} s")
+    print("\n  load + kpis under cProfile, aovlab functions by cumulative time:")
+    print(phases["cprofile"])
+
+
+def phases(folder: Path) -> None:
+    """Child of --profile: the CLI's steps timed one by one in one process."""
+    import cProfile
+    import pstats
+
+    t0 = time.perf_counter()
+    from aovlab import cli, metrics
+
+    out: dict[str, Any] = {"import": time.perf_counter() - t0}
+
+    def run() -> None:
+        t = time.perf_counter()
+        shop = cli._load(
+            folder / "orders.csv",
+            dict(lines=folder / "lines.csv", customers=None, catalog=None, traffic=None),
+            cli._read_options(None, None, None, None, None, None, None, None, False),
+        )
+        out["load"], t = time.perf_counter() - t, time.perf_counter()
+        overall = metrics.kpis(shop, basis="net")
+        out["kpis overall"], t = time.perf_counter() - t, time.perf_counter()
+        grouped = metrics.kpis(shop, by="month", basis="net")
+        out["kpis by month"], t = time.perf_counter() - t, time.perf_counter()
+        payload = {"currency": shop.currency, **cli._figures(overall.rows()[0])}
+        payload["by"] = [cli._figures(r) for r in grouped.rows()]
+        json.dumps(payload)
+        out["json"] = time.perf_counter() - t
+
+    run()
+    from harness import peak_mb
+
+    out["peak_mb"] = peak_mb()
+    timings = dict(out)
+    profiler = cProfile.Profile()
+    profiler.enable()
+    run()
+    profiler.disable()
+    text = io.StringIO()
+    stats = pstats.Stats(profiler, stream=text).sort_stats("cumulative")
+    stats.print_stats("aovlab", 25)
+    body = text.getvalue()
+    body = body[body.find("   ncalls") :]
+    timings["cprofile"] = "\n".join("    " + line for line in body.rstrip().splitlines())
+    print(json.dumps(timings))
+
+
+# --------------------------------------------------------------------------- main
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sizes", default="1,3", help="shop sizes in millions of orders")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--profile", action="store_true", help="where aovlab's process spends")
+    parser.add_argument("--no-in-process", action="store_true", help="skip the in-process view")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--phases", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--path", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(IN_PROCESS[args.child], IMPORTS[args.child], args.path)
+        return
+    if args.phases:
+        phases(args.path)
+        return
+
+    sizes = [float(s) for s in args.sizes.split(",")]
+    folders = {s: ensure_shop(s) for s in sizes}
+    duckdb_ok = have_duckdb()
+    report: dict[str, Any] = {
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
+        "loadavg_start": os.getloadavg(),
+        "repeat": args.repeat,
+        "sizes": [],
+    }
+    for size, folder in folders.items():
+        argvs = commands(folder, duckdb_ok)
+        runs: dict[str, list[dict[str, Any]]] = {name: [] for name in argvs}
+        # Round robin, so that what else runs on the machine hits every contender alike.
+        for _ in range(args.repeat):
+            for name, argv in argvs.items():
+                runs[name].append(whole_process(argv))
+        best = {name: min(r, key=lambda r: r["seconds"]) for name, r in runs.items()}
+        results = {name: json.loads(r["stdout"]) for name, r in best.items()}
+        check(results)
+        inproc: dict[str, dict[str, Any]] = {}
+        if not args.no_in_process:
+            for name in argvs:
+                inproc[name] = measure(__file__, name, folder, args.repeat)
+        ref = best[REFERENCE]
+        entry = {
+            "millions": size,
+            "orders": sum(r["orders"] for r in results["aovlab"]["by"]),
+            "lines_csv_mb": (folder / "lines.csv").stat().st_size / 1e6,
+            "orders_csv_mb": (folder / "orders.csv").stat().st_size / 1e6,
+            "contenders": [],
+        }
+        for name, r in best.items():
+            row = {
+                "contender": name,
+                "wall_s": r["seconds"],
+                "peak_mb": r["peak_mb"],
+                "ratio": r["seconds"] / ref["seconds"],
+                "all_wall_s": [x["seconds"] for x in runs[name]],
+            }
+            if name in inproc:
+                row |= {
+                    "in_process_s": inproc[name]["seconds"],
+                    "in_process_import_s": inproc[name]["import_seconds"],
+                    "in_process_peak_mb": inproc[name]["peak_mb"],
+                    "in_process_ratio": inproc[name]["seconds"] / inproc[REFERENCE]["seconds"],
+                }
+            entry["contenders"].append(row)
+        report["sizes"].append(entry)
+        print_size(entry, args.repeat)
+    report["loadavg_end"] = os.getloadavg()
+    RESULTS.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"\nload average {report['loadavg_start'][0]:.2f} -> {report['loadavg_end'][0]:.2f}")
+    print(f"wrote {RESULTS}")
+    if args.profile:
+        profile(folders[sizes[-1]])
+
+
+def print_size(entry: dict[str, Any], repeat: int) -> None:
+    print(
+        f"\n{entry['millions']:g} M: {entry['orders']:,} counted orders, whole process, "
+        f"best of {repeat}; in-process = load + figures after imports"
+    )
+    head = f"{'size':>5s} {'contender':12s} {'wall s':>7s} {'peak MB':>8s} {'vs polars':>9s}"
+    print(head + f" | {'in-proc s':>9s} {'import s':>8s} {'peak MB':>8s} {'vs polars':>9s}")
+    for row in entry["contenders"]:
+        line = (
+            f"{entry['millions']:>4g}M {row['contender']:12s} {row['wall_s']:7.2f} "
+            f"{row['peak_mb']:8.0f} {row['ratio']:8.2f}x"
+        )
+        if "in_process_s" in row:
+            line += (
+                f" | {row['in_process_s']:9.2f} {row['in_process_import_s']:8.2f} "
+                f"{row['in_process_peak_mb']:8.0f} {row['in_process_ratio']:8.2f}x"
+            )
+        print(line)
+
+
+if __name__ == "__main__":
+    main()
