@@ -287,3 +287,18 @@ def test_report_refuses_bad_report_options(tmp_path, args, message):
     result = run("report", "--sample", "--out", tmp_path / "o", *args)
     assert_refused(result, message)
     assert not (tmp_path / "o").exists()
+
+
+def test_the_command_line_imports_no_notebook_machinery_or_pandas():
+    """`aovlab --help` and `aovlab kpis` pay for what they use (polars), nothing more."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, aovlab.cli, aovlab\n"
+        "aovlab.metrics.kpis(aovlab.sample.load(), by='month')\n"
+        "heavy = ('altair', 'papermill', 'nbconvert', 'jupyter_client', 'ipywidgets', 'pandas')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr
