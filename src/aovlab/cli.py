@@ -78,17 +78,16 @@ ZeroOpt = Annotated[
 ]
 
 
-def _read_options(
-    currency: str | None,
-    timezone: str | None,
-    fmt: str | None,
-    sep: str | None,
-    encoding: str | None,
-    decimal: str | None,
-    dayfirst: bool | None,
-    column_map: str | None = None,
-    include_zero_value: bool = False,
-) -> dict[str, Any]:
+def _read_options(command: dict[str, Any]) -> dict[str, Any]:
+    """The keyword arguments of aovlab.load from a command's shared read options (checked).
+
+    Every command that reads an export declares the same options (``CurrencyOpt``,
+    ``SepOpt``, ... above) and passes its ``locals()``: the options are read here, once.
+    """
+    currency, timezone, fmt = command["currency"], command["timezone"], command["fmt"]
+    sep, encoding, decimal = command["sep"], command["encoding"], command["decimal"]
+    dayfirst, column_map = command["dayfirst"], command["column_map"]
+    include_zero_value = command["include_zero_value"]
     """The keyword arguments of aovlab.load for the shared read options (checked here)."""
     if sep is not None and sep.lower() in ("\\t", "tab"):  # a tab is hard to type in a shell
         sep = "\t"
@@ -153,17 +152,7 @@ def kpis(
         shop = _load(
             orders,
             dict(lines=lines, customers=customers, catalog=catalog, traffic=traffic),
-            _read_options(
-                currency,
-                timezone,
-                fmt,
-                sep,
-                encoding,
-                decimal,
-                dayfirst,
-                column_map,
-                include_zero_value,
-            ),
+            _read_options(locals()),
         )
         overall = metrics.kpis(shop, basis=basis, when=when)
         grouped = metrics.kpis(shop, by=by, basis=basis, when=when) if by else None
@@ -237,17 +226,7 @@ def drivers(
         shop = _load(
             orders,
             dict(lines=lines, traffic=traffic),
-            _read_options(
-                currency,
-                timezone,
-                fmt,
-                sep,
-                encoding,
-                decimal,
-                dayfirst,
-                column_map,
-                include_zero_value,
-            ),
+            _read_options(locals()),
         )
         if current is None:
             current = latest_complete_month(shop)
@@ -335,17 +314,7 @@ def validate(
         shop = _load(
             orders,
             dict(lines=lines, catalog=catalog),
-            _read_options(
-                currency,
-                timezone,
-                fmt,
-                sep,
-                encoding,
-                decimal,
-                dayfirst,
-                column_map,
-                include_zero_value,
-            ),
+            _read_options(locals()),
         )
     except AovlabInputError as exc:
         report.update(status="error", error=str(exc))
@@ -440,17 +409,7 @@ def convert(
 
     tables = dict(lines=lines, customers=customers, catalog=catalog, traffic=traffic)
     try:
-        read = _read_options(
-            currency,
-            timezone,
-            fmt,
-            sep,
-            encoding,
-            decimal,
-            dayfirst,
-            column_map,
-            include_zero_value,
-        )
+        read = _read_options(locals())
         shop = _load(orders, tables, read)
         sources = {"orders": str(orders), **{t: str(v) for t, v in tables.items() if v}}
         written = converted.write(shop, out, sources=sources, read_options=read)
@@ -544,17 +503,7 @@ def report(
             client=client,
             out=out,
             notebooks=notebooks,
-            **_read_options(
-                currency,
-                timezone,
-                fmt,
-                sep,
-                encoding,
-                decimal,
-                dayfirst,
-                column_map,
-                include_zero_value,
-            ),
+            **_read_options(locals()),
             timeout=timeout,
         )
     except AovlabInputError as exc:
