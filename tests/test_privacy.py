@@ -213,3 +213,29 @@ def test_a_names_column_that_repeats_with_repeat_customers_is_not_a_dimension():
     )
     shop = ShopData.from_frames(orders, currency="EUR")
     assert shop.dimensions == ["channel"]
+
+
+@pytest.mark.parametrize("addresses", [True, False])
+def test_the_engine_rule_and_the_python_rule_agree(addresses):
+    """privacy.personal (in the engine) and looks_personal (for messages) are one rule."""
+    import narwhals.stable.v2 as nw
+
+    from aovlab.privacy import personal
+
+    values = [
+        *PEOPLE,
+        "555-123-4567",
+        "0701234567",
+        "0012345678905",
+        "12 High Street London",
+        "Seagate 2 TB Hard Drive",
+        "2026-10-03",
+        "20261124",
+        "01 23 45",
+        "WELCOME10",
+        "Via Roma 12",
+        "call 0046 8 123 456 78 please",
+    ]
+    frame = nw.from_native(pl.DataFrame({"v": values}), eager_only=True)
+    engine = frame.select(personal("v", addresses=addresses))["v"].to_list()
+    assert engine == [looks_personal(v, addresses=addresses) for v in values]

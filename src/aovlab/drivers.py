@@ -486,29 +486,6 @@ def _capital(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def _carried_sentence(large: LargeOrders | None, currency: str | None) -> str:
-    """The sentence naming the current period's large orders ("" when there are none)."""
-    if large is None or large.aov_without_all is None:
-        return ""
-    rows = list(nw.from_native(large.table, eager_only=True).iter_rows(named=True))
-    if not rows:
-        return ""
-    cut = 4 if len(rows) + large.more == 4 else 3
-    shown = [f"{r['order_id']} ({fmt.money(r['value'], currency)})" for r in rows[:cut]]
-    rest = len(rows) + large.more - len(shown)
-    if rest:
-        shown.append(fmt.counted(rest, "more", "more"))
-    listed = shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " and " + shown[-1]
-    many = fmt.counted(len(rows), "order", words=True)
-    verb = "carries" if len(rows) == 1 else "carry"
-    them = "it" if len(rows) == 1 else "them"
-    return (
-        f"{_capital(many)} {verb} {fmt.money(large.carried, currency)} of "
-        f"{fmt.period_name(large.period)}'s AOV: {listed}; without {them}, AOV would be "
-        f"{fmt.money(large.aov_without_all, currency)}."
-    )
-
-
 def _decomposition_headline(res: Decomposition) -> str:
     """Computed from the rounded figures of ``to_dict``, so text and JSON agree to the cent."""
     d, cur = res.to_dict(), res.currency
@@ -527,7 +504,7 @@ def _decomposition_headline(res: Decomposition) -> str:
             f"AOV {_direction(d['change'])} {size} "
             f"from {money(b['aov'])} in {b['period']} to {money(c['aov'])} in {c['period']}."
         )
-    carried = _carried_sentence(res.large_orders, cur)
+    carried = res.large_orders.brief() if res.large_orders is not None else ""
     if carried:
         text += " " + carried
     if res.by and res.segments is not None:
@@ -717,6 +694,29 @@ class LargeOrders(Result):
     def _headline(self) -> str:
         return _large_orders_headline(self, self.largest)
 
+    def brief(self) -> str:
+        """The short sentence a decomposition's headline quotes ("" when none is listed).
+
+        "Two orders carry £37.30 of November 2011's AOV: 574941 (£52,940.94) and 576365
+        (£50,653.91); without them, AOV would be £492.60."
+        """
+        rows = list(nw.from_native(self.table, eager_only=True).iter_rows(named=True))
+        if not rows or self.aov_without_all is None:
+            return ""
+        money = fmt.in_currency(self.currency)[0]
+        cut = 4 if len(rows) + self.more == 4 else 3
+        shown = [f"{r['order_id']} ({money(r['value'])})" for r in rows[:cut]]
+        rest = len(rows) + self.more - len(shown)
+        if rest:
+            shown.append(fmt.counted(rest, "more", "more"))
+        many = fmt.counted(len(rows), "order", words=True)
+        verb, them = ("carries", "it") if len(rows) == 1 else ("carry", "them")
+        return (
+            f"{_capital(many)} {verb} {money(self.carried)} of "
+            f"{fmt.period_name(self.period)}'s AOV: {fmt.listing(shown)}; without {them}, AOV "
+            f"would be {money(self.aov_without_all)}."
+        )
+
     def sections(self) -> list[Section]:
         """The listed orders (none: the sentence says so, no empty table)."""
         return [Section(self.table, self.formats)] if self.order_ids else []
@@ -868,7 +868,7 @@ def _large_orders_headline(res: LargeOrders, largest: tuple[str, float, float] |
         f"revenue; AOV {fmt.money(r['aov_without'], cur)} without it)"
         for r in rows
     ]
-    listed = items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+    listed = fmt.listing(items)
     if len(rows) == 1 and not res.more and res.aov_without_all is not None:
         r = rows[0]
         return (
@@ -1636,7 +1636,7 @@ def what_next(
         found.append(
             (
                 math.inf,
-                _carried_sentence(large, cur)
+                large.brief()
                 + " Read the AOV without them, and check whether such orders recur, before "
                 "acting on the average.",
             )

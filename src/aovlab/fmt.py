@@ -131,6 +131,15 @@ def counted(n: int, noun: str, plural: str | None = None, *, words: bool = False
     return f"{amount} {noun if n == 1 else plural or noun + 's'}"
 
 
+def listing(items: list[str]) -> str:
+    """Items as a sentence lists them: "a", "a and b", "a, b and c".
+
+    >>> listing(["574941"]), listing(["a", "b"]), listing(["a", "b", "c"])
+    ('574941', 'a and b', 'a, b and c')
+    """
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
 def article(words: str) -> str:
     """The article before ``words``: "a" or "an" (acronyms by their first letter's sound).
 
