@@ -112,8 +112,12 @@ def require_orders(shop: ShopData, p: Periods, orders: Sides) -> tuple[float, fl
     n0, n1 = float(orders[0].sum()), float(orders[1].sum())
     for n, which, window in ((n1, "current", p.current), (n0, "baseline", p.baseline)):
         if not n:
-            frame = nw.from_native(shop.orders, eager_only=True)
-            first, last = frame["ordered_at"].min(), frame["ordered_at"].max()
+            first, last = (
+                shop.scan()
+                .select(nw.col("ordered_at").min().alias("a"), nw.col("ordered_at").max())
+                .collect()
+                .row(0)
+            )
             raise AovlabInputError(
                 f"no counted orders in the {which} period {window.label}",
                 table="orders",

@@ -105,25 +105,24 @@ def attach(shop: ShopData, frame: Any, name: str, *, alias: str | None = None) -
     """Add the dimension ``name`` to ``frame`` as a text column ``alias`` (default: ``name``).
 
     ``frame`` holds orders with ``order_id``, ``customer_id``, ``ordered_at`` and
-    ``discount`` (as :func:`aovlab.metrics.order_table` builds them). Works on eager and lazy narwhals frames; the derived dimensions join small
-    aggregates, so the orders are read once.
+    ``discount`` (as :func:`aovlab.metrics.order_table` builds them). Works on eager and
+    lazy narwhals frames; the derived dimensions join small aggregates, so the orders are
+    read once.
     """
     check(shop, name)
     target = alias or name
     lazy = isinstance(frame, nw.LazyFrame)
 
-    def same_kind(other: Any) -> Any:
-        return other.lazy() if lazy else other
-
     if name in shop.dimensions:
         column = nw.col(name)
     elif name == "customer_type":
-        first = same_kind(
-            nw.from_native(shop.orders, eager_only=True)
+        first = (
+            shop.scan()
             .filter(is_counted() & ~nw.col("customer_id").is_null())
             .group_by("customer_id")
             .agg(nw.col("ordered_at").min().alias("__first_order"))
         )
+        first = first if lazy else first.collect()
         frame = frame.join(first, on="customer_id", how="left")
         column = (
             nw.when(nw.col("customer_id").is_null())
@@ -137,9 +136,9 @@ def attach(shop: ShopData, frame: Any, name: str, *, alias: str | None = None) -
     elif name == "main_category":
         if shop.lines is None:  # check() refuses this already; keep the type checker sure
             raise AovlabInputError("main_category needs order lines", column=name)
-        lines = nw.from_native(shop.lines, eager_only=True)
         by_category = (
-            lines.with_columns((nw.col("quantity") * nw.col("unit_price")).alias("__revenue"))
+            shop.scan("lines")
+            .with_columns((nw.col("quantity") * nw.col("unit_price")).alias("__revenue"))
             .group_by("order_id", "category")
             .agg(nw.col("__revenue").sum())
         )
@@ -154,7 +153,7 @@ def attach(shop: ShopData, frame: Any, name: str, *, alias: str | None = None) -
             .group_by("order_id")
             .agg(nw.col("category").min().alias("__main"))
         )
-        frame = frame.join(same_kind(top), on="order_id", how="left")
+        frame = frame.join(top if lazy else top.collect(), on="order_id", how="left")
         column = (
             nw.when(nw.col("__main").is_null())
             .then(nw.lit("(no lines)"))

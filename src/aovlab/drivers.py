@@ -353,7 +353,7 @@ def decompose(
         },
     )
     require_orders(shop, p, sums["orders"])
-    backend = nw.get_native_namespace(nw.from_native(shop.orders, eager_only=True))
+    backend = nw.get_native_namespace(shop.frame(columns=[]))
     figures: dict[str, Any] = {}
     for i, which, window in ((0, "baseline", p.baseline), (1, "current", p.current)):
         n, revenue = float(sums["orders"][i].sum()), float(sums["revenue"][i].sum())
@@ -1309,8 +1309,10 @@ def contributors(
     rows: list[tuple[str, float, float, float | None, float | None]] = []
     products = None
     if shop.lines is not None:
-        lines = nw.from_native(shop.lines, eager_only=True)
-        joined = lines.select("order_id", "sku", "category", "quantity", "unit_price").join(
+        lines = shop.frame(
+            "lines", ["order_id", "sku", "product", "category", "quantity", "unit_price"]
+        )
+        joined = lines.drop("product").join(
             orders.select("order_id", "__current"), on="order_id", how="inner"
         )
         joined = joined.with_columns((nw.col("quantity") * nw.col("unit_price")).alias("__revenue"))

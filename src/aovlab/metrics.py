@@ -321,10 +321,10 @@ def order_table(
     away lets the engine read only what it needs. This is the one place order-level
     facts are built.
     """
-    orders: Any = nw.from_native(shop.orders, eager_only=True)
+    columns = shop.columns("orders")
     keys = [k for k in by or [] if k not in periods.PERIODS]
-    dims = [k for k in keys if k in orders.columns]
-    derived = [k for k in keys if k not in orders.columns]
+    dims = [k for k in keys if k in columns]
+    derived = [k for k in keys if k not in columns]
     needed = [
         "order_id",
         "customer_id",
@@ -334,11 +334,11 @@ def order_table(
         "total",
         "status",
         "test",
-        *(c for c in ("units", "cogs") if c in orders.columns),
+        *(c for c in ("units", "cogs") if c in columns),
         *dims,
     ]
-    frame = orders.lazy() if lazy else orders
-    frame = frame.select(*dict.fromkeys(needed)).filter(is_counted())
+    # Only the columns needed are read (a converted shop's Parquet scan reads no others).
+    frame: Any = shop.scan().select(*dict.fromkeys(needed)).filter(is_counted())
     if when is not None:
         frame = frame.filter(in_windows(shop, when))
     net = order_revenue("net")
@@ -349,10 +349,8 @@ def order_table(
     )
     missing = nw.lit(None, dtype=nw.Float64())
     frame = frame.with_columns(
-        (nw.col("units").cast(nw.Float64()) if "units" in orders.columns else missing).alias(
-            "units"
-        ),
-        (nw.col("cogs") if "cogs" in orders.columns else missing).alias("cogs"),
+        (nw.col("units").cast(nw.Float64()) if "units" in columns else missing).alias("units"),
+        (nw.col("cogs") if "cogs" in columns else missing).alias("cogs"),
     )
     # Segments are text, and an empty value a segment of its own, as dimensions.attach
     # makes them for drivers: by= groups alike everywhere.
@@ -365,7 +363,7 @@ def order_table(
 
         for name in derived:  # customer_type, main_category, discount_used
             frame = dimensions.attach(shop, frame, name)
-    return frame
+    return frame if lazy else frame.collect()
 
 
 # --------------------------------------------------------------------------- KPIs
@@ -410,10 +408,12 @@ def top_count(n: nw.Expr, share: float) -> nw.Expr:
     return k + (x > k).cast(nw.Float64())
 
 
-def _aggregate(
-    frame: nw.DataFrame[Any], keys: list[str], *, trim: float, top: float
-) -> nw.DataFrame[Any]:
-    """KPIs per group of ``keys`` (all rows when empty), computed in the engine."""
+def _aggregate(frame: Any, keys: list[str], *, trim: float, top: float, dates: bool = False) -> Any:
+    """KPIs per group of ``keys`` (all rows when empty), computed in the engine.
+
+    ``frame`` is eager or lazy, and so is the result; ``dates`` adds each group's first
+    and last order time (``__first``, ``__last``).
+    """
     group = keys or ["__all"]
     if not keys:
         frame = frame.with_columns(nw.lit("all").alias("__all"))
@@ -451,6 +451,8 @@ def _aggregate(
         nw.col("__no_cogs").sum(),
         nw.col("net_value").sum().alias("__net"),
         nw.col("__costed").sum(),
+        nw.col("ordered_at").min().alias("__first"),
+        nw.col("ordered_at").max().alias("__last"),
     )
     all_units = nw.col("__no_units") == 0
     all_costs = nw.col("__no_cogs") == 0
@@ -481,6 +483,7 @@ def _aggregate(
         "aur",
         "margin_per_order",
         "cost_coverage",
+        *(("__first", "__last") if dates else ()),
     ]
     out = out.select(columns)
     return out.sort(keys) if keys else out
@@ -492,7 +495,7 @@ def _sessions(
     """Sessions per group, when the traffic table can be split by these keys."""
     if shop.traffic is None:
         return None
-    traffic = nw.from_native(shop.traffic, eager_only=True)
+    traffic = shop.frame("traffic")
     dims = [k for k in keys if k not in periods.PERIODS]
     if any(d not in traffic.columns for d in dims):
         return None
@@ -596,8 +599,12 @@ def kpis(
     if not 0 < top <= 1:
         raise AovlabInputError("top is out of range", expected="0 < top <= 1", found=repr(top))
     keys = _keys(shop, by)
-    frame = order_table(shop, basis=basis, when=when, by=keys)
-    if len(frame) == 0:
+    frame = order_table(shop, basis=basis, when=when, by=keys, lazy=True)
+    span_dates = not keys and not when
+    # One query: the orders are read, filtered and aggregated in the engine, and only
+    # the rows of this table come back.
+    table = _aggregate(frame, keys, trim=trim, top=top, dates=span_dates).collect()
+    if len(table) == 0:
         raise AovlabInputError(
             "no counted orders in the selection",
             table="orders",
@@ -605,7 +612,11 @@ def kpis(
             + (f" in {when}" if when else ""),
             found="none",
         )
-    table = _aggregate(frame, keys, trim=trim, top=top)
+    span = f"in {when}" if when else ""
+    if span_dates:
+        first, last = table.select("__first", "__last").row(0)
+        span = f"from {first:%Y-%m-%d} to {last:%Y-%m-%d}"
+        table = table.drop("__first", "__last")
     sessions = _sessions(shop, keys, when)
     if sessions is not None:
         if keys:
@@ -617,15 +628,6 @@ def kpis(
         table = table.with_columns(
             conversion_rate(nw.col("orders"), nw.col("sessions")).alias("conversion_rate")
         )
-    span = f"in {when}" if when else ""
-    if not keys and not when:
-        first, last = (
-            nw.from_native(shop.orders, eager_only=True)
-            .filter(is_counted())
-            .select(nw.col("ordered_at").min(), nw.col("ordered_at").max().alias("b"))
-            .row(0)
-        )
-        span = f"from {first:%Y-%m-%d} to {last:%Y-%m-%d}"
     return KpiResult(
         table=table.to_native(), currency=shop.currency, keys=keys, basis=basis, span=span
     )
@@ -855,8 +857,8 @@ def customer_kpis(
         )
     )
     if by:
-        if shop.customers is not None and by in nw.from_native(shop.customers).columns:
-            attrs = nw.from_native(shop.customers, eager_only=True).select("customer_id", by)
+        if shop.customers is not None and by in shop.columns("customers"):
+            attrs = shop.frame("customers", ["customer_id", by])
         elif by in frame.columns:
             attrs = (
                 frame.sort("ordered_at")

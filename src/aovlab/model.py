@@ -80,6 +80,8 @@ ORDER_COLUMNS: dict[str, str] = {
     "(empty when any line lacks one), else this column",
     "test": "true for test orders, which are never counted; default false",
 }
+#: A shop's tables, in the order they are read.
+TABLES: tuple[str, ...] = ("orders", "lines", "customers", "catalog", "traffic")
 MONEY: tuple[str, ...] = ("merchandise", "discount", "shipping", "tax", "total", "refunded")
 NON_NEGATIVE: tuple[str, ...] = ("discount", "shipping", "tax", "refunded")
 DEFAULT_TIMEZONE = "UTC"
@@ -116,7 +118,11 @@ class ShopData:
     """A shop's canonical tables plus its currency and time zone.
 
     Build it with :func:`aovlab.load` (files) or :meth:`ShopData.from_frames` (frames);
-    both validate. The tables are native frames of one backend.
+    both validate. The tables are native frames of one backend: in memory after a load
+    (parsed and checked once), or lazy Parquet scans for a shop written by
+    ``aovlab convert`` (only the columns a query asks for are read). Analyses go
+    through :meth:`scan`, which is lazy in both cases, and collect only their
+    aggregates.
 
     Examples
     --------
@@ -153,12 +159,56 @@ class ShopData:
     def _dimensions(self) -> tuple[str, ...]:
         # The tables never change after validation, so their columns are read once.
         canonical = set(ORDER_COLUMNS)
-        return tuple(c for c in nw.from_native(self.orders).columns if c not in canonical)
+        return tuple(c for c in self.columns("orders") if c not in canonical)
 
     @property
     def has_units(self) -> bool:
         """Whether item counts are known (lines, or a ``units`` column)."""
-        return self.lines is not None or "units" in nw.from_native(self.orders).columns
+        return self.lines is not None or "units" in self.columns("orders")
+
+    def columns(self, table: str = "orders") -> list[str]:
+        """A table's column names, read from its schema (nothing is collected)."""
+        return list(nw.from_native(self._table(table)).columns)
+
+    def scan(self, table: str = "orders") -> nw.LazyFrame[Any]:
+        """A table as a narwhals lazy frame: queries on it read only what they use.
+
+        Examples
+        --------
+        >>> import aovlab, narwhals.stable.v2 as nw
+        >>> shop = aovlab.sample.load()
+        >>> shop.scan().group_by("channel").agg(nw.len()).collect().shape
+        (5, 2)
+        """
+        frame = nw.from_native(self._table(table))
+        return frame if isinstance(frame, nw.LazyFrame) else frame.lazy()
+
+    def frame(
+        self, table: str = "orders", columns: Iterable[str] | None = None
+    ) -> nw.DataFrame[Any]:
+        """A table (only ``columns``, when given) as an eager narwhals frame.
+
+        For analyses that need rows rather than aggregates; prefer :meth:`scan`.
+        """
+        frame = nw.from_native(self._table(table))
+        if columns is not None:
+            frame = frame.select(*columns)
+        return frame.collect() if isinstance(frame, nw.LazyFrame) else frame
+
+    def _table(self, table: str) -> Any:
+        if table not in TABLES:
+            raise AovlabInputError(
+                "is not a table of a shop", expected=", ".join(TABLES), found=repr(table)
+            )
+        native = getattr(self, table)
+        if native is None:
+            raise AovlabInputError(
+                "is not loaded",
+                table=table,
+                expected=f"a {table} table (load it with {table}=...)",
+                found="none",
+            )
+        return native
 
     def warnings(self) -> list[Note]:
         """The notes that may affect numbers."""
@@ -189,22 +239,21 @@ class ShopData:
 
     def summary(self) -> dict[str, Any]:
         """Rows per table, date range and the load's notes, as plain values."""
-        orders = nw.from_native(self.orders)
-        first, last = orders.select(
-            nw.col("ordered_at").min().alias("a"), nw.col("ordered_at").max().alias("b")
-        ).row(0)
-        tables = {
-            name: len(nw.from_native(frame))
-            for name, frame in (
-                ("orders", self.orders),
-                ("lines", self.lines),
-                ("customers", self.customers),
-                ("catalog", self.catalog),
-                ("traffic", self.traffic),
+        first, last, customers = (
+            self.scan()
+            .select(
+                nw.col("ordered_at").min().alias("a"),
+                nw.col("ordered_at").max().alias("b"),
+                nw.col("customer_id").drop_nulls().n_unique().alias("c"),
             )
-            if frame is not None
+            .collect()
+            .row(0)
+        )
+        tables = {
+            name: int(self.scan(name).select(nw.len()).collect().item())
+            for name in TABLES
+            if getattr(self, name) is not None
         }
-        customers = nw.from_native(self.orders)["customer_id"].drop_nulls().n_unique()
         return {
             "name": self.name,
             "format": self.format,
@@ -824,11 +873,11 @@ def parse_datetime_text(raw: pl.Series, tz: str) -> tuple[pl.Series, DatetimePro
     >>> problem[1], problem[0].to_list()
     ('mixes date-times with and without a UTC offset', [False, True])
     """
-    text = raw.cast(pl.String).str.strip_chars()
-    text = pl.select(pl.when(text != "").then(text)).to_series()
-    fast = _parse_uniform(text, tz)
+    fast = _parse_uniform(raw, tz)
     if fast is not None:
         return fast.alias(raw.name), None
+    text = raw.cast(pl.String).str.strip_chars()
+    text = pl.select(pl.when(text != "").then(text)).to_series()
     parts = text.str.extract_groups(_ISO)
     date, hm, sec, offset = (parts.struct.field(str(i)) for i in range(1, 5))
     given = text.is_not_null()
@@ -912,24 +961,37 @@ _UNIFORM = (
 )
 
 
-def _parse_uniform(text: pl.Series, tz: str) -> pl.Series | None:
-    """The fast path: every value in the one exact form the first value has, else None."""
-    first = text.drop_nulls().head(1).to_list()
-    if not first:
+def _parse_uniform(raw: pl.Series, tz: str) -> pl.Series | None:
+    """The fast path: every value in the one exact form the first value has, else None.
+
+    One lazy query trims, parses and converts (polars spreads it over the cores); the
+    general rule decides whenever a single value has another form.
+    """
+    first = next((str(v).strip() for v in raw.drop_nulls().head(100) if str(v).strip()), None)
+    if first is None:
         return None
     for pattern, fmt in _UNIFORM:
-        if not pattern.match(first[0]):
+        if not pattern.match(first):
             continue
+        stripped = pl.col("t").cast(pl.String).str.strip_chars()
+        text = pl.when(stripped != "").then(stripped)
         if fmt.endswith("%:z"):
-            aware = text.str.to_datetime(fmt, strict=False, time_unit="us", time_zone="UTC")
-            if aware.null_count() != text.null_count():
-                return None  # some row has another form: the general rule decides
-            return aware.dt.convert_time_zone(tz)
-        naive = text.str.to_datetime(fmt, strict=False, time_unit="us")
-        if naive.null_count() != text.null_count():
-            return None
-        local = naive.dt.replace_time_zone(tz, ambiguous="earliest", non_existent="null")
-        return local if local.null_count() == text.null_count() else None
+            parsed = text.str.to_datetime(
+                fmt, strict=False, time_unit="us", time_zone="UTC"
+            ).dt.convert_time_zone(tz)
+        else:
+            parsed = text.str.to_datetime(fmt, strict=False, time_unit="us").dt.replace_time_zone(
+                tz, ambiguous="earliest", non_existent="null"
+            )
+        out = (
+            pl.LazyFrame({"t": raw})
+            .select(parsed.alias("v"), text.null_count().alias("n"))
+            .collect()
+        )
+        values = out["v"]
+        # A value of another form (or, for local times, inside the clocks' skipped
+        # hour) parses to null: the general rule then says which and where.
+        return values if values.null_count() == out["n"][0] else None
     return None
 
 
@@ -1102,18 +1164,15 @@ def _line_facts(
     """
     matched = 0
     if lines is not None:
-        # One pass over the lines gives every per-order fact the analyses need. A narrow
-        # join hands each line its order's row number; grouping by that integer and
-        # aligning by position is much cheaper than joining on text ids of a wide frame.
-        located = lines.select("order_id", "quantity", "__value", "__cogs", "__no_cost").join(
-            frame.select("order_id", nw.col("__row").alias("__order_row")),
-            on="order_id",
-            how="left",
-        )
-        matched = len(located) - located["__order_row"].null_count()
+        # One pass over the lines gives every per-order fact the analyses need: the lines
+        # are summed per order first, then the sums joined to the orders and put back in
+        # file order. Ids that are all plain integers are matched as integers, which is
+        # several times faster than matching text.
+        key = _join_key(frame, lines)
         line_sums = (
-            located.filter(~nw.col("__order_row").is_null())
-            .group_by("__order_row")
+            lines.lazy()
+            .select(key.alias("__key"), "quantity", "__value", "__cogs", "__no_cost")
+            .group_by("__key")
             .agg(
                 nw.col("__value").sum().alias("__line_merch"),
                 nw.len().alias("__n_lines"),
@@ -1123,10 +1182,13 @@ def _line_facts(
             )
         )
         aligned = (
-            frame.select(nw.col("__row").alias("__order_row"))
-            .join(line_sums, on="__order_row", how="left")
-            .sort("__order_row")
+            frame.lazy()
+            .select("__row", key.alias("__key"))
+            .join(line_sums, on="__key", how="left")
+            .sort("__row")
+            .collect()
         )
+        matched = int(aligned["__n_lines"].sum() or 0)
         frame = frame.sort("__row").with_columns(
             aligned["__line_merch"],
             aligned["__n_lines"].cast(nw.Float64()),
@@ -1139,6 +1201,20 @@ def _line_facts(
             nw.lit(None, dtype=nw.Float64()).alias("__n_lines"),
         )
     return frame, matched
+
+
+def _join_key(orders: nw.DataFrame[Any], lines: nw.DataFrame[Any]) -> nw.Expr:
+    """``order_id`` as an integer where every id on both sides is one, else as text.
+
+    Only ids written as plain integers (``100234``, no sign, no leading zero) qualify, so
+    two different texts never become the same number.
+    """
+    plain = nw.col("order_id").str.contains(r"^(?:0|[1-9][0-9]{0,17})$").all()
+    if all(
+        t.schema["order_id"] == nw.String and bool(t.select(plain).item()) for t in (orders, lines)
+    ):
+        return nw.col("order_id").cast(nw.Int64())
+    return nw.col("order_id")
 
 
 def _merchandise(

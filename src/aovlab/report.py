@@ -136,7 +136,7 @@ def latest_complete_month(shop: ShopData) -> str:
     >>> latest_complete_month(aovlab.sample.load())
     '2026-10'
     """
-    last = nw.from_native(shop.orders, eager_only=True)["ordered_at"].max()
+    last = shop.scan().select(nw.col("ordered_at").max()).collect().item()
     month = periods.parse_window(f"{last:%Y-%m}")
     if last.date() >= month.end - dt.timedelta(days=1):
         return month.label

@@ -284,11 +284,14 @@ BEFORE = "before"
 
 def _months(shop: ShopData) -> list[str]:
     """The calendar months with counted orders, latest first."""
-    import narwhals.stable.v2 as nw
-
     from aovlab import periods
     from aovlab.model import is_counted
 
-    frame = nw.from_native(shop.orders, eager_only=True).filter(is_counted())
-    labels = frame.select(periods.label("ordered_at", "month").alias("m"))["m"].unique()
+    labels = (
+        shop.scan()
+        .filter(is_counted())
+        .select(periods.label("ordered_at", "month").alias("m"))
+        .unique()
+        .collect()["m"]
+    )
     return sorted((str(m) for m in labels.to_list()), reverse=True)

@@ -185,11 +185,21 @@ _DMY = re.compile(r"^\s*\d{1,2}[./-]\d{1,2}[./-]\d{4}")
 
 
 def _utf8(file: Path) -> bool:
+    """Whether the file's first megabyte is UTF-8 (only that megabyte is read).
+
+    A byte beyond it that is not UTF-8 still stops the typed read (polars refuses
+    invalid UTF-8), which then falls back to the text path and its encoding detection.
+    """
+    with file.open("rb") as f:
+        head = f.read(_UTF8_SAMPLE)
     try:
-        file.read_bytes()[:1_000_000].decode("utf-8")
+        head.decode("utf-8")
     except UnicodeDecodeError as exc:
-        return exc.start >= 1_000_000 - 4  # a character cut at the sample's end
+        return exc.start >= len(head) - 4 and len(head) == _UTF8_SAMPLE  # a cut character
     return True
+
+
+_UTF8_SAMPLE = 1_000_000
 
 
 def _read_csv(file: Path) -> pl.DataFrame | None:
@@ -197,12 +207,12 @@ def _read_csv(file: Path) -> pl.DataFrame | None:
     header = pl.read_csv(file, n_rows=0, infer_schema=False, raise_if_empty=True).columns
     typed = {c: pl.Float64 for c in header if c.strip().lstrip("\ufeff").lower() in NUMERIC_COLUMNS}
     options: dict[str, Any] = {"infer_schema": False, "encoding": "utf8", "raise_if_empty": True}
-    if not typed:
-        return drop_blank_rows(pl.read_csv(file, **options))
     try:
-        frame = pl.read_csv(file, schema_overrides=typed, **options)
+        frame = pl.read_csv(file, schema_overrides=typed or None, **options)
     except pl.exceptions.ComputeError:
-        return None
+        return None  # a number that is not plain, or bytes that are not UTF-8: text path
+    if not typed:
+        return drop_blank_rows(frame)
     tail = tail_text(file)  # of the decompressed text when gzipped
     check_last_line(tail, ",", len(frame.columns), frame.height, str(file))
     return drop_blank_rows(frame) if frame.null_count().sum_horizontal().item() else frame
