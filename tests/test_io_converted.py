@@ -71,3 +71,28 @@ def test_a_converted_folder_takes_no_other_tables(tmp_path):
     aovlab.io.converted.write(aovlab.sample.load(), tmp_path)
     with pytest.raises(aovlab.AovlabInputError, match="converted shop"):
         aovlab.load(orders=tmp_path, lines=SAMPLE / "lines.csv")
+
+
+def test_an_unchanged_folder_is_read_lazily_and_a_changed_one_is_checked_again(tmp_path):
+    import polars as pl
+
+    shop = aovlab.sample.load()
+    aovlab.io.converted.write(shop, tmp_path)
+    again = aovlab.load(orders=tmp_path)
+    assert isinstance(again.orders, pl.LazyFrame) and isinstance(again.lines, pl.LazyFrame)
+    assert again.summary()["tables"] == shop.summary()["tables"]
+    # Edited by hand: a negative amount is refused as from any other file.
+    orders = pl.read_parquet(tmp_path / "orders.parquet")
+    orders.with_columns(
+        pl.when(pl.col("order_id") == orders["order_id"][3])
+        .then(-5.0)
+        .otherwise(pl.col("merchandise"))
+        .alias("merchandise")
+    ).write_parquet(tmp_path / "orders.parquet")
+    with pytest.raises(aovlab.AovlabInputError, match="negative amounts") as err:
+        aovlab.load(orders=tmp_path)
+    assert "orders.parquet" in str(err.value)
+    # Rows removed: checked again, then loaded in memory.
+    orders.head(100).write_parquet(tmp_path / "orders.parquet")
+    cut = aovlab.load(orders=tmp_path)
+    assert isinstance(cut.orders, pl.DataFrame) and cut.summary()["tables"]["orders"] == 100

@@ -154,8 +154,10 @@ def kpis(
             dict(lines=lines, customers=customers, catalog=catalog, traffic=traffic),
             _read_options(locals()),
         )
-        overall = metrics.kpis(shop, basis=basis, when=when)
-        grouped = metrics.kpis(shop, by=by, basis=basis, when=when) if by else None
+        overall, *rest = metrics.kpis_many(
+            shop, [None, *([by] if by else [])], basis=basis, when=when
+        )
+        grouped = rest[0] if rest else None
     except AovlabInputError as exc:
         raise _fail(str(exc)) from None
     if as_json:

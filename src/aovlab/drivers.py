@@ -353,7 +353,7 @@ def decompose(
         },
     )
     require_orders(shop, p, sums["orders"])
-    backend = nw.get_native_namespace(shop.frame(columns=[]))
+    backend = nw.get_native_namespace(shop.scan())
     figures: dict[str, Any] = {}
     for i, which, window in ((0, "baseline", p.baseline), (1, "current", p.current)):
         n, revenue = float(sums["orders"][i].sum()), float(sums["revenue"][i].sum())

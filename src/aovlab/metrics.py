@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, overload
 
 import narwhals.stable.v2 as nw
+import polars as pl
 
 from aovlab import fmt, periods
 from aovlab.errors import AovlabInputError
@@ -594,16 +595,65 @@ def kpis(
     >>> kpis(shop, by="month").table.shape
     (24, 14)
     """
+    return kpis_many(shop, [by], basis=basis, when=when, trim=trim, top=top)[0]
+
+
+def kpis_many(
+    shop: ShopData,
+    bys: list[str | list[str | None] | None],
+    *,
+    basis: str = "net",
+    when: str | None = None,
+    trim: float = 0.05,
+    top: float = 0.01,
+) -> list[KpiResult]:
+    """:func:`kpis` for several groupings at once (``[None, "month"]``), in one query.
+
+    The engine reads and filters the orders once for all of them (polars collects the
+    plans together); each result is the one :func:`kpis` gives.
+
+    Examples
+    --------
+    >>> import aovlab
+    >>> overall, monthly = kpis_many(aovlab.sample.load(), [None, "month"])
+    >>> overall.table.shape, monthly.table.shape
+    ((1, 13), (24, 14))
+    """
     if not 0 <= trim < 0.5:
         raise AovlabInputError("trim is out of range", expected="0 <= trim < 0.5", found=repr(trim))
     if not 0 < top <= 1:
         raise AovlabInputError("top is out of range", expected="0 < top <= 1", found=repr(top))
-    keys = _keys(shop, by)
-    frame = order_table(shop, basis=basis, when=when, by=keys, lazy=True)
-    span_dates = not keys and not when
-    # One query: the orders are read, filtered and aggregated in the engine, and only
-    # the rows of this table come back.
-    table = _aggregate(frame, keys, trim=trim, top=top, dates=span_dates).collect()
+    groupings = [_keys(shop, by) for by in bys]
+    # Each plan reads, filters and aggregates the orders in the engine; only the rows
+    # of each table come back.
+    plans = [
+        _aggregate(
+            order_table(shop, basis=basis, when=when, by=keys, lazy=True),
+            keys,
+            trim=trim,
+            top=top,
+            dates=not keys and not when,
+        )
+        for keys in groupings
+    ]
+    return [
+        _kpi_result(shop, table, keys, basis=basis, when=when)
+        for table, keys in zip(collect_all(plans), groupings, strict=True)
+    ]
+
+
+def collect_all(plans: list[nw.LazyFrame[Any]]) -> list[nw.DataFrame[Any]]:
+    """Collect lazy frames together where the engine can share their work (polars)."""
+    natives = [plan.to_native() for plan in plans]
+    if len(natives) > 1 and all(isinstance(n, pl.LazyFrame) for n in natives):
+        return [nw.from_native(f, eager_only=True) for f in pl.collect_all(natives)]
+    return [plan.collect() for plan in plans]
+
+
+def _kpi_result(
+    shop: ShopData, table: nw.DataFrame[Any], keys: list[str], *, basis: str, when: str | None
+) -> KpiResult:
+    """A collected KPI table made a result: the span, sessions and conversion added."""
     if len(table) == 0:
         raise AovlabInputError(
             "no counted orders in the selection",
@@ -613,7 +663,7 @@ def kpis(
             found="none",
         )
     span = f"in {when}" if when else ""
-    if span_dates:
+    if "__first" in table.columns:
         first, last = table.select("__first", "__last").row(0)
         span = f"from {first:%Y-%m-%d} to {last:%Y-%m-%d}"
         table = table.drop("__first", "__last")

@@ -225,7 +225,11 @@ class ShopData:
             if frame is None or backend_of(frame) == backend:
                 return frame
             if backend == "pandas":
-                return frame.to_pandas()
+                return (
+                    frame.collect().to_pandas()
+                    if isinstance(frame, pl.LazyFrame)
+                    else frame.to_pandas()
+                )
             return pl.from_pandas(frame)
 
         return replace(

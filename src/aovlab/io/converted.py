@@ -7,6 +7,12 @@ the load's notes and the files it came from (by name). The same object is in eac
 Parquet file's metadata under ``aovlab``. ``aovlab.load(orders="shop/")`` (:func:`read`)
 gives the same figures as loading the export, without parsing text again.
 
+The tables were checked when the export was read, so reading the folder trusts them
+when each file still has the rows and columns ``shop.json`` lists: the shop then holds
+lazy Parquet scans, and each analysis reads only the columns it uses. A file that was
+changed since (other columns or types, another row count) is checked again, like any
+Parquet table.
+
 Nothing secret or personal is written: the per-client salt is not kept (customer ids are
 already its hashes), and personal columns and values were removed by the load.
 """
@@ -93,13 +99,18 @@ def write(
             for n in shop.notes
         ],
     }
+    natives: dict[str, pl.DataFrame] = {}
+    for table in TABLES:
+        if getattr(shop, table) is not None:
+            frame = shop.frame(table).to_native()
+            natives[table] = frame if isinstance(frame, pl.DataFrame) else pl.from_pandas(frame)
+    meta["tables"] = {
+        table: {"rows": frame.height, "schema": _schema(frame.schema)}
+        for table, frame in natives.items()
+    }
     text = json.dumps(meta, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
     written = []
-    for table in TABLES:
-        frame = getattr(shop, table)
-        if frame is None:
-            continue
-        native = frame if isinstance(frame, pl.DataFrame) else pl.from_pandas(frame)
+    for table, native in natives.items():
         path = folder / f"{table}.parquet"
         native.write_parquet(path, metadata={"aovlab": text})
         written.append(path)
@@ -107,10 +118,62 @@ def write(
     return [*written, folder / META_FILE]
 
 
+def _schema(schema: Any) -> dict[str, str]:
+    return {name: str(dtype) for name, dtype in schema.items()}
+
+
+def _unchanged(folder: Path, meta: dict[str, Any], text: str) -> bool:
+    """Whether every table file is as :func:`write` left it.
+
+    Each file must still carry this folder's ``shop.json`` in its own metadata (a file
+    rewritten by another tool does not), and the rows and columns recorded there. Reads
+    only the Parquet footers.
+    """
+    recorded = meta.get("tables")
+    if not isinstance(recorded, dict):
+        return False  # written by an earlier aovlab: check it again
+    present = {t for t in TABLES if (folder / f"{t}.parquet").is_file()}
+    if present != set(recorded):
+        return False
+    for table in present:
+        file = folder / f"{table}.parquet"
+        try:
+            if pl.read_parquet_metadata(file).get("aovlab") != text:
+                return False
+            schema = _schema(pl.read_parquet_schema(file))
+            rows = pl.scan_parquet(file).select(pl.len()).collect().item()
+        except (pl.exceptions.PolarsError, OSError):
+            return False
+        if schema != recorded[table].get("schema") or rows != recorded[table].get("rows"):
+            return False
+    return True
+
+
 def read(path: str | Path, *, backend: str | None = None) -> ShopData:
-    """Load a folder written by :func:`write`: the same figures as the export it came from."""
+    """Load a folder written by :func:`write`: the same figures as the export it came from.
+
+    The tables are lazy Parquet scans when the files are as written (see the module
+    docstring), else read and checked again.
+    """
     folder = Path(path)
-    meta = json.loads((folder / META_FILE).read_text(encoding="utf-8"))
+    text = (folder / META_FILE).read_text(encoding="utf-8")
+    meta = json.loads(text)
+    if _unchanged(folder, meta, text):
+        trusted = ShopData(
+            **{
+                t: pl.scan_parquet(folder / f"{t}.parquet")
+                for t in TABLES
+                if (folder / f"{t}.parquet").is_file()
+            },
+            currency=meta.get("currency"),
+            timezone=meta.get("timezone") or "UTC",
+            tax_included=bool(meta.get("tax_included", False)),
+            name=meta.get("name"),
+            notes=tuple(_notes(meta)),
+            format=meta.get("source_format", FORMAT),
+            rows_read=meta.get("rows_read"),
+        )
+        return trusted.to_backend(backend) if backend else trusted
     frames: dict[str, Any] = {}
     for table in TABLES:
         file = folder / f"{table}.parquet"
@@ -127,10 +190,7 @@ def read(path: str | Path, *, backend: str | None = None) -> ShopData:
         # The export's load already left out what it had to; keep what it kept.
         include_zero_value=True,
     )
-    kept = [
-        Note(n["level"], n["table"], n["message"], tuple(n["examples"]), n["count"])
-        for n in meta.get("notes", [])
-    ]
+    kept = _notes(meta)
     said = {(n.table, n.message) for n in kept}
     notes = (*kept, *(n for n in shop.notes if (n.table, n.message) not in said))
     shop = replace(
@@ -141,3 +201,10 @@ def read(path: str | Path, *, backend: str | None = None) -> ShopData:
         tax_included=bool(meta.get("tax_included", shop.tax_included)),
     )
     return shop.to_backend(backend) if backend else shop
+
+
+def _notes(meta: dict[str, Any]) -> list[Note]:
+    return [
+        Note(n["level"], n["table"], n["message"], tuple(n["examples"]), n["count"])
+        for n in meta.get("notes", [])
+    ]
