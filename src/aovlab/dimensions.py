@@ -122,8 +122,7 @@ def attach(shop: ShopData, frame: Any, name: str, *, alias: str | None = None) -
             .group_by("customer_id")
             .agg(nw.col("ordered_at").min().alias("__first_order"))
         )
-        first = first if lazy else first.collect()
-        frame = frame.join(first, on="customer_id", how="left")
+        frame = frame.join(first if lazy else first.collect(), on="customer_id", how="left")
         column = (
             nw.when(nw.col("customer_id").is_null())
             .then(nw.lit("guest"))

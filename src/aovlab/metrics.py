@@ -27,11 +27,10 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, overload
 
 import narwhals.stable.v2 as nw
-import polars as pl
 
 from aovlab import fmt, periods
 from aovlab.errors import AovlabInputError
-from aovlab.model import ShopData, is_counted
+from aovlab.model import ShopData, collect_all, is_counted
 from aovlab.results import Formats, Result
 
 BASES: tuple[str, ...] = ("net", "total", "gross")
@@ -640,14 +639,6 @@ def kpis_many(
         _kpi_result(shop, table, keys, basis=basis, when=when)
         for table, keys in zip(collect_all(plans), groupings, strict=True)
     ]
-
-
-def collect_all(plans: list[nw.LazyFrame[Any]]) -> list[nw.DataFrame[Any]]:
-    """Collect lazy frames together where the engine can share their work (polars)."""
-    natives = [plan.to_native() for plan in plans]
-    if len(natives) > 1 and all(isinstance(n, pl.LazyFrame) for n in natives):
-        return [nw.from_native(f, eager_only=True) for f in pl.collect_all(natives)]
-    return [plan.collect() for plan in plans]
 
 
 def _kpi_result(

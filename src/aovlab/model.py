@@ -181,7 +181,13 @@ class ShopData:
         (5, 2)
         """
         frame = nw.from_native(self._table(table))
-        return frame if isinstance(frame, nw.LazyFrame) else frame.lazy()
+        lazy = frame if isinstance(frame, nw.LazyFrame) else frame.lazy()
+        # Dimensions kept as categoricals (to save memory) are text to every analysis;
+        # only the columns a query uses are converted.
+        categorical = [c for c, t in lazy.collect_schema().items() if t == nw.Categorical]
+        if categorical:
+            lazy = lazy.with_columns(*(nw.col(c).cast(nw.String()) for c in categorical))
+        return lazy
 
     def frame(
         self, table: str = "orders", columns: Iterable[str] | None = None
@@ -190,10 +196,10 @@ class ShopData:
 
         For analyses that need rows rather than aggregates; prefer :meth:`scan`.
         """
-        frame = nw.from_native(self._table(table))
+        frame = self.scan(table)
         if columns is not None:
             frame = frame.select(*columns)
-        return frame.collect() if isinstance(frame, nw.LazyFrame) else frame
+        return frame.collect()
 
     def _table(self, table: str) -> Any:
         if table not in TABLES:
@@ -369,14 +375,26 @@ class ShopData:
             include_zero_value=include_zero_value,
             salt=salt,
         )
+        from aovlab import onepass
+
         try:
             catalog_nw = _catalog(catalog, ctx) if catalog is not None else None
-            lines_nw = _lines(lines, catalog_nw, ctx) if lines is not None else None
-            orders_nw, currency, tax_included, matched, dropped = _orders(
-                orders, lines_nw, currency, ctx
+            fast = (
+                onepass.orders_and_lines(orders, lines, currency, ctx)
+                if catalog is None and lines is not None
+                else None
             )
-            if lines_nw is not None:
-                lines_nw = _check_line_orders(lines_nw, orders_nw, notes, matched, dropped)
+            lines_nw: nw.DataFrame[Any] | None
+            if fast is not None:
+                orders_nw, lines_nw, currency, tax_included, found = fast
+                notes.extend(found)
+            else:
+                lines_nw = _lines(lines, catalog_nw, ctx) if lines is not None else None
+                orders_nw, currency, tax_included, matched, dropped = _orders(
+                    orders, lines_nw, currency, ctx
+                )
+                if lines_nw is not None:
+                    lines_nw = _check_line_orders(lines_nw, orders_nw, notes, matched, dropped)
             customers_nw = _customers(customers, ctx) if customers is not None else None
             if customers_nw is not None:
                 _check_customer_ids(customers_nw, orders_nw, notes)
@@ -401,12 +419,23 @@ class ShopData:
                 )
             )
 
-        def native(frame: nw.DataFrame[Any] | None) -> Any:
-            return None if frame is None else frame.to_native()
+        def native(frame: nw.DataFrame[Any] | None, given: Any = None) -> Any:
+            if frame is None:
+                return None
+            # Columns given as categoricals (a fast read's dimensions) stay categoricals.
+            categorical = (
+                [c for c, t in nw.from_native(given).schema.items() if t == nw.Categorical]
+                if given is not None
+                else []
+            )
+            back = [c for c in categorical if frame.schema.get(c) == nw.String]
+            if back:
+                frame = frame.with_columns(*(nw.col(c).cast(nw.Categorical()) for c in back))
+            return frame.to_native()
 
         return cls(
-            orders=native(orders_nw),
-            lines=native(lines_nw),
+            orders=native(orders_nw, orders),
+            lines=native(lines_nw, lines),
             customers=native(customers_nw),
             catalog=native(catalog_nw),
             traffic=native(traffic_nw),
@@ -457,6 +486,10 @@ def _frame(native: Any, table: str, ctx: _Reading) -> nw.DataFrame[Any]:
     if isinstance(native, pl.LazyFrame):
         native = native.collect()
     frame = nw.from_native(native, eager_only=True)
+    # Categorical columns (a fast read's dimensions) are checked as the text they are.
+    categorical = [c for c, t in frame.schema.items() if t in (nw.Categorical, nw.Enum)]
+    if categorical:
+        frame = frame.with_columns(*(nw.col(c).cast(nw.String()) for c in categorical))
     if len(frame) == 0:
         raise AovlabInputError(
             "has no rows", table=table, expected="at least one row", found="an empty table"
@@ -577,11 +610,7 @@ def _drop_free_text(frame: nw.DataFrame[Any], table: str, ctx: _Reading) -> nw.D
     values as half the customers): a names column repeats with repeat customers, so
     only the second test catches it.
     """
-    text = [
-        c
-        for c, dtype in frame.schema.items()
-        if dtype == nw.String and c not in ORDER_COLUMNS and not c.startswith("__")
-    ]
+    text = free_text_columns(frame)
     if not text:
         return frame
     has_customers = "customer_id" in frame.columns
@@ -595,15 +624,7 @@ def _drop_free_text(frame: nw.DataFrame[Any], table: str, ctx: _Reading) -> nw.D
     distinct = dict(zip(text, stats[: len(text)], strict=True))
     present = dict(zip(text, stats[len(text) : 2 * len(text)], strict=True))
     customers = int(stats[-1] or 0)
-    wide = {
-        c: "per order" if distinct[c] > _FREE_TEXT_SHARE * present[c] else "per customer"
-        for c in text
-        if distinct[c] >= _FREE_TEXT_MIN
-        and (
-            distinct[c] > _FREE_TEXT_SHARE * present[c]
-            or (customers and distinct[c] >= _FREE_TEXT_SHARE * customers)
-        )
-    }
+    wide = [c for c in text if is_free_text(distinct[c], present[c], customers)]
     if wide:
         ctx.notes.append(
             Note(
@@ -620,6 +641,25 @@ def _drop_free_text(frame: nw.DataFrame[Any], table: str, ctx: _Reading) -> nw.D
         )
         frame = frame.drop(*wide)
     return frame
+
+
+def free_text_columns(frame: nw.DataFrame[Any]) -> list[str]:
+    """The orders' text columns that could be free text: those not canonical."""
+    return [
+        c
+        for c, dtype in frame.schema.items()
+        if dtype in (nw.String, nw.Categorical)
+        and c not in ORDER_COLUMNS
+        and not c.startswith("__")
+    ]
+
+
+def is_free_text(distinct: int, present: int, customers: int) -> bool:
+    """Whether a column of ``distinct`` values in ``present`` filled rows is free text."""
+    return distinct >= _FREE_TEXT_MIN and (
+        distinct > _FREE_TEXT_SHARE * present
+        or bool(customers and distinct >= _FREE_TEXT_SHARE * customers)
+    )
 
 
 #: A text column is free text (not a dimension) when it has at least this many distinct
@@ -1302,13 +1342,7 @@ def _reconcile(
         ).row(0)
         if n_tax and n_in < n_ex:
             tax_included, off = True, off_in
-            notes.append(
-                Note(
-                    "info",
-                    table,
-                    "tax is included in prices: total = merchandise - discount + shipping",
-                )
-            )
+            notes.append(TAX_INCLUDED_NOTE)
         else:
             off = off_ex
         bad = frame.filter(given & off) if min(n_ex, n_in) else frame.head(0)
@@ -1367,6 +1401,11 @@ def _reconcile(
             )
         )
     return frame, tax_included
+
+
+TAX_INCLUDED_NOTE = Note(
+    "info", "orders", "tax is included in prices: total = merchandise - discount + shipping"
+)
 
 
 def _future_dates(frame: nw.DataFrame[Any], tz: str, notes: list[Note]) -> None:
@@ -1651,6 +1690,18 @@ def _traffic(native: Any, ctx: _Reading) -> nw.DataFrame[Any]:
         if column not in ("date", "sessions", "__row") and frame.schema[column] != nw.String:
             frame = _as_text(frame, column)
     return frame.drop("__row")
+
+
+def collect_all(plans: list[Any]) -> list[nw.DataFrame[Any]]:
+    """Collect narwhals lazy frames together where the engine can share their work.
+
+    polars runs them as one job (common scans computed once, the plans in parallel);
+    other engines collect them one by one.
+    """
+    natives = [plan.to_native() for plan in plans]
+    if len(natives) > 1 and all(isinstance(n, pl.LazyFrame) for n in natives):
+        return [nw.from_native(f, eager_only=True) for f in pl.collect_all(natives)]
+    return [plan.collect() for plan in plans]
 
 
 def is_counted() -> nw.Expr:

@@ -463,7 +463,10 @@ def _write_tables(
                         sheet.write_blank(r, c, None)
                     else:
                         kind = metrics.KPI_FORMATS.get(frame.columns[c])
-                        sheet.write_number(r, c, float(value), number_formats.get(kind or ""))
+                        # 12 significant digits: what an engine's parallel sums agree on
+                        # run after run (the last bits depend on the order of addition).
+                        number = float(f"{float(value):.12g}")
+                        sheet.write_number(r, c, number, number_formats.get(kind or ""))
         if cut:
             notes = workbook.add_worksheet("notes")
             notes.write_string(0, 0, "sheet")

@@ -101,9 +101,13 @@ def write(
     }
     natives: dict[str, pl.DataFrame] = {}
     for table in TABLES:
-        if getattr(shop, table) is not None:
-            frame = shop.frame(table).to_native()
-            natives[table] = frame if isinstance(frame, pl.DataFrame) else pl.from_pandas(frame)
+        frame = getattr(shop, table)
+        if frame is None:
+            continue
+        if isinstance(frame, pl.LazyFrame):
+            frame = frame.collect()
+        # Categorical dimensions stay categoricals (Parquet keeps each text once).
+        natives[table] = frame if isinstance(frame, pl.DataFrame) else pl.from_pandas(frame)
     meta["tables"] = {
         table: {"rows": frame.height, "schema": _schema(frame.schema)}
         for table, frame in natives.items()
