@@ -81,6 +81,8 @@ def ensure_shop(millions: float) -> Path:
                     out, include_header=part == 0, float_precision=2, line_terminator="\n"
                 )
             n_orders, n_lines = n_orders + orders.height, n_lines + lines.height
+            # Free this part before the next is generated: one part in memory at a time.
+            del tables, orders, lines
     partial["lines"].rename(folder / "lines.csv")
     partial["orders"].rename(folder / "orders.csv")  # last: marks a complete folder
     print(
