@@ -61,9 +61,15 @@ def measure(script: str, name: str, path: Path, repeat: int = 1) -> dict[str, An
 # parent's peak RSS into the child's ru_maxrss (the high-water mark of the memory the
 # child had before exec): hundreds of MB from a benchmark that has generated data. This
 # launcher is a bare `python -S` (about 10 MB), far below any contender's peak.
+#
+# With a memory limit, a watchdog thread reads the child's VmRSS every 50 ms and kills it
+# once it is over the limit, before the kernel's OOM killer picks a process (maybe someone
+# else's) on a shared machine. The main thread stays blocked in wait4, so the wall time is
+# as exact as without the watchdog.
 _LAUNCHER = """
-import json, os, sys, time
-out, argv = sys.argv[1], sys.argv[2:]
+import json, os, signal, sys, threading, time
+out, limit_kb, argv = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+over = []
 t0 = time.perf_counter()
 pid = os.fork()
 if pid == 0:
@@ -71,20 +77,54 @@ if pid == 0:
         os.execvp(argv[0], argv)
     finally:
         os._exit(127)
+
+
+def watch():
+    while True:
+        try:
+            with open(f"/proc/{pid}/status") as f:
+                rss = next(int(l.split()[1]) for l in f if l.startswith("VmRSS"))
+        except (OSError, StopIteration):
+            return
+        if rss > limit_kb:
+            over.append(rss)
+            os.kill(pid, signal.SIGKILL)
+            return
+        time.sleep(0.05)
+
+
+if limit_kb:
+    threading.Thread(target=watch, daemon=True).start()
 _, status, usage = os.wait4(pid, 0)
 seconds = time.perf_counter() - t0
 with open(out, "w") as f:
-    json.dump({"seconds": seconds, "maxrss_kb": usage.ru_maxrss}, f)
-sys.exit(os.waitstatus_to_exitcode(status))
+    json.dump(
+        {
+            "seconds": seconds,
+            "maxrss_kb": usage.ru_maxrss,
+            "exitcode": os.waitstatus_to_exitcode(status),
+            "over_limit_kb": over[0] if over else None,
+        },
+        f,
+    )
 """
 
 
-def whole_process(argv: list[str], cwd: Path | None = None) -> dict[str, Any]:
+def whole_process(
+    argv: list[str],
+    cwd: Path | None = None,
+    mem_limit_mb: float | None = None,
+    check: bool = True,
+) -> dict[str, Any]:
     """Run ``argv`` as its own OS process: wall seconds, peak RSS (MB), stdout and stderr.
 
     Wall time is from fork to exit; the peak is the process's own ``ru_maxrss`` from
     ``os.wait4`` (per process, unlike ``RUSAGE_CHILDREN``, whose maximum over every child
     waited for so far cannot be taken apart by deltas).
+
+    ``mem_limit_mb``: kill the process once its RSS is over this (checked every 50 ms).
+    ``check``: raise if the process fails; otherwise the result says so in ``failure``
+    (None when it exited 0): "out of memory (...)", "killed by signal N" or "exit N: ...".
     """
     import tempfile
 
@@ -93,17 +133,33 @@ def whole_process(argv: list[str], cwd: Path | None = None) -> dict[str, Any]:
         tempfile.TemporaryFile() as err,
         tempfile.NamedTemporaryFile(suffix=".json") as usage,
     ):
-        launcher = [sys.executable, "-S", "-c", _LAUNCHER, usage.name, *argv]
+        limit_kb = int(mem_limit_mb * 1024) if mem_limit_mb else 0
+        launcher = [sys.executable, "-S", "-c", _LAUNCHER, usage.name, str(limit_kb), *argv]
         code = subprocess.run(launcher, stdout=out, stderr=err, cwd=cwd).returncode
         out.seek(0)
         err.seek(0)
         stdout, stderr = out.read().decode(), err.read().decode()
-        if code:
-            raise RuntimeError(f"{' '.join(argv)} exited {code}:\n{stderr[-2000:]}")
-        measured = json.loads(Path(usage.name).read_text())
+        text = Path(usage.name).read_text()
+        if code or not text:
+            raise RuntimeError(f"launcher for {' '.join(argv)} exited {code}:\n{stderr[-2000:]}")
+        measured = json.loads(text)
+    exitcode, over = measured["exitcode"], measured["over_limit_kb"]
+    failure = None
+    if over is not None:
+        failure = f"out of memory (killed at {over / 1024:,.0f} MB > limit {mem_limit_mb:,.0f} MB)"
+    elif exitcode == -9:
+        failure = "killed by signal 9 (the kernel's OOM killer?)"
+    elif exitcode < 0:
+        failure = f"killed by signal {-exitcode}"
+    elif exitcode:
+        last = stderr.strip().splitlines()[-1:] or ["no message"]
+        failure = f"exit {exitcode}: {last[0][:200]}"
+    if failure and check:
+        raise RuntimeError(f"{' '.join(argv)}: {failure}\n{stderr[-2000:]}")
     return {
         "seconds": measured["seconds"],
         "peak_mb": measured["maxrss_kb"] / 1024,  # kilobytes on Linux
         "stdout": stdout,
         "stderr": stderr,
+        "failure": failure,
     }
