@@ -134,6 +134,56 @@ def finish(currency: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def polars_figures(orders: Any, lines: Any, currency: str) -> dict[str, Any]:
+    """The figures in one polars plan, from two LazyFrames whatever their source.
+
+    ``orders``: the counted orders as order_id, value (net), key (month in the shop's time
+    zone); ``lines``: order_id, quantity, unit_cost. Shared by the CSV and the Parquet
+    polars contenders, so that they differ only in how they read.
+    """
+    import polars as pl
+
+    per_order = lines.group_by("order_id").agg(
+        pl.col("quantity").sum().alias("units"),
+        (pl.col("quantity") * pl.col("unit_cost")).sum().round(2).alias("cogs"),
+        pl.col("unit_cost").is_null().sum().alias("no_cost"),
+    )
+    base = orders.join(per_order, on="order_id", how="left").select(
+        "key",
+        "value",
+        "units",
+        pl.when(pl.col("no_cost") == 0).then(pl.col("cogs")).alias("cogs"),
+    )
+
+    def sums(frame: pl.LazyFrame) -> pl.LazyFrame:
+        n = pl.len().over("key")
+        rank = pl.col("value").rank("ordinal").over("key")
+        k = (n * 0.05).floor()
+        return (
+            frame.with_columns(
+                pl.when((rank > k) & (rank <= n - k)).then(pl.col("value")).alias("trim"),
+                pl.when(n - rank < (n * 0.01).ceil()).then(pl.col("value")).alias("top"),
+            )
+            .group_by("key")
+            .agg(
+                pl.len().alias("orders"),
+                pl.col("value").sum().alias("revenue"),
+                pl.col("value").median().alias("median"),
+                pl.col("trim").mean().alias("trimmed"),
+                pl.col("top").sum(),
+                pl.col("units").sum(),
+                pl.col("units").null_count().alias("units_missing"),
+                pl.col("cogs").sum(),
+                pl.col("cogs").null_count().alias("cogs_missing"),
+            )
+        )
+
+    by_month, overall = pl.collect_all(
+        [sums(base), sums(base.with_columns(pl.lit("all").alias("key")))]
+    )
+    return finish(currency, [*by_month.to_dicts(), *overall.to_dicts()])
+
+
 def polars_lazy(folder: Path) -> dict[str, Any]:
     """Hand-written polars: two lazy scans (needed columns, right dtypes), one plan."""
     import polars as pl
@@ -167,56 +217,11 @@ def polars_lazy(folder: Path) -> dict[str, Any]:
             .alias("key"),
         )
     )
-    lines = (
-        pl.scan_csv(
-            folder / "lines.csv",
-            schema_overrides={
-                "order_id": pl.Int64,
-                "quantity": pl.Int64,
-                "unit_cost": pl.Float64,
-            },
-        )
-        .group_by("order_id")
-        .agg(
-            pl.col("quantity").sum().alias("units"),
-            (pl.col("quantity") * pl.col("unit_cost")).sum().round(2).alias("cogs"),
-            pl.col("unit_cost").is_null().sum().alias("no_cost"),
-        )
+    lines = pl.scan_csv(
+        folder / "lines.csv",
+        schema_overrides={"order_id": pl.Int64, "quantity": pl.Int64, "unit_cost": pl.Float64},
     )
-    base = orders.join(lines, on="order_id", how="left").select(
-        "key",
-        "value",
-        "units",
-        pl.when(pl.col("no_cost") == 0).then(pl.col("cogs")).alias("cogs"),
-    )
-
-    def sums(frame: pl.LazyFrame) -> pl.LazyFrame:
-        n = pl.len().over("key")
-        rank = pl.col("value").rank("ordinal").over("key")
-        k = (n * 0.05).floor()
-        return (
-            frame.with_columns(
-                pl.when((rank > k) & (rank <= n - k)).then(pl.col("value")).alias("trim"),
-                pl.when(n - rank < (n * 0.01).ceil()).then(pl.col("value")).alias("top"),
-            )
-            .group_by("key")
-            .agg(
-                pl.len().alias("orders"),
-                pl.col("value").sum().alias("revenue"),
-                pl.col("value").median().alias("median"),
-                pl.col("trim").mean().alias("trimmed"),
-                pl.col("top").sum(),
-                pl.col("units").sum(),
-                pl.col("units").null_count().alias("units_missing"),
-                pl.col("cogs").sum(),
-                pl.col("cogs").null_count().alias("cogs_missing"),
-            )
-        )
-
-    by_month, overall = pl.collect_all(
-        [sums(base), sums(base.with_columns(pl.lit("all").alias("key")))]
-    )
-    return finish(meta["currency"], [*by_month.to_dicts(), *overall.to_dicts()])
+    return polars_figures(orders, lines, meta["currency"])
 
 
 def duckdb_sql(folder: Path) -> dict[str, Any]:
@@ -368,15 +373,22 @@ IMPORTS = {
 REFERENCE = "polars lazy"
 
 
+#: Module-level helpers a generated script carries when the contender calls them.
+HELPERS = (finish, polars_figures)
+
+
 def write_script(fn: Any) -> Path:
-    """A stand-alone script: stdlib imports, ``finish``, the contender, a main line."""
+    """A stand-alone script: stdlib imports, the helpers it calls, the contender, a main line."""
     SCRIPTS.mkdir(parents=True, exist_ok=True)
     path = SCRIPTS / f"{fn.__name__}.py"
+    body = inspect.getsource(fn)
+    needed = [h for h in HELPERS if h is finish or f"{h.__name__}(" in body]
+    helpers = "\n\n".join(inspect.getsource(h) for h in needed)
     text = (
         f'"""Written by bench/bench_process.py: {inspect.getdoc(fn)}"""\n\n'
         "from __future__ import annotations\n\n"
         "import json\nimport sys\nfrom pathlib import Path\nfrom typing import Any\n\n\n"
-        f"{inspect.getsource(finish)}\n\n{inspect.getsource(fn)}\n\n"
+        f"{helpers}\n\n{body}\n\n"
         f"sys.stdout.write(json.dumps({fn.__name__}(Path(sys.argv[1]))) + '\\n')\n"
     )
     path.write_text(text)
