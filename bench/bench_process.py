@@ -4,7 +4,9 @@ Each contender runs as its own OS process (interpreter start, imports, reading, 
 figures, JSON out, exit), timed from outside: wall seconds and the process's own peak
 RSS, best of ``--repeat``. The hand-written contenders are small scripts written into
 bench/.cache/scripts/ from the functions below (``inspect.getsource``), so the code that
-is timed is the code that is linted here.
+is timed is the code that is linted here. With ``--parquet`` (the default) a second pair
+reads what `aovlab convert` wrote: aovlab on the converted folder and polars scanning
+its Parquet. Results accumulate by size in bench/.cache/process_results.json.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import io
 import json
 import os
 import platform
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -224,6 +227,28 @@ def polars_lazy(folder: Path) -> dict[str, Any]:
     return polars_figures(orders, lines, meta["currency"])
 
 
+def polars_parquet(folder: Path) -> dict[str, Any]:
+    """Hand-written polars on `aovlab convert`'s Parquet: two scan_parquet, the same plan."""
+    import polars as pl
+
+    meta = json.loads((folder / "shop.json").read_text())
+    scan = pl.scan_parquet(folder / "orders.parquet")
+    counted = (pl.col("status") != "cancelled") & (pl.col("merchandise") >= 0.005)
+    if "test" in scan.collect_schema().names():
+        counted &= ~pl.col("test").fill_null(False)
+    orders = scan.filter(counted).select(
+        "order_id",
+        (pl.col("merchandise") - pl.col("discount")).alias("value"),
+        # Stored as an instant with the shop's zone; converting is a no-op then.
+        pl.col("ordered_at")
+        .dt.convert_time_zone(meta["timezone"])
+        .dt.strftime("%Y-%m")
+        .alias("key"),
+    )
+    lines = pl.scan_parquet(folder / "lines.parquet").select("order_id", "quantity", "unit_cost")
+    return polars_figures(orders, lines, meta["currency"])
+
+
 def duckdb_sql(folder: Path) -> dict[str, Any]:
     """DuckDB: one SQL query over both CSVs (per month and overall via UNION ALL)."""
     import duckdb
@@ -362,17 +387,46 @@ def aovlab_cli(folder: Path) -> dict[str, Any]:
     return json.loads(buffer.getvalue())
 
 
+def aovlab_parquet(folder: Path) -> dict[str, Any]:
+    """In-process only: the CLI's `kpis` on the converted folder (load + kpis + JSON)."""
+    from aovlab import cli
+
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        cli.kpis(folder, by="month", as_json=True)
+    return json.loads(buffer.getvalue())
+
+
 HAND_WRITTEN = {"polars lazy": polars_lazy, "duckdb SQL": duckdb_sql, "pandas": pandas_plain}
-IN_PROCESS = {"aovlab": aovlab_cli, **HAND_WRITTEN}
+PARQUET_HAND_WRITTEN = {"polars parquet": polars_parquet}
+IN_PROCESS = {
+    "aovlab": aovlab_cli,
+    **HAND_WRITTEN,
+    "aovlab parquet": aovlab_parquet,
+    **PARQUET_HAND_WRITTEN,
+}
 IMPORTS = {
     "aovlab": ["aovlab.cli"],
     "polars lazy": ["polars"],
     "duckdb SQL": ["duckdb"],
     "pandas": ["pandas", "numpy"],
+    "aovlab parquet": ["aovlab.cli"],
+    "polars parquet": ["polars"],
 }
-REFERENCE = "polars lazy"
-
-
+PARQUET = ("aovlab parquet", "polars parquet")
+REFERENCE = "polars lazy"  # the ratios' denominator
+#: What each contender's ratio "same input" is taken to: the hand-written polars query
+#: reading the same files (CSV or the converted Parquet).
+SAME_INPUT = {name: REFERENCE for name in IN_PROCESS} | {name: "polars parquet" for name in PARQUET}
+#: --skip names (no spaces, for the shell) -> contender.
+SKIP_NAMES = {
+    "aovlab": "aovlab",
+    "polars": "polars lazy",
+    "duckdb": "duckdb SQL",
+    "pandas": "pandas",
+    "aovlab-parquet": "aovlab parquet",
+    "polars-parquet": "polars parquet",
+}
 #: Module-level helpers a generated script carries when the contender calls them.
 HELPERS = (finish, polars_figures)
 
@@ -396,7 +450,7 @@ def write_script(fn: Any) -> Path:
 
 
 def commands(folder: Path, duckdb_ok: bool) -> dict[str, list[str]]:
-    """argv of each contender's whole process."""
+    """argv of each CSV contender's whole process."""
     out = {
         "aovlab": [
             str(AOVLAB),
@@ -416,6 +470,14 @@ def commands(folder: Path, duckdb_ok: bool) -> dict[str, list[str]]:
     return out
 
 
+def parquet_commands(converted: Path) -> dict[str, list[str]]:
+    """argv of the Parquet pair's whole processes, on `aovlab convert`'s folder."""
+    out = {"aovlab parquet": [str(AOVLAB), "kpis", str(converted), "--json", "--by", "month"]}
+    for name, fn in PARQUET_HAND_WRITTEN.items():
+        out[name] = [sys.executable, str(write_script(fn)), str(converted)]
+    return out
+
+
 def have_duckdb() -> bool:
     try:
         import duckdb  # noqa: F401
@@ -428,12 +490,120 @@ def have_duckdb() -> bool:
     return True
 
 
+# --------------------------------------------------------------------------- parquet
+
+
+def source_key() -> dict[str, str]:
+    """What `aovlab convert`'s output depends on: aovlab's source files and polars.
+
+    A hash of the content of every file of the aovlab package that runs (the venv's
+    editable install, src/aovlab), so an uncommitted change to the loader redoes the
+    conversion as surely as a new commit; a commit that leaves src/aovlab alone does not.
+    """
+    import hashlib
+    import importlib.metadata
+    import importlib.util
+
+    spec = importlib.util.find_spec("aovlab")
+    assert spec is not None and spec.origin is not None, "aovlab is not installed"
+    src = Path(spec.origin).parent
+    digest = hashlib.sha256()
+    for path in sorted(p for p in src.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+        digest.update(path.relative_to(src).as_posix().encode() + b"\0" + path.read_bytes())
+    # Not the path: /work/main's bench/.cache links its shops to another clone's, and the
+    # same source there should find the same conversion.
+    return {
+        "aovlab_source_sha256": digest.hexdigest(),
+        "polars": importlib.metadata.version("polars"),
+    }
+
+
+def ensure_converted(folder: Path, mem_limit_mb: float | None) -> tuple[Path | None, dict]:
+    """``folder/converted`` by `aovlab convert` (cached), and how it was made or failed.
+
+    Redone when aovlab's source (or polars) changed since: the key is written to
+    ``folder/converted.stamp.json`` beside the folder, after a conversion that succeeded.
+    """
+    out, stamp = folder / "converted", folder / "converted.stamp.json"
+    key = source_key()
+    if out.is_dir() and stamp.exists():
+        info = json.loads(stamp.read_text())
+        if info.get("key") == key:
+            return out, info | {"cached": True}
+    meta = json.loads((folder / "shop.json").read_text())
+    partial = folder / "converted.partial"
+    for old in (partial, out):
+        if old.exists():
+            shutil.rmtree(old)
+    stamp.unlink(missing_ok=True)
+    argv = [
+        str(AOVLAB),
+        "convert",
+        str(folder / "orders.csv"),
+        "--lines",
+        str(folder / "lines.csv"),
+        "--currency",
+        meta["currency"],
+        "--timezone",
+        meta["timezone"],
+        "--out",
+        str(partial),
+    ]
+    print(f"converting {folder.name} to Parquet: aovlab {' '.join(argv[1:])}", flush=True)
+    r = whole_process(argv, mem_limit_mb=mem_limit_mb, check=False)
+    if r["failure"]:
+        print(f"  aovlab convert failed at {folder.name}: {r['failure']}", flush=True)
+        if partial.exists():
+            shutil.rmtree(partial)
+        return None, {"failure": r["failure"], "seconds": r["seconds"], "peak_mb": r["peak_mb"]}
+    partial.rename(out)
+    info = {
+        "key": key,
+        "date": now(),
+        **git_commit(),
+        "seconds": r["seconds"],
+        "peak_mb": r["peak_mb"],
+        "parquet_mb": sum(p.stat().st_size for p in out.glob("*.parquet")) / 1e6,
+    }
+    stamp.write_text(json.dumps(info, indent=2) + "\n")
+    print(
+        f"  converted in {r['seconds']:.1f} s, peak {r['peak_mb']:,.0f} MB, "
+        f"{info['parquet_mb']:,.0f} MB of Parquet -> {out}",
+        flush=True,
+    )
+    return out, info | {"cached": False}
+
+
+def now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def git_commit() -> dict[str, Any]:
+    """The commit of this working tree, and whether src/ or bench/ differ from it."""
+    import subprocess
+
+    def git(*args: str) -> str:
+        done = subprocess.run(
+            ["git", "-C", str(HERE.parent), *args], capture_output=True, text=True
+        )
+        return done.stdout.strip() if done.returncode == 0 else ""
+
+    return {
+        "commit": git("rev-parse", "HEAD") or None,
+        "dirty": bool(git("status", "--porcelain", "--untracked-files=no", "--", "src", "bench")),
+    }
+
+
 # --------------------------------------------------------------------------- checks
 
 
-def check(results: dict[str, dict[str, Any]]) -> None:
-    """Orders, revenue and AOV per month and overall agree to the cent, or stop loudly."""
-    ref = results["aovlab"]
+def check(results: dict[str, dict[str, Any]], against: str = "aovlab") -> None:
+    """Orders, revenue and AOV per month and overall agree to the cent, or stop loudly.
+
+    Every contender against ``against`` (aovlab on the CSV, the figures every other
+    contender must give, whatever it reads).
+    """
+    ref = results[against]
     problems = []
 
     def rows(payload: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -443,7 +613,7 @@ def check(results: dict[str, dict[str, Any]]) -> None:
     for name, payload in results.items():
         got = rows(payload)
         if set(got) != set(want):
-            problems.append(f"{name}: keys {sorted(set(got) ^ set(want))} differ from aovlab")
+            problems.append(f"{name}: keys {sorted(set(got) ^ set(want))} differ from {against}")
             continue
         for key, row in want.items():
             other = got[key]
@@ -451,7 +621,7 @@ def check(results: dict[str, dict[str, Any]]) -> None:
                 problems.append(f"{name} {key}: orders {other['orders']} != {row['orders']}")
             for fig in ("revenue", "aov"):
                 if abs(other[fig] - row[fig]) > 0.0051:
-                    problems.append(f"{name} {key}: {fig} {other[fig]} != aovlab {row[fig]}")
+                    problems.append(f"{name} {key}: {fig} {other[fig]} != {against} {row[fig]}")
             # The other figures: reported, not fatal (definitions are the same, but a cent
             # may round the other way).
             for fig in (
@@ -465,7 +635,7 @@ def check(results: dict[str, dict[str, Any]]) -> None:
                 a, b = other[fig], row[fig]
                 tol = 2e-6 if fig in ("top1pct_revenue_share", "upt") else 0.0101
                 if (a is None) != (b is None) or (a is not None and abs(a - b) > tol):
-                    print(f"note: {name} {key}: {fig} {a} vs aovlab {b}")
+                    print(f"note: {name} {key}: {fig} {a} vs {against} {b}")
     if problems:
         raise SystemExit("CONTENDERS DISAGREE:\n  " + "\n  ".join(problems[:40]))
 
@@ -574,8 +744,29 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", default="1,3", help="shop sizes in millions of orders")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--parquet",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also time the Parquet pair on `aovlab convert`'s folder (converted once per "
+        "size and aovlab source, cached)",
+    )
+    parser.add_argument(
+        "--skip",
+        default="",
+        help=f"contenders not to run, comma-separated: {', '.join(SKIP_NAMES)}",
+    )
+    parser.add_argument(
+        "--mem-limit-gb",
+        type=float,
+        help="kill a process whose RSS goes over this and report it out of memory "
+        "(default: 90 %% of the memory available at start; 0: no limit)",
+    )
     parser.add_argument("--profile", action="store_true", help="where aovlab's process spends")
     parser.add_argument("--no-in-process", action="store_true", help="skip the in-process view")
+    parser.add_argument(
+        "--results", type=Path, default=RESULTS, help="JSON the results are merged into, by size"
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--phases", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--path", type=Path, help=argparse.SUPPRESS)
@@ -587,82 +778,268 @@ def main() -> None:
         phases(args.path)
         return
 
+    unknown = [s for s in args.skip.split(",") if s and s not in SKIP_NAMES]
+    if unknown:
+        parser.error(f"--skip {','.join(unknown)}: not one of {', '.join(SKIP_NAMES)}")
+    skip = {SKIP_NAMES[s] for s in args.skip.split(",") if s}
+    if args.mem_limit_gb is None:
+        limit: float | None = available_mb() * 0.9
+    else:
+        limit = args.mem_limit_gb * 1024 or None
+    print(
+        f"memory limit per process: {f'{limit:,.0f} MB' if limit else 'none'}"
+        " (over it: killed, reported out of memory)"
+    )
     sizes = [float(s) for s in args.sizes.split(",")]
     folders = {s: ensure_shop(s) for s in sizes}
     duckdb_ok = have_duckdb()
-    report: dict[str, Any] = {
-        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
-        "loadavg_start": os.getloadavg(),
-        "repeat": args.repeat,
-        "sizes": [],
-    }
     for size, folder in folders.items():
-        argvs = commands(folder, duckdb_ok)
-        runs: dict[str, list[dict[str, Any]]] = {name: [] for name in argvs}
-        # Round robin, so that what else runs on the machine hits every contender alike.
-        for _ in range(args.repeat):
-            for name, argv in argvs.items():
-                runs[name].append(whole_process(argv))
-        best = {name: min(r, key=lambda r: r["seconds"]) for name, r in runs.items()}
-        results = {name: json.loads(r["stdout"]) for name, r in best.items()}
-        check(results)
-        inproc: dict[str, dict[str, Any]] = {}
-        if not args.no_in_process:
-            for name in argvs:
-                inproc[name] = measure(__file__, name, folder, args.repeat)
-        ref = best[REFERENCE]
-        entry = {
-            "millions": size,
-            "orders": sum(r["orders"] for r in results["aovlab"]["by"]),
-            "lines_csv_mb": (folder / "lines.csv").stat().st_size / 1e6,
-            "orders_csv_mb": (folder / "orders.csv").stat().st_size / 1e6,
-            "contenders": [],
-        }
-        for name, r in best.items():
-            row = {
-                "contender": name,
-                "wall_s": r["seconds"],
-                "peak_mb": r["peak_mb"],
-                "ratio": r["seconds"] / ref["seconds"],
-                "all_wall_s": [x["seconds"] for x in runs[name]],
-            }
-            if name in inproc:
-                row |= {
-                    "in_process_s": inproc[name]["seconds"],
-                    "in_process_import_s": inproc[name]["import_seconds"],
-                    "in_process_peak_mb": inproc[name]["peak_mb"],
-                    "in_process_ratio": inproc[name]["seconds"] / inproc[REFERENCE]["seconds"],
-                }
-            entry["contenders"].append(row)
-        report["sizes"].append(entry)
-        print_size(entry, args.repeat)
-    report["loadavg_end"] = os.getloadavg()
-    RESULTS.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"\nload average {report['loadavg_start'][0]:.2f} -> {report['loadavg_end'][0]:.2f}")
-    print(f"wrote {RESULTS}")
+        entry = run_size(
+            size,
+            folder,
+            repeat=args.repeat,
+            duckdb_ok=duckdb_ok,
+            skip=skip,
+            parquet=args.parquet,
+            in_process=not args.no_in_process,
+            limit=limit,
+        )
+        print_size(entry)
+        save_results(args.results, entry)  # after each size: a long run keeps what it did
+    print(f"\nwrote {args.results}")
     if args.profile:
         profile(folders[sizes[-1]])
 
 
-def print_size(entry: dict[str, Any], repeat: int) -> None:
+def available_mb() -> float:
+    """MemAvailable now, in MB."""
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemAvailable:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no MemAvailable in /proc/meminfo")
+
+
+def run_size(
+    size: float,
+    folder: Path,
+    *,
+    repeat: int,
+    duckdb_ok: bool,
+    skip: set[str],
+    parquet: bool,
+    in_process: bool,
+    limit: float | None,
+) -> dict[str, Any]:
+    """Every contender at one size: whole process round robin, check, in-process view."""
+    load_start = os.getloadavg()[0]
+    argvs = commands(folder, duckdb_ok)
+    status: dict[str, str] = {}  # contender -> why it has no figures
+    if not duckdb_ok:
+        status["duckdb SQL"] = "not run: duckdb is not installed"
+    convert: dict[str, Any] | None = None
+    targets = dict.fromkeys(IN_PROCESS, folder)
+    if parquet and not set(PARQUET) <= skip:
+        converted, convert = ensure_converted(folder, limit)
+        if converted is None:
+            status |= dict.fromkeys(PARQUET, f"not run: aovlab convert {convert['failure']}")
+        else:
+            argvs |= parquet_commands(converted)
+            targets |= dict.fromkeys(PARQUET, converted)
+    elif parquet:
+        status |= dict.fromkeys(PARQUET, "skipped (--skip)")
+    for name in skip & set(argvs):
+        status[name] = "skipped (--skip)"
+
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in argvs if name not in status}
+    results: dict[str, dict[str, Any]] = {}
+    # Round robin, so that what else runs on the machine hits every contender alike. A
+    # contender that fails (or is killed over the memory limit) is not run again.
+    for _ in range(repeat):
+        for name in runs:
+            if name in status:
+                continue
+            r = whole_process(argvs[name], mem_limit_mb=limit, check=False)
+            if r["failure"] is None and name not in results:
+                try:
+                    results[name] = json.loads(r["stdout"])
+                except json.JSONDecodeError:
+                    r["failure"] = f"printed no JSON: {r['stdout'][:100]!r}"
+            if r["failure"]:
+                status[name] = r["failure"]
+                print(f"{size:g} M {name}: {r['failure']}", flush=True)
+                continue
+            runs[name].append(r)
+    best = {n: min(rs, key=lambda r: r["seconds"]) for n, rs in runs.items() if n not in status}
+    results = {n: results[n] for n in best}
+    against = next((n for n in ("aovlab", REFERENCE, *best) if n in results), None)
+    if against is not None:
+        check(results, against)
+
+    inproc: dict[str, dict[str, Any]] = {}
+    if in_process:
+        for name in best:
+            try:
+                inproc[name] = measure(__file__, name, targets[name], repeat, limit)
+            except RuntimeError as e:
+                inproc[name] = {"failure": str(e).splitlines()[0][:300]}
+                print(f"{size:g} M {name} in-process: {inproc[name]['failure']}", flush=True)
+
+    def ratio(a: dict[str, Any] | None, b: dict[str, Any] | None, key: str) -> float | None:
+        if not a or not b or key not in a or key not in b:
+            return None
+        return a[key] / b[key]
+
+    rows = []
+    for name in IN_PROCESS:
+        row: dict[str, Any] = {
+            "contender": name,
+            "input": "Parquet" if name in PARQUET else "CSV",
+        }
+        if name in best:
+            r, same = best[name], SAME_INPUT[name]
+            row |= {
+                "status": "ok",
+                "wall_s": r["seconds"],
+                "peak_mb": r["peak_mb"],
+                "ratio": ratio(r, best.get(REFERENCE), "seconds"),
+                "ratio_same_input": ratio(r, best.get(same), "seconds"),
+                "all_wall_s": [x["seconds"] for x in runs[name]],
+            }
+            ip = inproc.get(name)
+            if ip and "failure" in ip:
+                row["in_process_failure"] = ip["failure"]
+            elif ip:
+                row |= {
+                    "in_process_s": ip["seconds"],
+                    "in_process_import_s": ip["import_seconds"],
+                    "in_process_peak_mb": ip["peak_mb"],
+                    "in_process_ratio": ratio(ip, inproc.get(REFERENCE), "seconds"),
+                    "in_process_ratio_same_input": ratio(ip, inproc.get(same), "seconds"),
+                }
+        elif name in status:
+            row["status"] = status[name]
+        else:
+            continue  # not part of this run (--no-parquet)
+        rows.append(row)
+    entry: dict[str, Any] = {
+        "millions": size,
+        "orders": (
+            sum(r["orders"] for r in results[against]["by"]) if against is not None else None
+        ),
+        "orders_csv_mb": (folder / "orders.csv").stat().st_size / 1e6,
+        "lines_csv_mb": (folder / "lines.csv").stat().st_size / 1e6,
+        "date": now(),
+        **git_commit(),
+        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
+        "repeat": repeat,
+        "mem_limit_mb": limit,
+        "loadavg": [load_start, os.getloadavg()[0]],
+        "aovlab_vs_polars": {
+            "csv": ratio(best.get("aovlab"), best.get(REFERENCE), "seconds"),
+            "parquet": ratio(best.get("aovlab parquet"), best.get("polars parquet"), "seconds"),
+        },
+        "contenders": rows,
+    }
+    if convert is not None:
+        entry["convert"] = {k: v for k, v in convert.items() if k != "key"}
+    return entry
+
+
+def print_size(entry: dict[str, Any]) -> None:
+    orders = f"{entry['orders']:,} counted orders" if entry["orders"] else "no figures"
     print(
-        f"\n{entry['millions']:g} M: {entry['orders']:,} counted orders, whole process, "
-        f"best of {repeat}; in-process = load + figures after imports"
+        f"\n{entry['millions']:g} M: {orders}, whole process, best of {entry['repeat']}; "
+        "in-process = load + figures after imports"
     )
-    head = f"{'size':>5s} {'contender':12s} {'wall s':>7s} {'peak MB':>8s} {'vs polars':>9s}"
+    convert = entry.get("convert")
+    if convert and "failure" not in convert:
+        print(
+            f"Parquet: {convert['parquet_mb']:,.0f} MB by `aovlab convert` "
+            f"({'cached, ' if convert.get('cached') else ''}made in {convert['seconds']:.1f} s, "
+            f"peak {convert['peak_mb']:,.0f} MB; not in the times below)"
+        )
+    # "vs polars": to the hand-written polars query on the same input (CSV or Parquet);
+    # "vs pl CSV": to polars lazy on the CSVs, the reference of every row.
+    head = (
+        f"{'size':>5s} {'contender':14s} {'input':7s} {'wall s':>7s} {'peak MB':>8s} "
+        f"{'vs polars':>9s} {'vs pl CSV':>9s}"
+    )
     print(head + f" | {'in-proc s':>9s} {'import s':>8s} {'peak MB':>8s} {'vs polars':>9s}")
+
+    def x(v: float | None) -> str:
+        return f"{v:8.2f}x" if v is not None else f"{'-':>9s}"
+
     for row in entry["contenders"]:
+        start = f"{entry['millions']:>4g}M {row['contender']:14s} {row['input']:7s}"
+        if row["status"] != "ok":
+            print(f"{start} {row['status']}")
+            continue
         line = (
-            f"{entry['millions']:>4g}M {row['contender']:12s} {row['wall_s']:7.2f} "
-            f"{row['peak_mb']:8.0f} {row['ratio']:8.2f}x"
+            f"{start} {row['wall_s']:7.2f} {row['peak_mb']:8.0f} "
+            f"{x(row['ratio_same_input'])} {x(row['ratio'])}"
         )
         if "in_process_s" in row:
             line += (
                 f" | {row['in_process_s']:9.2f} {row['in_process_import_s']:8.2f} "
-                f"{row['in_process_peak_mb']:8.0f} {row['in_process_ratio']:8.2f}x"
+                f"{row['in_process_peak_mb']:8.0f} {x(row['in_process_ratio_same_input'])}"
             )
+        elif "in_process_failure" in row:
+            line += f" | in-process: {row['in_process_failure']}"
         print(line)
+    pair = entry["aovlab_vs_polars"]
+    print(
+        "aovlab / hand-written polars, whole process: "
+        + ", ".join(
+            f"{k} {x(v).strip()}" for k, v in (("CSV", pair["csv"]), ("Parquet", pair["parquet"]))
+        )
+        + f"; load average {entry['loadavg'][0]:.2f} -> {entry['loadavg'][1]:.2f}"
+    )
+
+
+# --------------------------------------------------------------------------- results
+
+
+def load_results(path: Path) -> dict[str, Any]:
+    """The accumulated results: {"sizes": {"1": entry, "3": entry, ...}}.
+
+    A file from before results accumulated (one run's report, its sizes a list) is read
+    as that run's entries, each given the run's date; their commit is unknown (None).
+    """
+    if not path.exists():
+        return {"sizes": {}}
+    data = json.loads(path.read_text())
+    if isinstance(data.get("sizes"), list):
+        old, data = data, {"sizes": {}}
+        for e in old["sizes"]:
+            data["sizes"][f"{e['millions']:g}"] = {
+                **e,
+                "date": old.get("date"),
+                "commit": None,
+                "dirty": None,
+                "machine": old.get("machine"),
+                "repeat": old.get("repeat"),
+                "loadavg": [old["loadavg_start"][0], old["loadavg_end"][0]],
+                "aovlab_vs_polars": {
+                    "csv": next(c["ratio"] for c in e["contenders"] if c["contender"] == "aovlab"),
+                    "parquet": None,
+                },
+                "contenders": [
+                    {"input": "CSV", "status": "ok", "ratio_same_input": c["ratio"], **c}
+                    for c in e["contenders"]
+                ],
+            }
+    return data
+
+
+def save_results(path: Path, entry: dict[str, Any]) -> None:
+    """Merge one size's entry into ``path`` (replacing that size's previous entry)."""
+    data = load_results(path)
+    data["sizes"][f"{entry['millions']:g}"] = entry
+    data["sizes"] = dict(sorted(data["sizes"].items(), key=lambda kv: float(kv[0])))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".json.partial")
+    partial.write_text(json.dumps(data, indent=2) + "\n")
+    partial.replace(path)
 
 
 if __name__ == "__main__":

@@ -42,17 +42,21 @@ def child(run: Callable[[Path], Any], imports: list[str], path: Path) -> None:
     )
 
 
-def measure(script: str, name: str, path: Path, repeat: int = 1) -> dict[str, Any]:
-    """Best of ``repeat`` runs of ``script --child NAME --path PATH`` in fresh processes."""
+def measure(
+    script: str, name: str, path: Path, repeat: int = 1, mem_limit_mb: float | None = None
+) -> dict[str, Any]:
+    """Best of ``repeat`` runs of ``script --child NAME --path PATH`` in fresh processes.
+
+    Raises RuntimeError if a run fails or is killed over ``mem_limit_mb`` (see
+    ``whole_process``).
+    """
     runs = []
     for _ in range(repeat):
-        out = subprocess.run(
+        out = whole_process(
             [sys.executable, script, "--child", name, "--path", str(path)],
-            capture_output=True,
-            text=True,
-            check=True,
+            mem_limit_mb=mem_limit_mb,
         )
-        runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
+        runs.append(json.loads(out["stdout"].strip().splitlines()[-1]))
     return min(runs, key=lambda r: r["seconds"])
 
 
