@@ -6,7 +6,8 @@ RSS, best of ``--repeat``. The hand-written contenders are small scripts written
 bench/.cache/scripts/ from the functions below (``inspect.getsource``), so the code that
 is timed is the code that is linted here. With ``--parquet`` (the default) a second pair
 reads what `aovlab convert` wrote: aovlab on the converted folder and polars scanning
-its Parquet. Results accumulate by size in bench/.cache/process_results.json.
+its Parquet. Results accumulate by size in bench/.cache/process_results.json, drawn in
+bench/growth.svg.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ HERE = Path(__file__).resolve().parent
 CACHE = HERE / ".cache"
 SCRIPTS = CACHE / "scripts"
 RESULTS = CACHE / "process_results.json"
+GROWTH_SVG = HERE / "growth.svg"
 BIN = Path(sys.executable).parent
 AOVLAB = BIN / "aovlab"
 
@@ -767,6 +769,10 @@ def main() -> None:
     parser.add_argument(
         "--results", type=Path, default=RESULTS, help="JSON the results are merged into, by size"
     )
+    parser.add_argument("--svg", type=Path, default=GROWTH_SVG, help="growth plot to write")
+    parser.add_argument(
+        "--plot-only", action="store_true", help="redraw --svg from --results, measure nothing"
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--phases", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--path", type=Path, help=argparse.SUPPRESS)
@@ -776,6 +782,9 @@ def main() -> None:
         return
     if args.phases:
         phases(args.path)
+        return
+    if args.plot_only:
+        plot(args.results, args.svg)
         return
 
     unknown = [s for s in args.skip.split(",") if s and s not in SKIP_NAMES]
@@ -807,6 +816,7 @@ def main() -> None:
         print_size(entry)
         save_results(args.results, entry)  # after each size: a long run keeps what it did
     print(f"\nwrote {args.results}")
+    plot(args.results, args.svg)
     if args.profile:
         profile(folders[sizes[-1]])
 
@@ -1040,6 +1050,93 @@ def save_results(path: Path, entry: dict[str, Any]) -> None:
     partial = path.with_suffix(".json.partial")
     partial.write_text(json.dumps(data, indent=2) + "\n")
     partial.replace(path)
+
+
+#: Contender -> (line label, input) on the growth plot.
+LABELS = {
+    "aovlab": ("aovlab CLI", "CSV"),
+    "polars lazy": ("polars lazy", "CSV"),
+    "duckdb SQL": ("DuckDB SQL", "CSV"),
+    "pandas": ("pandas", "CSV"),
+    "aovlab parquet": ("aovlab CLI", "Parquet"),
+    "polars parquet": ("polars lazy", "Parquet"),
+}
+
+
+def plot(results: Path, svg: Path) -> None:
+    """Wall time and peak memory against orders, a line per contender, from ``results``."""
+    import altair as alt
+
+    data = load_results(results)
+    points, missing, measured = [], [], {}
+    for e in data["sizes"].values():
+        size = f"{e['millions']:g} M"
+        commit = (e.get("commit") or "unknown")[:7] + (" + changes" if e.get("dirty") else "")
+        when = f"{(e.get('date') or '?')[:10]}, commit {commit}"
+        measured.setdefault(when, []).append(size)
+        for c in e["contenders"]:
+            tool, source = LABELS[c["contender"]]
+            if c.get("status", "ok") == "ok":
+                points.append(
+                    {
+                        "orders": e["millions"],
+                        "contender": tool,
+                        "input": source,
+                        "wall": round(c["wall_s"], 2),
+                        "peak": round(c["peak_mb"]),
+                    }
+                )
+            else:
+                missing.append(f"{tool} ({source}) at {size}: {c['status'].split(' (')[0]}")
+    if not points:
+        print(f"no results in {results}: no plot")
+        return
+    subtitle = [
+        "Whole process, best of the runs; "
+        + "; ".join(f"{', '.join(s)}: {w}" for w, s in measured.items()),
+        *(["Not measured: " + "; ".join(missing)] if missing else []),
+    ]
+    sizes = sorted({p["orders"] for p in points})
+    tools = list(dict.fromkeys(t for t, _ in LABELS.values()))
+    inputs = [i for i in ("CSV", "Parquet") if any(p["input"] == i for p in points)]
+    reads = "reads (dashed: Parquet)" if "Parquet" in inputs else "reads"
+    base = alt.Chart(alt.Data(values=points)).encode(
+        x=alt.X(
+            "orders:Q",
+            title="orders (millions)",
+            axis=alt.Axis(values=sizes, format="~g"),
+            scale=alt.Scale(zero=True),
+        ),
+        color=alt.Color("contender:N", title="contender", scale=alt.Scale(domain=tools)),
+        strokeDash=alt.StrokeDash(
+            "input:N",
+            title=reads,
+            scale=alt.Scale(domain=inputs, range=[[1, 0], [6, 3]][: len(inputs)]),
+        ),
+        shape=alt.Shape("input:N", title=reads, scale=alt.Scale(domain=inputs)),
+        detail="input:N",
+    )
+    panel = {"width": 330, "height": 260}
+    wall = (
+        base.mark_line(point=True)
+        .encode(y=alt.Y("wall:Q", title="wall time (s)"))
+        .properties(title="Wall time", **panel)
+    )
+    peak = (
+        base.mark_line(point=True)
+        .encode(y=alt.Y("peak:Q", title="peak memory (MB)"))
+        .properties(title="Peak memory (RSS)", **panel)
+    )
+    chart = alt.hconcat(wall, peak).properties(
+        title=alt.TitleParams(
+            "aovlab kpis --json --by month vs hand-written queries, by shop size",
+            subtitle=subtitle,
+            anchor="start",
+        )
+    )
+    svg.parent.mkdir(parents=True, exist_ok=True)
+    chart.save(str(svg), format="svg")
+    print(f"wrote {svg}")
 
 
 if __name__ == "__main__":
