@@ -1,31 +1,47 @@
-"""The full AOV decomposition between two months of a 1,000,000-order shop.
+"""Each analysis of aovlab against a hand-written polars version, at 1 M and 10 M orders.
 
-aovlab.drivers.decompose (UPT/AUR, mix/rate over a 20-segment dimension, orders/AOV)
-against a hand-written polars version of the same sums, both on the same loaded shop
-(loading is bench_kpis.py's business). Each contender runs ``--repeat`` times,
-alternating, and the best time counts.
+The shops are bench_process.py's (bench/.cache/process-<N>m/, generated once by its
+``ensure_shop`` and shared with it), loaded once per size with ``aovlab.load`` (not
+timed), with a 20-value dimension ``store`` added. Each analysis then runs on that one
+loaded shop, aovlab's function and the hand-written polars version alternating in this
+process, ``--repeat`` times, the best time counting, after checking they give the same
+figures.
+
+Built so far: ``drivers.decompose`` (the AOV decomposition). Segments, pricing, bundles
+and loyalty have placeholder rows ("not built yet") until they exist; each adds its
+cases to ``ANALYSES``. Results accumulate by analysis, case and size in
+bench/.cache/analyses_results.json (``--sizes 1`` then ``--sizes 10`` keeps both), and
+the markdown table of all of them is printed and written to bench/.cache/analyses.md.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
+import json
 import time
-from dataclasses import replace
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
 
 import polars as pl
-from bench_kpis import TZ, ensure_shop
+from bench_process import CACHE, ensure_shop, git_commit, now
 
-#: Two months (about 107,000 orders), and the whole shop year over year.
-CASES = [("2026-08", "2026-07"), ("2025-11..2026-10", "2024-11..2025-10")]
+RESULTS = CACHE / "analyses_results.json"
+MARKDOWN = CACHE / "analyses.md"
 SEGMENTS = 20
 
 
-def hand_written(orders: pl.DataFrame, current: str, baseline: str) -> dict:
+# --------------------------------------------------------------------------- drivers
+
+
+def hand_written(orders: pl.DataFrame, current: str, baseline: str, tz: str) -> dict:
     """The same split, written directly in polars: one filter, one group_by, small maths."""
     from aovlab.periods import parse_window
 
-    start = pl.lit(parse_window(baseline).bounds(TZ)[0])
-    middle, end = (pl.lit(b) for b in parse_window(current).bounds(TZ))
+    start = pl.lit(parse_window(baseline).bounds(tz)[0])
+    middle, end = (pl.lit(b) for b in parse_window(current).bounds(tz))
     t = pl.col("ordered_at")
     seg = (
         orders.lazy()
@@ -74,7 +90,7 @@ def hand_written(orders: pl.DataFrame, current: str, baseline: str) -> dict:
     }
 
 
-def with_aovlab(shop, current: str, baseline: str) -> dict:
+def with_aovlab(shop: Any, current: str, baseline: str) -> dict:
     from aovlab import drivers
 
     res = drivers.decompose(shop, current, baseline, by="store")
@@ -84,63 +100,180 @@ def with_aovlab(shop, current: str, baseline: str) -> dict:
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--repeat", type=int, default=5)
-    args = parser.parse_args()
-    import aovlab
-
-    folder = ensure_shop()
-    t0 = time.perf_counter()
-    shop = aovlab.load(orders=folder / "orders.csv", lines=folder / "lines.csv")
-    orders = shop.orders.with_columns(
-        ("store-" + (pl.col("order_id").hash(seed=1) % SEGMENTS).cast(pl.String)).alias("store")
-    )
-    shop = replace(shop, orders=orders)
-    print(f"loaded {orders.height:,} orders in {time.perf_counter() - t0:.1f} s (not timed)")
-    for current, baseline in CASES:
-        compare(shop, orders, current, baseline, args.repeat)
-
-
-def compare(shop, orders: pl.DataFrame, current: str, baseline: str, repeat: int) -> None:
-    with_aovlab(shop, current, baseline)  # warm-up: first calls pay one-off costs
-    hand_written(orders, current, baseline)
-    best = {"aovlab": float("inf"), "polars": float("inf")}
-    results = {}
-    contenders = {
-        "aovlab": lambda: with_aovlab(shop, current, baseline),
-        "polars": lambda: hand_written(orders, current, baseline),
-    }
-    for _ in range(repeat):
-        for name, run in contenders.items():
-            t0 = time.perf_counter()
-            results[name] = run()
-            best[name] = min(best[name], time.perf_counter() - t0)
-    ours, ref = results["aovlab"], results["polars"]
+def same_effects(ours: dict, ref: dict) -> None:
     for key, value in ref.items():
         assert abs(ours[key] - value) <= 1e-9 * max(1.0, abs(value)), (key, ours[key], value)
-    n = shop_orders_in(shop, current, baseline)
-    print(
-        f"\ndecompose {baseline} -> {current} ({n:,} orders, {SEGMENTS} segments), best of {repeat}"
-    )
-    print(f"{'':10s} {'seconds':>9s}")
-    for name, seconds in best.items():
-        print(f"{name:10s} {seconds:9.3f}")
-    ratio = best["aovlab"] / best["polars"]
-    print(
-        f"aovlab / polars = {ratio:.2f}x (goal <= 1.5x); aovlab {best['aovlab']:.3f} s (goal < 2 s)"
-    )
-    print(
-        f"AOV change {ours['change']:+.4f} = UPT {ours['upt']:+.4f} + AUR {ours['aur']:+.4f}"
-        f" = mix {ours['mix']:+.4f} + rate {ours['rate']:+.4f}"
-    )
 
 
-def shop_orders_in(shop, current: str, baseline: str) -> int:
+def orders_in(shop: Any, current: str, baseline: str) -> int:
     from aovlab import drivers
 
     res = drivers.decompose(shop, current, baseline)
     return res.figures["baseline"]["orders"] + res.figures["current"]["orders"]
+
+
+def decompose_case(current: str, baseline: str) -> Case:
+    return Case(
+        label=f"{baseline} -> {current}, {SEGMENTS} stores",
+        aovlab=lambda shop: with_aovlab(shop, current, baseline),
+        hand=lambda shop: hand_written(shop.orders, current, baseline, shop.timezone),
+        agree=same_effects,
+        orders=lambda shop: orders_in(shop, current, baseline),
+    )
+
+
+# --------------------------------------------------------------------------- registry
+
+
+@dataclass
+class Case:
+    """One timed comparison: aovlab's call and the hand-written one on the loaded shop."""
+
+    label: str
+    aovlab: Callable[[Any], Any]
+    hand: Callable[[Any], Any]
+    agree: Callable[[Any, Any], None]  # raises unless both results are the same figures
+    orders: Callable[[Any], int]  # orders the case covers (for the table)
+
+
+#: Analysis -> its cases; an empty list is an analysis not built yet (a placeholder row).
+ANALYSES: dict[str, list[Case]] = {
+    "drivers.decompose": [
+        # Two months (about 106,000 orders at 1 M), and the whole shop year over year.
+        decompose_case("2026-08", "2026-07"),
+        decompose_case("2025-11..2026-10", "2024-11..2025-10"),
+    ],
+    "segments": [],
+    "pricing": [],
+    "bundles": [],
+    "loyalty": [],
+}
+
+
+# --------------------------------------------------------------------------- main
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sizes", default="1", help="shop sizes in millions of orders: 1,10")
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--results", type=Path, default=RESULTS, help="JSON merged into")
+    parser.add_argument("--markdown", type=Path, default=MARKDOWN, help="table written to")
+    args = parser.parse_args()
+    import aovlab
+
+    for size in (float(s) for s in args.sizes.split(",")):
+        folder = ensure_shop(size)
+        meta = json.loads((folder / "shop.json").read_text())
+        t0 = time.perf_counter()
+        shop = aovlab.load(
+            orders=folder / "orders.csv",
+            lines=folder / "lines.csv",
+            currency=meta["currency"],
+            timezone=meta["timezone"],
+        )
+        orders = shop.orders.with_columns(
+            ("store-" + (pl.col("order_id").hash(seed=1) % SEGMENTS).cast(pl.String)).alias("store")
+        )
+        shop = replace(shop, orders=orders)
+        del orders
+        print(
+            f"\n{size:g} M: loaded {shop.orders.height:,} orders from {folder} in "
+            f"{time.perf_counter() - t0:.1f} s (not timed)",
+            flush=True,
+        )
+        rows = []
+        for analysis, cases in ANALYSES.items():
+            for case in cases:
+                row = compare(shop, case, args.repeat)
+                rows.append({"analysis": analysis, "case": case.label, "millions": size, **row})
+        save_results(args.results, rows)
+        del shop
+        gc.collect()
+    table = markdown(load_results(args.results))
+    args.markdown.parent.mkdir(parents=True, exist_ok=True)
+    args.markdown.write_text(table)
+    print(f"\n{table}\nwrote {args.markdown} and {args.results}")
+    print("goal per row: aovlab within 1.5x of the hand-written version (and under 2 s at 1 M)")
+
+
+def compare(shop: Any, case: Case, repeat: int) -> dict[str, Any]:
+    """Best of ``repeat`` alternating runs of both, after a warm-up and the check."""
+    ours, ref = case.aovlab(shop), case.hand(shop)  # warm-up: first calls pay one-off costs
+    case.agree(ours, ref)
+    best = {"aovlab": float("inf"), "hand": float("inf")}
+    for _ in range(repeat):
+        for name, run in (("aovlab", case.aovlab), ("hand", case.hand)):
+            t0 = time.perf_counter()
+            result = run(shop)
+            best[name] = min(best[name], time.perf_counter() - t0)
+            if name == "aovlab":
+                ours = result
+            else:
+                ref = result
+    case.agree(ours, ref)
+    ratio, n = best["aovlab"] / best["hand"], case.orders(shop)
+    print(
+        f"{case.label} ({n:,} orders), best of {repeat}: "
+        f"aovlab {best['aovlab']:.3f} s, hand-written {best['hand']:.3f} s, {ratio:.2f}x"
+    )
+    if isinstance(ours, dict) and "change" in ours:
+        print(
+            f"  AOV change {ours['change']:+.4f} = UPT {ours['upt']:+.4f} + AUR {ours['aur']:+.4f}"
+            f" = mix {ours['mix']:+.4f} + rate {ours['rate']:+.4f}"
+        )
+    return {
+        "orders": n,
+        "aovlab_s": best["aovlab"],
+        "hand_s": best["hand"],
+        "ratio": ratio,
+        "repeat": repeat,
+        "date": now(),
+        **git_commit(),
+    }
+
+
+# --------------------------------------------------------------------------- results
+
+
+def load_results(path: Path) -> list[dict[str, Any]]:
+    return json.loads(path.read_text())["rows"] if path.exists() else []
+
+
+def save_results(path: Path, rows: list[dict[str, Any]]) -> None:
+    """Merge rows into ``path``: one row per analysis, case and size, the newest kept."""
+
+    def key(r: dict[str, Any]) -> tuple[str, str, float]:
+        return r["analysis"], r["case"], r["millions"]
+
+    merged = {key(r): r for r in load_results(path)} | {key(r): r for r in rows}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"rows": list(merged.values())}, indent=2) + "\n")
+
+
+def markdown(rows: list[dict[str, Any]]) -> str:
+    """One row per analysis (case) and size, in ANALYSES order; placeholders for the rest."""
+    sizes = sorted({r["millions"] for r in rows}) or [1.0]
+    lines = [
+        "| analysis | size | aovlab s | hand-written s | ratio |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    by_key = {(r["analysis"], r["case"], r["millions"]): r for r in rows}
+    for analysis, cases in ANALYSES.items():
+        for size in sizes:
+            if not cases:
+                lines.append(f"| {analysis} | {size:g} M | not built yet | | |")
+            for case in cases:
+                r = by_key.get((analysis, case.label, size))
+                name = f"{analysis} ({case.label})"
+                if r is None:
+                    lines.append(f"| {name} | {size:g} M | not run | | |")
+                    continue
+                lines.append(
+                    f"| {name} | {size:g} M ({r['orders']:,} orders) | {r['aovlab_s']:.3f} "
+                    f"| {r['hand_s']:.3f} | {r['ratio']:.2f}x |"
+                )
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":
