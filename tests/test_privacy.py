@@ -2,12 +2,15 @@
 
 import json
 
+import narwhals.stable.v2 as nw
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 import aovlab
-from aovlab import ShopData
+from aovlab import ShopData, privacy
 from aovlab.cli import app
 from aovlab.privacy import REDACTED, is_personal_column, looks_personal
 
@@ -239,3 +242,32 @@ def test_the_engine_rule_and_the_python_rule_agree(addresses):
     frame = nw.from_native(pl.DataFrame({"v": values}), eager_only=True)
     engine = frame.select(personal("v", addresses=addresses))["v"].to_list()
     assert engine == [looks_personal(v, addresses=addresses) for v in values]
+
+
+_SAMPLES = st.one_of(
+    st.text(max_size=40),
+    st.text(alphabet="0123456789 +-().@abcxyz", max_size=30),
+    st.sampled_from(
+        [
+            "anna@example.com",
+            "+46 70 123 45 67",
+            "070-123 45 67",
+            "0701234567",
+            "(0)20 7946 0958",
+            "12 High Street",
+            "Storgatan 12 lgh 1101",
+            "call 0046 8 123 456 78 please",
+            "Via Roma 12",
+            "C000123",
+        ]
+    ),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(values=st.lists(_SAMPLES, min_size=1, max_size=20), addresses=st.booleans())
+def test_the_cheap_prefilter_keeps_every_value_the_patterns_flag(values, addresses):
+    frame = nw.from_native(pl.DataFrame({"v": values}, schema={"v": pl.String}))
+    flagged = frame.select(privacy.personal("v", addresses=addresses))["v"].to_list()
+    kept = frame.select(privacy.could_be_personal("v", addresses=addresses))["v"].to_list()
+    assert all(k for f, k in zip(flagged, kept, strict=True) if f)

@@ -28,7 +28,14 @@ import polars as pl
 from narwhals.dependencies import is_pandas_dataframe
 
 from aovlab.errors import AovlabInputError, Note
-from aovlab.privacy import DEFAULT_SALT, REDACTED, hash_id, is_personal_column, personal
+from aovlab.privacy import (
+    DEFAULT_SALT,
+    REDACTED,
+    could_be_personal,
+    hash_id,
+    is_personal_column,
+    personal,
+)
 
 #: Order statuses the model knows. ``cancelled`` orders are never counted.
 STATUSES: tuple[str, ...] = ("paid", "partially_refunded", "refunded", "cancelled", "pending")
@@ -561,7 +568,9 @@ def _drop_personal(
     flagged: dict[str, list[str]] = {}
     for c in text:
         values = frame.select(nw.col(c).unique()).drop_nulls()
-        hits = values.filter(personal(c, addresses=c not in plain))[c].to_list()
+        addresses = c not in plain
+        values = values.filter(could_be_personal(c, addresses=addresses))
+        hits = values.filter(personal(c, addresses=addresses))[c].to_list()
         if hits:
             flagged[c] = hits
     if not flagged:
@@ -674,6 +683,7 @@ def _pseudonymise_emails(frame: nw.DataFrame[Any], table: str, ctx: _Reading) ->
     if "customer_id" not in frame.columns or frame.schema["customer_id"] != nw.String:
         return frame
     ids = frame.select(nw.col("customer_id").unique()).drop_nulls()
+    ids = ids.filter(could_be_personal("customer_id", addresses=False))
     emails = ids.filter(personal("customer_id", addresses=False))["customer_id"].to_list()
     if not emails:
         return frame

@@ -49,7 +49,7 @@ from aovlab.model import (
     is_free_text,
     minor_unit,
 )
-from aovlab.privacy import is_personal_column, personal
+from aovlab.privacy import could_be_personal, is_personal_column, personal
 
 #: Set to False to always take the step-by-step path (the tests compare the two).
 ENABLED = True
@@ -204,7 +204,8 @@ def _profile(o: nw.DataFrame[Any], ln: nw.DataFrame[Any]) -> tuple[bool, str] | 
     order_row, line_row = results[0].rows(named=True)[0], results[1].rows(named=True)[0]
     for values, (frame, c, addresses) in zip(results[2:], scans, strict=True):
         distinct = values.with_columns(nw.col(c).cast(nw.String()))
-        if distinct.filter(personal(c, addresses=addresses)).shape[0]:
+        maybe = distinct.filter(could_be_personal(c, addresses=addresses))
+        if maybe.filter(personal(c, addresses=addresses)).shape[0]:
             return None
         # A categorical's values are checked here, once each, for stray spaces.
         if (
