@@ -382,18 +382,25 @@ def _build(
         frame = frame.with_columns(col("total").fill_null(exclusive))
     else:
         frame = frame.with_columns(exclusive.alias("total"))
-    frame = frame.with_columns(
-        *(col(c).round(digits) for c in (*MONEY, "cogs")),
-    )
     canonical = [c for c in ORDER_COLUMNS if c in frame.columns]
     rest = [c for c in frame.columns if c not in canonical and not c.startswith("__")]
-    frame = frame.select(*canonical, *rest)
+    frame = _rounded(frame.select(*canonical, *rest), [*MONEY, "cogs"], digits)
     keep = ["order_id", "sku", "product", "category", "quantity", "unit_price", "unit_cost"]
     extra = [c for c in line_frame.columns if c not in keep]
-    line_frame = line_frame.select(*keep, *extra).with_columns(
-        col("unit_price").round(4), col("unit_cost").round(4)
-    )
+    line_frame = _rounded(line_frame.select(*keep, *extra), ["unit_price", "unit_cost"], 4)
     return frame, line_frame, tax_included
+
+
+def _rounded(frame: nw.DataFrame[Any], columns: list[str], digits: int) -> nw.DataFrame[Any]:
+    """Money rounded as the step-by-step path rounds it.
+
+    Columns already rounded (as a file's amounts usually are) are left as they are,
+    which saves a copy of each.
+    """
+    col = nw.col
+    off = frame.select(*((col(c).round(digits) != col(c)).any().alias(c) for c in columns))
+    todo = [c for c, needed in zip(columns, off.row(0), strict=True) if needed]
+    return frame.with_columns(*(col(c).round(digits) for c in todo)) if todo else frame
 
 
 def _test_flag(o: nw.DataFrame[Any]) -> nw.Expr:
