@@ -57,7 +57,6 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 bench: $(STAMP)
-	$(BIN)/python bench/bench_kpis.py
 	$(BIN)/python bench/bench_read.py
 	$(BIN)/python bench/bench_drivers.py
 	$(BIN)/python bench/bench_process.py
