@@ -49,7 +49,7 @@ from aovlab.compare import (
     small_frame,
 )
 from aovlab.errors import AovlabInputError
-from aovlab.model import ShopData, finite_or_none, minor_unit
+from aovlab.model import ShopData, collect_all, finite_or_none, minor_unit
 from aovlab.results import Formats, Result, Section
 from aovlab.splits import round_parts, shapley
 
@@ -809,14 +809,25 @@ def large_orders(
         )
     window = when if isinstance(when, periods.Window) else periods.parse_window(when)
     orders = (
-        metrics.order_table(shop, basis=basis, when=window)
+        metrics.order_table(shop, basis=basis, when=window, lazy=True)
         .select("order_id", "value")
         .with_columns(nw.lit(window.label).alias("__period"))
     )
-    n = len(orders)
-    revenue = float(orders["value"].sum()) if n else 0.0
+    # Three small results from one pass: the period's sums, the listed orders and the
+    # largest order (for the sentence when none is listed); no order table comes back.
+    totals, rows, top = collect_all(
+        [
+            orders.select(nw.len().alias("n"), nw.col("value").sum().alias("revenue")),
+            _large_order_rows(orders, "__period", min_influence, max_orders),
+            orders.filter(nw.col("value") == nw.col("value").max())
+            .sort("order_id")
+            .head(1)
+            .select("order_id", "value"),
+        ]
+    )
+    n = int(totals["n"][0])
+    revenue = float(totals["revenue"][0] or 0.0) if n else 0.0
     aov = metrics.aov(revenue, n) if n else math.nan
-    rows = _large_order_rows(orders, "__period", min_influence, max_orders)
     table = rows.select("order_id", "value", "share_of_revenue", "mean_shift", "aov_without")
     listed = len(table)
     without_all = (
@@ -826,11 +837,7 @@ def large_orders(
     )
     largest = None
     if not listed and n > 1:
-        top_id, top_value = (
-            orders.sort(["value", "order_id"], descending=[True, False])
-            .select("order_id", "value")
-            .row(0)
-        )
+        top_id, top_value = top.row(0)
         largest = (str(top_id), float(top_value), float(mean_shift(float(top_value), aov, n)))
     return LargeOrders(
         table=_native(table),
