@@ -631,13 +631,11 @@ def mean_shift(value: Any, aov: Any, orders: Any) -> Any:
     return (value - aov) / (orders - 1)
 
 
-def _large_order_rows(
-    orders: nw.DataFrame[Any], key: str, min_influence: float, max_orders: int
-) -> nw.DataFrame[Any]:
+def _large_order_rows(orders: Any, key: str, min_influence: float, max_orders: int) -> Any:
     """The orders that each move their period's AOV by ``min_influence`` or more.
 
-    ``orders``: one row per counted order with ``key`` (the period), ``order_id`` and
-    ``value``. Returns at most ``max_orders`` per period, largest first, with
+    ``orders`` (eager or lazy, and so is the result): one row per counted order with
+    ``key`` (the period), ``order_id`` and ``value``. Returns at most ``max_orders`` per period, largest first, with
     ``share_of_revenue``, ``mean_shift`` (:func:`mean_shift`), ``aov_without`` (the
     period's AOV without that order alone), the period's ``__n``, ``__rev`` and
     ``__aov``, and ``__qualifying`` (how many orders qualify before the cut). The one
