@@ -13,14 +13,15 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-from aovlab import dimensions, drivers, io, metrics, periods, sample
+from aovlab import io, metrics, periods
 from aovlab.errors import AovlabInputError, Note
 from aovlab.io import load
 from aovlab.model import ShopData
 
-# Imported on first use: Altair and the notebook machinery take seconds to import, which
-# the command line and plain data work should not pay.
-_LAZY = ("charts", "widgets", "report", "cli")
+# Imported on first use: Altair and the notebook machinery take seconds to import, and
+# the analyses and the sample generator (numpy) a tenth of one, which the command line
+# and plain data work should not pay.
+_LAZY = ("charts", "widgets", "report", "cli", "drivers", "dimensions", "sample")
 
 
 def __getattr__(name: str) -> Any:
