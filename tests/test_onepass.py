@@ -170,6 +170,20 @@ CHANGES = {
     "line without price": lambda o, ln: (o, _set(ln, "unit_price", 0, None)),
     "sku with a space": lambda o, ln: (o, _set(ln, "sku", 0, "A ")),
     "upper-case header": lambda o, ln: (o.rename({"channel": "Channel"}), ln),
+    "dimension as an enum": lambda o, ln: (
+        o.with_columns(pl.col("channel").cast(pl.Enum(["web", "app"]))),
+        ln,
+    ),
+    "phone in an enum dimension": lambda o, ln: (
+        _set(o, "channel", 0, "+46 70 123 45 67").with_columns(
+            pl.col("channel").cast(pl.Enum(["+46 70 123 45 67", "web", "app"]))
+        ),
+        ln,
+    ),
+    "line column as an enum": lambda o, ln: (
+        o,
+        ln.with_columns(pl.Series("colour", list("rgrgrgr")).cast(pl.Enum(["r", "g"]))),
+    ),
 }
 
 

@@ -103,6 +103,10 @@ def _handled(orders: Any, lines: Any) -> bool:
             return False
         if any(is_personal_column(c) for c in names if c not in ORDER_COLUMNS):
             return False
+        # Enum columns are text to the step-by-step path (scanned for personal data and
+        # free text, and given back as String); this path would copy them unchecked.
+        if any(isinstance(t, pl.Enum) for t in frame.schema.values()):
+            return False
     o, ln = orders.schema, lines.schema
     if not {"order_id", "ordered_at", "merchandise"} <= set(o):
         return False
