@@ -116,6 +116,14 @@ CHANGES = {
         o.with_columns(pl.Series("test", ["no", "yes", None, "0", "1", "FALSE"])),
         ln,
     ),
+    "test flags with other whitespace": lambda o, ln: (
+        o.with_columns(pl.Series("test", ["no", "yes\r", None, "\u00a00", "1", "\r"])),
+        ln,
+    ),
+    "test flags with spaces": lambda o, ln: (
+        o.with_columns(pl.Series("test", ["no", " yes", "", "0 ", "1", "f"])),
+        ln,
+    ),
     "no unit costs": lambda o, ln: (o, ln.drop("unit_cost")),
     "no product names": lambda o, ln: (o, ln.drop("product", "category")),
     "a cost missing": lambda o, ln: (o, _set(ln, "unit_cost", 2, None)),

@@ -164,8 +164,12 @@ def _profile(o: nw.DataFrame[Any], ln: nw.DataFrame[Any]) -> tuple[bool, str] | 
         known = col("status").is_in(list(STATUSES)) | col("status").is_null()
         checks.append((~known).sum().alias("unknown_status"))
     if "test" in o.columns and o.schema["test"] == nw.String:
-        text = col("test").str.strip_chars().str.to_lowercase()
-        bad = ~text.is_null() & (text != "") & ~text.is_in(_TRUTHY + _FALSY)
+        # As model._flag reads it: trimmed only when a value has a space or tab at an
+        # edge (or is empty), which sends the table to the step-by-step path; so a
+        # clean column's values are compared as they are ("yes\r" is not yes/no).
+        checks.append(_needs_trim("test").alias("trim_test"))
+        text = col("test").str.to_lowercase()
+        bad = ~text.is_null() & ~text.is_in(_TRUTHY + _FALSY)
         checks.append(bad.sum().alias("bad_test"))
     wide = free_text_columns(o)
     stats = [
@@ -412,5 +416,5 @@ def _test_flag(o: nw.DataFrame[Any]) -> nw.Expr:
         return nw.lit(False)
     if o.schema["test"] == nw.Boolean:
         return nw.col("test").fill_null(False)
-    text = nw.col("test").str.strip_chars().str.to_lowercase()
+    text = nw.col("test").str.to_lowercase()  # clean: see the profile's trim_test
     return text.is_in(_TRUTHY).fill_null(False)
