@@ -259,6 +259,10 @@ _SAMPLES = st.one_of(
             "call 0046 8 123 456 78 please",
             "Via Roma 12",
             "C000123",
+            "Whey +1000",
+            "+46 70 12",
+            "call 001 2 3 4",
+            "(001 2 3 4)",
         ]
     ),
 )
@@ -271,3 +275,13 @@ def test_the_cheap_prefilter_keeps_every_value_the_patterns_flag(values, address
     flagged = frame.select(privacy.personal("v", addresses=addresses))["v"].to_list()
     kept = frame.select(privacy.could_be_personal("v", addresses=addresses))["v"].to_list()
     assert all(k for f, k in zip(flagged, kept, strict=True) if f)
+
+
+# Short international numbers: PHONE_INTL needs only four digits after a "+" (six after
+# "00"), fewer than the seven a whole phone number has.
+@pytest.mark.parametrize("value", ["Whey +1000", "+46 70 12", "call 001 2 3 4", "(001 2 3 4)"])
+@pytest.mark.parametrize("addresses", [False, True])
+def test_the_prefilter_keeps_short_international_numbers(value, addresses):
+    assert looks_personal(value, addresses=addresses)
+    frame = nw.from_native(pl.DataFrame({"v": [value]}))
+    assert frame.select(privacy.could_be_personal("v", addresses=addresses)).item()

@@ -153,15 +153,19 @@ def personal(column: str, *, addresses: bool = True) -> nw.Expr:
 def could_be_personal(column: str, *, addresses: bool = True) -> nw.Expr:
     """A cheap test that every value :func:`personal` flags passes (null: False).
 
-    Emails hold an ``@``; phone numbers at least seven digits; street addresses a digit.
-    Filtering with it first leaves the patterns a handful of values: customer ids such
-    as ``C000123`` never reach them.
+    Emails hold an ``@``; street addresses a digit; phone numbers either start like an
+    international number (``+``, or ``00`` at the start or after a space: ``+1000`` is
+    one to :data:`PHONE_INTL`, four digits) or are whole numbers of at least nine
+    digits. Filtering with it first leaves the patterns a handful of values: customer
+    ids such as ``C000123`` never reach them.
     """
     col = nw.col(column)
     if addresses:
         test = col.str.contains("[0-9@]")
     else:
-        test = col.str.contains("@") | (col.str.replace_all("[^0-9]", "").str.len_chars() >= 7)
+        test = col.str.contains(r"[@+]|(?:^|[\s:;,(])00[1-9]") | (
+            col.str.replace_all("[^0-9]", "").str.len_chars() >= 7
+        )
     return test.fill_null(False)
 
 
