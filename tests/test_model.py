@@ -409,3 +409,33 @@ def test_personal_columns_never_become_dimensions():
         "left out personal columns (email, billing_name, phone, shipping_address, zip)" in n.message
         for n in shop.notes
     )
+
+
+def test_ids_and_statuses_given_as_categoricals_come_back_as_text():
+    # Only dimensions (and a line's product and category) stay categoricals: a shop's
+    # orders and lines still join on order_id as they did.
+    orders = pl.DataFrame(
+        {
+            "order_id": ["1", "2"],
+            "customer_id": ["c1", None],
+            "ordered_at": ["2026-10-01 10:00:00", "2026-10-02 11:00:00"],
+            "merchandise": [20.0, 30.0],
+            "status": ["paid", "refunded"],
+            "channel": ["web", "app"],
+        }
+    ).with_columns(pl.col("order_id", "customer_id", "status", "channel").cast(pl.Categorical))
+    lines = pl.DataFrame(
+        {
+            "order_id": ["1", "2"],
+            "sku": ["A", "B"],
+            "quantity": [1.0, 1.0],
+            "unit_price": [20.0, 30.0],
+        }
+    ).with_columns(pl.col("sku").cast(pl.Categorical))
+    shop = ShopData.from_frames(orders, lines, currency="EUR")
+    assert {
+        c: shop.orders.schema[c] for c in ("order_id", "customer_id", "status")
+    } == dict.fromkeys(("order_id", "customer_id", "status"), pl.String)
+    assert shop.orders.schema["channel"] == pl.Categorical
+    assert shop.lines.schema["sku"] == pl.String
+    assert shop.lines.join(shop.orders.select("order_id"), on="order_id").height == 2

@@ -87,6 +87,8 @@ ORDER_COLUMNS: dict[str, str] = {
     "(empty when any line lacks one), else this column",
     "test": "true for test orders, which are never counted; default false",
 }
+#: Canonical text columns that stay text even when given as categoricals.
+_TEXT_KEYS = frozenset({*ORDER_COLUMNS, "sku"})
 #: A shop's tables, in the order they are read.
 TABLES: tuple[str, ...] = ("orders", "lines", "customers", "catalog", "traffic")
 MONEY: tuple[str, ...] = ("merchandise", "discount", "shipping", "tax", "total", "refunded")
@@ -429,13 +431,16 @@ class ShopData:
         def native(frame: nw.DataFrame[Any] | None, given: Any = None) -> Any:
             if frame is None:
                 return None
-            # Columns given as categoricals (a fast read's dimensions) stay categoricals.
+            # Columns given as categoricals (a fast read's dimensions) stay categoricals;
+            # ids, statuses and SKUs are text as always (orders and lines join on them).
             categorical = (
                 [c for c, t in nw.from_native(given).schema.items() if t == nw.Categorical]
                 if given is not None
                 else []
             )
-            back = [c for c in categorical if frame.schema.get(c) == nw.String]
+            back = [
+                c for c in categorical if frame.schema.get(c) == nw.String and c not in _TEXT_KEYS
+            ]
             if back:
                 frame = frame.with_columns(*(nw.col(c).cast(nw.Categorical()) for c in back))
             return frame.to_native()
