@@ -96,3 +96,15 @@ def test_an_unchanged_folder_is_read_lazily_and_a_changed_one_is_checked_again(t
     orders.head(100).write_parquet(tmp_path / "orders.parquet")
     cut = aovlab.load(orders=tmp_path)
     assert isinstance(cut.orders, pl.DataFrame) and cut.summary()["tables"]["orders"] == 100
+
+
+def test_a_folder_checked_by_older_rules_is_checked_again(tmp_path, monkeypatch):
+    import polars as pl
+
+    aovlab.io.converted.write(aovlab.sample.load(), tmp_path)
+    assert isinstance(aovlab.load(orders=tmp_path).orders, pl.LazyFrame)
+    # The load's checks changed since the folder was written: it is not trusted.
+    monkeypatch.setattr(aovlab.io.converted, "CHECKS", aovlab.io.converted.CHECKS + 1)
+    again = aovlab.load(orders=tmp_path)
+    assert isinstance(again.orders, pl.DataFrame)
+    assert again.summary()["tables"]["orders"] == aovlab.sample.load().summary()["tables"]["orders"]

@@ -463,9 +463,10 @@ def _write_tables(
                         sheet.write_blank(r, c, None)
                     else:
                         kind = metrics.KPI_FORMATS.get(frame.columns[c])
-                        # 12 significant digits: what an engine's parallel sums agree on
-                        # run after run (the last bits depend on the order of addition).
-                        number = float(f"{float(value):.12g}")
+                        # 14 significant digits (cents up to a trillion): what an
+                        # engine's parallel sums agree on run after run (their last bits
+                        # depend on the order of addition).
+                        number = float(f"{float(value):.14g}")
                         sheet.write_number(r, c, number, number_formats.get(kind or ""))
         if cut:
             notes = workbook.add_worksheet("notes")

@@ -31,6 +31,10 @@ from aovlab.errors import AovlabInputError, Note
 from aovlab.model import ShopData
 
 FORMAT = "aovlab-converted"
+#: The version of the checks a converted folder passed. Bump it whenever the load's
+#: checks change (a pattern of personal data, a rule for amounts): folders converted
+#: before are then checked again when read, instead of being trusted.
+CHECKS = 2
 TABLES = ("orders", "lines", "customers", "catalog", "traffic")
 META_FILE = "shop.json"
 
@@ -108,6 +112,7 @@ def write(
             frame = frame.collect()
         # Categorical dimensions stay categoricals (Parquet keeps each text once).
         natives[table] = frame if isinstance(frame, pl.DataFrame) else pl.from_pandas(frame)
+    meta["checks"] = CHECKS
     meta["tables"] = {
         table: {"rows": frame.height, "schema": _schema(frame.schema)}
         for table, frame in natives.items()
@@ -129,13 +134,14 @@ def _schema(schema: Any) -> dict[str, str]:
 def _unchanged(folder: Path, meta: dict[str, Any], text: str) -> bool:
     """Whether every table file is as :func:`write` left it.
 
-    Each file must still carry this folder's ``shop.json`` in its own metadata (a file
-    rewritten by another tool does not), and the rows and columns recorded there. Reads
-    only the Parquet footers.
+    The folder must have passed the current checks (:data:`CHECKS`), and each file must
+    still carry this folder's ``shop.json`` in its own metadata (a file rewritten by
+    another tool does not), and the rows and columns recorded there. Reads only the
+    Parquet footers.
     """
     recorded = meta.get("tables")
-    if not isinstance(recorded, dict):
-        return False  # written by an earlier aovlab: check it again
+    if not isinstance(recorded, dict) or meta.get("checks") != CHECKS:
+        return False  # written by an earlier aovlab, or checked by older rules: check again
     present = {t for t in TABLES if (folder / f"{t}.parquet").is_file()}
     if present != set(recorded):
         return False
