@@ -208,8 +208,22 @@ def pseudonymise(values: pl.Series, salt: str) -> pl.Series:
     >>> pseudonymise(pl.Series(["Anna@Example.com ", None, "anna@example.com"]), "client-1").to_list()
     ['c-1823495aab719da8', None, 'c-1823495aab719da8']
     """
-    clean = values.str.strip_chars().str.to_lowercase()
-    clean = pl.select(pl.when(clean != "").then(clean)).to_series()
-    unique = clean.drop_nulls().unique().to_list()
-    mapping = {v: hash_id(v, salt) for v in unique}
-    return clean.replace_strict(mapping, default=None, return_dtype=pl.String)
+    name = values.name
+    return hash_clean(values.to_frame("v").select(clean_email("v")).to_series(), salt).alias(name)
+
+
+def clean_email(column: str) -> pl.Expr:
+    """An email as :func:`pseudonymise` hashes it: trimmed, lower case, blank as null."""
+    clean = pl.col(column).str.strip_chars().str.to_lowercase()
+    return pl.when(clean != "").then(clean).alias(column)
+
+
+def hash_clean(clean: pl.Series, salt: str) -> pl.Series:
+    """:func:`hash_id` of each value of a :func:`clean_email` column (null stays null).
+
+    The hash runs in Python once per distinct value (polars has no keyed hash that is
+    stable across its versions); the engine finds the distinct values and maps them back.
+    """
+    unique = clean.drop_nulls().unique()
+    hashed = pl.Series([hash_id(v, salt) for v in unique.to_list()], dtype=pl.String)
+    return clean.replace_strict(unique, hashed, default=None, return_dtype=pl.String)

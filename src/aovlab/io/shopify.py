@@ -25,7 +25,7 @@ from aovlab.errors import AovlabInputError, Note
 from aovlab.io.parse import TextFile, parse_amounts
 from aovlab.io.result import Read, headers, in_file, refuse_repeated_orders
 from aovlab.model import STATUS_MAP, STATUS_SEPARATORS
-from aovlab.privacy import DEFAULT_SALT, pseudonymise
+from aovlab.privacy import DEFAULT_SALT, clean_email, hash_clean
 
 REQUIRED = (
     "Name",
@@ -117,16 +117,16 @@ def read(text: TextFile, options: dict[str, Any], source: str) -> Read:
     def text_col(name: str) -> pl.Expr:
         return pl.col(name).str.strip_chars() if name in frame.columns else pl.lit(None, pl.String)
 
+    requires = text_col("lineitem requires shipping").str.to_lowercase()
+    line_name = text_col("lineitem name")
+    # Emails are cleaned here and hashed once each after the orders are gathered (an
+    # order's email is its first one): the hash never sees a row, only distinct emails.
     frame = frame.with_row_index("__row").with_columns(
         (pl.col("__row").cast(pl.Int64) + 2).alias("__file_row"),
         pl.col("name").str.strip_chars().alias("name"),
-        pseudonymise(frame["email"], salt).alias("__customer")
+        clean_email("email").alias("__email")
         if "email" in frame.columns
-        else pl.lit(None, pl.String).alias("__customer"),
-    )
-    requires = text_col("lineitem requires shipping").str.to_lowercase()
-    line_name = text_col("lineitem name")
-    frame = frame.with_columns(
+        else pl.lit(None, pl.String).alias("__email"),
         ((requires == "false") & line_name.str.contains(_NOT_MERCHANDISE))
         .fill_null(False)
         .alias("__not_merch"),
@@ -140,7 +140,7 @@ def read(text: TextFile, options: dict[str, Any], source: str) -> Read:
         pl.col("__row").first(),
         pl.col("__file_row").first(),
         pl.col("created at").first().alias("ordered_at"),
-        pl.col("__customer").drop_nulls().first().alias("customer_id"),
+        pl.col("__email").drop_nulls().first().alias("customer_id"),
         *(
             pl.col(c).first()
             for c in (
@@ -162,6 +162,7 @@ def read(text: TextFile, options: dict[str, Any], source: str) -> Read:
         pl.col("__value").filter(~pl.col("__not_merch")).sum().alias("merchandise"),
         pl.col("__value").filter(pl.col("__not_merch")).sum().alias("__excluded"),
     )
+    first = first.with_columns(hash_clean(first["customer_id"], salt))
     status = (
         text_col("financial status")
         .str.to_lowercase()
@@ -214,15 +215,21 @@ def read(text: TextFile, options: dict[str, Any], source: str) -> Read:
             else []
         ),
     )
-    lines = frame.filter(~pl.col("__not_merch")).select(
-        "__file_row",
-        pl.col("name").alias("order_id"),
-        pl.coalesce(text_col("lineitem sku"), line_name).alias("sku"),
-        line_name.alias("product"),
-        pl.col("lineitem quantity").alias("quantity"),
-        pl.col("lineitem price").alias("unit_price"),
+    # Lazy, so that only the columns used are filtered (the export has dozens).
+    lines = (
+        frame.lazy()
+        .filter(~pl.col("__not_merch"))
+        .select(
+            "__file_row",
+            pl.col("name").alias("order_id"),
+            pl.coalesce(text_col("lineitem sku"), line_name).alias("sku"),
+            line_name.alias("product"),
+            pl.col("lineitem quantity").alias("quantity"),
+            pl.col("lineitem price").alias("unit_price"),
+        )
+        .collect()
     )
-    excluded = frame.filter(pl.col("__not_merch"))
+    excluded = frame.select("name", "__value", "__not_merch").filter(pl.col("__not_merch"))
     if excluded.height:
         notes.append(
             Note(
