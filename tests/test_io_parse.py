@@ -57,6 +57,27 @@ def test_amounts(values, expected, mark):
     assert used == mark
 
 
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        ([" 12.50", "3.00 ", None], [12.5, 3.0, None]),  # trimmed, then the plain cast
+        # "1.234" once trimmed: the full parser decides (12.50 proves a decimal point)
+        (["12.50", " 1.234"], [12.5, 1.234]),
+        ([" 1.234", "5"], "refused"),  # and refuses when nothing proves the mark
+    ],
+)
+def test_plain_numbers_with_spaces_around_them(values, expected):
+    frame = pl.DataFrame({"a": values, "b": ["2"] * len(values)})
+    if expected == "refused":
+        with pytest.raises(AovlabInputError, match="decimal mark"):
+            parse.parse_amounts(frame, ["a", "b"], decimal=None, source="x.csv", table="orders")
+        return
+    parsed, mark = parse.parse_amounts(
+        frame, ["a", "b"], decimal=None, source="x.csv", table="orders"
+    )
+    assert parsed["a"].to_list() == expected and mark == "."
+
+
 def test_ambiguous_thousands_are_refused():
     with pytest.raises(AovlabInputError, match="decimal mark cannot be told") as info:
         parse.parse_amounts(

@@ -474,19 +474,36 @@ def _plain_numbers(frame: pl.DataFrame, columns: list[str]) -> list[pl.Series] |
 
     None when any value needs the full parser, or looks like ``1.234`` (a thousand with
     a dot, or one and a bit?), which only the full parser may decide.
+
+    Every column is cast in one query. The cast refuses spaces around a number, so a
+    column whose every value casts as it is needs no trimming; the others are trimmed
+    and cast again.
     """
+    text = [c for c in columns if frame[c].dtype == pl.String]
+    ambiguous = r"^-?\d{1,3}\.\d{3}$"
+    lazy = frame.lazy()
+    cast, flags = pl.collect_all(
+        [
+            lazy.select(pl.col(c).cast(pl.Float64, strict=False) for c in text),
+            lazy.select(pl.col(c).str.contains(ambiguous).any() for c in text),
+        ]
+    )
     parsed = []
     for column in columns:
         series = frame[column]
         if series.dtype != pl.String:
             parsed.append(series.cast(pl.Float64))
             continue
-        text = series.str.strip_chars()
-        numbers = text.cast(pl.Float64, strict=False)
-        if (
-            numbers.null_count() != text.null_count()
-            or text.str.contains(r"^-?\d{1,3}\.\d{3}$").any()
-        ):
+        numbers = cast[column]
+        if numbers.null_count() != series.null_count():
+            trimmed = series.str.strip_chars()
+            numbers = trimmed.cast(pl.Float64, strict=False)
+            if (
+                numbers.null_count() != trimmed.null_count()
+                or trimmed.str.contains(ambiguous).any()
+            ):
+                return None
+        elif flags[column][0]:
             return None
         parsed.append(numbers.alias(column))
     return parsed
