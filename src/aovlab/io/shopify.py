@@ -136,13 +136,14 @@ def read(text: TextFile, options: dict[str, Any], source: str) -> Read:
     heads = pl.col(marker).cast(pl.String).str.strip_chars().fill_null("") != "" if marker else None
     refuse_repeated_orders(frame, "name", own.get("name", "Name"), source, heads=heads)
     country = pl.coalesce(text_col("shipping country"), text_col("billing country"))
-    first = frame.group_by("name", maintain_order=True).agg(
-        pl.col("__row").first(),
-        pl.col("__file_row").first(),
-        pl.col("created at").first().alias("ordered_at"),
-        pl.col("__email").drop_nulls().first().alias("customer_id"),
+    # An order's own fields are those of its first row; its customer is its first email
+    # and its merchandise the sum of its lines (gift cards and tips apart).
+    firsts = [
+        pl.col("__row"),
+        pl.col("__file_row"),
+        pl.col("created at").alias("ordered_at"),
         *(
-            pl.col(c).first()
+            pl.col(c)
             for c in (
                 "financial status",
                 "cancelled at",
@@ -158,10 +159,14 @@ def read(text: TextFile, options: dict[str, Any], source: str) -> Read:
             )
             if c in frame.columns
         ),
-        country.first().alias("country"),
+        country.alias("country"),
+    ]
+    gathered = [
+        pl.col("__email").drop_nulls().first().alias("customer_id"),
         pl.col("__value").filter(~pl.col("__not_merch")).sum().alias("merchandise"),
         pl.col("__value").filter(pl.col("__not_merch")).sum().alias("__excluded"),
-    )
+    ]
+    first = _orders(frame, firsts, gathered)
     first = first.with_columns(hash_clean(first["customer_id"], salt))
     status = (
         text_col("financial status")
@@ -243,3 +248,23 @@ def read(text: TextFile, options: dict[str, Any], source: str) -> Read:
         )
     origins = {t: {c: own.get(h.lower(), h) for c, h in m.items()} for t, m in ORIGINS.items()}
     return Read({"orders": orders, "lines": lines}, notes, origins)
+
+
+def _orders(frame: pl.DataFrame, firsts: list[pl.Expr], gathered: list[pl.Expr]) -> pl.DataFrame:
+    """One row per order, in file order: ``firsts`` of its first row, ``gathered`` of all.
+
+    The rows of an order come together (:func:`refuse_repeated_orders` has checked it),
+    so the first rows are the rows whose name differs from the row above: one filter,
+    where a ``first()`` per column in the group-by cost a pass over every group each.
+    Only the sums and the email go through the group-by.
+    """
+    name = pl.col("name")
+    starts = (pl.int_range(pl.len()) == 0) | name.ne_missing(name.shift(1))
+    heads = frame.lazy().filter(starts).select("name", *firsts).collect()
+    used = list(dict.fromkeys(["name", *(c for e in gathered for c in e.meta.root_names())]))
+    sums = frame.select(used).group_by("name", maintain_order=True).agg(gathered)
+    if not heads["name"].equals(sums["name"]):  # rows of an order apart: not after the check
+        return frame.group_by("name", maintain_order=True).agg(
+            *(e.first() for e in firsts), *gathered
+        )
+    return pl.concat([heads, sums.drop("name")], how="horizontal")
