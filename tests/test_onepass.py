@@ -15,7 +15,9 @@ from polars.testing import assert_frame_equal
 
 import aovlab
 from aovlab import AovlabInputError, onepass
+from aovlab.io import shopify
 from aovlab.io.canonical import read_table
+from aovlab.io.parse import read_text as read_text_file
 from aovlab.model import ShopData, _Reading
 
 SAMPLE = aovlab.sample.DATA_DIR
@@ -192,6 +194,25 @@ CHANGES = {
         o,
         ln.with_columns(pl.Series("colour", list("rgrgrgr")).cast(pl.Enum(["r", "g"]))),
     ),
+    "currency column": lambda o, ln: (o.with_columns(pl.lit("EUR").alias("currency")), ln),
+    "currency in lower case": lambda o, ln: (o.with_columns(pl.lit(" eur").alias("currency")), ln),
+    "currency other than given": lambda o, ln: (
+        o.with_columns(pl.lit("SEK").alias("currency")),
+        ln,
+    ),
+    "mixed currencies": lambda o, ln: (
+        o.with_columns(pl.Series("currency", ["EUR", "SEK", "EUR", None, "EUR", ""])),
+        ln,
+    ),
+    # A reader's rows of the file, which only error messages read.
+    "file rows": lambda o, ln: (
+        o.with_columns(pl.int_range(2, o.height + 2).alias("__file_row")),
+        ln.with_columns(pl.int_range(2, ln.height + 2).alias("__file_row")),
+    ),
+    "file rows out of order": lambda o, ln: (
+        o.with_columns(pl.int_range(o.height + 2, 2, -1).alias("__file_row")),
+        ln.with_columns(pl.int_range(2, ln.height + 2).alias("__file_row")),
+    ),
 }
 
 
@@ -208,6 +229,25 @@ def test_each_rule_gives_the_same_shop_or_error_either_way(monkeypatch, change, 
         include_zero_value=include_zero_value,
     )
     assert_same(fast, slow)
+
+
+def test_a_shopify_export_takes_the_fast_path_and_both_paths_agree(monkeypatch):
+    """The reader's frames carry __file_row and a currency column; lines have no cost."""
+    path = SAMPLE / "shopify_orders_export.csv"
+    read = shopify.read(read_text_file(path), {}, str(path))
+    orders, lines = read.tables["orders"], read.tables["lines"]
+    assert {"__file_row", "currency"} <= set(orders.columns) and "unit_cost" not in lines.columns
+    ctx = _Reading(tz="Europe/Stockholm", notes=[])
+    assert onepass.orders_and_lines(orders, lines, None, ctx) is not None
+    options = {"timezone": "Europe/Stockholm", "origins": read.origins}
+    fast, slow = both_ways(monkeypatch, orders, lines, **options)
+    assert_same(fast, slow)
+    assert any("no unit cost" in n.message for n in fast.notes)
+    loads = []
+    for enabled in (True, False):
+        monkeypatch.setattr(onepass, "ENABLED", enabled)
+        loads.append(aovlab.load(orders=path, timezone="Europe/Stockholm"))
+    assert_same(*loads)
 
 
 def test_dimensions_read_as_categoricals_give_the_same_shop(monkeypatch):

@@ -1614,21 +1614,27 @@ def _check_line_orders(
         )
         lines = lines.join(orders.select("order_id"), on="order_id", how="semi")
     # Counted on the lines that stay: those of orders left out are not the shop's lines.
-    no_cost = lines.filter(nw.col("unit_cost").is_null())
-    if no_cost.shape[0]:
-        skus = no_cost["sku"].unique().sort().head(_MAX_EXAMPLES).to_list()
-        notes.append(
-            Note(
-                "warning",
-                "lines",
-                f"{no_cost.shape[0]:,} line(s) have no unit cost: margin figures leave them out "
-                "and say how much revenue they cover",
-                tuple(str(s) for s in skus),
-                no_cost.shape[0],
-            )
-        )
+    note = no_cost_note(lines)
+    if note is not None:
+        notes.append(note)
     return _round_money(lines, ["unit_price", "unit_cost"], 4).drop(
         "__value", "__cogs", "__no_cost", "__row"
+    )
+
+
+def no_cost_note(lines: nw.DataFrame[Any]) -> Note | None:
+    """The warning for lines without a unit cost (None when every line has one)."""
+    no_cost = lines.filter(nw.col("unit_cost").is_null())
+    if not no_cost.shape[0]:
+        return None
+    skus = no_cost["sku"].unique().sort().head(_MAX_EXAMPLES).to_list()
+    return Note(
+        "warning",
+        "lines",
+        f"{no_cost.shape[0]:,} line(s) have no unit cost: margin figures leave them out "
+        "and say how much revenue they cover",
+        tuple(str(s) for s in skus),
+        no_cost.shape[0],
     )
 
 

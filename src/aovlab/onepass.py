@@ -15,12 +15,16 @@ lazy queries that it runs in parallel instead of a few dozen separate passes:
    up, lines of unknown orders, ...).
 
 Whenever a count is not zero, or a table has a shape this path does not handle (a
-catalogue, personal columns, order-level units, a currency column, ...), it returns
-``None`` and the step-by-step validation in :mod:`aovlab.model` runs instead: it finds
-the same problem, names its rows and writes the same error or note as always. This
-path never raises an error or writes a note of its own beyond the tax-inclusive one,
-so what a user reads is the same either way; ``tests/test_onepass.py`` checks that both
-paths give identical tables and notes.
+catalogue, personal columns, order-level units, ...), it returns ``None`` and the
+step-by-step validation in :mod:`aovlab.model` runs instead: it finds the same problem,
+names its rows and writes the same error or note as always. This path never raises an
+error, and writes only two notes, with the step-by-step path's own code: tax included
+in prices, and lines without a unit cost. So what a user reads is the same either way;
+``tests/test_onepass.py`` checks that both paths give identical tables and notes.
+
+A reader's ``__file_row`` (each row's line in its export, for error messages) is left
+out here: this path names no rows. The orders must be in file order, as the
+step-by-step path puts them.
 
 Written with narwhals' lazy API; polars runs the two queries with ``collect_all``.
 """
@@ -48,6 +52,7 @@ from aovlab.model import (
     free_text_columns,
     is_free_text,
     minor_unit,
+    no_cost_note,
 )
 from aovlab.privacy import could_be_personal, is_personal_column, personal
 
@@ -60,6 +65,8 @@ _FALSY = ["false", "0", "no", "n", "f"]
 _ORDER_TEXT = ("order_id", "customer_id", "status")
 _LINE_TEXT = ("order_id", "sku", "product", "category")
 _LINE_NUMBERS = ("quantity", "unit_price", "unit_cost")
+#: Each row's line in the export it was read from (see :class:`aovlab.io.result.Read`).
+_FILE_ROW = "__file_row"
 
 Tables = tuple[nw.DataFrame[Any], nw.DataFrame[Any], str | None, bool, list[Note]]
 
@@ -71,18 +78,25 @@ def orders_and_lines(orders: Any, lines: Any, currency: str | None, ctx: _Readin
     """
     if not ENABLED or not _handled(orders, lines):
         return None
-    o = nw.from_native(orders, eager_only=True)
-    ln = nw.from_native(lines, eager_only=True)
+    o = nw.from_native(orders.drop(_FILE_ROW, strict=False), eager_only=True)
+    ln = nw.from_native(lines.drop(_FILE_ROW, strict=False), eager_only=True)
     profile = _profile(o, ln)
     if profile is None:
         return None
-    integer_ids, parse = profile
+    integer_ids, parse, found = profile
     given = currency.strip().upper() if currency else None
+    # The currency column as the step-by-step path reads it: one currency, the one given.
+    if len(found) > 1 or (given and found and found[0] != given):
+        return None
+    given = given or (found[0] if found else None)
     built = _build(o, ln, given, ctx, integer_ids=integer_ids, parse=parse)
     if built is None:
         return None
     frame, line_frame, tax_included = built
     notes = [TAX_INCLUDED_NOTE] if tax_included else []
+    no_cost = no_cost_note(line_frame)
+    if no_cost is not None:
+        notes.append(no_cost)
     return frame, line_frame, given, tax_included, notes
 
 
@@ -96,8 +110,10 @@ def _handled(orders: Any, lines: Any) -> bool:
     if orders.height == 0 or lines.height == 0:
         return False
     for frame in (orders, lines):
-        names = frame.columns
+        names = [c for c in frame.columns if c != _FILE_ROW]
         if any(c != c.strip().lstrip("\ufeff").lower() or c.startswith("__") for c in names):
+            return False
+        if _FILE_ROW in frame.columns and not frame.schema[_FILE_ROW].is_integer():
             return False
         if any("_duplicated_" in c for c in names):
             return False
@@ -110,13 +126,15 @@ def _handled(orders: Any, lines: Any) -> bool:
     o, ln = orders.schema, lines.schema
     if not {"order_id", "ordered_at", "merchandise"} <= set(o):
         return False
-    if {"units", "cogs", "currency", "revenue"} & set(o):
+    if {"units", "cogs", "revenue"} & set(o):
+        return False
+    if _FILE_ROW in o and not _ascending(orders[_FILE_ROW]):
         return False
     if o["order_id"] != pl.String or o["ordered_at"] != pl.String:
         return False
     if any(o[c] != pl.Float64 for c in MONEY if c in o):
         return False
-    if any(o[c] != pl.String for c in ("customer_id", "status") if c in o):
+    if any(o[c] != pl.String for c in ("customer_id", "status", "currency") if c in o):
         return False
     if "test" in o and o["test"] not in (pl.String, pl.Boolean):
         return False
@@ -127,6 +145,11 @@ def _handled(orders: Any, lines: Any) -> bool:
     if any(ln[c] not in (pl.String, pl.Categorical) for c in ("product", "category") if c in ln):
         return False
     return all(ln[c] == pl.Float64 for c in _LINE_NUMBERS if c in ln)
+
+
+def _ascending(rows: pl.Series) -> bool:
+    """File rows that only go up: the step-by-step path keeps (sorts) orders so."""
+    return rows.null_count() == 0 and bool((rows.diff().drop_nulls() > 0).all())
 
 
 # --------------------------------------------------------------------------- pass 1
@@ -140,8 +163,11 @@ def _string(frame: nw.DataFrame[Any], column: str) -> bool:
     return frame.schema[column] == nw.String
 
 
-def _profile(o: nw.DataFrame[Any], ln: nw.DataFrame[Any]) -> tuple[bool, str] | None:
-    """Pass 1: every check on the raw tables; (integer ids?, date format) or None."""
+def _profile(o: nw.DataFrame[Any], ln: nw.DataFrame[Any]) -> tuple[bool, str, list[str]] | None:
+    """Pass 1: every check on the raw tables; (integer ids?, date format, currencies) or None.
+
+    The currencies are those of a currency column, trimmed and upper-cased, sorted.
+    """
     parse = _date_format(o)
     if parse is None:
         return None
@@ -202,15 +228,26 @@ def _profile(o: nw.DataFrame[Any], ln: nw.DataFrame[Any]) -> tuple[bool, str] | 
     ]
     if "customer_id" in o.columns:
         scans.append((o, "customer_id", False))
+    currencies = []
+    if "currency" in o.columns:
+        text = col("currency").str.strip_chars()
+        currencies.append(o.lazy().select(nw.when(text != "").then(text).alias("c")).unique())
     results = collect_all(
         [
             o.lazy().select(*checks, *stats),
             ln.lazy().select(*line_checks),
+            *currencies,
             *(frame.lazy().select(c).unique() for frame, c, _ in scans),
         ]
     )
     order_row, line_row = results[0].rows(named=True)[0], results[1].rows(named=True)[0]
-    for values, (frame, c, addresses) in zip(results[2:], scans, strict=True):
+    found = (
+        sorted({str(c).upper() for c in results[2]["c"].drop_nulls().to_list()})
+        if currencies
+        else []
+    )
+    distinct_values = results[2 + len(currencies) :]
+    for values, (frame, c, addresses) in zip(distinct_values, scans, strict=True):
         distinct = values.with_columns(nw.col(c).cast(nw.String()))
         maybe = distinct.filter(could_be_personal(c, addresses=addresses))
         if maybe.filter(personal(c, addresses=addresses)).shape[0]:
@@ -233,7 +270,7 @@ def _profile(o: nw.DataFrame[Any], ln: nw.DataFrame[Any]) -> tuple[bool, str] | 
         distinct, present = order_row[f"distinct_{c}"], order_row[f"present_{c}"]
         if is_free_text(distinct, present, customers):
             return None
-    return plain, parse
+    return plain, parse, found
 
 
 def _date_format(o: nw.DataFrame[Any]) -> str | None:
@@ -361,7 +398,7 @@ def _build(
             (given & ((inclusive - col("total")).abs() > tolerance)).sum().alias("off_in"),
             (col("tax") > 0).sum().alias("taxed"),
         ]
-    line_counts = [nw.len().alias("lines"), col("unit_cost").is_null().sum().alias("no_cost")]
+    line_counts = [nw.len().alias("lines")]
     try:
         # Strict parsing: a date of another form, or a local time the clocks skip or
         # repeat, stops the query, and the step-by-step path reads it by its rules.
@@ -379,7 +416,7 @@ def _build(
         return None
     if int(n["zero_value"] or 0) and not ctx.include_zero_value:
         return None
-    if int(n["matched"] or 0) != int(n_lines["lines"]) or int(n_lines["no_cost"]):
+    if int(n["matched"] or 0) != int(n_lines["lines"]):
         return None
     tax_included = False
     if "total" in have:
