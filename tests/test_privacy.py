@@ -263,8 +263,13 @@ _SAMPLES = st.one_of(
             "+46 70 12",
             "call 001 2 3 4",
             "(001 2 3 4)",
+            "c-1823495aab719da8",  # a hashed email: letters, digits, no + or 00
+            "c-0012345678abcdef",
+            "ref 070-123 45 67",
+            "+46701234567x",
         ]
     ),
+    st.builds(lambda h: "c-" + h, st.text(alphabet="0123456789abcdef+ ", max_size=16)),
 )
 
 

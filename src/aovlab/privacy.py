@@ -156,15 +156,17 @@ def could_be_personal(column: str, *, addresses: bool = True) -> nw.Expr:
     Emails hold an ``@``; street addresses a digit; phone numbers either start like an
     international number (``+``, or ``00`` at the start or after a space: ``+1000`` is
     one to :data:`PHONE_INTL`, four digits) or are whole numbers of at least nine
-    digits. Filtering with it first leaves the patterns a handful of values: customer
-    ids such as ``C000123`` never reach them.
+    digits, with no letter. Filtering with it first leaves the patterns a handful of
+    values: customer ids such as ``C000123``, or the hashes that replace emails
+    (``c-1823495aab719da8``), never reach them.
     """
     col = nw.col(column)
     if addresses:
         test = col.str.contains("[0-9@]")
     else:
+        digits = col.str.contains(r"(?:[0-9][^0-9]*){7}")  # seven digits or more
         test = col.str.contains(r"[@+]|(?:^|[\s:;,(])00[1-9]") | (
-            col.str.replace_all("[^0-9]", "").str.len_chars() >= 7
+            digits & ~col.str.contains("[A-Za-z]")
         )
     return test.fill_null(False)
 
