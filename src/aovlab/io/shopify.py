@@ -47,6 +47,8 @@ AMOUNTS = (
 )
 _NOT_MERCHANDISE = r"(?i)gift ?card|presentkort|gavekort|geschenkgutschein|geschenkkarte|cadeaukaart|cadeaubon|\btips?\b|dricks"
 
+#: "Created at" as Shopify writes it: a local time and its UTC offset.
+_SHOPIFY_TIME = r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} [+-]\d{4}$"
 
 #: Canonical columns and the export headers they come from (for error messages).
 ORIGINS = {
@@ -119,6 +121,9 @@ def read(text: TextFile, options: dict[str, Any], source: str) -> Read:
 
     requires = text_col("lineitem requires shipping").str.to_lowercase()
     line_name = text_col("lineitem name")
+    # Gift cards and tips by name: the pattern runs on each distinct name once.
+    names = frame.select(line_name.unique().alias("n"))["n"]
+    gift_names = names.filter(names.str.contains(_NOT_MERCHANDISE))
     # Emails are cleaned here and hashed once each after the orders are gathered (an
     # order's email is its first one): the hash never sees a row, only distinct emails.
     frame = frame.with_row_index("__row").with_columns(
@@ -127,7 +132,7 @@ def read(text: TextFile, options: dict[str, Any], source: str) -> Read:
         clean_email("email").alias("__email")
         if "email" in frame.columns
         else pl.lit(None, pl.String).alias("__email"),
-        ((requires == "false") & line_name.str.contains(_NOT_MERCHANDISE))
+        ((requires == "false") & line_name.is_in(gift_names.implode()).fill_null(False))
         .fill_null(False)
         .alias("__not_merch"),
         (pl.col("lineitem quantity") * pl.col("lineitem price")).alias("__value"),
@@ -187,10 +192,17 @@ def read(text: TextFile, options: dict[str, Any], source: str) -> Read:
             found=", ".join(repr(v) for v in unknown["financial status"].head(5).to_list()),
             row_label="file row",
         )
-    # "2026-10-03 14:22:05 +0200" -> "2026-10-03 14:22:05+02:00" for the model's parser.
-    created = (
-        pl.col("ordered_at").str.strip_chars().str.replace(r" ([+-]\d{2}):?(\d{2})$", "${1}:${2}")
-    )
+    # "2026-10-03 14:22:05 +0200" -> "2026-10-03 14:22:05+02:00" for the model's parser:
+    # by slicing when every value has that form, else by the pattern.
+    stripped = pl.col("ordered_at").str.strip_chars()
+    created = stripped.str.replace(r" ([+-]\d{2}):?(\d{2})$", "${1}:${2}")
+    if first.select(stripped.str.contains(_SHOPIFY_TIME).all()).item():
+        created = pl.concat_str(
+            stripped.str.slice(0, 19),
+            stripped.str.slice(20, 3),
+            pl.lit(":"),
+            stripped.str.slice(23, 2),
+        )
     orders = first.select(
         "__file_row",
         pl.col("name").alias("order_id"),
