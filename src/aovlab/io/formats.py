@@ -153,6 +153,8 @@ def read_export(
         )
     options = {"decimal": decimal, "dayfirst": dayfirst, "salt": salt}
     tables, notes, origins = fmt.read(text, options, str(file))
+    rows_read = text.frame.height
+    del text  # the file's text columns: free them before the tables are validated
     shop = ShopData.from_frames(
         tables["orders"],
         tables.get("lines"),
@@ -167,4 +169,4 @@ def read_export(
         include_zero_value=include_zero_value,
         salt=salt,
     )
-    return replace(shop, notes=(*notes, *shop.notes), format=fmt.name, rows_read=text.frame.height)
+    return replace(shop, notes=(*notes, *shop.notes), format=fmt.name, rows_read=rows_read)
