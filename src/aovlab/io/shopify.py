@@ -122,8 +122,8 @@ def read(text: TextFile, options: dict[str, Any], source: str) -> Read:
     requires = text_col("lineitem requires shipping").str.to_lowercase()
     line_name = text_col("lineitem name")
     # Gift cards and tips by name: the pattern runs on each distinct name once.
-    names = frame.select(line_name.unique().alias("n"))["n"]
-    gift_names = names.filter(names.str.contains(_NOT_MERCHANDISE))
+    line_names = frame.select(line_name.unique().alias("n"))["n"]
+    gift_names = line_names.filter(line_names.str.contains(_NOT_MERCHANDISE))
     # Emails are cleaned here and hashed once each after the orders are gathered (an
     # order's email is its first one): the hash never sees a row, only distinct emails.
     frame = frame.with_row_index("__row").with_columns(
@@ -179,8 +179,16 @@ def read(text: TextFile, options: dict[str, Any], source: str) -> Read:
         .str.replace_all(STATUS_SEPARATORS, "_")
         .replace_strict(STATUS_MAP, default=None)
     )
+    if "financial status" in first.columns:
+        # A handful of words: each read once, then set on every order.
+        words = first.select(pl.col("financial status").unique())
+        words = words.with_columns(status.alias("__status"))
+        status = pl.col("financial status").replace_strict(
+            words["financial status"], words["__status"], default=None
+        )
     cancelled = text_col("cancelled at").is_not_null() & (text_col("cancelled at") != "")
-    unknown = first.filter(status.is_null() & ~cancelled)
+    first = first.with_columns(status.alias("__status"), cancelled.alias("__cancelled"))
+    unknown = first.filter(pl.col("__status").is_null() & ~pl.col("__cancelled"))
     if unknown.height:
         raise AovlabInputError(
             "has unknown financial statuses",
@@ -223,7 +231,10 @@ def read(text: TextFile, options: dict[str, Any], source: str) -> Read:
         pl.col("refunded amount").fill_null(0.0).alias("refunded")
         if "refunded amount" in first.columns
         else pl.lit(0.0).alias("refunded"),
-        pl.when(cancelled).then(pl.lit("cancelled")).otherwise(status).alias("status"),
+        pl.when(pl.col("__cancelled"))
+        .then(pl.lit("cancelled"))
+        .otherwise(pl.col("__status"))
+        .alias("status"),
         *([pl.col("source").alias("channel")] if "source" in first.columns else []),
         pl.col("country"),
         *(
