@@ -451,8 +451,14 @@ def _aggregate(frame: Any, keys: list[str], *, trim: float, top: float, dates: b
         nw.col("__no_cogs").sum(),
         nw.col("net_value").sum().alias("__net"),
         nw.col("__costed").sum(),
-        nw.col("ordered_at").min().alias("__first"),
-        nw.col("ordered_at").max().alias("__last"),
+        *(
+            (
+                nw.col("ordered_at").min().alias("__first"),
+                nw.col("ordered_at").max().alias("__last"),
+            )
+            if dates
+            else ()
+        ),
     )
     all_units = nw.col("__no_units") == 0
     all_costs = nw.col("__no_cogs") == 0

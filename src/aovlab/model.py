@@ -31,10 +31,9 @@ from aovlab.errors import AovlabInputError, Note
 from aovlab.privacy import (
     DEFAULT_SALT,
     REDACTED,
-    could_be_personal,
     hash_id,
     is_personal_column,
-    personal,
+    personal_values,
 )
 
 #: Order statuses the model knows. ``cancelled`` orders are never counted.
@@ -573,9 +572,7 @@ def _drop_personal(
     flagged: dict[str, list[str]] = {}
     for c in text:
         values = frame.select(nw.col(c).unique()).drop_nulls()
-        addresses = c not in plain
-        values = values.filter(could_be_personal(c, addresses=addresses))
-        hits = values.filter(personal(c, addresses=addresses))[c].to_list()
+        hits = personal_values(values, c, addresses=c not in plain)[c].to_list()
         if hits:
             flagged[c] = hits
     if not flagged:
@@ -688,8 +685,7 @@ def _pseudonymise_emails(frame: nw.DataFrame[Any], table: str, ctx: _Reading) ->
     if "customer_id" not in frame.columns or frame.schema["customer_id"] != nw.String:
         return frame
     ids = frame.select(nw.col("customer_id").unique()).drop_nulls()
-    ids = ids.filter(could_be_personal("customer_id", addresses=False))
-    emails = ids.filter(personal("customer_id", addresses=False))["customer_id"].to_list()
+    emails = personal_values(ids, "customer_id", addresses=False)["customer_id"].to_list()
     if not emails:
         return frame
     mapping = {e: hash_id(e, ctx.salt or DEFAULT_SALT) for e in emails}
@@ -1020,38 +1016,41 @@ _UNIFORM = (
 )
 
 
+def uniform_format(raw: Any) -> str | None:
+    """The strptime format of the one exact ISO form the first value has, or None.
+
+    ``raw``: a polars or narwhals series of date-time text.
+    """
+    first = next((str(v).strip() for v in raw.drop_nulls().head(100) if str(v).strip()), None)
+    if first is None:
+        return None
+    return next((fmt for pattern, fmt in _UNIFORM if pattern.match(first)), None)
+
+
 def _parse_uniform(raw: pl.Series, tz: str) -> pl.Series | None:
     """The fast path: every value in the one exact form the first value has, else None.
 
     One lazy query trims, parses and converts (polars spreads it over the cores); the
     general rule decides whenever a single value has another form.
     """
-    first = next((str(v).strip() for v in raw.drop_nulls().head(100) if str(v).strip()), None)
-    if first is None:
+    fmt = uniform_format(raw)
+    if fmt is None:
         return None
-    for pattern, fmt in _UNIFORM:
-        if not pattern.match(first):
-            continue
-        stripped = pl.col("t").cast(pl.String).str.strip_chars()
-        text = pl.when(stripped != "").then(stripped)
-        if fmt.endswith("%:z"):
-            parsed = text.str.to_datetime(
-                fmt, strict=False, time_unit="us", time_zone="UTC"
-            ).dt.convert_time_zone(tz)
-        else:
-            parsed = text.str.to_datetime(fmt, strict=False, time_unit="us").dt.replace_time_zone(
-                tz, ambiguous="earliest", non_existent="null"
-            )
-        out = (
-            pl.LazyFrame({"t": raw})
-            .select(parsed.alias("v"), text.null_count().alias("n"))
-            .collect()
+    stripped = pl.col("t").cast(pl.String).str.strip_chars()
+    text = pl.when(stripped != "").then(stripped)
+    if fmt.endswith("%:z"):
+        parsed = text.str.to_datetime(
+            fmt, strict=False, time_unit="us", time_zone="UTC"
+        ).dt.convert_time_zone(tz)
+    else:
+        parsed = text.str.to_datetime(fmt, strict=False, time_unit="us").dt.replace_time_zone(
+            tz, ambiguous="earliest", non_existent="null"
         )
-        values = out["v"]
-        # A value of another form (or, for local times, inside the clocks' skipped
-        # hour) parses to null: the general rule then says which and where.
-        return values if values.null_count() == out["n"][0] else None
-    return None
+    out = pl.LazyFrame({"t": raw}).select(parsed.alias("v"), text.null_count().alias("n")).collect()
+    values = out["v"]
+    # A value of another form (or, for local times, inside the clocks' skipped hour)
+    # parses to null: the general rule then says which and where.
+    return values if values.null_count() == out["n"][0] else None
 
 
 def _status(frame: nw.DataFrame[Any], table: str) -> nw.DataFrame[Any]:
@@ -1078,15 +1077,18 @@ def _status(frame: nw.DataFrame[Any], table: str) -> nw.DataFrame[Any]:
     return frame
 
 
+#: The words a yes/no column may hold (after lower-casing).
+TRUTHY = ["true", "1", "yes", "y", "t"]
+FALSY = ["false", "0", "no", "n", "f"]
+
+
 def _flag(frame: nw.DataFrame[Any], column: str, table: str) -> nw.DataFrame[Any]:
     dtype = frame.schema[column]
     if dtype == nw.Boolean:
         return frame.with_columns(nw.col(column).fill_null(False))
     frame = _as_text(frame, column)
     text = nw.col(column).str.to_lowercase()
-    truthy = ["true", "1", "yes", "y", "t"]
-    falsy = ["false", "0", "no", "n", "f"]
-    bad = ~text.is_null() & ~text.is_in(truthy + falsy)
+    bad = ~text.is_null() & ~text.is_in(TRUTHY + FALSY)
     if frame.filter(bad).shape[0]:
         raise AovlabInputError(
             "has values that are not yes/no",
@@ -1096,7 +1098,7 @@ def _flag(frame: nw.DataFrame[Any], column: str, table: str) -> nw.DataFrame[Any
             expected="true/false, yes/no or 1/0",
             found=", ".join(_values(frame, bad, column)),
         )
-    return frame.with_columns(text.is_in(truthy).fill_null(False).alias(column))
+    return frame.with_columns(text.is_in(TRUTHY).fill_null(False).alias(column))
 
 
 def _unique_key(frame: nw.DataFrame[Any], table: str, key: str) -> None:
@@ -1227,32 +1229,10 @@ def _line_facts(
         # are summed per order first, then the sums joined to the orders and put back in
         # file order. Ids that are all plain integers are matched as integers, which is
         # several times faster than matching text.
-        key = _join_key(frame, lines)
-        line_sums = (
-            lines.lazy()
-            .select(key.alias("__key"), "quantity", "__value", "__cogs", "__no_cost")
-            .group_by("__key")
-            .agg(
-                nw.col("__value").sum().alias("__line_merch"),
-                nw.len().alias("__n_lines"),
-                nw.col("quantity").sum().alias("__units"),
-                nw.col("__cogs").sum(),
-                nw.col("__no_cost").sum(),
-            )
-        )
-        aligned = (
-            frame.lazy()
-            .select("__row", key.alias("__key"))
-            .join(line_sums, on="__key", how="left")
-            .sort("__row")
-            .collect()
-        )
+        aligned = aligned_line_sums(frame.lazy(), lines.lazy(), _join_key(frame, lines)).collect()
         matched = int(aligned["__n_lines"].sum() or 0)
         frame = frame.sort("__row").with_columns(
-            aligned["__line_merch"],
-            aligned["__n_lines"].cast(nw.Float64()),
-            aligned["__units"].alias("units"),
-            nw.when(aligned["__no_cost"] == 0).then(aligned["__cogs"]).alias("cogs"),
+            *(aligned[c] for c in ("__line_merch", "__n_lines", "units", "cogs"))
         )
     else:
         frame = frame.with_columns(
@@ -1262,13 +1242,58 @@ def _line_facts(
     return frame, matched
 
 
+def aligned_line_sums(orders: Any, lines: Any, key: nw.Expr) -> Any:
+    """Each order's line facts, one row per order in ``__row`` (file) order.
+
+    ``orders`` and ``lines`` are lazy; ``key`` reads ``order_id`` on both (see
+    :func:`_join_key`). Columns: ``__key``, ``__line_merch`` (sum of quantity x unit
+    price), ``__n_lines``, ``units`` and ``cogs`` (null when a line has no unit cost), all
+    null for an order without lines. The lines are summed per order first; the join and
+    sort then run on two narrow columns.
+    """
+    col = nw.col
+    sums = (
+        lines.select(
+            key.alias("__key"),
+            "quantity",
+            (col("quantity") * col("unit_price")).alias("__value"),
+            (col("quantity") * col("unit_cost")).alias("__cogs"),
+            col("unit_cost").is_null().cast(nw.Int64()).alias("__no_cost"),
+        )
+        .group_by("__key")
+        .agg(
+            col("__value").sum().alias("__line_merch"),
+            nw.len().alias("__n_lines"),
+            col("quantity").sum().alias("units"),
+            col("__cogs").sum(),
+            col("__no_cost").sum(),
+        )
+    )
+    return (
+        orders.select("__row", key.alias("__key"))
+        .join(sums, on="__key", how="left")
+        .sort("__row")
+        .select(
+            "__key",
+            "__line_merch",
+            col("__n_lines").cast(nw.Float64()),
+            "units",
+            nw.when(col("__no_cost") == 0).then(col("__cogs")).alias("cogs"),
+        )
+    )
+
+
+#: An id written as a plain integer that fits Int64: no sign, no leading zero.
+PLAIN_ID = r"^(?:0|[1-9][0-9]{0,17})$"
+
+
 def _join_key(orders: nw.DataFrame[Any], lines: nw.DataFrame[Any]) -> nw.Expr:
     """``order_id`` as an integer where every id on both sides is one, else as text.
 
     Only ids written as plain integers (``100234``, no sign, no leading zero) qualify, so
     two different texts never become the same number.
     """
-    plain = nw.col("order_id").str.contains(r"^(?:0|[1-9][0-9]{0,17})$").all()
+    plain = nw.col("order_id").str.contains(PLAIN_ID).all()
     if all(
         t.schema["order_id"] == nw.String and bool(t.select(plain).item()) for t in (orders, lines)
     ):
@@ -1524,14 +1549,9 @@ def _lines(native: Any, catalog: nw.DataFrame[Any] | None, ctx: _Reading) -> nw.
             )
         )
     frame = frame.with_columns(nw.col("category").fill_null("(none)"))
-    frame = frame.with_columns(
-        (nw.col("quantity") * nw.col("unit_price")).alias("__value"),
-        (nw.col("quantity") * nw.col("unit_cost")).alias("__cogs"),
-        nw.col("unit_cost").is_null().cast(nw.Int64()).alias("__no_cost"),
-    )
     keep = ["order_id", "sku", "product", "category", "quantity", "unit_price", "unit_cost"]
     rest = [c for c in frame.columns if c not in keep and not c.startswith("__")]
-    return frame.select(*keep, *rest, "__value", "__cogs", "__no_cost", "__row")
+    return frame.select(*keep, *rest, "__row")
 
 
 def _zero_value(
@@ -1617,9 +1637,7 @@ def _check_line_orders(
     note = no_cost_note(lines)
     if note is not None:
         notes.append(note)
-    return _round_money(lines, ["unit_price", "unit_cost"], 4).drop(
-        "__value", "__cogs", "__no_cost", "__row"
-    )
+    return _round_money(lines, ["unit_price", "unit_cost"], 4).drop("__row")
 
 
 def no_cost_note(lines: nw.DataFrame[Any]) -> Note | None:

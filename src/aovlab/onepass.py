@@ -40,28 +40,29 @@ import polars as pl
 
 from aovlab.errors import Note
 from aovlab.model import (
-    _UNIFORM,
+    FALSY,
     MONEY,
     NON_NEGATIVE,
     ORDER_COLUMNS,
+    PLAIN_ID,
     STATUSES,
     TAX_INCLUDED_NOTE,
+    TRUTHY,
     _needs_trim,
     _Reading,
+    aligned_line_sums,
     collect_all,
     free_text_columns,
     is_free_text,
     minor_unit,
     no_cost_note,
+    uniform_format,
 )
-from aovlab.privacy import could_be_personal, is_personal_column, personal
+from aovlab.privacy import is_personal_column, personal_values
 
 #: Set to False to always take the step-by-step path (the tests compare the two).
 ENABLED = True
 
-_PLAIN_ID = r"^(?:0|[1-9][0-9]{0,17})$"
-_TRUTHY = ["true", "1", "yes", "y", "t"]
-_FALSY = ["false", "0", "no", "n", "f"]
 _ORDER_TEXT = ("order_id", "customer_id", "status")
 _LINE_TEXT = ("order_id", "sku", "product", "category")
 _LINE_NUMBERS = ("quantity", "unit_price", "unit_cost")
@@ -168,7 +169,7 @@ def _profile(o: nw.DataFrame[Any], ln: nw.DataFrame[Any]) -> tuple[bool, str, li
 
     The currencies are those of a currency column, trimmed and upper-cased, sorted.
     """
-    parse = _date_format(o)
+    parse = uniform_format(o["ordered_at"])
     if parse is None:
         return None
     order_text = _text_columns(o)
@@ -179,7 +180,7 @@ def _profile(o: nw.DataFrame[Any], ln: nw.DataFrame[Any]) -> tuple[bool, str, li
     checks = [
         *(_needs_trim(c).alias(f"trim_{c}") for c in _ORDER_TEXT if c in o.columns),
         col("order_id").null_count().alias("no_id"),
-        col("order_id").str.contains(_PLAIN_ID).all().alias("plain_ids"),
+        col("order_id").str.contains(PLAIN_ID).all().alias("plain_ids"),
         col("merchandise").null_count().alias("no_merchandise"),
         *(
             ((~(col(c).is_null() | col(c).is_finite())) | (col(c) < 0)).sum().alias(c)
@@ -195,7 +196,7 @@ def _profile(o: nw.DataFrame[Any], ln: nw.DataFrame[Any]) -> tuple[bool, str, li
         # clean column's values are compared as they are ("yes\r" is not yes/no).
         checks.append(_needs_trim("test").alias("trim_test"))
         text = col("test").str.to_lowercase()
-        bad = ~text.is_null() & ~text.is_in(_TRUTHY + _FALSY)
+        bad = ~text.is_null() & ~text.is_in(TRUTHY + FALSY)
         checks.append(bad.sum().alias("bad_test"))
     wide = free_text_columns(o)
     stats = [
@@ -212,7 +213,7 @@ def _profile(o: nw.DataFrame[Any], ln: nw.DataFrame[Any]) -> tuple[bool, str, li
             if c in ln.columns and _string(ln, c)
         ),
         col("order_id").null_count().alias("no_id"),
-        col("order_id").str.contains(_PLAIN_ID).all().alias("plain_ids"),
+        col("order_id").str.contains(PLAIN_ID).all().alias("plain_ids"),
         *(col(c).null_count().alias(f"no_{c}") for c in ("quantity", "unit_price")),
         *(
             ((~(col(c).is_null() | col(c).is_finite())) | (col(c) < 0)).sum().alias(c)
@@ -249,8 +250,7 @@ def _profile(o: nw.DataFrame[Any], ln: nw.DataFrame[Any]) -> tuple[bool, str, li
     distinct_values = results[2 + len(currencies) :]
     for values, (frame, c, addresses) in zip(distinct_values, scans, strict=True):
         distinct = values.with_columns(nw.col(c).cast(nw.String()))
-        maybe = distinct.filter(could_be_personal(c, addresses=addresses))
-        if maybe.filter(personal(c, addresses=addresses)).shape[0]:
+        if personal_values(distinct, c, addresses=addresses).shape[0]:
             return None
         # A categorical's values are checked here, once each, for stray spaces.
         if (
@@ -271,15 +271,6 @@ def _profile(o: nw.DataFrame[Any], ln: nw.DataFrame[Any]) -> tuple[bool, str, li
         if is_free_text(distinct, present, customers):
             return None
     return plain, parse, found
-
-
-def _date_format(o: nw.DataFrame[Any]) -> str | None:
-    """The one exact form of ``ordered_at`` that the first value has, or None."""
-    head = o["ordered_at"].drop_nulls().head(100).to_list()
-    first = next((str(v).strip() for v in head if str(v).strip()), None)
-    if first is None:
-        return None
-    return next((fmt for pattern, fmt in _UNIFORM if pattern.match(first)), None)
 
 
 # --------------------------------------------------------------------------- pass 2
@@ -321,38 +312,8 @@ def _build(
             else (nw.lit("(none)", dtype=nw.String()).alias("category"),)
         ),
     )
-    sums = (
-        lines.select(
-            key.alias("__key"),
-            "quantity",
-            (col("quantity") * col("unit_price")).alias("__value"),
-            (col("quantity") * col("unit_cost")).alias("__cogs"),
-            col("unit_cost").is_null().cast(nw.Int64()).alias("__no_cost"),
-        )
-        .group_by("__key")
-        .agg(
-            col("__value").sum().alias("__line_merch"),
-            nw.len().alias("__n_lines"),
-            col("quantity").sum().alias("units"),
-            col("__cogs").sum(),
-            col("__no_cost").sum(),
-        )
-    )
-    numbered = o.with_row_index("__row").lazy()
-    # Each order's line sums, in file order: the join and sort run on two narrow
-    # columns, and the sums are then set beside the wide table (no reordering of it).
-    aligned = (
-        numbered.select("__row", key.alias("__key"))
-        .join(sums, on="__key", how="left")
-        .sort("__row")
-        .select(
-            "__key",
-            "__line_merch",
-            col("__n_lines").cast(nw.Float64()),
-            "units",
-            nw.when(col("__no_cost") == 0).then(col("__cogs")).alias("cogs"),
-        )
-    )
+    # Each order's line sums, in file order, set beside the wide table (no reordering).
+    aligned = aligned_line_sums(o.with_row_index("__row").lazy(), lines, key)
     orders = (
         o.lazy()
         .with_columns(
@@ -454,4 +415,4 @@ def _test_flag(o: nw.DataFrame[Any]) -> nw.Expr:
     if o.schema["test"] == nw.Boolean:
         return nw.col("test").fill_null(False)
     text = nw.col("test").str.to_lowercase()  # clean: see the profile's trim_test
-    return text.is_in(_TRUTHY).fill_null(False)
+    return text.is_in(TRUTHY).fill_null(False)

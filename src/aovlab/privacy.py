@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from typing import Any
 
 import narwhals.stable.v2 as nw
 import polars as pl
@@ -169,6 +170,17 @@ def could_be_personal(column: str, *, addresses: bool = True) -> nw.Expr:
             digits & ~col.str.contains("[A-Za-z]")
         )
     return test.fill_null(False)
+
+
+def personal_values(frame: nw.DataFrame[Any], column: str, *, addresses: bool = True) -> Any:
+    """The rows of ``frame`` whose ``column`` looks personal (see :func:`personal`).
+
+    Meant for a column's distinct values: the cheap :func:`could_be_personal` runs first,
+    so the patterns see only the handful of values that could match.
+    """
+    return frame.filter(could_be_personal(column, addresses=addresses)).filter(
+        personal(column, addresses=addresses)
+    )
 
 
 def redact(text: str) -> str:
