@@ -17,6 +17,7 @@ if TYPE_CHECKING:  # the results import this module lazily; types only
     from aovlab.drivers import Contributors, Decomposition, SegmentTable, TrendResult
     from aovlab.metrics import KpiResult
     from aovlab.results import Result
+    from aovlab.segments import Breakdown, NewVsReturning, SegmentChange, Targets
 
 THEME = "aovlab"
 PALETTE = ["#1f5f8b", "#e07a2e", "#5a9e6f", "#b5443b", "#7d6aa8", "#8c8c8c", "#c9a227", "#3aa6b9"]
@@ -395,6 +396,199 @@ def contributors_chart(result: Contributors, what: str = "categories") -> alt.Ch
         )
         .properties(height=alt.Step(18))
     )
+
+
+# --------------------------------------------------------------------------- segments
+
+
+def _money_axis(currency: str | None) -> alt.Axis:
+    return alt.Axis(format=",.0f", title=f"AOV ({currency or ''})")
+
+
+def segment_aov_chart(result: Breakdown) -> alt.LayerChart:
+    """Each segment's AOV with its interval as a whisker, and the overall AOV as a line."""
+    from aovlab.display import label
+
+    table = nw.from_native(result.table, eager_only=True)
+    by = result.by[0]
+    data = _data(table.select(by, "orders", "share", "aov", "aov_ci_low", "aov_ci_high"))
+    order = table[by].to_list()
+    y = alt.Y(f"{by}:N", title=label(by), sort=order)
+    tooltip = [
+        alt.Tooltip(f"{by}:N", title=label(by)),
+        alt.Tooltip("orders:Q", format=","),
+        alt.Tooltip("share:Q", format=".1%", title="share of orders"),
+        alt.Tooltip("aov:Q", format=",.2f", title="AOV"),
+        alt.Tooltip("aov_ci_low:Q", format=",.2f", title="interval from"),
+        alt.Tooltip("aov_ci_high:Q", format=",.2f", title="interval to"),
+    ]
+    base = alt.Chart(data, title=f"AOV by {label(by).lower()}, with its interval")
+    whisker = base.mark_rule(color=PALETTE[0], strokeWidth=2).encode(
+        y=y, x=alt.X("aov_ci_low:Q", axis=_money_axis(result.currency)), x2="aov_ci_high:Q"
+    )
+    point = base.mark_point(filled=True, size=70, color=PALETTE[0]).encode(
+        y=y, x="aov:Q", tooltip=tooltip
+    )
+    overall = (
+        alt.Chart(
+            _data(
+                nw.from_dict(
+                    {"aov": [result.overall["aov"]]}, backend=nw.get_native_namespace(table)
+                )
+            )
+        )
+        .mark_rule(color=PALETTE[1], strokeDash=[4, 3])
+        .encode(x="aov:Q", tooltip=[alt.Tooltip("aov:Q", format=",.2f", title="overall AOV")])
+    )
+    return (whisker + point + overall).properties(height=alt.Step(22))
+
+
+def heatmap(result: Breakdown) -> alt.LayerChart:
+    """AOV index for each pair of segments (small cells merged into Other are left out)."""
+    from aovlab.display import label
+
+    table = nw.from_native(result.table, eager_only=True)
+    a, b = result.by
+    cells = table.filter(nw.col("segments_merged") == 1).select(a, b, "orders", "aov", "aov_index")
+    base = alt.Chart(
+        _data(cells), title=f"AOV index by {label(a).lower()} and {label(b).lower()} (100 = all)"
+    ).encode(
+        x=alt.X(f"{b}:O", title=label(b), axis=alt.Axis(labelAngle=0, orient="top")),
+        y=alt.Y(f"{a}:N", title=label(a)),
+        tooltip=[
+            alt.Tooltip(f"{a}:N", title=label(a)),
+            alt.Tooltip(f"{b}:O", title=label(b)),
+            alt.Tooltip("orders:Q", format=","),
+            alt.Tooltip("aov:Q", format=",.2f", title="AOV"),
+            alt.Tooltip("aov_index:Q", format=".0f", title="AOV index"),
+        ],
+    )
+    rect = base.mark_rect().encode(
+        color=alt.Color(
+            "aov_index:Q",
+            title="AOV index",
+            scale=alt.Scale(scheme="blueorange", domainMid=100),
+        )
+    )
+    text = base.mark_text(fontSize=11).encode(text=alt.Text("aov_index:Q", format=".0f"))
+    return (rect + text).properties(width=alt.Step(64), height=alt.Step(30))
+
+
+def segment_change_chart(result: SegmentChange) -> alt.Chart:
+    """Each segment's AOV in the baseline and the current period."""
+    from aovlab.display import label
+
+    table = nw.from_native(result.table, eager_only=True)
+    by = result.by
+    long = table.select(by, "baseline_aov", "current_aov").unpivot(
+        index=by, variable_name="period", value_name="aov"
+    )
+    long = long.with_columns(
+        nw.when(nw.col("period") == "baseline_aov")
+        .then(nw.lit(result.baseline))
+        .otherwise(nw.lit(result.current))
+        .alias("period")
+    )
+    return (
+        alt.Chart(
+            _data(long), title=f"AOV by {label(by).lower()}: {result.baseline} and {result.current}"
+        )
+        .mark_bar()
+        .encode(
+            y=alt.Y(f"{by}:N", title=label(by), sort=table[by].to_list()),
+            yOffset=alt.YOffset("period:N", sort=[result.baseline, result.current]),
+            x=alt.X("aov:Q", axis=_money_axis(result.currency)),
+            color=alt.Color(
+                "period:N",
+                title=None,
+                scale=alt.Scale(
+                    domain=[result.baseline, result.current], range=[PALETTE[5], PALETTE[0]]
+                ),
+            ),
+            tooltip=[by, "period:N", alt.Tooltip("aov:Q", format=",.2f", title="AOV")],
+        )
+        .properties(height=alt.Step(12))
+    )
+
+
+def new_vs_returning_chart(result: NewVsReturning) -> alt.VConcatChart:
+    """AOV of new, returning and guest orders by period, above their share of orders."""
+    table = nw.from_native(result.table, eager_only=True)
+    period = result.period
+    data = _data(table.select(period, "customer_type", "orders", "share", "aov"))
+    color = alt.Color(
+        "customer_type:N",
+        title=None,
+        scale=alt.Scale(domain=["new", "returning", "guest"], range=PALETTE[:3]),
+    )
+    x = alt.X(f"{period}:O", title=None)
+    aov = (
+        alt.Chart(data, title="AOV of new, returning and guest orders")
+        .mark_line(point=True)
+        .encode(
+            x=x,
+            y=alt.Y("aov:Q", axis=_money_axis(result.currency), scale=alt.Scale(zero=False)),
+            color=color,
+            tooltip=[period, "customer_type:N", alt.Tooltip("aov:Q", format=",.2f")],
+        )
+        .properties(height=220)
+    )
+    share = (
+        alt.Chart(data, title="Share of orders")
+        .mark_bar()
+        .encode(
+            x=x,
+            y=alt.Y("share:Q", stack="normalize", axis=alt.Axis(format="%"), title=None),
+            color=color,
+            tooltip=[period, "customer_type:N", alt.Tooltip("share:Q", format=".1%"), "orders:Q"],
+        )
+        .properties(height=120)
+    )
+    return alt.vconcat(aov, share)
+
+
+def targets_chart(result: Targets) -> alt.LayerChart:
+    """Each segment's AOV and its target, with the single shop-wide target as a line."""
+    from aovlab.display import label
+
+    table = nw.from_native(result.table, eager_only=True)
+    by = result.by
+    long = table.select(by, "aov", "target_aov").unpivot(
+        index=by, variable_name="what", value_name="value"
+    )
+    bars = (
+        alt.Chart(_data(long), title=f"AOV and target by {label(by).lower()}")
+        .mark_bar()
+        .encode(
+            y=alt.Y(f"{by}:N", title=label(by), sort=table[by].to_list()),
+            yOffset=alt.YOffset("what:N", sort=["aov", "target_aov"]),
+            x=alt.X("value:Q", axis=_money_axis(result.currency)),
+            color=alt.Color(
+                "what:N",
+                title=None,
+                scale=alt.Scale(domain=["aov", "target_aov"], range=[PALETTE[0], PALETTE[2]]),
+                legend=alt.Legend(
+                    labelExpr="{'aov': 'AOV now', 'target_aov': 'its own target'}[datum.label]"
+                ),
+            ),
+            tooltip=[by, "what:N", alt.Tooltip("value:Q", format=",.2f")],
+        )
+        .properties(height=alt.Step(12))
+    )
+    line = (
+        alt.Chart(
+            _data(
+                nw.from_dict(
+                    {"target": [result.shop_wide_target]}, backend=nw.get_native_namespace(table)
+                )
+            )
+        )
+        .mark_rule(color=PALETTE[1], strokeDash=[4, 3])
+        .encode(
+            x="target:Q", tooltip=[alt.Tooltip("target:Q", format=",.2f", title="shop-wide target")]
+        )
+    )
+    return bars + line
 
 
 def message(text: str) -> alt.Chart:

@@ -4,13 +4,18 @@ Any extra column of the orders table (channel, device, country, discount_code, .
 splits orders as it is. Three more questions come up with every client, so they are
 derived from the canonical tables when asked for by name:
 
-- ``customer_type``: ``new`` for a customer's first counted order in the data,
-  ``returning`` for later ones, ``guest`` without a customer id. History before the
-  export's first day is unknown, so early orders lean "new".
+- ``customer_type``: ``new`` for a customer's first counted order in the data (two
+  orders at the same moment: the smaller order id is the first), ``returning`` for
+  later ones, ``guest`` without a customer id. History before the export's first day
+  is unknown, so early orders lean "new".
 - ``main_category``: the category with the most line revenue in the order (ties go to
   the first name alphabetically); ``(no lines)`` when the order has none.
 - ``discount_used``: ``discount`` when the order carries an order-level discount,
   else ``no discount``.
+- ``loyalty_status`` (with a customers table that has ``loyalty_joined_at``):
+  ``member`` for orders placed on or after the customer joined the programme,
+  ``not a member`` for other registered customers' orders (including members'
+  orders from before they joined), ``guest`` without a customer id.
 
 An orders column of the same name wins over a derived one. Segment labels are text,
 with ``(missing)`` for empty values, so every analysis can show and sort them.
@@ -30,11 +35,15 @@ DERIVED: dict[str, str] = {
     "customer_type": "new, returning or guest",
     "main_category": "the category with the most revenue in the order",
     "discount_used": "discount or no discount",
+    "loyalty_status": "member, not a member or guest, at the time of the order",
 }
 MISSING = "(missing)"
 #: How a derived dimension's segments read in a sentence: as who spends, and whose orders.
 CUSTOMER_TYPES = {"new": "new customers", "returning": "returning customers", "guest": "guests"}
 DISCOUNT_USED = {"discount": "orders with a discount", "no discount": "orders without a discount"}
+LOYALTY_STATUS = {"member": "members", "not a member": "non-members", "guest": "guests"}
+#: Derived dimensions whose segments read as people ("returning customers", "members").
+_PEOPLE = {"customer_type": CUSTOMER_TYPES, "loyalty_status": LOYALTY_STATUS}
 
 
 def segment_name(by: str, key: Any) -> str:
@@ -48,8 +57,8 @@ def segment_name(by: str, key: Any) -> str:
     if key == MISSING:
         words = fmt.dimension_label(by)
         return f"orders without {fmt.article(words)} {words}"
-    if by == "customer_type" and key in CUSTOMER_TYPES:
-        return CUSTOMER_TYPES[str(key)]
+    if by in _PEOPLE and key in _PEOPLE[by]:
+        return _PEOPLE[by][str(key)]
     if by == "discount_used" and key in DISCOUNT_USED:
         return DISCOUNT_USED[str(key)]
     return str(key)
@@ -63,8 +72,8 @@ def orders_of(by: str, key: Any) -> str:
     """
     if key == MISSING or (by == "discount_used" and key in DISCOUNT_USED):
         return segment_name(by, key)
-    if by == "customer_type" and key in CUSTOMER_TYPES:
-        return f"orders from {CUSTOMER_TYPES[str(key)]}"
+    if by in _PEOPLE and key in _PEOPLE[by]:
+        return f"orders from {_PEOPLE[by][str(key)]}"
     return f"{key} orders"
 
 
@@ -73,13 +82,20 @@ def available(shop: ShopData) -> list[str]:
 
     >>> import aovlab
     >>> available(aovlab.sample.load())
-    ['channel', 'device', 'country', 'discount_code', 'ab_arm', 'customer_type', 'main_category', 'discount_used']
+    ['channel', 'device', 'country', 'discount_code', 'ab_arm', 'customer_type', 'main_category',
+     'discount_used', 'loyalty_status']
     """
     own = shop.dimensions
-    derived = [
-        d for d in DERIVED if d not in own and (d != "main_category" or shop.lines is not None)
-    ]
+    derived = [d for d in DERIVED if d not in own and _derivable(shop, d)]
     return [*own, *derived]
+
+
+def _derivable(shop: ShopData, name: str) -> bool:
+    if name == "main_category":
+        return shop.lines is not None
+    if name == "loyalty_status":
+        return shop.customers is not None and "loyalty_joined_at" in shop.columns("customers")
+    return True
 
 
 def check(shop: ShopData, name: str) -> str:
@@ -90,6 +106,8 @@ def check(shop: ShopData, name: str) -> str:
         found = f"'{name}' is a calendar period"
     elif name == "main_category":
         found = "main_category needs order lines"
+    elif name == "loyalty_status":
+        found = "loyalty_status needs a customers table with loyalty_joined_at"
     else:
         found = "no such column"
     raise AovlabInputError(
@@ -116,20 +134,42 @@ def attach(shop: ShopData, frame: Any, name: str, *, alias: str | None = None) -
     if name in shop.dimensions:
         column = nw.col(name)
     elif name == "customer_type":
-        first = (
+        registered = (
             shop.scan()
             .filter(is_counted() & ~nw.col("customer_id").is_null())
+            .select("customer_id", "ordered_at", "order_id")
+        )
+        earliest = registered.group_by("customer_id").agg(
+            nw.col("ordered_at").min().alias("__first_at")
+        )
+        # The first order: the earliest moment, and the smaller id among orders then.
+        first = (
+            registered.join(earliest, on="customer_id")
+            .filter(nw.col("ordered_at") == nw.col("__first_at"))
             .group_by("customer_id")
-            .agg(nw.col("ordered_at").min().alias("__first_order"))
+            .agg(nw.col("order_id").min().alias("__first_order"))
         )
         frame = frame.join(first if lazy else first.collect(), on="customer_id", how="left")
         column = (
             nw.when(nw.col("customer_id").is_null())
             .then(nw.lit("guest"))
             .otherwise(
-                nw.when(nw.col("ordered_at") <= nw.col("__first_order"))
+                nw.when(nw.col("order_id") == nw.col("__first_order"))
                 .then(nw.lit("new"))
                 .otherwise(nw.lit("returning"))
+            )
+        )
+    elif name == "loyalty_status":
+        joined = shop.scan("customers").select(
+            "customer_id", nw.col("loyalty_joined_at").alias("__joined")
+        )
+        frame = frame.join(joined if lazy else joined.collect(), on="customer_id", how="left")
+        member = ~nw.col("__joined").is_null() & (nw.col("ordered_at") >= nw.col("__joined"))
+        column = (
+            nw.when(nw.col("customer_id").is_null())
+            .then(nw.lit("guest"))
+            .otherwise(
+                nw.when(member).then(nw.lit("member")).otherwise(nw.lit("not a member"))
             )
         )
     elif name == "main_category":
@@ -165,5 +205,9 @@ def attach(shop: ShopData, frame: Any, name: str, *, alias: str | None = None) -
             .otherwise(nw.lit("no discount"))
         )
     frame = frame.with_columns(column.cast(nw.String()).fill_null(MISSING).alias(target))
-    helpers = {"customer_type": ["__first_order"], "main_category": ["__main"]}
+    helpers = {
+        "customer_type": ["__first_order"],
+        "main_category": ["__main"],
+        "loyalty_status": ["__joined"],
+    }
     return frame.drop(*helpers[name]) if name in helpers and name not in shop.dimensions else frame

@@ -408,6 +408,54 @@ def top_count(n: nw.Expr, share: float) -> nw.Expr:
     return k + (x > k).cast(nw.Float64())
 
 
+def order_flags() -> list[nw.Expr]:
+    """Per-order helper columns that :func:`order_sums` adds up (on an order table)."""
+    return [
+        nw.col("units").is_null().cast(nw.Int64()).alias("__no_units"),
+        nw.col("cogs").is_null().cast(nw.Int64()).alias("__no_cogs"),
+        nw.when(~nw.col("cogs").is_null())
+        .then(nw.col("net_value"))
+        .otherwise(0.0)
+        .alias("__costed"),
+    ]
+
+
+def order_sums() -> list[nw.Expr]:
+    """The sums behind every per-group KPI, for ``group_by(...).agg`` after :func:`order_flags`."""
+    return [
+        nw.len().alias("orders"),
+        nw.col("value").sum().alias("revenue"),
+        nw.col("units").sum().alias("units"),
+        nw.col("__no_units").sum(),
+        nw.col("cogs").sum().alias("cogs"),
+        nw.col("__no_cogs").sum(),
+        nw.col("net_value").sum().alias("__net"),
+        nw.col("__costed").sum(),
+    ]
+
+
+def order_ratios() -> list[nw.Expr]:
+    """AOV, UPT, AUR, margin per order and cost coverage from :func:`order_sums`.
+
+    UPT and AUR only where every order's units are known, margin only where every
+    order's cost is: a partial figure is never shown as a whole one.
+    """
+    all_units = nw.col("__no_units") == 0
+    all_costs = nw.col("__no_cogs") == 0
+    units = nw.when(all_units).then(nw.col("units"))
+    return [
+        nw.col("orders").cast(nw.Int64()),
+        aov(nw.col("revenue"), nw.col("orders")).alias("aov"),
+        units.alias("units"),
+        upt(units, nw.col("orders")).alias("upt"),
+        aur(nw.col("revenue"), units).alias("aur"),
+        nw.when(all_costs)
+        .then(margin_per_order(nw.col("__net"), nw.col("cogs"), nw.col("orders")))
+        .alias("margin_per_order"),
+        share(nw.col("__costed"), nw.col("__net")).alias("cost_coverage"),
+    ]
+
+
 def _aggregate(frame: Any, keys: list[str], *, trim: float, top: float, dates: bool = False) -> Any:
     """KPIs per group of ``keys`` (all rows when empty), computed in the engine.
 
@@ -431,26 +479,14 @@ def _aggregate(frame: Any, keys: list[str], *, trim: float, top: float, dates: b
         nw.when(in_trim).then(nw.col("value")).otherwise(0.0).alias("__trim_v"),
         in_trim.cast(nw.Int64()).alias("__trim_n"),
         nw.when(in_top).then(nw.col("value")).otherwise(0.0).alias("__top_v"),
-        nw.col("units").is_null().cast(nw.Int64()).alias("__no_units"),
-        nw.col("cogs").is_null().cast(nw.Int64()).alias("__no_cogs"),
-        nw.when(~nw.col("cogs").is_null())
-        .then(nw.col("net_value"))
-        .otherwise(0.0)
-        .alias("__costed"),
+        *order_flags(),
     )
     agg = frame.group_by(*group).agg(
-        nw.len().alias("orders"),
-        nw.col("value").sum().alias("revenue"),
+        *order_sums(),
         nw.col("value").median().alias("median_order_value"),
         nw.col("__trim_v").sum(),
         nw.col("__trim_n").sum(),
         nw.col("__top_v").sum(),
-        nw.col("units").sum().alias("units"),
-        nw.col("__no_units").sum(),
-        nw.col("cogs").sum().alias("cogs"),
-        nw.col("__no_cogs").sum(),
-        nw.col("net_value").sum().alias("__net"),
-        nw.col("__costed").sum(),
         *(
             (
                 nw.col("ordered_at").min().alias("__first"),
@@ -460,21 +496,10 @@ def _aggregate(frame: Any, keys: list[str], *, trim: float, top: float, dates: b
             else ()
         ),
     )
-    all_units = nw.col("__no_units") == 0
-    all_costs = nw.col("__no_cogs") == 0
-    units = nw.when(all_units).then(nw.col("units"))
     out = agg.with_columns(
-        nw.col("orders").cast(nw.Int64()),
-        aov(nw.col("revenue"), nw.col("orders")).alias("aov"),
+        *order_ratios(),
         _ratio(nw.col("__trim_v"), nw.col("__trim_n")).alias("trimmed_aov"),
         share(nw.col("__top_v"), nw.col("revenue")).alias("top1pct_revenue_share"),
-        units.alias("units"),
-        upt(units, nw.col("orders")).alias("upt"),
-        aur(nw.col("revenue"), units).alias("aur"),
-        nw.when(all_costs)
-        .then(margin_per_order(nw.col("__net"), nw.col("cogs"), nw.col("orders")))
-        .alias("margin_per_order"),
-        share(nw.col("__costed"), nw.col("__net")).alias("cost_coverage"),
     )
     columns = [
         *keys,
