@@ -292,6 +292,109 @@ def drivers(
 
 
 @app.command()
+def segments(
+    orders: Annotated[Path, typer.Argument(help="Orders file or export (CSV, Parquet, Excel).")],
+    by: Annotated[
+        str | None,
+        Opt(
+            help="Dimension to split by: channel, device, country, customer_type, "
+            "main_category, discount_used, loyalty_status, ... (default: the first column)."
+        ),
+    ] = None,
+    by2: Annotated[
+        str | None, Opt("--by2", help="A second dimension (or month, quarter, ...): every pair.")
+    ] = None,
+    period: Annotated[
+        str | None, Opt(help="Only this period: 2026-10, 2026Q3, 2026 or a..b. Default: all.")
+    ] = None,
+    min_orders: Annotated[
+        int, Opt("--min-orders", help="Segments with fewer orders are merged into Other.")
+    ] = 30,
+    rfm: Annotated[
+        bool, Opt("--rfm", help="RFM segments and the most valuable customers instead.")
+    ] = False,
+    as_of: Annotated[
+        str | None, Opt("--as-of", help="RFM as of this date (default: the last order's day).")
+    ] = None,
+    top: Annotated[int, Opt(help="How many of the most valuable customers to list.")] = 20,
+    lines: LinesOpt = None,
+    customers: CustomersOpt = None,
+    catalog: CatalogOpt = None,
+    basis: Annotated[str, Opt(help="Revenue basis: net, total or gross.")] = "net",
+    currency: CurrencyOpt = None,
+    timezone: TimezoneOpt = None,
+    fmt: FormatOpt = None,
+    sep: SepOpt = None,
+    encoding: EncodingOpt = None,
+    decimal: DecimalOpt = None,
+    dayfirst: DayfirstOpt = None,
+    column_map: MapOpt = None,
+    include_zero_value: ZeroOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Who buys what: AOV by segment with intervals, or RFM and the most valuable customers."""
+    from aovlab import segments as segments_mod
+
+    try:
+        shop = _load(
+            orders,
+            dict(lines=lines, customers=customers, catalog=catalog),
+            _read_options(locals()),
+        )
+        if rfm:
+            scored = segments_mod.rfm(shop, as_of=as_of, basis=basis, when=period)
+            best = segments_mod.top_customers(shop, top, basis=basis, when=period)
+            results: list[Any] = [scored, best]
+        else:
+            dimension = by or metrics.pick_dimension(shop)
+            if dimension is None:
+                raise AovlabInputError(
+                    "nothing to split the orders by",
+                    expected="an order column such as channel or device, or customer ids",
+                    found="no dimension in this export",
+                )
+            results = [
+                segments_mod.breakdown(
+                    shop, dimension, by2, when=period, basis=basis, min_orders=min_orders
+                )
+            ]
+    except AovlabInputError as exc:
+        raise _fail(str(exc)) from None
+    if as_json:
+        payload: dict[str, Any] = {}
+        for result in results:
+            payload.update(result.to_dict())
+        payload["headline"] = " ".join(r.headline for r in results)
+        sys.stdout.write(json.dumps(payload, ensure_ascii=False) + "\n")
+        return
+    console = Console(width=None if sys.stdout.isatty() else 200)
+    for note in shop.warnings():
+        err.print(f"[yellow]note:[/] {note}", highlight=False, soft_wrap=True)
+    for result in results:
+        console.print(result.headline, highlight=False, soft_wrap=True)
+        for section in result.sections():
+            if section.title:
+                console.print(section.title, highlight=False)
+            if section.note:
+                console.print(section.note, highlight=False, soft_wrap=True)
+            console.print(_rich_table(section.table, section.formats, shop.currency))
+
+
+def _rich_table(native: Any, formats: dict[str, str], currency: str | None) -> Table:
+    """A result section as a terminal table: human labels, formatted cells."""
+    import narwhals.stable.v2 as nw
+
+    frame = nw.from_native(native, eager_only=True)
+    columns = frame.columns
+    table = Table(show_edge=False, header_style="bold")
+    for column in columns:
+        table.add_column(label(column), justify="right" if column in formats else "left")
+    for row in frame.iter_rows(named=True):
+        table.add_row(*(cell(row[c], formats.get(c, "text"), currency) for c in columns))
+    return table
+
+
+@app.command()
 def validate(
     orders: Annotated[Path, typer.Argument(help="The export to check.")],
     lines: LinesOpt = None,

@@ -100,6 +100,21 @@ LABELS: dict[str, str] = {
     "month": "Month",
     "quarter": "Quarter",
     "year": "Year",
+    "share": "Share of orders",
+    "revenue_share": "Share of revenue",
+    "aov_ci_low": "AOV interval from",
+    "aov_ci_high": "AOV interval to",
+    "aov_index": "AOV index (100 = all)",
+    "segments_merged": "Segments merged",
+    "interval": "Interval method",
+    "aov_change": "AOV change",
+    "aov_change_pct": "AOV change (%)",
+    "current_aov_ci_low": "AOV {current} from",
+    "current_aov_ci_high": "AOV {current} to",
+    "target_aov": "Target AOV",
+    "target_change": "Target above AOV now",
+    "best_quarter": "Best quarter",
+    "shop_wide_gap": "Shop-wide target above AOV now",
 }
 
 #: Machine values shown in words, by column.

@@ -339,8 +339,10 @@ class Breakdown(Result):
             if self.merged
             else None
         )
-        shown = {k: v for k, v in self.formats.items() if k != "interval"}
-        return [Section(self.table, shown, note=note)]
+        hidden = {"interval"} | (set() if self.merged else {"segments_merged"})
+        shown = {k: v for k, v in self.formats.items() if k not in hidden}
+        table = nw.from_native(self.table, eager_only=True).drop(*hidden)
+        return [Section(table.to_native(), shown, note=note)]
 
     def chart(self) -> Any:
         """Segment AOV with interval whiskers and the overall line; a heat map for a pair."""

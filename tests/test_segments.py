@@ -1,0 +1,293 @@
+"""The segment breakdown: literal tables, invariants, planted effects, bad input."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from polars.testing import assert_frame_equal
+
+from aovlab import ShopData, intervals, segments
+from aovlab.cli import app
+from aovlab.errors import AovlabInputError
+from aovlab.sample import TRUTH
+
+
+def _tiny(native=pl.DataFrame) -> ShopData:
+    """Seven orders on two channels; one registered customer orders twice at one moment."""
+    orders = native(
+        {
+            "order_id": ["1", "2", "3", "4", "5", "6", "7"],
+            "customer_id": ["c1", "c1", "c2", None, "c2", "c3", "c3"],
+            "ordered_at": [
+                "2026-01-05 10:00",
+                "2026-01-05 10:00",
+                "2026-01-06 09:00",
+                "2026-01-07 12:00",
+                "2026-02-01 08:00",
+                "2026-02-02 08:00",
+                "2026-02-03 08:00",
+            ],
+            "merchandise": [10.0, 20.0, 30.0, 40.0, 50.0, 60.0, 70.0],
+            "channel": ["web", "web", "app", "web", "app", "web", "shop"],
+        }
+    )
+    return ShopData.from_frames(orders, currency="EUR", timezone="Europe/Stockholm")
+
+
+def test_breakdown_literal_table_with_other_row():
+    res = segments.breakdown(_tiny(), "channel", min_orders=2)
+    table = res.table.drop("aov_ci_low", "aov_ci_high", "interval", "upt", "aur")
+    expected = pl.DataFrame(
+        {
+            "channel": ["web", "app", "Other (1 segment)"],
+            "orders": [4, 2, 1],
+            "share": [4 / 7, 2 / 7, 1 / 7],
+            "revenue": [130.0, 80.0, 70.0],
+            "revenue_share": [130 / 280, 80 / 280, 70 / 280],
+            "aov": [32.5, 40.0, 70.0],
+            "median_order_value": [30.0, 40.0, 70.0],
+            "margin_per_order": [None, None, None],
+            "cost_coverage": [0.0, 0.0, 0.0],
+            "aov_index": [100 * 32.5 / 40, 100.0, 175.0],
+            "segments_merged": [1, 1, 1],
+        },
+        schema_overrides={"margin_per_order": pl.Float64},
+    )
+    assert_frame_equal(table, expected)
+    assert res.overall["orders"] == 7 and res.overall["aov"] == pytest.approx(40.0)
+    # The lone "shop" order is never shown on its own.
+    assert "shop" not in res.table["channel"].to_list()
+    assert res.to_dict()["segments"][-1]["key"] == "Other"
+    assert res.to_dict()["segments"][-1]["segments_merged"] == 1
+
+
+def test_new_vs_returning_breaks_same_moment_ties_by_order_id():
+    res = segments.breakdown(_tiny(), "customer_type", min_orders=1)
+    got = dict(zip(res.table["customer_type"], res.table["orders"], strict=True))
+    # c1's orders 1 and 2 share a moment: 1 is new, 2 returning; c2: 3 new, 5
+    # returning; c3: 6 new, 7 returning; order 4 is a guest.
+    assert got == {"new": 3, "returning": 3, "guest": 1}
+    rev = dict(zip(res.table["customer_type"], res.table["revenue"], strict=True))
+    assert rev == {"new": 100.0, "returning": 140.0, "guest": 40.0}
+
+
+def test_pandas_in_pandas_out(shop, shop_pd):
+    a = segments.breakdown(shop, "device", when="2026-08")
+    b = segments.breakdown(shop_pd, "device", when="2026-08")
+    assert isinstance(a.table, pl.DataFrame) and isinstance(b.table, pd.DataFrame)
+    assert_frame_equal(a.table, pl.from_pandas(b.table), check_dtypes=False)
+    assert a.headline == b.headline
+    assert isinstance(segments.compare(shop_pd, "device", "2026-08").table, pd.DataFrame)
+    assert isinstance(segments.new_vs_returning(shop_pd, when="2026Q3").table, pd.DataFrame)
+    assert isinstance(segments.targets(shop_pd, "channel").table, pd.DataFrame)
+
+
+def test_one_segment_dimension_returns_the_overall_figures(shop):
+    res = segments.breakdown(shop, "ab_arm", when="2026-01")  # no test running: all missing
+    assert len(res.table) == 1
+    row = res.table.row(0, named=True)
+    for figure in ("orders", "revenue", "aov", "aov_ci_low", "aov_ci_high", "median_order_value"):
+        assert row[figure] == pytest.approx(res.overall[figure], rel=1e-12), figure
+    assert row["share"] == 1.0 and row["aov_index"] == pytest.approx(100.0)
+
+
+@settings(max_examples=25, deadline=None)
+@given(min_orders=st.integers(1, 3000), when=st.sampled_from([None, "2026-08", "2025Q4"]))
+def test_merged_segments_add_up_to_the_whole(shop, min_orders, when):
+    res = segments.breakdown(shop, "discount_code", "device", when=when, min_orders=min_orders)
+    table = res.table
+    assert table["orders"].sum() == res.overall["orders"]
+    assert table["revenue"].sum() == pytest.approx(res.overall["revenue"], rel=1e-12)
+    assert table["share"].sum() == pytest.approx(1.0)
+    shown = table.filter(~pl.col("discount_code").str.starts_with("Other ("))
+    assert (shown["orders"] >= min_orders).all()
+    assert table["segments_merged"].sum() == res.overall["segments_merged"]
+
+
+def test_intervals_contain_the_aov_and_pick_the_method_by_size(shop):
+    res = segments.breakdown(shop, "discount_code")
+    t = res.table
+    assert (t["aov_ci_low"] <= t["aov"]).all() and (t["aov"] <= t["aov_ci_high"]).all()
+    small = t.filter(pl.col("orders") < intervals.BOOTSTRAP_BELOW)["interval"].unique().to_list()
+    large = t.filter(pl.col("orders") >= intervals.BOOTSTRAP_BELOW)["interval"].unique().to_list()
+    assert small and large and not set(small) & set(large)
+    again = segments.breakdown(shop, "discount_code")
+    assert_frame_equal(t, again.table)  # a fixed seed: reruns are identical
+
+
+def _ratio_interval(a: dict, b: dict) -> tuple[float, float]:
+    """A conservative interval for AOV(a) / AOV(b) from the two intervals."""
+    return a["aov_ci_low"] / b["aov_ci_high"], a["aov_ci_high"] / b["aov_ci_low"]
+
+
+def test_recovers_the_planted_device_gap(shop):
+    """Device baskets are planted at 62 % (mobile) and 90 % (tablet) of desktop's."""
+    factor = TRUTH["mix_shift"]["basket_factor"]
+    res = segments.breakdown(shop, "device", when="2025")
+    row = {r["device"]: r for r in res.rows()}
+    for device in ("mobile", "tablet"):
+        low, high = _ratio_interval(row[device], row["desktop"])
+        assert low < factor[device] < high, device
+        assert row[device]["aov"] < row["desktop"]["aov"]
+        assert row[device]["upt"] / row["desktop"]["upt"] == pytest.approx(factor[device], abs=0.05)
+
+
+def test_recovers_the_planted_member_lift(shop):
+    """Members' baskets are planted 12 % larger after they join."""
+    lift = 1 + TRUTH["loyalty"]["aov_lift"]
+    res = segments.breakdown(shop, "loyalty_status", when="2025-09..2026-10")
+    row = {r["loyalty_status"]: r for r in res.rows()}
+    low, high = _ratio_interval(row["member"], row["not a member"])
+    assert low < lift < high
+    assert row["member"]["aov"] > row["not a member"]["aov"]
+    assert res.headline.startswith("Members spend")
+
+
+def test_channels_with_no_planted_gap_stay_close_to_the_whole(shop):
+    """Channels are drawn independently of basket size: none is far from the average."""
+    res = segments.breakdown(shop, "channel")
+    device = segments.breakdown(shop, "device")
+    spread = [abs(r["aov_index"] - 100) for r in res.rows()]
+    assert max(spread) < 10 < max(abs(r["aov_index"] - 100) for r in device.rows())
+
+
+def test_compare_two_periods_recovers_the_mix_shift(shop):
+    shift = TRUTH["mix_shift"]
+    res = segments.compare(shop, "device", shift["current"])
+    row = {r["device"]: r for r in res.rows()}
+    assert res.baseline == shift["baseline"]
+    for device, share in shift["share_current"].items():
+        assert row[device]["current_share"] == pytest.approx(share, abs=0.04)
+        assert row[device]["baseline_share"] == pytest.approx(
+            shift["share_before"][device], abs=0.04
+        )
+    # The summer add-on raises every device's AOV while the mix pulls the total down.
+    assert all(r["aov_change"] > 0 for r in row.values())
+    assert res.overall["current_aov"] < res.overall["baseline_aov"]
+    assert "share of mobile orders grew" in res.headline
+
+
+def test_compare_merges_a_segment_small_in_either_period(shop):
+    res = segments.compare(shop, "discount_code", "2025-11", min_orders=40)
+    keys = res.table["discount_code"].to_list()
+    # BLACKFRIDAY20 only runs in November: small in October, so merged in both.
+    assert "BLACKFRIDAY20" not in keys
+    assert keys[-1].startswith("Other (")
+    assert res.table["current_orders"].sum() == res.overall["current_orders"]
+    assert res.table["baseline_orders"].sum() == res.overall["baseline_orders"]
+
+
+def test_new_vs_returning_by_month(shop):
+    res = segments.new_vs_returning(shop, when="2026Q3")
+    t = res.table
+    assert t["month"].unique().sort().to_list() == ["2026-07", "2026-08", "2026-09"]
+    shares = t.group_by("month").agg(pl.col("share").sum())["share"]
+    assert np.allclose(shares.to_numpy(), 1.0)
+    assert res.headline.startswith("Returning customers spend")
+
+
+def test_targets_against_one_shop_wide_target(shop):
+    res = segments.targets(shop, "device", when="2026-08", uplift=0.1)
+    t = res.table
+    assert np.allclose(t["target_aov"].to_numpy(), t["aov"].to_numpy() * 1.1)
+    assert res.mix_target == pytest.approx(float((t["share"] * t["target_aov"]).sum()))
+    best = segments.targets(shop, "device", when="2026-08", method="best_quarter")
+    b = best.table
+    assert (b["target_aov"] >= b["aov"] - 1e-9).all()
+    assert set(b["best_quarter"].drop_nulls().to_list()) <= {
+        "2025Q3",
+        "2025Q4",
+        "2026Q1",
+        "2026Q2",
+        "2026Q3",
+    }
+
+
+def test_unknown_dimension_lists_the_available_ones(shop):
+    with pytest.raises(AovlabInputError) as info:
+        segments.breakdown(shop, "colour")
+    assert "channel, device, country" in str(info.value) and "colour" in str(info.value)
+
+
+def test_empty_period_says_which_periods_exist(shop):
+    with pytest.raises(AovlabInputError) as info:
+        segments.breakdown(shop, "device", when="2030-01")
+    text = str(info.value)
+    assert "2030-01" in text and "2024-11 to 2026-10" in text
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "word"),
+    [
+        ({"min_orders": 0}, "min_orders"),
+        ({"confidence": 1.5}, "confidence"),
+        ({"basis": "gros"}, "basis"),
+        ({"by2": "device"}, "same"),
+    ],
+)
+def test_bad_parameters_say_what_is_expected(shop, kwargs, word):
+    with pytest.raises(AovlabInputError) as info:
+        segments.breakdown(shop, "device", **kwargs)
+    assert word in str(info.value)
+
+
+def test_only_aggregates_and_small_segments_come_back(shop, monkeypatch):
+    """The order values collected for intervals are those of small segments only."""
+    seen: list[int] = []
+    real = intervals.mean_intervals
+
+    def spy(n, mean, std, samples, *args, **kwargs):
+        seen.extend(len(v) for v in samples.values())
+        return real(n, mean, std, samples, *args, **kwargs)
+
+    monkeypatch.setattr(intervals, "mean_intervals", spy)
+    segments.breakdown(shop, "device")
+    assert all(n < intervals.BOOTSTRAP_BELOW for n in seen)
+
+
+def test_cli_segments_json(tmp_path, shop):
+    from typer.testing import CliRunner
+
+    from conftest import ROOT
+
+    folder = ROOT / "data" / "sample"
+    out = CliRunner().invoke(
+        app,
+        [
+            "segments",
+            str(folder / "orders.csv"),
+            "--by",
+            "device",
+            "--period",
+            "2026-08",
+            "--json",
+        ],
+    )
+    assert out.exit_code == 0, out.output
+    payload = json.loads(out.stdout)
+    assert payload["by"] == ["device"] and payload["min_orders"] == 30
+    first = payload["segments"][0]
+    for key in (
+        "key",
+        "orders",
+        "share",
+        "revenue",
+        "revenue_share",
+        "aov",
+        "aov_ci_low",
+        "aov_ci_high",
+        "median_order_value",
+        "upt",
+        "aur",
+        "aov_index",
+    ):
+        assert key in first and (key == "key" or key in payload["overall"]), key
+    assert first["key"] == "mobile"
+    bad = CliRunner().invoke(app, ["segments", str(folder / "orders.csv"), "--by", "colour"])
+    assert bad.exit_code == 2 and "Traceback" not in bad.output
