@@ -252,9 +252,8 @@ def test_only_aggregates_and_small_segments_come_back(shop, monkeypatch):
 
 
 def test_cli_segments_json(tmp_path, shop):
-    from typer.testing import CliRunner
-
     from conftest import ROOT
+    from typer.testing import CliRunner
 
     folder = ROOT / "data" / "sample"
     out = CliRunner().invoke(

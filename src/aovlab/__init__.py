@@ -21,7 +21,18 @@ from aovlab.model import ShopData
 # Imported on first use: Altair and the notebook machinery take seconds to import, and
 # the analyses and the sample generator (numpy) a tenth of one, which the command line
 # and plain data work should not pay.
-_LAZY = ("charts", "widgets", "report", "cli", "drivers", "dimensions", "sample")
+_LAZY = (
+    "charts",
+    "widgets",
+    "report",
+    "cli",
+    "drivers",
+    "dimensions",
+    "sample",
+    "segments",
+    "customers",
+    "intervals",
+)
 
 
 def __getattr__(name: str) -> Any:
@@ -43,5 +54,6 @@ __all__ = [
     "periods",
     "report",
     "sample",
+    "segments",
     "widgets",
 ]

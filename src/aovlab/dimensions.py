@@ -168,9 +168,7 @@ def attach(shop: ShopData, frame: Any, name: str, *, alias: str | None = None) -
         column = (
             nw.when(nw.col("customer_id").is_null())
             .then(nw.lit("guest"))
-            .otherwise(
-                nw.when(member).then(nw.lit("member")).otherwise(nw.lit("not a member"))
-            )
+            .otherwise(nw.when(member).then(nw.lit("member")).otherwise(nw.lit("not a member")))
         )
     elif name == "main_category":
         if shop.lines is None:  # check() refuses this already; keep the type checker sure

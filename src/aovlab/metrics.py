@@ -216,23 +216,26 @@ def worked_examples() -> Any:
 # --------------------------------------------------------------------------- order level
 
 
-def pick_dimension(shop: ShopData, preferred: str | None = None) -> str | None:
+def pick_dimension(
+    shop: ShopData, preferred: str | None = None, *, other_than: str | None = None
+) -> str | None:
     """``preferred`` if the shop can be split by it, else the shop's first own dimension.
 
     Notebooks use it so that a section still runs on an export without that column;
     without any dimension of its own, the derived ``customer_type`` (None for a shop
-    with no dimension at all).
+    with no dimension at all). ``other_than`` is never picked (the first of a pair).
 
     >>> import aovlab
-    >>> pick_dimension(aovlab.sample.load(), "missing")
-    'channel'
+    >>> shop = aovlab.sample.load()
+    >>> pick_dimension(shop, "missing"), pick_dimension(shop, "channel", other_than="channel")
+    ('channel', 'device')
     """
     from aovlab.dimensions import available
 
-    dims = available(shop)
+    dims = [d for d in available(shop) if d != other_than]
     if preferred in dims:
         return preferred
-    own = shop.dimensions
+    own = [d for d in shop.dimensions if d != other_than]
     return own[0] if own else (dims[0] if dims else None)
 
 

@@ -278,6 +278,63 @@ def drivers_explorer(
     )
 
 
+def segments_explorer(
+    shop: ShopData,
+    interactive: bool,
+    *,
+    period: str | None = None,
+    by: str | None = None,
+    by2: str | None = None,
+    min_orders: int = 30,
+) -> None:
+    """AOV by a chosen dimension (or pair), for a chosen month or all data, with intervals.
+
+    The controls start at the notebook's parameters.
+    """
+    from ipywidgets import IntSlider
+
+    from aovlab import dimensions, segments
+
+    dims = dimensions.available(shop)
+    dims = ([by] if by in dims else []) + [d for d in dims if d != by]
+    second = [("(none)", NONE)] + [(d, d) for d in dims]
+    if by2 in dims:
+        second.insert(0, (by2, by2))
+    months = _months(shop)
+    periods_ = [("all data", ALL)] + [(m, m) for m in months]
+    if period is not None:
+        periods_.insert(0, (period, period))
+    slider = IntSlider(value=min_orders, min=1, max=500, step=1, description="min_orders")
+
+    def render(dimension: str, dimension2: str, when: str, min_orders: int) -> None:
+        try:
+            result = segments.breakdown(
+                shop,
+                dimension,
+                None if dimension2 == NONE else dimension2,
+                when=None if when == ALL else when,
+                min_orders=min_orders,
+            )
+        except AovlabInputError as exc:  # a bad pick in the controls: say why, keep going
+            print(f"aovlab: {exc}")
+            return
+        show(result, result.chart())
+
+    explore(
+        render,
+        interactive,
+        dimension=dims,
+        dimension2=second,
+        when=periods_,
+        min_orders=slider if interactive else min_orders,
+    )
+
+
+#: The segments explorer's options for "no second dimension" and "all the data".
+NONE = "none"
+ALL = "all"
+
+
 #: The drivers explorer's baseline option for "the period before the current one".
 BEFORE = "before"
 
