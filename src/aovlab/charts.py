@@ -14,6 +14,7 @@ import narwhals.stable.v2 as nw
 from aovlab import periods
 
 if TYPE_CHECKING:  # the results import this module lazily; types only
+    from aovlab.customers import RfmResult, TopCustomers
     from aovlab.drivers import Contributors, Decomposition, SegmentTable, TrendResult
     from aovlab.metrics import KpiResult
     from aovlab.results import Result
@@ -591,6 +592,184 @@ def targets_chart(result: Targets) -> alt.LayerChart:
         )
     )
     return bars + line
+
+
+# --------------------------------------------------------------------------- customers
+
+
+def rfm_grid(result: RfmResult) -> alt.LayerChart | alt.FacetChart | alt.Chart:
+    """The RFM grid: F across, R up; cells shaded by their share of customers, segments named.
+
+    Each named segment is outlined over the cells it covers and labelled with its share
+    of customers and of revenue. Built from the result's 25 cells and 11 segment rows.
+    """
+    from aovlab.customers import RFM_SEGMENTS
+
+    if not result.customers:
+        return message(result.headline)
+    backend = nw.get_native_namespace(nw.from_native(result.grid, eager_only=True))
+    cells = nw.from_native(result.grid, eager_only=True).select(
+        "r_score", "f_score", "segment", "customers", "customer_share", "revenue_share"
+    )
+    cells = cells.with_columns(
+        (nw.col("f_score") - 0.5).alias("x"),
+        (nw.col("f_score") + 0.5).alias("x2"),
+        (nw.col("r_score") - 0.5).alias("y"),
+        (nw.col("r_score") + 0.5).alias("y2"),
+    )
+    spans = nw.from_dict(
+        {
+            "segment": [s.name for s in RFM_SEGMENTS],
+            "name": [s.label for s in RFM_SEGMENTS],
+            "rule": [s.rule for s in RFM_SEGMENTS],
+            "x": [s.f[0] - 0.5 for s in RFM_SEGMENTS],
+            "x2": [s.f[1] + 0.5 for s in RFM_SEGMENTS],
+            "y": [s.r[0] - 0.5 for s in RFM_SEGMENTS],
+            "y2": [s.r[1] + 0.5 for s in RFM_SEGMENTS],
+        },
+        backend=backend,
+    )
+    segments = (
+        nw.from_native(result.table, eager_only=True)
+        .select("segment", "customers", "customer_share", "revenue_share")
+        .join(spans, on="segment", how="left")
+        .with_columns(
+            ((nw.col("x") + nw.col("x2")) / 2).alias("cx"),
+            ((nw.col("y") + nw.col("y2")) / 2).alias("cy"),
+        )
+    )
+    axis = alt.Axis(values=[1, 2, 3, 4, 5], format="d", grid=False)
+    x = alt.X(
+        "x:Q",
+        title="F: frequency score (5 = most orders)",
+        scale=alt.Scale(domain=[0.5, 5.5]),
+        axis=axis,
+    )
+    y = alt.Y(
+        "y:Q",
+        title="R: recency score (5 = most recent)",
+        scale=alt.Scale(domain=[0.5, 5.5]),
+        axis=axis,
+    )
+    title = f"Customers by RFM segment on {result.as_of}"
+    shade = (
+        alt.Chart(_data(cells), title=title)
+        .mark_rect()
+        .encode(
+            x=x,
+            x2="x2:Q",
+            y=y,
+            y2="y2:Q",
+            color=alt.Color(
+                "customer_share:Q",
+                title="share of customers",
+                # Light to mid blue, so the segment names stay readable on every cell.
+                scale=alt.Scale(range=["#f4f7fb", "#6f9fc8"]),
+                legend=alt.Legend(format=".0%"),
+            ),
+            tooltip=[
+                alt.Tooltip("r_score:Q", title="R"),
+                alt.Tooltip("f_score:Q", title="F"),
+                "segment:N",
+                alt.Tooltip("customers:Q", format=","),
+                alt.Tooltip("customer_share:Q", format=".1%"),
+                alt.Tooltip("revenue_share:Q", format=".1%"),
+            ],
+        )
+    )
+    base = alt.Chart(_data(segments))
+    outline = base.mark_rect(fill=None, stroke="white", strokeWidth=3).encode(
+        x=x, x2="x2:Q", y=y, y2="y2:Q"
+    )
+    names = base.mark_text(dy=-12, fontSize=12, fontWeight="bold", color="#222222").encode(
+        x=alt.X("cx:Q"), y=alt.Y("cy:Q"), text="name:N"
+    )
+    shares = base.transform_calculate(
+        customers_text="format(datum.customer_share, '.1%') + ' of customers'",
+        revenue_text="format(datum.revenue_share, '.1%') + ' of revenue'",
+    )
+    figures = [
+        shares.mark_text(dy=dy, fontSize=10, color="#222222").encode(
+            x=alt.X("cx:Q"), y=alt.Y("cy:Q"), text=f"{field}:N"
+        )
+        for dy, field in ((3, "customers_text"), (16, "revenue_text"))
+    ]
+    return alt.layer(shade, outline, names, *figures).properties(width=600, height=400)
+
+
+def pareto_chart(result: TopCustomers) -> alt.LayerChart | alt.FacetChart | alt.Chart:
+    """The Pareto curve: the top x % of customers against their share of revenue.
+
+    The diagonal is what equal customers would give; the top 10 % is marked.
+    """
+    from aovlab import fmt
+    from aovlab.customers import PARETO_MARK
+
+    if not result.customers:
+        return message(result.headline)
+    curve = nw.from_native(result.pareto, eager_only=True).select(
+        "top_pct", "customers", "customer_share", "revenue_share"
+    )
+    backend = nw.get_native_namespace(curve)
+    start = nw.from_dict(
+        {"top_pct": [0.0], "customers": [0], "customer_share": [0.0], "revenue_share": [0.0]},
+        schema=curve.schema,
+        backend=backend,
+    )
+    curve = nw.concat([start, curve])
+    mark = result.top_share(PARETO_MARK)
+    point = nw.from_dict(
+        {
+            "customer_share": [mark["customer_share"]],
+            "revenue_share": [mark["revenue_share"]],
+            "label": [
+                f"top {fmt.pct(PARETO_MARK, digits=0)}: {fmt.pct(mark['revenue_share'])} of revenue"
+            ],
+        },
+        backend=backend,
+    )
+    diagonal = nw.from_dict(
+        {"customer_share": [0.0, 1.0], "revenue_share": [0.0, 1.0]}, backend=backend
+    )
+    x = alt.X(
+        "customer_share:Q",
+        title="share of customers (largest first)",
+        axis=alt.Axis(format="%"),
+        scale=alt.Scale(domain=[0, 1]),
+    )
+    y = alt.Y(
+        "revenue_share:Q",
+        title="share of their revenue",
+        axis=alt.Axis(format="%"),
+        scale=alt.Scale(domain=[0, 1]),
+    )
+    title = f"Share of revenue by the top customers ({fmt.count(result.customers)} registered)"
+    line = (
+        alt.Chart(_data(curve), title=title)
+        .mark_line(color=PALETTE[0], strokeWidth=2)
+        .encode(
+            x=x,
+            y=y,
+            tooltip=[
+                alt.Tooltip("top_pct:Q", format=".0%", title="top"),
+                alt.Tooltip("customers:Q", format=","),
+                alt.Tooltip("revenue_share:Q", format=".1%", title="share of revenue"),
+            ],
+        )
+    )
+    equal = (
+        alt.Chart(_data(diagonal))
+        .mark_line(color=PALETTE[5], strokeDash=[4, 4])
+        .encode(x="customer_share:Q", y="revenue_share:Q")
+    )
+    dot = alt.Chart(_data(point)).mark_point(size=90, filled=True, color=PALETTE[1])
+    dot = dot.encode(x="customer_share:Q", y="revenue_share:Q")
+    text = (
+        alt.Chart(_data(point))
+        .mark_text(align="left", dx=8, dy=10, fontSize=12)
+        .encode(x="customer_share:Q", y="revenue_share:Q", text="label:N")
+    )
+    return alt.layer(equal, line, dot, text).properties(width=480, height=360)
 
 
 def message(text: str) -> alt.Chart:
