@@ -788,11 +788,11 @@ class TopCustomers(Result):
     ``customer_id``): ``customer_id`` (the pseudonymous id as loaded), ``orders``,
     ``revenue``, ``revenue_share`` and ``cumulative_share`` (of *all* counted revenue,
     guest checkouts included: what the shop took). ``pareto``: for k = 1..100, the top
-    k % of registered customers (``ceil(k x customers / 100)`` of them, so points
-    repeat no customer count) with ``top_pct`` (k / 100), ``customers``,
+    k % of registered customers, ``ceil(k x customers / 100)`` of them (at least one,
+    as the KPIs' top 1 % of orders; with fewer than 100 customers, neighbouring
+    points can hold the same customers), with ``top_pct`` (k / 100), ``customers``,
     ``customer_share``, ``revenue`` and ``revenue_share`` (cumulative, of registered
-    customers' revenue: the curve ends at 100 % / 100 %). Fewer than 100 customers
-    give fewer points. ``customers``: registered customers; ``revenue``: all counted
+    customers' revenue: the curve ends at 100 % / 100 %). ``customers``: registered customers; ``revenue``: all counted
     revenue; ``customer_revenue``: the registered customers' part of it.
     """
 
@@ -810,7 +810,7 @@ class TopCustomers(Result):
         return _top_headline(self)
 
     def top_share(self, share: float = PARETO_MARK) -> dict[str, Any]:
-        """The Pareto point of the top ``share`` of customers (a row of ``pareto``).
+        """The Pareto point of the top ``share`` of customers, in whole percent (a row of ``pareto``).
 
         The top 10 % of 5,161 customers are ceil(516.1) = 517 of them. ``{}`` when
         there are no customers.
@@ -819,9 +819,9 @@ class TopCustomers(Result):
             raise AovlabInputError(
                 "share is out of range", expected="0 < share <= 1", found=repr(share)
             )
-        k = round(share * 100)
-        need = -(-k * self.customers // 100)  # ceil(k x customers / 100), on integers
-        frame = nw.from_native(self.pareto, eager_only=True).filter(nw.col("customers") >= need)
+        k = max(1, round(share * 100))
+        frame = nw.from_native(self.pareto, eager_only=True)
+        frame = frame.filter((nw.col("top_pct") * 100).round(0).cast(nw.Int64()) == k)
         return next(frame.iter_rows(named=True)) if len(frame) else {}
 
     def sections(self) -> list[Section]:
@@ -939,23 +939,35 @@ def top_customers(
         .agg(nw.len().alias("customers"), nw.col("revenue").sum())
     )
     total = orders.select(nw.col("value").sum().alias("revenue"))
-    top_rows, curve, total_row = collect_all([top, buckets, total])
+    top_rows, counts, total_row = collect_all([top, buckets, total])
     all_revenue = float(total_row["revenue"][0] or 0.0)
-    curve = curve.sort("__k").with_columns(nw.col("customers").cast(nw.Int64()))
-    customers = int(curve["customers"].sum()) if len(curve) else 0
-    customer_revenue = float(curve["revenue"].sum()) if len(curve) else 0.0
+    customers = int(counts["customers"].sum()) if len(counts) else 0
+    # Every k from 1 to 100 (none without customers): the running sums over the
+    # buckets give the top ceil(k x customers / 100) customers at each k.
+    steps = nw.from_dict(
+        {"__k": list(range(1, 101 if customers else 1))},
+        schema={"__k": nw.Int64()},
+        backend=nw.get_native_namespace(counts),
+    )
     curve = (
-        curve.with_columns(
+        steps.join(counts.with_columns(nw.col("__k").cast(nw.Int64())), on="__k", how="left")
+        .with_columns(
+            nw.col("customers").fill_null(0).cast(nw.Int64()),
+            nw.col("revenue").fill_null(0.0).cast(nw.Float64()),
+        )
+        .sort("__k")
+        .with_columns(
             (nw.col("__k").cast(nw.Float64()) / 100).alias("top_pct"),
             nw.col("customers").cum_sum(),
             nw.col("revenue").cum_sum(),
         )
-        .with_columns(
-            metrics.share(nw.col("customers"), customers).alias("customer_share"),
-            metrics.share(nw.col("revenue"), customer_revenue).alias("revenue_share"),
-        )
-        .select(*PARETO_FORMATS)
     )
+    # The total is the curve's own last running sum, so that it ends at 100 %.
+    customer_revenue = float(curve["revenue"][-1]) if customers else 0.0
+    curve = curve.with_columns(
+        metrics.share(nw.col("customers"), customers).alias("customer_share"),
+        metrics.share(nw.col("revenue"), customer_revenue).alias("revenue_share"),
+    ).select(*PARETO_FORMATS)
     top_rows = top_rows.with_columns(
         metrics.share(nw.col("revenue"), all_revenue).alias("revenue_share")
     ).with_columns(nw.col("revenue_share").cum_sum().alias("cumulative_share"))
