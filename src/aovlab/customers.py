@@ -455,6 +455,13 @@ def rfm_scores(
     The per-customer rows behind :func:`rfm`, for joining to a mailing list: collect
     them only when the rows themselves are wanted.
 
+    Parameters
+    ----------
+    shop
+        A loaded shop.
+    as_of, basis, when
+        As in :func:`rfm`.
+
     Returns
     -------
     narwhals.LazyFrame
