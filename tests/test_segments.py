@@ -290,3 +290,34 @@ def test_cli_segments_json(tmp_path, shop):
     assert first["key"] == "mobile"
     bad = CliRunner().invoke(app, ["segments", str(folder / "orders.csv"), "--by", "colour"])
     assert bad.exit_code == 2 and "Traceback" not in bad.output
+
+
+def test_cli_rfm_json_has_the_documented_keys():
+    from conftest import ROOT
+    from typer.testing import CliRunner
+
+    orders = ROOT / "data" / "sample" / "orders.csv"
+    out = CliRunner().invoke(
+        app, ["segments", str(orders), "--rfm", "--as-of", "2026-10-31", "--top", "5", "--json"]
+    )
+    assert out.exit_code == 0, out.output
+    payload = json.loads(out.stdout)
+    assert payload["as_of"] == "2026-10-31"
+    assert set(payload["rfm"][0]) >= {
+        "segment",
+        "customers",
+        "customer_share",
+        "revenue_share",
+        "aov",
+        "orders_per_customer",
+        "recency_days",
+    }
+    assert len(payload["top_customers"]) == 5
+    assert set(payload["top_customers"][0]) >= {"customer_id", "orders", "revenue", "revenue_share"}
+    assert sum(s["customers"] for s in payload["rfm"]) == payload["customers"]
+
+
+def test_rfm_as_of_defaults_to_the_period_end(shop):
+    a = segments.rfm(shop, period="2026-08")
+    b = segments.rfm(shop, as_of="2026-08-31")
+    assert a.to_dict() == b.to_dict()

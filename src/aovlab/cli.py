@@ -343,7 +343,7 @@ def segments(
         )
         if rfm:
             scored = segments_mod.rfm(shop, as_of=as_of, basis=basis, when=period)
-            best = segments_mod.top_customers(shop, top, basis=basis, when=period)
+            best = segments_mod.top_customers(shop, top, as_of=as_of, basis=basis, when=period)
             results: list[Any] = [scored, best]
         else:
             dimension = by or metrics.pick_dimension(shop)

@@ -28,6 +28,7 @@ as well. Everything else is aggregated in the engine; only the per-segment figur
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -35,13 +36,18 @@ from typing import Any, ClassVar
 import narwhals.stable.v2 as nw
 import numpy as np
 
-from aovlab import dimensions, fmt, intervals, metrics, periods
+from aovlab import customers, dimensions, fmt, intervals, metrics, periods
 from aovlab.compare import comparison, small_frame
 from aovlab.errors import AovlabInputError
 from aovlab.model import ShopData, collect_all, finite_or_none, is_counted
 from aovlab.results import Formats, Result, Section
 
 __all__ = [
+    "RFM_SEGMENTS",
+    "RfmResult",
+    "TopCustomers",
+    "rfm",
+    "top_customers",
     "MIN_ORDERS",
     "Breakdown",
     "NewVsReturning",
@@ -713,7 +719,7 @@ def _change_headline(res: SegmentChange) -> str:
     shifts = [r for r in rows if r["baseline_share"] is not None and r["current_share"] is not None]
     if shifts:
         grew = max(shifts, key=lambda r: r["current_share"] - r["baseline_share"])
-        if grew["current_share"] - grew["baseline_share"] >= 0.01:
+        if grew["current_share"] - grew["baseline_share"] >= 0.03:
             text += (
                 f" The share of {dimensions.orders_of(res.by, grew[res.by])} grew from "
                 f"{fmt.pct(grew['baseline_share'], digits=0)} to {fmt.pct(grew['current_share'], digits=0)}."
@@ -1026,3 +1032,57 @@ def _targets_headline(res: Targets) -> str:
             f"{fmt.pct(far['shop_wide_gap'], digits=0)} more than their AOV of {money(far['aov'])}"
         )
     return text + "."
+
+
+# --------------------------------------------------------------------------- customers
+
+RFM_SEGMENTS = customers.RFM_SEGMENTS
+RfmResult = customers.RfmResult
+TopCustomers = customers.TopCustomers
+
+
+def rfm(
+    shop: ShopData,
+    *,
+    as_of: str | dt.date | None = None,
+    period: str | None = None,
+    basis: str = "net",
+    when: metrics.Windows | None = None,
+) -> RfmResult:
+    """Registered customers by RFM segment (:func:`aovlab.customers.rfm`).
+
+    ``as_of`` defaults to the last day of ``period`` (a report's month), else to the
+    last order's day: a monthly report scores customers as they stood at its month's
+    end, whatever came after.
+
+    Examples
+    --------
+    >>> import aovlab
+    >>> res = rfm(aovlab.sample.load(), period="2026-08")
+    >>> str(res.as_of), res.customers
+    ('2026-08-31', 4794)
+    """
+    return customers.rfm(shop, as_of=as_of or period, basis=basis, when=when)
+
+
+def top_customers(
+    shop: ShopData,
+    n: int = 20,
+    *,
+    period: str | None = None,
+    as_of: str | dt.date | None = None,
+    basis: str = "net",
+    when: metrics.Windows | None = None,
+) -> TopCustomers:
+    """The ``n`` customers with the most revenue and the Pareto curve (:func:`aovlab.customers.top_customers`).
+
+    Revenue counts every order up to the end of ``period`` (or ``as_of``, or the data).
+
+    Examples
+    --------
+    >>> import aovlab
+    >>> res = top_customers(aovlab.sample.load(), 5, period="2026-08")
+    >>> len(res.table), res.top_share()["customers"] > 0
+    (5, True)
+    """
+    return customers.top_customers(shop, n, basis=basis, when=when, as_of=as_of or period)
