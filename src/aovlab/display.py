@@ -110,7 +110,6 @@ LABELS: dict[str, str] = {
     "quarter": "Quarter",
     "year": "Year",
     "share": "Share of orders",
-    "revenue_share": "Share of revenue",
     "aov_ci_low": "AOV interval from",
     "aov_ci_high": "AOV interval to",
     "aov_index": "AOV index (100 = all)",

@@ -43,21 +43,21 @@ from aovlab.model import ShopData, collect_all, finite_or_none, is_counted
 from aovlab.results import Formats, Result, Section
 
 __all__ = [
-    "RFM_SEGMENTS",
-    "RfmResult",
-    "TopCustomers",
-    "rfm",
-    "top_customers",
     "MIN_ORDERS",
+    "RFM_SEGMENTS",
     "Breakdown",
     "NewVsReturning",
+    "RfmResult",
     "SegmentChange",
     "Targets",
+    "TopCustomers",
     "breakdown",
     "compare",
     "new_vs_returning",
     "other_label",
+    "rfm",
     "targets",
+    "top_customers",
 ]
 
 #: Segments with fewer orders are merged into one "Other" row.
