@@ -7,9 +7,11 @@ loaded shop, aovlab's function and the hand-written polars version alternating i
 process, ``--repeat`` times, the best time counting, after checking they give the same
 figures.
 
-Built so far: ``drivers.decompose`` (the AOV decomposition). Segments, pricing, bundles
-and loyalty have placeholder rows ("not built yet") until they exist; each adds its
-cases to ``ANALYSES``. Results accumulate by analysis, case and size in
+Built so far: ``drivers.decompose`` (the AOV decomposition) and the segment breakdown
+(``segments.breakdown`` with its intervals, ``segments.rfm``). Pricing, bundles and
+loyalty have placeholder rows ("not built yet") until they exist; each adds its cases
+to ``ANALYSES``. The breakdown's hand-written version computes the same intervals on
+the same small cells, and the time its bootstrap takes is printed as a share. Results accumulate by analysis, case and size in
 bench/.cache/analyses_results.json (``--sizes 1`` then ``--sizes 10`` keeps both), and
 the markdown table of all of them is printed and written to bench/.cache/analyses.md.
 """
@@ -122,6 +124,154 @@ def decompose_case(current: str, baseline: str) -> Case:
     )
 
 
+# --------------------------------------------------------------------------- segments
+
+
+def hand_breakdown(orders: pl.DataFrame, keys: list[str], when: str | None, tz: str) -> dict:
+    """The breakdown's aggregates in polars, then the same intervals on the small cells.
+
+    Returns the figures per segment and the seconds spent on the bootstrap (its share
+    of the time is reported: it must stay on the small per-segment data).
+    """
+    from aovlab import intervals
+    from aovlab.periods import parse_window
+
+    t0 = time.perf_counter()
+    lf = orders.lazy().filter((pl.col("status") != "cancelled") & ~pl.col("test"))
+    if when is not None:
+        start, end = (pl.lit(b) for b in parse_window(when).bounds(tz))
+        lf = lf.filter((pl.col("ordered_at") >= start) & (pl.col("ordered_at") < end))
+    lf = lf.with_columns(
+        (pl.col("merchandise") - pl.col("discount")).alias("v"),
+        pl.concat_str([pl.col(k).cast(pl.String) for k in keys], separator="|").alias("k"),
+    )
+    figures = [
+        pl.len().alias("n"),
+        pl.col("v").sum().alias("rev"),
+        pl.col("v").std().alias("sd"),
+        pl.col("v").median().alias("med"),
+        pl.col("units").sum().alias("units"),
+        pl.col("cogs").sum().alias("cogs"),
+    ]
+    # Per segment and for the whole (the shares and the index need the whole).
+    seg, _whole = pl.collect_all([lf.group_by("k").agg(*figures).sort("k"), lf.select(*figures)])
+    n = seg["n"].to_numpy().astype(float)
+    small = seg.filter(pl.col("n") < intervals.BOOTSTRAP_BELOW)["k"].to_list()
+    values = lf.filter(pl.col("k").is_in(small)).select("k", "v").collect() if small else None
+    t1 = time.perf_counter()
+    samples = {}
+    if values is not None:
+        names = seg["k"].to_list()
+        for key, part in values.partition_by("k", as_dict=True).items():
+            samples[names.index(key[0])] = part["v"].to_numpy()
+    low, high, _ = intervals.mean_intervals(
+        n, (seg["rev"] / seg["n"]).to_numpy(), seg["sd"].to_numpy(), samples
+    )
+    boot = time.perf_counter() - t1
+    return {
+        "keys": seg["k"].to_list(),
+        "orders": seg["n"].to_list(),
+        "aov": (seg["rev"] / seg["n"]).to_list(),
+        "median": seg["med"].to_list(),
+        "low": low.tolist(),
+        "high": high.tolist(),
+        "bootstrap_s": boot,
+        "total_s": time.perf_counter() - t0,
+    }
+
+
+def with_segments(shop: Any, keys: list[str], when: str | None) -> dict:
+    from aovlab import segments
+
+    res = segments.breakdown(shop, *keys, when=when, min_orders=1)
+    t = res.table.with_columns(
+        pl.concat_str([pl.col(k) for k in keys], separator="|").alias("k")
+    ).sort("k")
+    return {
+        "keys": t["k"].to_list(),
+        "orders": t["orders"].to_list(),
+        "aov": t["aov"].to_list(),
+        "median": t["median_order_value"].to_list(),
+        "low": t["aov_ci_low"].to_list(),
+        "high": t["aov_ci_high"].to_list(),
+    }
+
+
+def same_segments(ours: dict, ref: dict) -> None:
+    assert ours["keys"] == ref["keys"] and ours["orders"] == ref["orders"]
+    for name in ("aov", "median", "low", "high"):
+        for a, b in zip(ours[name], ref[name], strict=True):
+            assert abs(a - b) <= 1e-9 * max(1.0, abs(b)), (name, a, b)
+
+
+def breakdown_case(keys: list[str], when: str | None) -> Case:
+    return Case(
+        label=f"breakdown by {' x '.join(keys)}, {when or 'all data'}, with intervals",
+        aovlab=lambda shop: with_segments(shop, keys, when),
+        hand=lambda shop: hand_breakdown(shop.orders, keys, when, shop.timezone),
+        agree=same_segments,
+        orders=lambda shop: int(sum(with_segments(shop, keys, when)["orders"])),
+    )
+
+
+def hand_rfm(orders: pl.DataFrame) -> pl.DataFrame:
+    """RFM's 25 grid cells in polars: per customer, quintile scores, cells."""
+    from aovlab import customers
+
+    def score(col: str, desc: bool) -> pl.Expr:
+        r = pl.col(col).rank("min", descending=desc).cast(pl.Int64)
+        return ((r - 1) * 5) // pl.col(col).count().cast(pl.Int64) + 1
+
+    segment = {
+        (r - 1) * 5 + f - 1: customers.segment_of(r, f) for r in range(1, 6) for f in range(1, 6)
+    }
+    lf = orders.lazy().filter((pl.col("status") != "cancelled") & ~pl.col("test"))
+    as_of = lf.select(pl.col("ordered_at").max()).collect().item().date()
+    return (
+        lf.filter(pl.col("customer_id").is_not_null())
+        .group_by("customer_id")
+        .agg(
+            pl.len().alias("f"),
+            (pl.col("merchandise") - pl.col("discount")).sum().alias("m"),
+            pl.col("ordered_at").max().alias("last"),
+        )
+        .with_columns((pl.lit(as_of) - pl.col("last").dt.date()).dt.total_days().alias("rec"))
+        .with_columns(score("rec", True).alias("R"), score("f", False).alias("F"))
+        .with_columns(
+            ((pl.col("R") - 1) * 5 + pl.col("F") - 1)
+            .replace_strict(segment, return_dtype=pl.String)
+            .alias("seg")
+        )
+        .group_by("R", "F")
+        .agg(pl.len().alias("n"), pl.col("m").sum())
+        .sort("R", "F")
+        .collect()
+    )
+
+
+def with_rfm(shop: Any) -> pl.DataFrame:
+    from aovlab import segments
+
+    grid = segments.rfm(shop).grid
+    return grid.filter(pl.col("customers") > 0).sort("r_score", "f_score")
+
+
+def same_rfm(ours: pl.DataFrame, ref: pl.DataFrame) -> None:
+    assert ours["customers"].to_list() == ref["n"].to_list()
+    for a, b in zip(ours["revenue"].to_list(), ref["m"].to_list(), strict=True):
+        assert abs(a - b) <= 1e-9 * max(1.0, abs(b)), (a, b)
+
+
+def rfm_case() -> Case:
+    return Case(
+        label="RFM of every customer (25 cells)",
+        aovlab=with_rfm,
+        hand=lambda shop: hand_rfm(shop.orders),
+        agree=same_rfm,
+        orders=lambda shop: int(with_rfm(shop)["orders"].sum()),
+    )
+
+
 # --------------------------------------------------------------------------- registry
 
 
@@ -143,7 +293,13 @@ ANALYSES: dict[str, list[Case]] = {
         decompose_case("2026-08", "2026-07"),
         decompose_case("2025-11..2026-10", "2024-11..2025-10"),
     ],
-    "segments": [],
+    "segments": [
+        # 20 stores over all data (t-intervals from the engine's aggregates), and
+        # store x device in one month (60 cells small enough for the bootstrap).
+        breakdown_case(["store"], None),
+        breakdown_case(["store", "device"], "2026-08"),
+        rfm_case(),
+    ],
     "pricing": [],
     "bundles": [],
     "loyalty": [],
@@ -217,6 +373,9 @@ def compare(shop: Any, case: Case, repeat: int) -> dict[str, Any]:
         f"{case.label} ({n:,} orders), best of {repeat}: "
         f"aovlab {best['aovlab']:.3f} s, hand-written {best['hand']:.3f} s, {ratio:.2f}x"
     )
+    if isinstance(ref, dict) and "bootstrap_s" in ref:
+        share = ref["bootstrap_s"] / ref["total_s"]
+        print(f"  bootstrap: {ref['bootstrap_s']:.3f} s, {share:.0%} of the hand-written run")
     if isinstance(ours, dict) and "change" in ours:
         print(
             f"  AOV change {ours['change']:+.4f} = UPT {ours['upt']:+.4f} + AUR {ours['aur']:+.4f}"
