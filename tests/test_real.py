@@ -159,3 +159,30 @@ def test_the_november_2011_report_names_its_two_big_invoices(real_retail, tmp_pa
     assert [o["order_id"] for o in data["large_orders"]["orders"]] == ["574941", "576365"]
     drivers_page = (outcome.folder / "01_aov_drivers.html").read_text(encoding="utf-8")
     assert "574941" in drivers_page and "576365" in drivers_page
+
+
+def test_2011_breakdown_by_country_matches_an_independent_split(retail_shop, invoices):
+    """UCI invoices of 2011 by country: orders, AOV, median, shares; small countries merged."""
+    from aovlab import segments
+
+    res = segments.breakdown(retail_shop, "country", when="2011", min_orders=30)
+    inv = invoices[invoices["month"].str.startswith("2011")]
+    g = inv.groupby("country")["value"]
+    n, mean, median = g.size(), g.mean(), g.median()
+    big = n[n >= 30].index
+    table = res.table.set_index("country")
+    shown = table.loc[[c for c in table.index if not c.startswith("Other (")]]
+    assert sorted(shown.index) == sorted(big)
+    np.testing.assert_array_equal(shown["orders"], n[shown.index])
+    np.testing.assert_allclose(shown["aov"], mean[shown.index], rtol=1e-9)
+    np.testing.assert_allclose(shown["median_order_value"], median[shown.index], rtol=1e-9)
+    np.testing.assert_allclose(shown["share"], n[shown.index] / len(inv), rtol=1e-12)
+    np.testing.assert_allclose(shown["aov_index"], 100 * mean[shown.index] / inv["value"].mean())
+    other = table.loc[[c for c in table.index if c.startswith("Other (")]].iloc[0]
+    small = inv[~inv["country"].isin(big)]["value"]
+    assert other["orders"] == len(small) and other["segments_merged"] == (n < 30).sum()
+    assert other["aov"] == pytest.approx(small.mean(), rel=1e-9)
+    # The United Kingdom carries most invoices; its interval is a t-interval on ~17,000.
+    uk = table.loc["United Kingdom"]
+    half = 1.96 * inv[inv["country"] == "United Kingdom"]["value"].std() / np.sqrt(uk["orders"])
+    assert uk["aov_ci_high"] - uk["aov_ci_low"] == pytest.approx(2 * half, rel=0.01)
