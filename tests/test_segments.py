@@ -183,6 +183,25 @@ def test_compare_merges_a_segment_small_in_either_period(shop):
     assert res.table["baseline_orders"].sum() == res.overall["baseline_orders"]
 
 
+def test_compare_keeps_a_segment_seen_in_one_period_only_in_other():
+    """A channel with many orders in January and none in February is merged in both."""
+    orders = pl.DataFrame(
+        {
+            "order_id": [str(i) for i in range(8)],
+            "ordered_at": ["2026-01-10"] * 4 + ["2026-02-10"] * 4,
+            "merchandise": [10.0, 20.0, 30.0, 40.0, 50.0, 60.0, 70.0, 80.0],
+            "channel": ["web", "web", "fair", "fair", "web", "web", "web", "web"],
+        }
+    )
+    shop = ShopData.from_frames(orders, currency="EUR", timezone="UTC")
+    res = segments.compare(shop, "channel", "2026-02", min_orders=2)
+    t = res.table
+    assert t["channel"].to_list() == ["web", "Other (1 segment)"]
+    assert t["baseline_orders"].to_list() == [2, 2] and t["current_orders"].to_list() == [4, 0]
+    assert t["baseline_orders"].sum() == res.overall["baseline_orders"]
+    assert t["current_orders"].sum() == res.overall["current_orders"]
+
+
 def test_new_vs_returning_by_month(shop):
     res = segments.new_vs_returning(shop, when="2026Q3")
     t = res.table

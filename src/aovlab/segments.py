@@ -176,18 +176,13 @@ def _compute(
     """The shown rows, the merged small segments and the whole, with intervals."""
     names = _keys_of(per, keys)
     shown = ~np.isin(names, list(small))
-    order = np.lexsort((names, -per["orders"].to_numpy())) if len(keys) == 1 else None
     rows = per.filter(nw.new_series("__shown", shown, nw.Boolean(), backend=_ns(per)))
-    rows_names = names[shown]
-    if order is not None:
-        ranked = np.argsort(np.lexsort((rows_names, -rows["orders"].to_numpy())))
-        rows = rows.with_columns(nw.new_series("__pos", ranked, nw.Int64(), backend=_ns(per))).sort(
-            "__pos"
-        )
-        rows_names = _keys_of(rows, keys)
+    # One dimension: the largest segments first; a pair: in the order of its values.
+    if len(keys) == 1:
+        rows = rows.sort(["orders", keys[0]], descending=[True, False])
     else:
         rows = rows.sort(keys)
-        rows_names = _keys_of(rows, keys)
+    rows_names = _keys_of(rows, keys)
     merged = int((~shown).sum())
     other = _stats(frame.filter(_key(keys).is_in(sorted(small))), []).collect() if merged else None
     parts = [rows] + ([other] if other is not None else []) + [total]
@@ -275,7 +270,6 @@ def _compute(
         "aov_index": 100.0 if t_aov else None,
         "segments_merged": len(per),
     }
-    overall["orders"] = int(t_orders)
     return _Table(columns, overall, merged)
 
 
@@ -369,8 +363,7 @@ class Breakdown(Result):
         for row in self.rows():
             entry: dict[str, Any] = {}
             first = row[self.by[0]]
-            is_other = row["segments_merged"] > 1 or str(first).startswith(f"{OTHER} (")
-            is_other = is_other and first == other_label(row["segments_merged"])
+            is_other = first == other_label(row["segments_merged"])
             entry["key"] = OTHER if is_other else first
             if len(self.by) == 2:
                 entry["key2"] = OTHER if is_other else row[self.by[1]]
@@ -644,8 +637,11 @@ def compare(
     small = {k for k in every if min(n0.get(k, 0), n1.get(k, 0)) < min_orders}
     t0 = _compute(frames[0], [key], per0, tot0, small=small & set(n0), confidence=confidence)
     t1 = _compute(frames[1], [key], per1, tot1, small=small & set(n1), confidence=confidence)
-    # Both periods show the same segments (Other may merge a different number in each).
-    order = [_base_label(k) for k in t1.columns[key]]
+    # Both periods show the same segments; Other (last) when either period has one, as
+    # a segment seen in one period only is small in the other.
+    shown = [_base_label(k) for k in t1.columns[key] if _base_label(k) != OTHER]
+    either = {_base_label(k) for t in (t0, t1) for k in t.columns[key]}
+    order = shown + ([OTHER] if OTHER in either else [])
 
     def pick(table: _Table, name: str) -> list[Any]:
         index = {_base_label(k): i for i, k in enumerate(table.columns[key])}
@@ -653,22 +649,23 @@ def compare(
 
     merged = len(small)
     columns: dict[str, Any] = {key: [other_label(merged) if k == OTHER else k for k in order]}
-    b_aov = np.array([np.nan if v is None else v for v in pick(t0, "aov")], dtype=float)
-    c_aov = np.array(pick(t1, "aov"), dtype=float)
+
+    def floats(table: _Table, name: str, empty: float = np.nan) -> np.ndarray:
+        return np.array([empty if v is None else v for v in pick(table, name)], dtype=float)
+
+    b_aov, c_aov = floats(t0, "aov"), floats(t1, "aov")
     columns.update(
         {
-            "baseline_orders": [0 if v is None else int(v) for v in pick(t0, "orders")],
-            "current_orders": [int(v) for v in pick(t1, "orders")],
-            "baseline_share": np.array(
-                [0.0 if v is None else v for v in pick(t0, "share")], dtype=float
-            ),
-            "current_share": np.array(pick(t1, "share"), dtype=float),
+            "baseline_orders": floats(t0, "orders", 0.0).astype(int),
+            "current_orders": floats(t1, "orders", 0.0).astype(int),
+            "baseline_share": floats(t0, "share", 0.0),
+            "current_share": floats(t1, "share", 0.0),
             "baseline_aov": b_aov,
             "current_aov": c_aov,
             "aov_change": c_aov - b_aov,
             "aov_change_pct": c_aov / b_aov - 1,
-            "current_aov_ci_low": np.array(pick(t1, "aov_ci_low"), dtype=float),
-            "current_aov_ci_high": np.array(pick(t1, "aov_ci_high"), dtype=float),
+            "current_aov_ci_low": floats(t1, "aov_ci_low"),
+            "current_aov_ci_high": floats(t1, "aov_ci_high"),
             "segments_merged": [merged if k == OTHER else 1 for k in order],
         }
     )
