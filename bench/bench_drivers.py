@@ -10,8 +10,8 @@ figures.
 Built so far: ``drivers.decompose`` (the AOV decomposition) and the segment breakdown
 (``segments.breakdown`` with its intervals, ``segments.rfm``). Pricing, bundles and
 loyalty have placeholder rows ("not built yet") until they exist; each adds its cases
-to ``ANALYSES``. The breakdown's hand-written version computes the same intervals on
-the same small cells, and the time its bootstrap takes is printed as a share. Results accumulate by analysis, case and size in
+to ``ANALYSES``. The breakdown's hand-written version computes the same intervals from
+the same per-segment moments, and the time they take is printed as a share. Results accumulate by analysis, case and size in
 bench/.cache/analyses_results.json (``--sizes 1`` then ``--sizes 10`` keeps both), and
 the markdown table of all of them is printed and written to bench/.cache/analyses.md.
 """
@@ -128,10 +128,10 @@ def decompose_case(current: str, baseline: str) -> Case:
 
 
 def hand_breakdown(orders: pl.DataFrame, keys: list[str], when: str | None, tz: str) -> dict:
-    """The breakdown's aggregates in polars, then the same intervals on the small cells.
+    """The breakdown's aggregates in polars, then the same intervals from their moments.
 
-    Returns the figures per segment and the seconds spent on the bootstrap (its share
-    of the time is reported: it must stay on the small per-segment data).
+    Returns the figures per segment and the seconds spent on the intervals (their share
+    of the time is reported: they work on the per-segment aggregates only).
     """
     from aovlab import intervals
     from aovlab.periods import parse_window
@@ -149,25 +149,22 @@ def hand_breakdown(orders: pl.DataFrame, keys: list[str], when: str | None, tz: 
         pl.len().alias("n"),
         pl.col("v").sum().alias("rev"),
         pl.col("v").std().alias("sd"),
+        pl.col("v").skew().alias("skew"),
         pl.col("v").median().alias("med"),
         pl.col("units").sum().alias("units"),
         pl.col("cogs").sum().alias("cogs"),
     ]
     # Per segment and for the whole (the shares and the index need the whole).
     seg, _whole = pl.collect_all([lf.group_by("k").agg(*figures).sort("k"), lf.select(*figures)])
-    n = seg["n"].to_numpy().astype(float)
-    small = seg.filter(pl.col("n") < intervals.BOOTSTRAP_BELOW)["k"].to_list()
-    values = lf.filter(pl.col("k").is_in(small)).select("k", "v").collect() if small else None
     t1 = time.perf_counter()
-    samples = {}
-    if values is not None:
-        names = seg["k"].to_list()
-        for key, part in values.partition_by("k", as_dict=True).items():
-            samples[names.index(key[0])] = part["v"].to_numpy()
     low, high, _ = intervals.mean_intervals(
-        n, (seg["rev"] / seg["n"]).to_numpy(), seg["sd"].to_numpy(), samples
+        seg["n"].to_numpy(),
+        (seg["rev"] / seg["n"]).to_numpy(),
+        seg["sd"].to_numpy(),
+        {},
+        skew=seg["skew"].to_numpy(),
     )
-    boot = time.perf_counter() - t1
+    spent = time.perf_counter() - t1
     return {
         "keys": seg["k"].to_list(),
         "orders": seg["n"].to_list(),
@@ -175,7 +172,7 @@ def hand_breakdown(orders: pl.DataFrame, keys: list[str], when: str | None, tz: 
         "median": seg["med"].to_list(),
         "low": low.tolist(),
         "high": high.tolist(),
-        "bootstrap_s": boot,
+        "intervals_s": spent,
         "total_s": time.perf_counter() - t0,
     }
 
@@ -294,8 +291,7 @@ ANALYSES: dict[str, list[Case]] = {
         decompose_case("2025-11..2026-10", "2024-11..2025-10"),
     ],
     "segments": [
-        # 20 stores over all data (t-intervals from the engine's aggregates), and
-        # store x device in one month (60 cells small enough for the bootstrap).
+        # 20 stores over all data, and store x device in one month (60 cells of ~900).
         breakdown_case(["store"], None),
         breakdown_case(["store", "device"], "2026-08"),
         rfm_case(),
@@ -373,9 +369,9 @@ def compare(shop: Any, case: Case, repeat: int) -> dict[str, Any]:
         f"{case.label} ({n:,} orders), best of {repeat}: "
         f"aovlab {best['aovlab']:.3f} s, hand-written {best['hand']:.3f} s, {ratio:.2f}x"
     )
-    if isinstance(ref, dict) and "bootstrap_s" in ref:
-        share = ref["bootstrap_s"] / ref["total_s"]
-        print(f"  bootstrap: {ref['bootstrap_s']:.3f} s, {share:.0%} of the hand-written run")
+    if isinstance(ref, dict) and "intervals_s" in ref:
+        share = ref["intervals_s"] / ref["total_s"]
+        print(f"  intervals: {ref['intervals_s']:.4f} s, {share:.0%} of the hand-written run")
     if isinstance(ours, dict) and "change" in ours:
         print(
             f"  AOV change {ours['change']:+.4f} = UPT {ours['upt']:+.4f} + AUR {ours['aur']:+.4f}"

@@ -110,15 +110,40 @@ def test_merged_segments_add_up_to_the_whole(shop, min_orders, when):
     assert table["segments_merged"].sum() == res.overall["segments_merged"]
 
 
-def test_intervals_contain_the_aov_and_pick_the_method_by_size(shop):
+def test_intervals_contain_the_aov_and_rerun_identically(shop):
     res = segments.breakdown(shop, "discount_code")
     t = res.table
     assert (t["aov_ci_low"] <= t["aov"]).all() and (t["aov"] <= t["aov_ci_high"]).all()
-    small = t.filter(pl.col("orders") < intervals.BOOTSTRAP_BELOW)["interval"].unique().to_list()
-    large = t.filter(pl.col("orders") >= intervals.BOOTSTRAP_BELOW)["interval"].unique().to_list()
-    assert small and large and not set(small) & set(large)
-    again = segments.breakdown(shop, "discount_code")
-    assert_frame_equal(t, again.table)  # a fixed seed: reruns are identical
+    assert set(t["interval"]) == {intervals.SKEW_T}
+    # Skewed order values: each interval reaches further above the AOV than below it.
+    assert ((t["aov_ci_high"] - t["aov"]) > (t["aov"] - t["aov_ci_low"])).all()
+    assert_frame_equal(t, segments.breakdown(shop, "discount_code").table)
+
+
+def test_intervals_match_the_values_computed_outside(shop):
+    """The engine's moments give the interval the values themselves give."""
+    res = segments.breakdown(shop, "device", when="2026-08")
+    orders = shop.orders.filter(
+        (pl.col("ordered_at").dt.strftime("%Y-%m") == "2026-08") & (pl.col("status") != "cancelled")
+    ).filter(~pl.col("test"))
+    for row in res.rows():
+        values = (
+            orders.filter(pl.col("device") == row["device"])
+            .select(pl.col("merchandise") - pl.col("discount"))
+            .to_series()
+            .to_numpy()
+        )
+        low, high, _ = intervals.mean_intervals(
+            np.array([len(values)]),
+            np.array([values.mean()]),
+            np.array([values.std(ddof=1)]),
+            {0: values} if len(values) < intervals.BOOTSTRAP_BELOW else {},
+            skew=None
+            if len(values) < intervals.BOOTSTRAP_BELOW
+            else np.array([float(pl.Series(values).skew())]),
+        )
+        assert row["aov_ci_low"] == pytest.approx(low[0], abs=0.006)
+        assert row["aov_ci_high"] == pytest.approx(high[0], abs=0.006)
 
 
 def _ratio_interval(a: dict, b: dict) -> tuple[float, float]:
@@ -256,18 +281,19 @@ def test_bad_parameters_say_what_is_expected(shop, kwargs, word):
     assert word in str(info.value)
 
 
-def test_only_aggregates_and_small_segments_come_back(shop, monkeypatch):
-    """The order values collected for intervals are those of small segments only."""
-    seen: list[int] = []
+def test_no_order_value_leaves_the_engine(shop, monkeypatch):
+    """The intervals come from each segment's moments, computed in the group-by."""
+    calls: list[dict] = []
     real = intervals.mean_intervals
 
     def spy(n, mean, std, samples, *args, **kwargs):
-        seen.extend(len(v) for v in samples.values())
+        calls.append({"samples": samples, "skew": kwargs.get("skew")})
         return real(n, mean, std, samples, *args, **kwargs)
 
     monkeypatch.setattr(intervals, "mean_intervals", spy)
-    segments.breakdown(shop, "device")
-    assert all(n < intervals.BOOTSTRAP_BELOW for n in seen)
+    segments.breakdown(shop, "discount_code", "device", min_orders=50)
+    segments.new_vs_returning(shop, when="2026")
+    assert calls and all(c["samples"] == {} and c["skew"] is not None for c in calls)
 
 
 def test_cli_segments_json(tmp_path, shop):
