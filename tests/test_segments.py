@@ -366,3 +366,68 @@ def test_rfm_as_of_defaults_to_the_period_end(shop):
     a = segments.rfm(shop, period="2026-08")
     b = segments.rfm(shop, as_of="2026-08-31")
     assert a.to_dict() == b.to_dict()
+
+
+def _shuffled_pair() -> tuple[ShopData, ShopData, ShopData]:
+    """One shop three ways: polars, the same rows reversed, and pandas."""
+    rng = np.random.default_rng(7)
+    n = 400
+    frame = pl.DataFrame(
+        {
+            "order_id": [f"o{i:04d}" for i in range(n)],
+            "customer_id": [f"c{i % 90}" if i % 5 else None for i in range(n)],
+            "ordered_at": [f"2026-{1 + i // 100:02d}-{1 + i % 28:02d} 10:00" for i in range(n)],
+            "merchandise": np.round(rng.gamma(2.0, 50.0, n), 2),
+            "channel": rng.choice(["web", "app"], n).tolist(),
+        }
+    )
+    make = lambda native: ShopData.from_frames(native, currency="EUR")  # noqa: E731
+    return make(frame), make(frame.reverse()), make(frame.to_pandas())
+
+
+def test_intervals_do_not_depend_on_the_order_of_the_rows():
+    """The resampling intervals see each segment's values, not the engine's row order.
+
+    The order of rows out of a join (customer_type) differs between pandas and polars
+    and between polars runs; a report must come out the same every time.
+    """
+    shop, reversed_, shop_pd = _shuffled_pair()
+
+    def figures(s: ShopData) -> list[dict]:
+        return [
+            segments.breakdown(s, "channel").to_dict(),
+            segments.breakdown(s, "customer_type", "channel").to_dict(),
+            segments.new_vs_returning(s).to_dict(),
+            segments.compare(s, "customer_type", "2026-04").to_dict(),
+        ]
+
+    expected = figures(shop)
+    assert figures(reversed_) == expected
+    assert figures(shop_pd) == expected
+
+
+def test_cli_prints_segment_names_as_they_are_never_as_markup(tmp_path):
+    """Brackets in a dimension's values are text: never styled, never a traceback."""
+    from typer.testing import CliRunner
+
+    n = 120
+    orders = pd.DataFrame(
+        {
+            "order_id": [f"o{i}" for i in range(n)],
+            "ordered_at": [f"2026-03-{1 + i % 28:02d} 10:00" for i in range(n)],
+            "merchandise": [200.0 + i if i % 3 == 0 else 50.0 + i for i in range(n)],
+            "channel": [
+                ["[bold]loud[/bold]", "[/]", "[link=http://x.example]web[/link]"][i % 3]
+                for i in range(n)
+            ],
+        }
+    )
+    path = tmp_path / "orders.csv"
+    orders.to_csv(path, index=False)
+    out = CliRunner().invoke(app, ["segments", str(path), "--by", "channel", "--currency", "EUR"])
+    assert out.exit_code == 0, (out.output, out.exception)
+    assert "[bold]loud[/bold] orders have the highest AOV" in out.stdout
+    assert "[/] orders the lowest" in out.stdout
+    bad = CliRunner().invoke(app, ["segments", str(path), "--by", "[/]", "--currency", "EUR"])
+    assert bad.exit_code == 2, (bad.output, bad.exception)
+    assert "cannot split orders by '[/]'" in bad.output

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from aovlab import metrics
@@ -37,8 +38,22 @@ Opt = typer.Option
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
-    err.print(f"[bold red]aovlab:[/] {message}", highlight=False, markup=True, soft_wrap=True)
+    # Messages quote the user's values (a column, a segment): text, never Rich markup.
+    err.print(f"[bold red]aovlab:[/] {escape(message)}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
+
+
+def _note(note: Any) -> None:
+    """A data note on stderr (it may quote values from the export: never markup)."""
+    err.print(f"[yellow]note:[/] {escape(str(note))}", highlight=False, soft_wrap=True)
+
+
+def _console() -> Console:
+    """The console for headlines and tables, which hold the export's own values.
+
+    A channel named ``[/]`` is printed as text, never read as Rich markup.
+    """
+    return Console(width=None if sys.stdout.isatty() else 200, markup=False)
 
 
 # Options shared by every command that reads an export: declared once.
@@ -170,10 +185,10 @@ def kpis(
             ]
         sys.stdout.write(json.dumps(payload, ensure_ascii=False) + "\n")
         return
-    console = Console(width=None if sys.stdout.isatty() else 200)
+    console = _console()
     console.print(overall.headline, highlight=False, soft_wrap=True)
     for note in shop.warnings():
-        err.print(f"[yellow]note:[/] {note}", highlight=False, soft_wrap=True)
+        _note(note)
     shown = grouped or overall
     table = Table(show_edge=False, header_style="bold")
     columns = [*shown.keys, *_figures(shown.rows()[0])]
@@ -240,10 +255,10 @@ def drivers(
     if as_json:
         sys.stdout.write(json.dumps(payload, ensure_ascii=False) + "\n")
         return
-    console = Console(width=None if sys.stdout.isatty() else 200)
+    console = _console()
     console.print(result.headline, highlight=False, soft_wrap=True)
     for note in shop.warnings():
-        err.print(f"[yellow]note:[/] {note}", highlight=False, soft_wrap=True)
+        _note(note)
     cur = shop.currency
     figures = Table(show_edge=False, header_style="bold")
     for column in ("", payload["baseline"]["period"], payload["current"]["period"]):
@@ -367,9 +382,9 @@ def segments(
         payload["headline"] = " ".join(r.headline for r in results)
         sys.stdout.write(json.dumps(payload, ensure_ascii=False) + "\n")
         return
-    console = Console(width=None if sys.stdout.isatty() else 200)
+    console = _console()
     for note in shop.warnings():
-        err.print(f"[yellow]note:[/] {note}", highlight=False, soft_wrap=True)
+        _note(note)
     for result in results:
         console.print(result.headline, highlight=False, soft_wrap=True)
         for section in result.sections():
@@ -455,9 +470,10 @@ def validate(
     if as_json:
         sys.stdout.write(json.dumps(report, ensure_ascii=False) + "\n")
         raise typer.Exit(code)
-    console = Console(width=None if sys.stdout.isatty() else 200)
+    console = Console(width=None if sys.stdout.isatty() else 200)  # styled: values escaped
     console.print(
-        f"[bold]{orders}[/]: {report['format']} export, {report['status']}", highlight=False
+        f"[bold]{escape(str(orders))}[/]: {report['format']} export, {report['status']}",
+        highlight=False,
     )
     for key in (
         "rows",
@@ -478,12 +494,17 @@ def validate(
     for note in shop.notes:
         style = "yellow" if note.level == "warning" else "dim"
         console.print(
-            f"  [{style}]{note.level}[/] {note.table}: {note.message}",
+            f"  [{style}]{note.level}[/] {escape(f'{note.table}: {note.message}')}",
             highlight=False,
             soft_wrap=True,
         )
         if note.examples:
-            console.print(f"      e.g. {', '.join(note.examples)}", highlight=False, soft_wrap=True)
+            console.print(
+                f"      e.g. {', '.join(note.examples)}",
+                highlight=False,
+                soft_wrap=True,
+                markup=False,
+            )
     raise typer.Exit(code)
 
 
@@ -525,7 +546,7 @@ def convert(
             f"--out {out}: cannot write the converted shop ({exc.strerror or exc})"
         ) from None
     for note in shop.warnings():
-        err.print(f"[yellow]note:[/] {note}", highlight=False, soft_wrap=True)
+        _note(note)
     for path in written:
         typer.echo(str(path))
 
@@ -637,7 +658,7 @@ def main() -> None:
     try:
         app()
     except AovlabInputError as exc:  # pragma: no cover - commands catch their own
-        err.print(f"aovlab: {exc}", highlight=False)
+        err.print(f"aovlab: {exc}", highlight=False, markup=False)
         sys.exit(2)
     except Exception as exc:
         if os.environ.get("AOVLAB_DEBUG"):
@@ -649,6 +670,7 @@ def main() -> None:
             + " (this is a bug: rerun with AOVLAB_DEBUG=1 for the details and report it)",
             highlight=False,
             soft_wrap=True,
+            markup=False,
         )
         sys.exit(1)
 
