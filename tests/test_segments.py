@@ -362,6 +362,27 @@ def test_cli_rfm_json_has_the_documented_keys():
     assert sum(s["customers"] for s in payload["rfm"]) == payload["customers"]
 
 
+def test_cli_rfm_json_totals_are_the_registered_customers():
+    """customers, orders and revenue describe the same people: the registered customers.
+
+    The RFM and top-customer results both have a ``revenue``: RFM's (registered
+    customers) must not be overwritten by the top customers' (every order, guests too).
+    """
+    from conftest import ROOT
+    from typer.testing import CliRunner
+
+    orders = ROOT / "data" / "sample" / "orders.csv"
+    out = CliRunner().invoke(app, ["segments", str(orders), "--rfm", "--json"])
+    assert out.exit_code == 0, out.output
+    payload = json.loads(out.stdout)
+    assert sum(s["revenue"] for s in payload["rfm"]) == pytest.approx(payload["revenue"], abs=0.1)
+    assert sum(s["orders"] for s in payload["grid"]) == payload["orders"]
+    assert payload["customer_revenue"] == payload["revenue"]
+    assert payload["all_revenue"] > payload["revenue"]  # guest checkouts too
+    top = payload["top_customers"][0]
+    assert top["revenue_share"] == pytest.approx(top["revenue"] / payload["all_revenue"], abs=1e-6)
+
+
 def test_rfm_as_of_defaults_to_the_period_end(shop):
     a = segments.rfm(shop, period="2026-08")
     b = segments.rfm(shop, as_of="2026-08-31")

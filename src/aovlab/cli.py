@@ -377,8 +377,14 @@ def segments(
         raise _fail(str(exc)) from None
     if as_json:
         payload: dict[str, Any] = {}
-        for result in results:
-            payload.update(result.to_dict())
+        dicts = [result.to_dict() for result in results]
+        for entry in dicts:
+            # The first result's figures win: with --rfm, customers, orders and revenue
+            # are the registered customers' (the top customers' revenue is all orders').
+            for key, value in entry.items():
+                payload.setdefault(key, value)
+        if rfm:
+            payload["all_revenue"] = dicts[1]["revenue"]
         payload["headline"] = " ".join(r.headline for r in results)
         sys.stdout.write(json.dumps(payload, ensure_ascii=False) + "\n")
         return
