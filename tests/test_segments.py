@@ -452,3 +452,22 @@ def test_cli_prints_segment_names_as_they_are_never_as_markup(tmp_path):
     bad = CliRunner().invoke(app, ["segments", str(path), "--by", "[/]", "--currency", "EUR"])
     assert bad.exit_code == 2, (bad.output, bad.exception)
     assert "cannot split orders by '[/]'" in bad.output
+
+
+def test_compare_headline_when_every_segment_fell():
+    """A fall is never called 'most upwards'."""
+    n = 40
+    orders = pl.DataFrame(
+        {
+            "order_id": [f"o{i}" for i in range(4 * n)],
+            "ordered_at": [
+                f"2026-0{1 + i // (2 * n)}-{1 + i % 28:02d} 10:00" for i in range(4 * n)
+            ],
+            # January: web 100, app 200; February: web 90, app 150.
+            "merchandise": [100.0] * n + [200.0] * n + [90.0] * n + [150.0] * n,
+            "channel": (["web"] * n + ["app"] * n) * 2,
+        }
+    )
+    res = segments.compare(ShopData.from_frames(orders, currency="EUR"), "channel", "2026-02")
+    assert "upwards" not in res.headline
+    assert "App orders fell most (−€50.00), web orders least (−€10.00)." in res.headline

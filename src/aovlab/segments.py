@@ -700,16 +700,23 @@ def _change_headline(res: SegmentChange) -> str:
     if moved:
         up = max(moved, key=lambda r: r["aov_change"])
         down = min(moved, key=lambda r: r["aov_change"])
-        text += (
-            f" {_capital(dimensions.orders_of(res.by, up[res.by]))} changed most upwards "
-            f"({fmt.money(up['aov_change'], res.currency, signed=True)})"
-        )
-        if down is not up and down["aov_change"] < 0:
+
+        def change(r: dict[str, Any]) -> str:
+            return fmt.money(r["aov_change"], res.currency, signed=True)
+
+        if up["aov_change"] > 0:
             text += (
-                f", {dimensions.orders_of(res.by, down[res.by])} most downwards "
-                f"({fmt.money(down['aov_change'], res.currency, signed=True)})"
+                f" {_capital(dimensions.orders_of(res.by, up[res.by]))} changed most upwards "
+                f"({change(up)})"
             )
-        text += "."
+            if down is not up and down["aov_change"] < 0:
+                text += f", {dimensions.orders_of(res.by, down[res.by])} most downwards ({change(down)})"
+            text += "."
+        elif down["aov_change"] < 0:  # no segment rose: name the largest and smallest fall
+            text += f" {_capital(dimensions.orders_of(res.by, down[res.by]))} fell most ({change(down)})"
+            if up is not down:
+                text += f", {dimensions.orders_of(res.by, up[res.by])} least ({change(up)})"
+            text += "."
     shifts = [r for r in rows if r["baseline_share"] is not None and r["current_share"] is not None]
     if shifts:
         grew = max(shifts, key=lambda r: r["current_share"] - r["baseline_share"])
