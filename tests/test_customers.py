@@ -456,6 +456,19 @@ def test_displayed_tables_name_the_segments(shop):
     assert "The top 20 customers by revenue" in html
 
 
+def test_without_ids_shows_aggregates_only(shop):
+    """What a report shows: the headline and the Pareto curve, no customer's row or id."""
+    top = customers.top_customers(shop, 20)
+    ids = nw.from_native(top.table, eager_only=True)["customer_id"].to_list()
+    assert all(i in top._repr_html_() for i in ids)
+    plain = top.without_ids()
+    html = plain._repr_html_()
+    assert not any(i in html for i in ids)
+    assert "Share of registered customers" in html
+    assert plain.headline == top.headline and repr(plain) == repr(top)
+    assert [s.title for s in plain.sections()] == [top.sections()[1].title]
+
+
 # --------------------------------------------------------------------- real data
 
 # Non-product stock codes left out, as tests/test_real.py does.

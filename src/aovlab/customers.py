@@ -61,7 +61,7 @@ segments too small to act on.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
@@ -811,6 +811,8 @@ class TopCustomers(Result):
     revenue: float = 0.0
     customer_revenue: float = 0.0
     keys: list[str] = field(default_factory=lambda: ["customer_id"])
+    #: Whether the display lists the top customers by id (False: the curve only).
+    listed: bool = True
     formats: ClassVar[Formats] = TOP_FORMATS
 
     def _headline(self) -> str:
@@ -832,19 +834,29 @@ class TopCustomers(Result):
         return next(frame.iter_rows(named=True)) if len(frame) else {}
 
     def sections(self) -> list[Section]:
-        """The top customers, and the Pareto curve at every 10 %."""
+        """The top customers (unless :meth:`without_ids`), and the Pareto curve at every 10 %."""
         if not self.customers:
             return []
         curve = nw.from_native(self.pareto, eager_only=True)
         tenths = curve.filter((nw.col("top_pct") * 100).round(0).cast(nw.Int64()) % 10 == 0)
-        return [
-            Section(self.table, self.formats, title=f"The top {self.n} customers by revenue:"),
+        listed = [
+            Section(self.table, self.formats, title=f"The top {self.n} customers by revenue:")
+        ]
+        return (listed if self.listed else []) + [
             Section(
                 nw.maybe_reset_index(tenths).to_native(),
                 PARETO_FORMATS,
                 title="Share of registered customers' revenue by the top customers:",
             ),
         ]
+
+    def without_ids(self) -> TopCustomers:
+        """The same result, displayed as aggregates only: the headline and the Pareto curve.
+
+        What a report shows: reports hold no customer ids, not even pseudonymous ones.
+        ``table`` and :meth:`to_dict` still hold the top customers, for code.
+        """
+        return replace(self, listed=False)
 
     def pareto_rows(self) -> list[dict[str, Any]]:
         """The Pareto curve's points as plain, rounded values."""
