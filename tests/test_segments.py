@@ -471,3 +471,13 @@ def test_compare_headline_when_every_segment_fell():
     res = segments.compare(ShopData.from_frames(orders, currency="EUR"), "channel", "2026-02")
     assert "upwards" not in res.headline
     assert "App orders fell most (−€50.00), web orders least (−€10.00)." in res.headline
+
+
+def test_headline_counts_read_as_numbers_and_name_the_pair():
+    shop = _tiny()
+    one = segments.breakdown(shop, "channel", when="2026-01-07")
+    assert "over 1 order (2026-01-07)" in one.headline
+    many = segments.breakdown(shop, "channel", min_orders=1_000_000)
+    assert "fewer than 1,000,000 orders" in many.headline
+    pair = segments.breakdown(shop, "channel", "customer_type")
+    assert "every channel × customer type segment has fewer than 30 orders" in pair.headline

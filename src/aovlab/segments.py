@@ -330,8 +330,8 @@ class Breakdown(Result):
     def sections(self) -> list[Section]:
         """The segment table, with a note on the merged small segments."""
         note = (
-            f"{fmt.count(self.merged)} segment{'s' if self.merged != 1 else ''} with fewer than "
-            f"{self.min_orders} orders {'are' if self.merged != 1 else 'is'} merged into "
+            f"{fmt.counted(self.merged, 'segment')} with fewer than "
+            f"{fmt.counted(self.min_orders, 'order')} {'are' if self.merged != 1 else 'is'} merged into "
             f"'{other_label(self.merged)}'."
             if self.merged
             else None
@@ -477,11 +477,12 @@ def _breakdown_headline(res: Breakdown) -> str:
     cur = res.currency
     money = fmt.in_currency(cur)[0]
     overall = res.overall
-    base = f"AOV {money(overall['aov'])} over {fmt.count(overall['orders'])} orders"
+    base = f"AOV {money(overall['aov'])} over {fmt.counted(overall['orders'], 'order')}"
     if not rows:
+        kind = " × ".join(fmt.dimension_label(b) for b in res.by)
         return (
-            f"{base} ({res.period}); every {fmt.dimension_label(res.by[0])} segment has fewer "
-            f"than {res.min_orders} orders, so none is shown alone."
+            f"{base} ({res.period}); every {kind} segment has fewer "
+            f"than {fmt.counted(res.min_orders, 'order')}, so none is shown alone."
         )
     if len(rows) == 1:
         only = rows[0]
