@@ -481,3 +481,18 @@ def test_headline_counts_read_as_numbers_and_name_the_pair():
     assert "fewer than 1,000,000 orders" in many.headline
     pair = segments.breakdown(shop, "channel", "customer_type")
     assert "every channel × customer type segment has fewer than 30 orders" in pair.headline
+
+
+def test_a_boolean_dimension_reads_the_same_from_pandas_and_polars():
+    """A loyalty flag as True/False: the same segment labels whatever the backend."""
+    n = 90
+    orders = {
+        "order_id": [f"o{i}" for i in range(n)],
+        "ordered_at": [f"2026-03-{1 + i % 28:02d} 10:00" for i in range(n)],
+        "merchandise": [40.0 + i for i in range(n)],
+        "member": [i % 3 == 0 for i in range(n)],
+    }
+    a = segments.breakdown(ShopData.from_frames(pl.DataFrame(orders), currency="EUR"), "member")
+    b = segments.breakdown(ShopData.from_frames(pd.DataFrame(orders), currency="EUR"), "member")
+    assert a.to_dict() == b.to_dict()
+    assert [r["member"] for r in a.rows()] == ["false", "true"]

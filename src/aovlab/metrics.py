@@ -360,13 +360,28 @@ def order_table(
     if dims:
         from aovlab.dimensions import MISSING
 
-        frame = frame.with_columns(*(nw.col(d).cast(nw.String()).fill_null(MISSING) for d in dims))
+        schema = frame.collect_schema()
+        frame = frame.with_columns(
+            *(_as_text(d, schema[d]).fill_null(MISSING).alias(d) for d in dims)
+        )
     if derived:
         from aovlab import dimensions
 
         for name in derived:  # customer_type, main_category, discount_used
             frame = dimensions.attach(shop, frame, name)
     return frame if lazy else frame.collect()
+
+
+def _as_text(name: str, dtype: Any) -> nw.Expr:
+    """A dimension as text; a flag reads ``true``/``false`` in every backend.
+
+    (pandas writes a cast boolean as ``True``, polars as ``true``.)
+    """
+    col = nw.col(name)
+    if dtype != nw.Boolean:
+        return col.cast(nw.String())
+    flag = nw.when(col).then(nw.lit("true")).otherwise(nw.lit("false"))
+    return nw.when(col.is_null()).then(nw.lit(None, dtype=nw.String())).otherwise(flag)
 
 
 # --------------------------------------------------------------------------- KPIs
