@@ -496,3 +496,16 @@ def test_a_boolean_dimension_reads_the_same_from_pandas_and_polars():
     b = segments.breakdown(ShopData.from_frames(pd.DataFrame(orders), currency="EUR"), "member")
     assert a.to_dict() == b.to_dict()
     assert [r["member"] for r in a.rows()] == ["false", "true"]
+
+
+def test_explorer_lists_each_period_and_dimension_once(shop, monkeypatch):
+    """The notebook's period and second dimension come first, and only once."""
+    from aovlab import widgets
+
+    seen: dict = {}
+    monkeypatch.setattr(widgets, "explore", lambda render, interactive, **c: seen.update(c))
+    widgets.segments_explorer(shop, True, period="2026-10", by="channel", by2="device")
+    when = [label for label, _ in seen["when"]]
+    second = [label for label, _ in seen["dimension2"]]
+    assert when[0] == "2026-10" and len(when) == len(set(when))
+    assert second[0] == "device" and len(second) == len(set(second))

@@ -298,12 +298,12 @@ def segments_explorer(
     dims = dimensions.available(shop)
     dims = ([by] if by in dims else []) + [d for d in dims if d != by]
     second = [("(none)", NONE)] + [(d, d) for d in dims]
-    if by2 in dims:
-        second.insert(0, (by2, by2))
+    if by2 in dims:  # the notebook's choice first (the default), and only once
+        second = [(by2, by2)] + [o for o in second if o[1] != by2]
     months = _months(shop)
     periods_ = [("all data", ALL)] + [(m, m) for m in months]
     if period is not None:
-        periods_.insert(0, (period, period))
+        periods_ = [(period, period)] + [o for o in periods_ if o[1] != period]
     slider = IntSlider(value=min_orders, min=1, max=500, step=1, description="min_orders")
 
     def render(dimension: str, dimension2: str, when: str, min_orders: int) -> None:
