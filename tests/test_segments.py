@@ -509,3 +509,26 @@ def test_explorer_lists_each_period_and_dimension_once(shop, monkeypatch):
     second = [label for label, _ in seen["dimension2"]]
     assert when[0] == "2026-10" and len(when) == len(set(when))
     assert second[0] == "device" and len(second) == len(set(second))
+
+
+def test_compare_keeps_a_segment_named_other_apart_from_the_merged_ones():
+    """'Other' is a common value of its own (a country, a channel); small segments merge apart."""
+    n = 360
+    channel = [("web", "Other", "tiny1", "tiny2", "web", "Other")[i % 6] for i in range(n)]
+    orders = pl.DataFrame(
+        {
+            "order_id": [f"o{i}" for i in range(n)],
+            "ordered_at": [f"2026-0{1 + i // (n // 2)}-{1 + i % 28:02d} 10:00" for i in range(n)],
+            "merchandise": [50.0 + (i % 6) * 10 for i in range(n)],
+            "channel": channel,
+        }
+    )
+    shop = ShopData.from_frames(orders, currency="EUR")
+    res = segments.compare(shop, "channel", "2026-02", min_orders=40)
+    rows = {r["channel"]: r for r in res.rows()}
+    assert set(rows) == {"web", "Other", "Other (2 segments)"}
+    assert rows["Other"]["current_orders"] == 60 and rows["Other"]["segments_merged"] == 1
+    assert rows["Other (2 segments)"]["current_orders"] == 60
+    assert rows["Other (2 segments)"]["segments_merged"] == 2
+    assert sum(r["current_orders"] for r in rows.values()) == 180
+    assert sum(r["baseline_orders"] for r in rows.values()) == 180

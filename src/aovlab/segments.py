@@ -636,17 +636,24 @@ def compare(
     t0 = _compute(frames[0], [key], per0, tot0, small=small & set(n0), confidence=confidence)
     t1 = _compute(frames[1], [key], per1, tot1, small=small & set(n1), confidence=confidence)
     # Both periods show the same segments; Other (last) when either period has one, as
-    # a segment seen in one period only is small in the other.
-    shown = [_base_label(k) for k in t1.columns[key] if _base_label(k) != OTHER]
-    either = {_base_label(k) for t in (t0, t1) for k in t.columns[key]}
-    order = shown + ([OTHER] if OTHER in either else [])
+    # a segment seen in one period only is small in the other. The merged row is known
+    # by its place (last), not its label: a segment may be called "Other" itself.
+    def labels(table: _Table) -> list[Any]:
+        names: list[Any] = list(table.columns[key])
+        if table.merged:
+            names[-1] = _MERGED
+        return names
+
+    shown = [k for k in labels(t1) if k is not _MERGED]
+    either = any(t.merged for t in (t0, t1))
+    order = shown + ([_MERGED] if either else [])
 
     def pick(table: _Table, name: str) -> list[Any]:
-        index = {_base_label(k): i for i, k in enumerate(table.columns[key])}
+        index = {k: i for i, k in enumerate(labels(table))}
         return [table.columns[name][index[k]] if k in index else None for k in order]
 
     merged = len(small)
-    columns: dict[str, Any] = {key: [other_label(merged) if k == OTHER else k for k in order]}
+    columns: dict[str, Any] = {key: [other_label(merged) if k is _MERGED else k for k in order]}
 
     def floats(table: _Table, name: str, empty: float = np.nan) -> np.ndarray:
         return np.array([empty if v is None else v for v in pick(table, name)], dtype=float)
@@ -664,7 +671,7 @@ def compare(
             "aov_change_pct": c_aov / b_aov - 1,
             "current_aov_ci_low": floats(t1, "aov_ci_low"),
             "current_aov_ci_high": floats(t1, "aov_ci_high"),
-            "segments_merged": [merged if k == OTHER else 1 for k in order],
+            "segments_merged": [merged if k is _MERGED else 1 for k in order],
         }
     )
     overall = {
@@ -682,6 +689,10 @@ def compare(
         overall=overall,
         min_orders=min_orders,
     )
+
+
+#: The merged small segments' row in :func:`compare` (no segment's value can be it).
+_MERGED = object()
 
 
 def _base_label(label: str) -> str:
