@@ -532,3 +532,28 @@ def test_compare_keeps_a_segment_named_other_apart_from_the_merged_ones():
     assert rows["Other (2 segments)"]["segments_merged"] == 2
     assert sum(r["current_orders"] for r in rows.values()) == 180
     assert sum(r["baseline_orders"] for r in rows.values()) == 180
+
+
+def test_compare_keeps_a_segment_that_stopped_in_the_merged_row():
+    """A channel with orders only in the baseline is merged, not dropped: both periods add up."""
+    n = 240
+    channel = [("web", "app")[i % 2] for i in range(n)]
+    for i in range(0, 60, 6):
+        channel[i] = "fax"  # ten January orders, none in February
+    orders = pl.DataFrame(
+        {
+            "order_id": [f"o{i}" for i in range(n)],
+            "ordered_at": [f"2026-0{1 + i // 120}-{1 + i % 28:02d} 10:00" for i in range(n)],
+            "merchandise": [50.0 + i % 7 for i in range(n)],
+            "channel": channel,
+        }
+    )
+    res = segments.compare(ShopData.from_frames(orders, currency="EUR"), "channel", "2026-02")
+    rows = {r["channel"]: r for r in res.rows()}
+    assert sum(r["baseline_orders"] for r in rows.values()) == 120
+    assert sum(r["current_orders"] for r in rows.values()) == 120
+    other = rows["Other (1 segment)"]
+    assert other["baseline_orders"] == 10 and other["current_orders"] == 0
+    assert other["current_aov"] is None and other["baseline_aov"] is not None
+    assert res.table["baseline_share"].sum() == pytest.approx(1.0)
+    res.chart().to_dict()  # the chart copes with a period without the segment
