@@ -557,3 +557,22 @@ def test_compare_keeps_a_segment_that_stopped_in_the_merged_row():
     assert other["current_aov"] is None and other["baseline_aov"] is not None
     assert res.table["baseline_share"].sum() == pytest.approx(1.0)
     res.chart().to_dict()  # the chart copes with a period without the segment
+
+
+def test_headline_names_a_number_or_flag_segment_with_its_dimension():
+    """A 0/1 loyalty flag: '0 orders have the highest AOV' would read as no orders."""
+    n = 90
+    orders = pl.DataFrame(
+        {
+            "order_id": [f"o{i}" for i in range(n)],
+            "ordered_at": [f"2026-03-{1 + i % 28:02d} 10:00" for i in range(n)],
+            "merchandise": [100.0 + 50 * (i % 2) for i in range(n)],
+            "loyalty": [i % 2 for i in range(n)],
+            "vip": [i % 2 == 1 for i in range(n)],
+        }
+    )
+    shop = ShopData.from_frames(orders, currency="EUR")
+    res = segments.breakdown(shop, "loyalty")
+    assert res.headline.startswith("Orders with loyalty = 1 have the highest AOV (€150.00")
+    assert "; orders with loyalty = 0 the lowest (€100.00" in res.headline
+    assert "Orders with vip = true have" in segments.breakdown(shop, "vip").headline

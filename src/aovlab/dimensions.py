@@ -74,7 +74,25 @@ def orders_of(by: str, key: Any) -> str:
         return segment_name(by, key)
     if by in _PEOPLE and key in _PEOPLE[by]:
         return f"orders from {_PEOPLE[by][str(key)]}"
+    if _is_number_or_flag(key):  # "0 orders" would read as no orders at all
+        return f"orders with {by} = {key}"
     return f"{key} orders"
+
+
+def _is_number_or_flag(key: Any) -> bool:
+    """Whether a segment label is a number or true/false, which needs its dimension named.
+
+    >>> [_is_number_or_flag(k) for k in ("0", "1.5", "true", "False", "mobile", "4G")]
+    [True, True, True, True, False, False]
+    """
+    text = str(key).strip()
+    if text.lower() in ("true", "false"):
+        return True
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def available(shop: ShopData) -> list[str]:
