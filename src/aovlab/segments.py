@@ -202,7 +202,7 @@ def _compute(
     n = np.concatenate([p["orders"].to_numpy().astype(float) for p in parts])
     mean = np.concatenate([_floats(p["aov"]) for p in parts])
     std = np.concatenate([_floats(p["__std"]) for p in parts])
-    skew = np.concatenate([_floats(p["__skew"]) for p in parts])
+    skew = _skewness(np.concatenate([_floats(p["__skew"]) for p in parts]))
     low, high, methods = intervals.mean_intervals(n, mean, std, {}, confidence, skew=skew)
 
     def figures(part: nw.DataFrame[Any], at: int) -> dict[str, np.ndarray]:
@@ -268,6 +268,15 @@ def _compute(
         "segments_merged": len(per),
     }
     return _Table(columns, overall, merged)
+
+
+def _skewness(skew: np.ndarray) -> np.ndarray:
+    """The engine's skewness, 0 where it has none.
+
+    A segment whose orders are all equal has no skewness; its standard deviation is 0,
+    and so is the width of its interval.
+    """
+    return np.where(np.isnan(skew), 0.0, skew)
 
 
 def _floats(series: Any) -> np.ndarray:
@@ -635,6 +644,7 @@ def compare(
     small = {k for k in every if min(n0.get(k, 0), n1.get(k, 0)) < min_orders}
     t0 = _compute(frames[0], [key], per0, tot0, small=small & set(n0), confidence=confidence)
     t1 = _compute(frames[1], [key], per1, tot1, small=small & set(n1), confidence=confidence)
+
     # Both periods show the same segments; Other (last) when either period has one, as
     # a segment seen in one period only is small in the other. The merged row is known
     # by its place (last), not its label: a segment may be called "Other" itself.
@@ -820,7 +830,7 @@ def new_vs_returning(
     per = per.sort(keys)
     in_period = dict(zip(per_period[period].to_list(), per_period["orders"].to_list(), strict=True))
     n = per["orders"].to_numpy().astype(float)
-    mean, std, skew = _floats(per["aov"]), _floats(per["__std"]), _floats(per["__skew"])
+    mean, std, skew = _floats(per["aov"]), _floats(per["__std"]), _skewness(_floats(per["__skew"]))
     low, high, _ = intervals.mean_intervals(n, mean, std, {}, confidence, skew=skew)
     shown = n >= min_orders
     blank = np.where(shown, 1.0, np.nan)
