@@ -69,9 +69,10 @@ def cdnow() -> pd.DataFrame:
     raw["order_id"] = [f"cd{i:05d}" for i in range(len(raw))]
     raw["day"] = pd.to_datetime(raw["date"], format="%Y%m%d")
     raw["month"] = raw["date"].str[:4] + "-" + raw["date"].str[4:6]
-    # customer_type as aovlab derives it: "new" on the customer's first day, else returning.
-    first = raw.groupby("customer_id")["day"].transform("min")
-    raw["customer_type"] = np.where(raw["day"] <= first, "new", "returning")
+    # customer_type as the issue defines it: "new" for the customer's first order (two on
+    # the first day: the smaller order id), else returning.
+    first = raw.sort_values(["day", "order_id"]).groupby("customer_id")["order_id"].first()
+    raw["customer_type"] = np.where(raw["order_id"].isin(first.to_numpy()), "new", "returning")
     return raw
 
 
