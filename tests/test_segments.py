@@ -41,30 +41,32 @@ def _tiny(native=pl.DataFrame) -> ShopData:
 
 
 def test_breakdown_literal_table_with_other_row():
+    res = segments.breakdown(_tiny(), "channel", min_orders=1)
+    assert res.table["channel"].to_list() == ["web", "app", "shop"]
     res = segments.breakdown(_tiny(), "channel", min_orders=2)
     table = res.table.drop("aov_ci_low", "aov_ci_high", "interval", "upt", "aur")
     expected = pl.DataFrame(
         {
-            "channel": ["web", "app", "Other (1 segment)"],
-            "orders": [4, 2, 1],
-            "share": [4 / 7, 2 / 7, 1 / 7],
-            "revenue": [130.0, 80.0, 70.0],
-            "revenue_share": [130 / 280, 80 / 280, 70 / 280],
-            "aov": [32.5, 40.0, 70.0],
-            "median_order_value": [30.0, 40.0, 70.0],
-            "margin_per_order": [None, None, None],
-            "cost_coverage": [0.0, 0.0, 0.0],
-            "aov_index": [100 * 32.5 / 40, 100.0, 175.0],
-            "segments_merged": [1, 1, 1],
+            "channel": ["web", "Other (2 segments)"],
+            "orders": [4, 3],
+            "share": [4 / 7, 3 / 7],
+            "revenue": [130.0, 150.0],
+            "revenue_share": [130 / 280, 150 / 280],
+            "aov": [32.5, 50.0],
+            "median_order_value": [30.0, 50.0],
+            "margin_per_order": [None, None],
+            "cost_coverage": [0.0, 0.0],
+            "aov_index": [100 * 32.5 / 40, 125.0],
+            "segments_merged": [1, 2],
         },
         schema_overrides={"margin_per_order": pl.Float64},
     )
     assert_frame_equal(table, expected)
     assert res.overall["orders"] == 7 and res.overall["aov"] == pytest.approx(40.0)
-    # The lone "shop" order is never shown on its own.
+    # Neither the lone "shop" order nor app's two are shown on their own.
     assert "shop" not in res.table["channel"].to_list()
     assert res.to_dict()["segments"][-1]["key"] == "Other"
-    assert res.to_dict()["segments"][-1]["segments_merged"] == 1
+    assert res.to_dict()["segments"][-1]["segments_merged"] == 2
 
 
 def test_new_vs_returning_breaks_same_moment_ties_by_order_id():
@@ -208,23 +210,14 @@ def test_compare_merges_a_segment_small_in_either_period(shop):
     assert res.table["baseline_orders"].sum() == res.overall["baseline_orders"]
 
 
-def test_compare_keeps_a_segment_seen_in_one_period_only_in_other():
-    """A channel with many orders in January and none in February is merged in both."""
-    orders = pl.DataFrame(
-        {
-            "order_id": [str(i) for i in range(8)],
-            "ordered_at": ["2026-01-10"] * 4 + ["2026-02-10"] * 4,
-            "merchandise": [10.0, 20.0, 30.0, 40.0, 50.0, 60.0, 70.0, 80.0],
-            "channel": ["web", "web", "fair", "fair", "web", "web", "web", "web"],
-        }
-    )
-    shop = ShopData.from_frames(orders, currency="EUR", timezone="UTC")
-    res = segments.compare(shop, "channel", "2026-02", min_orders=2)
-    t = res.table
-    assert t["channel"].to_list() == ["web", "Other (1 segment)"]
-    assert t["baseline_orders"].to_list() == [2, 2] and t["current_orders"].to_list() == [4, 0]
-    assert t["baseline_orders"].sum() == res.overall["baseline_orders"]
-    assert t["current_orders"].sum() == res.overall["current_orders"]
+def test_one_small_segment_is_never_alone_in_other():
+    """Other must hide what it merges: two segments or more, min_orders orders or more."""
+    res = segments.breakdown(_tiny(), "channel", min_orders=2)
+    # "shop" (1 order) alone in Other would show its order: app (2 orders) joins it.
+    assert res.table["channel"].to_list() == ["web", "Other (2 segments)"]
+    assert res.table["orders"].to_list() == [4, 3]
+    every = segments.breakdown(_tiny(), "channel", min_orders=4)
+    assert every.table["channel"].to_list() == ["Other (3 segments)"]  # web alone would tell
 
 
 def test_new_vs_returning_by_month(shop):
@@ -468,7 +461,8 @@ def test_compare_headline_when_every_segment_fell():
             "channel": (["web"] * n + ["app"] * n) * 2,
         }
     )
-    res = segments.compare(ShopData.from_frames(orders, currency="EUR"), "channel", "2026-02")
+    shop = ShopData.from_frames(orders, currency="EUR")
+    res = segments.compare(shop, "channel", "2026-02", min_orders=10)
     assert "upwards" not in res.headline
     assert "App orders fell most (−€50.00), web orders least (−€10.00)." in res.headline
 
@@ -540,6 +534,7 @@ def test_compare_keeps_a_segment_that_stopped_in_the_merged_row():
     channel = [("web", "app")[i % 2] for i in range(n)]
     for i in range(0, 60, 6):
         channel[i] = "fax"  # ten January orders, none in February
+        channel[i + 60] = "phone"  # ten more, from another channel that stopped
     orders = pl.DataFrame(
         {
             "order_id": [f"o{i}" for i in range(n)],
@@ -548,12 +543,13 @@ def test_compare_keeps_a_segment_that_stopped_in_the_merged_row():
             "channel": channel,
         }
     )
-    res = segments.compare(ShopData.from_frames(orders, currency="EUR"), "channel", "2026-02")
+    shop = ShopData.from_frames(orders, currency="EUR")
+    res = segments.compare(shop, "channel", "2026-02", min_orders=10)
     rows = {r["channel"]: r for r in res.rows()}
     assert sum(r["baseline_orders"] for r in rows.values()) == 120
     assert sum(r["current_orders"] for r in rows.values()) == 120
-    other = rows["Other (1 segment)"]
-    assert other["baseline_orders"] == 10 and other["current_orders"] == 0
+    other = rows["Other (2 segments)"]
+    assert other["baseline_orders"] == 20 and other["current_orders"] == 0
     assert other["current_aov"] is None and other["baseline_aov"] is not None
     assert res.table["baseline_share"].sum() == pytest.approx(1.0)
     res.chart().to_dict()  # the chart copes with a period without the segment

@@ -213,6 +213,91 @@ def aov_drivers() -> nbformat.NotebookNode:
     return _notebook(cells)
 
 
+def segment_breakdown() -> nbformat.NotebookNode:
+    md, code = new_markdown_cell, new_code_cell
+    cells = [
+        md(
+            "# Segment breakdown: who buys what\n\nOne AOV target for the whole shop hides that customer groups buy differently: a channel that brings many small baskets, returning customers who spend more, a few customers who carry a large share of revenue. This notebook splits the period's orders by any dimension, with an interval around each segment's AOV so that a gap is not read into noise; then it looks at customers: new against returning, RFM groups, the most valuable customers, and a target per segment instead of one for all.\n\nSegments with fewer than `min_orders` orders are never shown on their own: they are merged into one \"Other\" row, because their AOV is noise and a segment of three orders points at people."
+        ),
+        code(
+            'orders = "../data/sample/orders.csv"\nlines = "../data/sample/lines.csv"\ncustomers = "../data/sample/customers.csv"\ncatalog = "../data/sample/catalog.csv"\nread_options = {}  # e.g. {"currency": "SEK", "timezone": "Europe/Stockholm", "decimal": ","}\ncurrent = "2026-10"  # the period to break down: 2026-10, 2026Q3, 2026 or 2026-10-01..2026-10-15\nbaseline = None  # the period to compare with; None: the one just before\ndimension = "channel"  # split by: channel, device, country, customer_type, loyalty_status, ...\nsecond_dimension = "device"  # the second dimension of the pair view\nmin_orders = 30  # segments with fewer orders are merged into "Other"\nas_of = None  # RFM as of this date (2026-10-31); None: the end of the current period\nuplift = 0.10  # the AOV uplift each segment is asked for\ninteractive = True  # False renders everything statically (reports)\nresults_path = None  # where the report collects this notebook\'s headlines',
+            metadata={"tags": ["parameters"]},
+        ),
+        code("import aovlab\n\naovlab.widgets.setup(interactive)"),
+        code(
+            "shop = aovlab.load(orders=orders, lines=lines, customers=customers, catalog=catalog, **read_options)\nshop"
+        ),
+        code(
+            "# The dimensions asked for, or the export's own where it lacks them.\nby = aovlab.metrics.pick_dimension(shop, dimension)\nby2 = aovlab.metrics.pick_dimension(shop, second_dimension, other_than=by)"
+        ),
+        md(
+            "## The answer\n\nEach segment's orders, share, AOV with its 95 % interval, median, units per order, revenue per unit and margin per order. The AOV index compares the segment with the whole period (100 = the shop's AOV). Where two intervals overlap, the gap between those segments may be chance."
+        ),
+        code(
+            CHECK
+            + "breakdown = aovlab.segments.breakdown(shop, by, when=current, min_orders=min_orders)\nbreakdown"
+        ),
+        code("breakdown.chart()"),
+        md(
+            '## Against the period before\n\nThe same segments in both periods, with each one\'s change in AOV and in its share of orders. A segment small in either period is merged into "Other" in both.'
+        ),
+        code(
+            CHECK
+            + "change = aovlab.segments.compare(shop, by, current, baseline, min_orders=min_orders)\nchange"
+        ),
+        code("change.chart()"),
+        md(
+            '## Two dimensions at once\n\nEvery pair of values is a segment; the heat map shows each cell\'s AOV index. Cells too small to show are merged into one "Other" row of the table and left out of the map.'
+        ),
+        code(
+            "pair = aovlab.segments.breakdown(shop, by, by2, when=current, min_orders=min_orders)\npair"
+        ),
+        code("pair.chart()"),
+        md(
+            "## New and returning customers\n\nAn order is *new* when it is the customer's first in the data, *returning* otherwise, and a *guest* order without a customer id. History before the export's first day is unknown, so its first months lean \"new\"."
+        ),
+        code(
+            CHECK
+            + "customer_types = aovlab.segments.new_vs_returning(shop, when=aovlab.periods.trailing(current, 13))\ncustomer_types"
+        ),
+        code("customer_types.chart()"),
+        md(
+            "## RFM: customers by recency, frequency and monetary value\n\nEach registered customer is scored 1 to 5 on how recently they ordered, how often and how much they spent (quintiles; equal values get equal scores), and named by the recency and frequency scores: champions bought recently and often, *at risk* customers used to buy often but not lately."
+        ),
+        code(CHECK + "rfm = aovlab.segments.rfm(shop, as_of=as_of, period=current)\nrfm"),
+        code("rfm.chart()"),
+        md(
+            "## The most valuable customers\n\nThe customers who bring the most revenue, by pseudonymous id only, and the Pareto curve: the share of revenue that each share of customers brings. The report shows the curve only: it holds no customer ids."
+        ),
+        # The ids are listed only when interactive: the stored (report) output has none.
+        code(
+            "top = aovlab.segments.top_customers(shop, 20, period=current, listed=interactive)\ntop"
+        ),
+        code("top.chart()"),
+        md(
+            "## A target per segment\n\nA single AOV target asks the segments that spend least for the largest rise. A target per segment (its own AOV plus the uplift, or its best quarter of the last year) says what each can reach, and what the shop's AOV would be if all reached theirs at today's mix."
+        ),
+        code(
+            CHECK
+            + "targets = aovlab.segments.targets(shop, by, uplift=uplift, when=current, min_orders=min_orders)\ntargets"
+        ),
+        code("targets.chart()"),
+        code(
+            'aovlab.segments.targets(shop, by, method="best_quarter", when=current, min_orders=min_orders)'
+        ),
+        md(
+            "## Explore\n\nPick the dimension (and a second one), the period and the smallest segment shown."
+        ),
+        code(
+            "aovlab.widgets.segments_explorer(\n    shop, interactive, period=current, by=dimension, by2=second_dimension,\n    min_orders=min_orders,\n)"
+        ),
+        code(
+            "aovlab.report.save_results(results_path, breakdown, change, customer_types, rfm, top, targets)"
+        ),
+    ]
+    return _notebook(cells)
+
+
 def _notebook(cells: list[nbformat.NotebookNode]) -> nbformat.NotebookNode:
     for number, cell in enumerate(cells):
         cell.id = f"cell-{number:02d}"  # stable ids: a rebuild changes nothing
@@ -226,7 +311,11 @@ def _notebook(cells: list[nbformat.NotebookNode]) -> nbformat.NotebookNode:
     return nb
 
 
-NOTEBOOKS = {"00_kpi_primer.ipynb": primer, "01_aov_drivers.ipynb": aov_drivers}
+NOTEBOOKS = {
+    "00_kpi_primer.ipynb": primer,
+    "01_aov_drivers.ipynb": aov_drivers,
+    "02_segment_breakdown.ipynb": segment_breakdown,
+}
 
 
 def execute(path: Path) -> None:

@@ -444,7 +444,7 @@ def segment_aov_chart(result: Breakdown) -> alt.LayerChart:
     return (whisker + point + overall).properties(height=alt.Step(22))
 
 
-def heatmap(result: Breakdown) -> alt.LayerChart:
+def heatmap(result: Breakdown) -> alt.LayerChart | alt.Chart:
     """AOV index for each pair of segments (small cells merged into Other are left out)."""
     from aovlab.display import label
 
@@ -453,6 +453,11 @@ def heatmap(result: Breakdown) -> alt.LayerChart:
     # The merged small cells have no place on the grid.
     merged = nw.col(a).str.starts_with("Other (") & (nw.col(a) == nw.col(b))
     cells = table.filter(~merged).select(a, b, "orders", "aov", "aov_index")
+    if len(cells) == 0:
+        return message(
+            f"Every pair of {label(a).lower()} and {label(b).lower()} has fewer than "
+            f"{result.min_orders} orders: nothing to map."
+        )
     base = alt.Chart(
         _data(cells), title=f"AOV index by {label(a).lower()} and {label(b).lower()} (100 = all)"
     ).encode(

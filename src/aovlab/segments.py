@@ -270,6 +270,32 @@ def _compute(
     return _Table(columns, overall, merged)
 
 
+def _merged(small: set[str], counts: list[dict[str, int]], min_orders: int) -> set[str]:
+    """The segments merged into Other: the small ones, and more until Other hides them.
+
+    One small segment alone in Other, or an Other with fewer than ``min_orders`` orders,
+    would show a small segment's figures all the same (the other rows and the whole give
+    them away). The smallest shown segments join it until Other holds two segments or
+    more and ``min_orders`` orders in every period (complementary suppression).
+    """
+    merged = set(small)
+
+    def exposed() -> bool:
+        for period in counts:
+            inside = [period[k] for k in merged if period.get(k, 0) > 0]
+            if inside and (len(inside) < 2 or sum(inside) < min_orders):
+                return True
+        return False
+
+    shown = sorted(
+        (k for k in set().union(*counts) if k not in merged),
+        key=lambda k: (min(c.get(k, 0) for c in counts), k),
+    )
+    while merged and shown and exposed():
+        merged.add(shown.pop(0))
+    return merged
+
+
 def _skewness(skew: np.ndarray) -> np.ndarray:
     """The engine's skewness, 0 where it has none.
 
@@ -462,7 +488,8 @@ def breakdown(
     per, total = collect_all([_stats(frame, keys), _stats(frame, [])])
     _require_orders(shop, total, when)
     names = _keys_of(per, keys)
-    small = set(names[per["orders"].to_numpy() < min_orders])
+    counts = dict(zip(names.tolist(), per["orders"].to_list(), strict=True))
+    small = _merged({k for k, v in counts.items() if v < min_orders}, [counts], min_orders)
     table = _compute(frame, keys, per, total, small=small, confidence=confidence)
     return Breakdown(
         table=small_frame(table.columns, _ns(per)).to_native(),
@@ -641,7 +668,9 @@ def compare(
     n0 = dict(zip(_keys_of(per0, [key]), per0["orders"].to_list(), strict=True))
     n1 = dict(zip(_keys_of(per1, [key]), per1["orders"].to_list(), strict=True))
     every = set(n0) | set(n1)
-    small = {k for k in every if min(n0.get(k, 0), n1.get(k, 0)) < min_orders}
+    small = _merged(
+        {k for k in every if min(n0.get(k, 0), n1.get(k, 0)) < min_orders}, [n0, n1], min_orders
+    )
     t0 = _compute(frames[0], [key], per0, tot0, small=small & set(n0), confidence=confidence)
     t1 = _compute(frames[1], [key], per1, tot1, small=small & set(n1), confidence=confidence)
 
@@ -850,7 +879,8 @@ def new_vs_returning(
         row["customer_type"]: {
             "orders": int(row["orders"]),
             "share": row["orders"] / t_orders,
-            "aov": finite_or_none(row["aov"]),
+            # Too few orders for an AOV worth quoting: the headline leaves it out.
+            "aov": finite_or_none(row["aov"]) if row["orders"] >= min_orders else None,
         }
         for row in per_type.iter_rows(named=True)
     }
@@ -1088,10 +1118,13 @@ def top_customers(
     as_of: str | dt.date | None = None,
     basis: str = "net",
     when: metrics.Windows | None = None,
+    listed: bool = True,
 ) -> TopCustomers:
     """The ``n`` customers with the most revenue and the Pareto curve (:func:`aovlab.customers.top_customers`).
 
     Revenue counts every order up to the end of ``period`` (or ``as_of``, or the data).
+    ``listed=False`` shows the headline and the Pareto curve only, no customer ids (what
+    a report shows: the notebook passes ``listed=interactive``).
 
     Examples
     --------
@@ -1100,4 +1133,5 @@ def top_customers(
     >>> len(res.table), res.top_share()["customers"] > 0
     (5, True)
     """
-    return customers.top_customers(shop, n, basis=basis, when=when, as_of=as_of or period)
+    res = customers.top_customers(shop, n, basis=basis, when=when, as_of=as_of or period)
+    return res if listed else res.without_ids()
