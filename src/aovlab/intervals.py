@@ -103,7 +103,8 @@ NONE = "none"
 _BATCH_VALUES = 1 << 20
 
 
-def _check_confidence(confidence: float) -> float:
+def check_confidence(confidence: float) -> float:
+    """``confidence`` if it is a level strictly between 0 and 1, else a clear error."""
     if not 0 < confidence < 1:
         raise AovlabInputError(
             "confidence level out of range",
@@ -181,7 +182,7 @@ def t_interval(
     >>> [float(b[0].round(1)) for b in t_interval(*args, skew=np.array([3.0053]))]
     [22.4, 614.5]
     """
-    confidence = _check_confidence(confidence)
+    confidence = check_confidence(confidence)
     n_, mean_, std_, skew_ = np.broadcast_arrays(
         np.asarray(n, dtype=float),
         np.asarray(mean, dtype=float),
@@ -260,7 +261,7 @@ def bootstrap_interval(
     >>> bootstrap_interval(np.array([80.0])), bootstrap_interval(np.array([25.0, 25.0]))
     ((nan, nan), (25.0, 25.0))
     """
-    confidence = _check_confidence(confidence)
+    confidence = check_confidence(confidence)
     x = np.sort(_values(values))
     if x.size < 2:
         return np.nan, np.nan

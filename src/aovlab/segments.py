@@ -228,23 +228,7 @@ def _compute(
     for name in keys:
         values_ = rows[name].to_list()
         columns[name] = values_ + ([other_label(merged)] if other is not None else [])
-    for fig in (
-        "orders",
-        "share",
-        "revenue",
-        "revenue_share",
-        "aov",
-        "aov_ci_low",
-        "aov_ci_high",
-        "median_order_value",
-        "upt",
-        "aur",
-        "margin_per_order",
-        "cost_coverage",
-        "aov_index",
-        "segments_merged",
-        "interval",
-    ):
+    for fig in FIGURES:
         if fig == "share":
             columns[fig] = columns["orders"] / t_orders
         elif fig == "revenue_share":
@@ -321,16 +305,6 @@ def _check_min_orders(min_orders: int) -> int:
             found=repr(min_orders),
         )
     return min_orders
-
-
-def _check_confidence(confidence: float) -> float:
-    if not 0 < confidence < 1:
-        raise AovlabInputError(
-            "confidence is out of range",
-            expected="a level between 0 and 1, such as 0.95",
-            found=repr(confidence),
-        )
-    return confidence
 
 
 def _span(when: Any) -> str:
@@ -482,7 +456,7 @@ def breakdown(
             found=f"by={by!r}, by2={by2!r}",
         )
     _check_min_orders(min_orders)
-    _check_confidence(confidence)
+    intervals.check_confidence(confidence)
     metrics.order_revenue(basis)  # a clear error for an unknown basis
     frame = _order_frame(shop, keys, basis=basis, when=when)
     per, total = collect_all([_stats(frame, keys), _stats(frame, [])])
@@ -653,7 +627,7 @@ def compare(
     p = comparison(current, baseline)
     key = dimensions.check(shop, by)
     _check_min_orders(min_orders)
-    _check_confidence(confidence)
+    intervals.check_confidence(confidence)
     frames = [_order_frame(shop, [key], basis=basis, when=w) for w in (p.baseline, p.current)]
     per0, tot0, per1, tot1 = collect_all(
         [
@@ -844,7 +818,7 @@ def new_vs_returning(
             found=repr(period),
         )
     _check_min_orders(min_orders)
-    _check_confidence(confidence)
+    intervals.check_confidence(confidence)
     keys = [period, "customer_type"]
     frame = _order_frame(shop, keys, basis=basis, when=when)
     per, per_period, per_type, total = collect_all(
