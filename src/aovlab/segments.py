@@ -153,8 +153,9 @@ def _order_frame(shop: ShopData, keys: list[str], *, basis: str, when: Any) -> A
     return frame.with_columns(*metrics.order_flags())
 
 
-def _require_orders(shop: ShopData, total: nw.DataFrame[Any], when: Any) -> None:
-    if len(total) and int(total["orders"][0]):
+def _require_orders(shop: ShopData, orders: int, when: Any) -> None:
+    """A clear error when the selection has no counted orders, naming the months it has."""
+    if orders:
         return
     months = (
         shop.scan()
@@ -460,7 +461,7 @@ def breakdown(
     metrics.order_revenue(basis)  # a clear error for an unknown basis
     frame = _order_frame(shop, keys, basis=basis, when=when)
     per, total = collect_all([_stats(frame, keys), _stats(frame, [])])
-    _require_orders(shop, total, when)
+    _require_orders(shop, int(total["orders"][0]), when)
     names = _keys_of(per, keys)
     counts = dict(zip(names.tolist(), per["orders"].to_list(), strict=True))
     small = _merged({k for k, v in counts.items() if v < min_orders}, [counts], min_orders)
@@ -637,8 +638,8 @@ def compare(
             _stats(frames[1], []),
         ]
     )
-    _require_orders(shop, tot1, p.current)
-    _require_orders(shop, tot0, p.baseline)
+    _require_orders(shop, int(tot1["orders"][0]), p.current)
+    _require_orders(shop, int(tot0["orders"][0]), p.baseline)
     n0 = dict(zip(_keys_of(per0, [key]), per0["orders"].to_list(), strict=True))
     n1 = dict(zip(_keys_of(per1, [key]), per1["orders"].to_list(), strict=True))
     every = set(n0) | set(n1)
@@ -821,40 +822,35 @@ def new_vs_returning(
     intervals.check_confidence(confidence)
     keys = [period, "customer_type"]
     frame = _order_frame(shop, keys, basis=basis, when=when)
-    per, per_period, per_type, total = collect_all(
-        [
-            _stats(frame, keys),
-            _stats(frame, [period]),
-            _stats(frame, ["customer_type"]),
-            _stats(frame, []),
-        ]
-    )
-    _require_orders(shop, total, when)
-    per = per.sort(keys)
-    in_period = dict(zip(per_period[period].to_list(), per_period["orders"].to_list(), strict=True))
+    per = _stats(frame, keys).collect().sort(keys)
+    _require_orders(shop, int(per["orders"].sum()), when)
+    # The periods' and the types' totals are sums of these few cells: no second pass.
+    in_period = per.group_by(period).agg(nw.col("orders").sum().alias("__in_period"))
     n = per["orders"].to_numpy().astype(float)
     mean, std, skew = _floats(per["aov"]), _floats(per["__std"]), _skewness(_floats(per["__skew"]))
     low, high, _ = intervals.mean_intervals(n, mean, std, {}, confidence, skew=skew)
-    shown = n >= min_orders
-    blank = np.where(shown, 1.0, np.nan)
+    blank = np.where(n >= min_orders, 1.0, np.nan)
     columns = {
         period: per[period].to_list(),
         "customer_type": per["customer_type"].to_list(),
         "orders": per["orders"].to_numpy().astype(int),
-        "share": n / np.array([in_period[p] for p in per[period].to_list()], dtype=float),
+        "share": n / _floats(per.join(in_period, on=period, how="left")["__in_period"]),
         "revenue": _floats(per["revenue"]),
         "aov": mean * blank,
         "aov_ci_low": low * blank,
         "aov_ci_high": high * blank,
         "median_order_value": _floats(per["median_order_value"]) * blank,
     }
-    t_orders = float(total["orders"][0])
+    t_orders = float(n.sum())
+    per_type = per.group_by("customer_type").agg(nw.col("orders", "revenue").sum())
     totals = {
         row["customer_type"]: {
             "orders": int(row["orders"]),
             "share": row["orders"] / t_orders,
             # Too few orders for an AOV worth quoting: the headline leaves it out.
-            "aov": finite_or_none(row["aov"]) if row["orders"] >= min_orders else None,
+            "aov": finite_or_none(metrics.aov(row["revenue"], row["orders"]))
+            if row["orders"] >= min_orders
+            else None,
         }
         for row in per_type.iter_rows(named=True)
     }
