@@ -16,6 +16,7 @@ returns a subclass of :class:`Result`:
 from __future__ import annotations
 
 import html
+import re
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, ClassVar
@@ -25,7 +26,7 @@ import narwhals.stable.v2 as nw
 from aovlab import display
 from aovlab.display import Formats, cell
 
-__all__ = ["Formats", "Result", "Section", "cell"]
+__all__ = ["Formats", "Result", "Section", "Unavailable", "attempt", "cell"]
 
 
 @dataclass(frozen=True)
@@ -94,3 +95,66 @@ class Result:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.headline!r}, {len(nw.from_native(self.table))} rows)"
+
+
+@dataclass(repr=False)
+class Unavailable(Result):
+    """An analysis that the data cannot answer, and why (a notebook shows it and goes on).
+
+    A client's export may lack what one part of a notebook needs (order lines for an
+    elasticity, a variant column for a price test). The notebook and the report then
+    show the reason in that part's place instead of stopping.
+    """
+
+    what: str = ""
+    reason: str = ""
+
+    def _headline(self) -> str:
+        return f"{self.what}: not available. {self.reason}"
+
+    def chart(self) -> Any:
+        """A chart that says why there is nothing to draw."""
+        from aovlab import charts
+
+        return charts.message(f"{self.what}: not available")
+
+    def sections(self) -> list[Section]:
+        """Nothing to show under the headline."""
+        return []
+
+    def rows(self) -> list[dict[str, Any]]:
+        """No rows."""
+        return []
+
+    def to_dict(self) -> dict[str, Any]:
+        """The headline, and ``available`` false with the reason."""
+        return {"headline": self.headline, "available": False, "reason": self.reason}
+
+    def __repr__(self) -> str:
+        return f"Unavailable({self.headline!r})"
+
+
+def attempt(what: str, analysis: Any, *args: Any, **kwargs: Any) -> Any:
+    """``analysis(*args, **kwargs)``, or :class:`Unavailable` saying why the data cannot answer.
+
+    ``what`` names the analysis for a person ("Price elasticity"). Only
+    :class:`~aovlab.errors.AovlabInputError` (what the data lacks, a parameter it cannot
+    meet) becomes :class:`Unavailable`; a bug still raises.
+
+    Examples
+    --------
+    >>> import aovlab
+    >>> shop = aovlab.sample.load()
+    >>> res = attempt("AOV by segment", aovlab.segments.breakdown, shop, "no_such_column")
+    >>> print(res.headline)
+    AOV by segment: not available. orders, column 'no_such_column': cannot split orders by
+    'no_such_column'; expected: an order dimension: channel, ...; found: no such column
+    """
+    from aovlab.errors import AovlabInputError
+
+    try:
+        return analysis(*args, **kwargs)
+    except AovlabInputError as exc:
+        reason = "; ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+        reason = re.sub(r"(expected|found):\s+", r"\1: ", reason)
+        return Unavailable(table=None, what=what, reason=reason)
