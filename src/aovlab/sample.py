@@ -116,8 +116,10 @@ TRUTH: dict[str, Any] = {
         "price_lift_b": 0.05,
         "aov_lift_b": 0.05,
         "conversion_lift_b": -0.05,
-        "note": "sessions split 50/50; arm B sees every price 5 % higher (AOV +5 %) and "
-        "converts 5 % less (each arm-B order is kept with probability 0.95)",
+        "note": "sessions split 50/50 (each day and channel's sessions by a binomial "
+        "draw), and so are the test's orders before arm B's loss; arm B sees every price "
+        "5 % higher (AOV +5 %) and converts 5 % less (each arm-B order is kept with "
+        "probability 0.95)",
     },
     "seasonality": {
         "order_volume": {
@@ -429,7 +431,13 @@ def _dimensions(rng: np.random.Generator, d: SimpleNamespace) -> None:
     ab = TRUTH["ab_test"]
     in_test = (order_day >= day_index(ab["start"])) & (order_day <= day_index(ab["end"]))
     arm = np.full(n, None, dtype=object)
-    arm[in_test] = np.where(rng.random(n) < 0.5, "A", "B")[in_test]
+    # Sessions are split 50/50, so the test's orders are too, before arm B's loss: half
+    # of them (by the rank of one uniform draw each, a random permutation) go to A.
+    draw = rng.random(n)
+    tested = np.flatnonzero(in_test)
+    shuffled = tested[np.argsort(draw[tested], kind="stable")]
+    arm[shuffled[: len(shuffled) // 2]] = "A"
+    arm[shuffled[len(shuffled) // 2 :]] = "B"
     d.ab, d.arm, d.channel, d.country, d.cust_country, d.device, d.month, d.shift = (
         ab,
         arm,
@@ -969,7 +977,14 @@ def _tables(rng: np.random.Generator, d: SimpleNamespace) -> dict[str, pl.DataFr
 
 
 def _traffic(rng: np.random.Generator, orders: pl.DataFrame) -> pl.DataFrame:
-    """Daily sessions by channel (and by test arm in the A/B window) from the orders drawn."""
+    """Daily sessions by channel, and by test arm in the A/B window, from the orders drawn.
+
+    A day and channel's sessions are its orders over the channel's conversion rate, with
+    some noise. In the A/B window they are the orders arm B would have had without its
+    loss, over that rate, split 50/50 between the arms by a binomial draw: arm B, which
+    lost 5 % of its orders, converts 5 % less.
+    """
+    ab = TRUTH["ab_test"]
     counts = (
         orders.with_columns(pl.col("ordered_at").dt.date().alias("date"))
         .group_by("date", "channel", "ab_arm")
@@ -984,14 +999,35 @@ def _traffic(rng: np.random.Generator, orders: pl.DataFrame) -> pl.DataFrame:
         .with_columns(pl.col("orders").fill_null(0))
         .sort("date", "channel", pl.col("ab_arm").fill_null(""))
     )
-    cr = counts["channel"].replace_strict(_CONVERSION, return_dtype=pl.Float64).to_numpy()
-    noise = rng.lognormal(0.0, 0.06, len(counts))
-    sessions = np.round((counts["orders"].to_numpy() + 0.5) / cr * noise).astype(np.int64)
-    return (
-        counts.with_columns(pl.Series("sessions", sessions))
-        .select(
-            pl.col("date").cast(pl.String), "channel", pl.col("ab_arm").alias("arm"), "sessions"
+    # One noise draw per (day, channel, arm) row, as the sample has always drawn them.
+    counts = counts.with_columns(pl.Series("noise", rng.lognormal(0.0, 0.06, len(counts))))
+    start, end = (dt.date.fromisoformat(ab[k]) for k in ("start", "end"))
+    b_orders = (pl.col("ab_arm") == "B").cast(pl.Float64) * pl.col("orders")
+    cells = (
+        counts.group_by("date", "channel", maintain_order=True)
+        .agg(
+            (
+                pl.col("orders").sum() + b_orders.sum() * (1 / (1 + ab["conversion_lift_b"]) - 1)
+            ).alias("reach"),
+            pl.col("noise").first(),
         )
+        .with_columns(pl.col("date").is_between(start, end).alias("tested"))
+    )
+    cr = cells["channel"].replace_strict(_CONVERSION, return_dtype=pl.Float64).to_numpy()
+    sessions = np.round((cells["reach"].to_numpy() + 0.5) / cr * cells["noise"].to_numpy())
+    cells = cells.with_columns(pl.Series("sessions", sessions.astype(np.int64)))
+    tested = cells.filter(pl.col("tested"))
+    to_a = rng.binomial(tested["sessions"].to_numpy(), 0.5)
+    parts = [
+        cells.filter(~pl.col("tested")).with_columns(pl.lit(None, dtype=pl.String).alias("arm")),
+        tested.with_columns(pl.lit(ab["arms"][0]).alias("arm"), pl.Series("sessions", to_a)),
+        tested.with_columns(
+            pl.lit(ab["arms"][1]).alias("arm"), pl.col("sessions") - pl.Series(to_a)
+        ),
+    ]
+    return (
+        pl.concat([p.select("date", "channel", "arm", "sessions") for p in parts])
+        .select(pl.col("date").cast(pl.String), "channel", "arm", "sessions")
         .sort("date", "channel", pl.col("arm").fill_null(""))
     )
 
