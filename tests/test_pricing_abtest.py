@@ -143,7 +143,7 @@ def test_tiny_shop_headline_reads_the_numbers():
     assert "revenue per visitor: +66.7 %" in text
     assert f"needs about {ab._round_up(res.sample_size_per_arm):,} orders per arm" in text
     assert f"about {res.days_needed:,} days" in text
-    assert "(it has 4 to 5 in 5 days)" in text
+    assert "(the test has 4 and 5 in 5 days)" in text
     assert "mismatch" not in text
 
 
@@ -432,6 +432,7 @@ def test_sections_chart_and_repr():
         "Revenue per visitor: B against A",
     ]
     assert "no sample-ratio mismatch" in sections[0].note
+    assert sections[1].table["p_value"].to_list() == [f"{res.aov['p_value']:.2f}"]
     html = res._repr_html_()
     assert html.index("Arm B&#x27;s AOV") < html.index("<table")
     spec = res.chart().to_dict()

@@ -9,8 +9,8 @@ the arm, the sessions each arm received. :func:`abtest` compares two arms:
   A mismatch (p < 0.01) opens the headline, because a broken split makes every other
   figure suspect;
 - **AOV** per arm with its interval (the skew-corrected t of :mod:`aovlab.intervals`),
-  the difference with Welch's t-test and interval, and the relative lift with an
-  interval by the delta method on the log of the ratio of means;
+  the difference with Welch's t-test and interval, and the relative lift with Fieller's
+  interval for a ratio of means (it agrees with Welch's p-value);
 - **conversion** (orders / sessions) per arm, compared as two proportions (score
   interval and test of statsmodels, on the difference and on the ratio);
 - **revenue per visitor** (revenue / sessions) per arm, compared like AOV on per-session
@@ -22,9 +22,12 @@ the arm, the sessions each arm received. :func:`abtest` compares two arms:
 Every figure comes from one engine aggregation per arm: orders, revenue and the sums of
 squared and cubed order values (and the first and last order), plus the sessions per
 arm from the traffic. No order value leaves the engine; the statistics run on those few
-numbers. Welch covers as well as a bootstrap here (``tests/test_pricing_abtest.py``
-measures it on heavy-tailed order values): the difference of two means is far less
-skewed than either mean, the skewness of the arms cancelling.
+numbers. Welch covers as well as the issue asks of a bootstrap, without resampling:
+on heavy-tailed order values (lognormal, sigma 1, with 1 % business orders worth 20
+baskets; ``tests/test_pricing_abtest.py``) A/A tests of 300 orders per arm are called
+significant in 4.1 % of 1,500 runs, and the lift's 95 % interval holds a planted 5 %
+lift in 96.3 % of 1,000 runs. The difference of two means is far less skewed than
+either mean: the arms' skewness cancels.
 """
 
 from __future__ import annotations
@@ -303,7 +306,10 @@ class AbTest(Result):
                 "p_value": "number",
             }
             values = dict(zip(forms, (comp[k] for k in COMPARISON_KEYS), strict=True))
-            frame = small_frame({k: np.array([v], dtype=float) for k, v in values.items()}, backend)
+            figures: dict[str, Any] = {k: np.array([v], dtype=float) for k, v in values.items()}
+            # The p-value as a person reads it ("0.045", "< 0.001"); JSON keeps the number.
+            figures["p_value"] = [_p(comp["p_value"]).removeprefix("p ").removeprefix("= ")]
+            frame = small_frame(figures, backend)
             title = f"{_MEASURES[name][:1].upper()}{_MEASURES[name][1:]}: {self.treatment} against {self.control}"
             out.append(Section(frame.to_native(), {**forms, "p_value": "text"}, title=title))
         return out
@@ -361,7 +367,9 @@ class AbTest(Result):
             base = alt.Chart(data, title=f"{title[:1].upper()}{title[1:]} per arm")
             y = alt.Y("arm:N", title=None, sort=[self.control, self.treatment])
             axis = alt.Axis(
-                format=".1%" if name == "conversion" else ",.2f", title=f"{title}{unit}"
+                format=".2%" if name == "conversion" else ",.2f",
+                title=f"{title[:1].upper()}{title[1:]}{unit}",
+                tickCount=5,
             )
             whisker = base.mark_rule(color=PALETTE[0], strokeWidth=2).encode(
                 y=y, x=alt.X("low:Q", axis=axis, scale=alt.Scale(zero=False)), x2="high:Q"
@@ -553,8 +561,11 @@ def _headline(res: AbTest) -> str:
         )
         if res.days_needed is not None:
             sentence += f", about {fmt.counted(res.days_needed, 'day')} at this test's order rate"
-        orders = nw.from_native(res.table, eager_only=True)["orders"].to_list()
-        sentence += f" (it has {fmt.count(min(orders))} to {fmt.count(max(orders))} in {fmt.counted(res.days, 'day')})."
+        n_c, n_t = nw.from_native(res.table, eager_only=True)["orders"].to_list()
+        sentence += (
+            f" (the test has {fmt.count(n_c)} and {fmt.count(n_t)} in "
+            f"{fmt.counted(res.days, 'day')})."
+        )
         parts.append(sentence)
     return " ".join(parts)
 
