@@ -267,7 +267,7 @@ def test_orders_split_evenly_on_the_sample_without_traffic(shop):
     res = ab.abtest(dataclasses.replace(shop, traffic=None))
     assert res.srm["basis"] == "orders" and res.srm["p_value"] >= ab.SRM_ALPHA
     assert res.conversion is None and res.revenue_per_visitor is None
-    assert "need sessions per arm" in res.headline
+    assert "need sessions per arm: the shop has no traffic table." in res.headline
     d = res.to_dict()
     assert d["conversion"] is None and d["revenue_per_visitor"] is None
     assert [r["sessions"] for r in d["arms"]] == [None, None]
@@ -440,6 +440,18 @@ def test_sections_chart_and_repr():
     lone = ab.abtest(_tiny(traffic=False))
     assert len(lone.chart().to_dict()["vconcat"]) == 2
     assert "sessions" not in lone.sections()[0].table.columns
+
+
+def test_sessions_unknown_say_why():
+    orders = pl.DataFrame(_orders({"A": [10, 20, 30], "B": [20, 30, 40]}))
+    no_arm = pl.DataFrame({"date": ["2026-05-04"], "sessions": [100.0]})
+    res = ab.abtest(ShopData.from_frames(orders, traffic=no_arm, currency="EUR"))
+    assert res.conversion is None
+    assert "the traffic table has no arm column (ab_arm, arm, variant)." in res.headline
+    only_a = pl.DataFrame(_traffic({"A": 100.0}))
+    res = ab.abtest(ShopData.from_frames(orders, traffic=only_a, currency="EUR"))
+    assert res.conversion is None and res.srm["basis"] == "orders"
+    assert "no sessions for arm B in 2026-05-04..2026-05-08." in res.headline
 
 
 # --------------------------------------------------------------------------- bad input

@@ -254,6 +254,7 @@ class AbTest(Result):
     sample_size_per_arm: int | None = None
     days_needed: int | None = None
     sessions_source: str | None = None
+    sessions_note: str | None = None
     formats: ClassVar[Formats] = ARM_FORMATS
 
     def _headline(self) -> str:
@@ -547,10 +548,8 @@ def _headline(res: AbTest) -> str:
             + ")."
         )
     else:
-        text += (
-            ". Conversion and revenue per visitor need sessions per arm (an arm column in "
-            "the traffic table)."
-        )
+        why = f": {res.sessions_note}" if res.sessions_note else ""
+        text += f". Conversion and revenue per visitor need sessions per arm{why}."
     parts.append(text)
     if res.sample_size_per_arm is not None:
         sentence = (
@@ -774,7 +773,7 @@ def abtest(
     aov_low, aov_high = intervals.t_interval(n, mean, std, confidence, skew=skew)
     aov = welch((n[0], mean[0], std[0]), (n[1], mean[1], std[1]), confidence)
 
-    sessions, source = _sessions(shop, variant, window, (c_arm, t_arm), n)
+    sessions, source, sessions_note = _sessions(shop, variant, window, (c_arm, t_arm), n)
     nan2 = np.full(2, np.nan)
     conversion = rpv = None
     conv, conv_low, conv_high, rpv_mean, rpv_low, rpv_high = (nan2,) * 6
@@ -847,6 +846,7 @@ def abtest(
         sample_size_per_arm=size,
         days_needed=days_needed,
         sessions_source=source,
+        sessions_note=sessions_note,
     )
 
 
@@ -856,11 +856,18 @@ def _sessions(
     window: periods.Window,
     arms: tuple[str, str],
     orders: np.ndarray,
-) -> tuple[np.ndarray | None, str | None]:
-    """Sessions of the two arms in the test's days, summed in the engine (None: unknown)."""
+) -> tuple[np.ndarray | None, str | None, str | None]:
+    """Sessions of the two arms in the test's days, summed in the engine.
+
+    Returns the sessions, the traffic column they come from, and when they are unknown
+    (None, None) the reason, in words.
+    """
+    if shop.traffic is None:
+        return None, None, "the shop has no traffic table"
     column = _traffic_arm(shop, variant)
     if column is None:
-        return None, None
+        names = ", ".join(dict.fromkeys((variant, *TRAFFIC_ARM_COLUMNS)))
+        return None, None, f"the traffic table has no arm column ({names})"
     got = (
         shop.scan("traffic")
         .filter(periods.within("date", window, shop.timezone), nw.col(column).is_in(list(arms)))
@@ -870,8 +877,10 @@ def _sessions(
     )
     found = {str(r[column]): float(r["sessions"] or 0) for r in got.iter_rows(named=True)}
     sessions = np.array([found.get(a, 0.0) for a in arms])
-    if not (sessions > 0).all():
-        return None, None
+    missing = [a for a, n in zip(arms, sessions, strict=True) if not n > 0]
+    if missing:
+        which = fmt.listing([f"arm {a}" for a in missing])
+        return None, None, f"the traffic table has no sessions for {which} in {window.label}"
     short = [a for a, s, o in zip(arms, sessions, orders, strict=True) if s < o]
     if short:
         i = arms.index(short[0])
@@ -883,7 +892,7 @@ def _sessions(
             found=f"arm {short[0]}: {fmt.count(sessions[i])} sessions, "
             f"{fmt.count(orders[i])} orders in {window.label}",
         )
-    return sessions, column
+    return sessions, column, None
 
 
 def _sample_size(
