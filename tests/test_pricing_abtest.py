@@ -318,7 +318,7 @@ def test_full_read_outs_of_aa_shops_rarely_call_a_difference():
         res = ab.abtest(shop)
         significant += res.aov["p_value"] < 0.05
         assert res.srm["basis"] == "orders"
-    assert significant <= 4  # at a 5 % rate, 5 or more in 20 happens 1.6 % of the time
+    assert significant <= 4  # at a 5 % rate, 5 or more in 20 happens 0.3 % of the time
 
 
 # --------------------------------------------------------------------------- split check
