@@ -47,7 +47,17 @@ from aovlab.errors import AovlabInputError
 from aovlab.model import ShopData, finite_or_none, is_counted
 from aovlab.results import Formats, Result, Section
 
-__all__ = ["SRM_ALPHA", "TRAFFIC_ARM_COLUMNS", "AbTest", "abtest", "variant_columns"]
+__all__ = [
+    "ARM_FORMATS",
+    "COMPARISON_KEYS",
+    "SRM_ALPHA",
+    "TRAFFIC_ARM_COLUMNS",
+    "AbTest",
+    "abtest",
+    "proportions",
+    "variant_columns",
+    "welch",
+]
 
 #: A sample-ratio mismatch is flagged below this p-value.
 SRM_ALPHA = 0.01
