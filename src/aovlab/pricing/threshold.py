@@ -45,14 +45,14 @@ item rarely lands exactly on it), over ``[T - 3W, T + 3W)``:
 
 - where the shop's history has months under a *different* threshold (or none), the
   counterfactual is those months' histogram scaled by a smooth factor: a Poisson
-  regression of this window's counts on a straight line in value, with the log of the
+  regression of this window's counts on a straight line in log value, with the log of the
   reference counts as offset (a difference in bunching). Order values cluster at the
   catalogue's price points (a one-item order is worth a list price), so a histogram is
   lumpy at exactly the scale of ``W``; the reference carries the same lumps and
   divides them out, where a smooth curve through a lumpy histogram does not (on the
   sample shop a smooth fit reads 0.1 where 0.4 is planted);
 - otherwise a smooth counterfactual: a Poisson regression of the counts on a
-  quadratic in value (log counts quadratic), as in the bunching literature (Chetty et
+  quadratic in log value (exact for lognormal order values), as in the bunching literature (Chetty et
   al. 2011; Kleven and Waseem 2013).
 
 Bins are ``max(1, round(W / 6))`` wide (six to eight bins inside the window):
@@ -421,7 +421,8 @@ def _estimate(
     from scipy import stats
 
     lo, hi = edges[:-1], edges[1:]
-    x = ((lo + hi) / 2 - threshold) / window
+    # Log value: a lognormal's log density is exactly quadratic in it.
+    x = np.log((lo + hi) / 2 / threshold) * threshold / window
     eps = 1e-9
     region = (lo >= threshold - window - eps) & (hi <= threshold + _ABOVE * window + eps)
     below = (lo >= threshold - window - eps) & (hi <= threshold + eps)
@@ -617,9 +618,9 @@ THRESHOLD_FORMATS: Formats = {
     "orders_within_reach": "count",
     "share_within_reach": "share",
     "aov_after": "money",
-    "revenue_change": "signed_money",
+    "revenue_change": "change",
     "shipping_cost_change": "money",
-    "margin_change": "signed_money",
+    "margin_change": "change",
     "top_up_share": "share",
     "rule": "text",
 }
@@ -834,8 +835,8 @@ class SpendOffer(Result):
         "top_up_share": "share",
         "discount_cost": "money",
         "margin_gained": "money",
-        "margin_change": "signed_money",
-        "revenue_change": "signed_money",
+        "margin_change": "change",
+        "revenue_change": "change",
         "break_even_share": "share",
     }
 
@@ -1080,7 +1081,7 @@ def threshold(
     --------
     >>> import aovlab
     >>> res = threshold(aovlab.sample.load(), top_up_share=0.4, candidates=[99])
-    >>> len(res.table), res.to_dict()["thresholds"][-1]["threshold"]
+    >>> len(res.table), res.to_dict()["thresholds"][0]["threshold"]
     (12, 99.0)
     """
     window = _check_window(window)
