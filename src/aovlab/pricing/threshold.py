@@ -263,7 +263,7 @@ def _sweep_bins(shop: ShopData, when: str, top: float) -> _Bins:
     if not n:
         raise _no_orders(shop, when)
     cap = max(top, 1.0) * _CAP_FACTOR
-    cap_cents = int(round(cap * 100))
+    cap_cents = round(cap * 100)
     cents = (nw.col("v") * 100).round(0).cast(nw.Int64())
     capped = nw.when(cents < cap_cents).then(cents).otherwise(cap_cents)
     grouped = (
@@ -312,7 +312,7 @@ class _Monthly:
 
 def _monthly_bins(shop: ShopData, cap: float) -> _Monthly:
     """The whole history's orders per month and one-unit bin up to ``cap`` (then one bin)."""
-    top = int(math.ceil(cap))
+    top = math.ceil(cap)
     value_bin = nw.col("v").floor().cast(nw.Int64())
     capped = nw.when(value_bin < top).then(value_bin).otherwise(top)
     grouped = (
@@ -551,14 +551,20 @@ def _evidence(
             )
         weights: dict[float, float] = {}
         for i in inside:
-            if found[i] is not None:
-                weights[found[i]] = weights.get(found[i], 0.0) + monthly.orders[i].sum()  # type: ignore[index]
+            t_month = found[i]
+            if t_month is not None:
+                weights[t_month] = weights.get(t_month, 0.0) + float(monthly.orders[i].sum())
         current = max(weights, key=lambda k: weights[k])
         detected = True
     w = _default_window(current, window)
     near = w
     # This regime: the window's months whose threshold is this one (or unknown, if given).
-    regime = [i for i in inside if found[i] is not None and abs(found[i] - current) <= 1]
+    at = current
+
+    def differs(t_month: float | None, by: float) -> bool:
+        return t_month is not None and abs(t_month - at) > by
+
+    regime = [i for i in inside if found[i] is not None and not differs(found[i], 1.0)]
     if not detected:
         regime += [i for i in inside if found[i] is None]
     regime = sorted(regime)
@@ -566,10 +572,10 @@ def _evidence(
     others = [
         i
         for i in range(len(monthly.months))
-        if i not in regime and (found[i] is None or abs(found[i] - current) > near)
+        if i not in regime and (found[i] is None or differs(found[i], near))
     ]
     width = max(1, round(w / 6))
-    lo = max(0, int(math.floor(current - _SPAN * w)))
+    lo = max(0, math.floor(current - _SPAN * w))
     lo = int(current - math.floor((current - lo) / width) * width) if current >= width else 0
     edges = np.arange(lo, current + _SPAN * w + 1e-9, width, dtype=float)
     edges = edges[edges <= monthly.cap]
@@ -1056,6 +1062,7 @@ def threshold(
     Parameters
     ----------
     shop : ShopData
+        The shop (orders with ``shipping``; ``cogs`` for the margin).
     candidates : list of float, optional
         Thresholds to evaluate besides the AOV steps.
     current : float, optional
@@ -1259,8 +1266,8 @@ def spend_offer(
         {
             "threshold": [t],
             "discount": [d],
-            "orders_above": [int(round(n_above))],
-            "orders_within_reach": [int(round(n_reach))],
+            "orders_above": [round(n_above)],
+            "orders_within_reach": [round(n_reach)],
             "top_up_share": [share],
             "discount_cost": [cost],
             "margin_gained": np.array([np.nan if gained is None else gained]),
@@ -1277,8 +1284,8 @@ def spend_offer(
         discount=d,
         top_up_share=share,
         top_up_source=source,
-        orders_above=int(round(n_above)),
-        orders_within_reach=int(round(n_reach)),
+        orders_above=round(n_above),
+        orders_within_reach=round(n_reach),
         discount_cost=cost,
         margin_gained=gained,
         margin_change=change,
