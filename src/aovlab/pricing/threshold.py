@@ -1191,6 +1191,12 @@ def _threshold_headline(res: Threshold) -> str:
         f"{fmt.count(best['orders_within_reach'])} orders within reach top up "
         f"({res.top_up_source}), the best of the {len(rows)} candidates"
     )
+    fees = best["shipping_cost_change"]
+    if measure == "margin_change" and fees is not None and fees < 0:
+        text += (
+            f" ({money(-fees)} of it shipping fees from orders that ship free today and would "
+            f"pay, if none of them is lost)"
+        )
     ruled = {label: [r for r in rows if r["rule"] == label] for label in RULES}
     if all(ruled.values()):
         scores = {label: max(r[measure] for r in rs) for label, rs in ruled.items()}
