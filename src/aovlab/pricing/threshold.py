@@ -448,20 +448,31 @@ def _estimate(
             offset=offset[usable],
         ).fit()
     df = float(model.df_resid)
-    dispersion = max(1.0, float(model.pearson_chi2) / df) if df > 0 else 1.0
     eta = design @ model.params + offset
     fitted = np.exp(eta)
+    # Each bin's variance: its own Poisson noise and, with a reference, the reference's
+    # scaled by the fitted factor k (c - k r has variance mu + k^2 r). The dispersion
+    # is the residual variance over that, outside the region: price-point lumps that
+    # the reference does not divide out widen the interval.
+    factor = np.exp(eta - offset)
+    variance = fitted + (factor**2 * reference if reference is not None else 0.0)
+    fit_x, fit_mu, fit_var = design[usable], fitted[usable], variance[usable]
+    residual = counts[usable] - fit_mu
+    dispersion = max(1.0, float((residual**2 / fit_var).sum()) / df) if df > 0 else 1.0
+    # Sandwich covariance of the fitted coefficients under that variance.
+    bread = np.linalg.inv(fit_x.T @ (fit_mu[:, None] * fit_x))
+    meat = fit_x.T @ ((dispersion * fit_var)[:, None] * fit_x)
+    cov = bread @ meat @ bread
     expected = float(fitted[below].sum())
     observed = float(counts[below].sum())
     if expected <= 0 or not math.isfinite(expected):
         return None
     share = 1 - observed / expected
     grad = (fitted[below][:, None] * design[below]).sum(axis=0)
-    var_expected = dispersion * float(grad @ model.cov_params() @ grad)
+    var_expected = float(grad @ cov @ grad)
     if reference is not None:
-        # The reference counts are Poisson too: their noise inside the region.
-        scale = np.exp(eta[below] - offset[below])
-        var_expected += dispersion * float((scale**2 * reference[below]).sum())
+        # The reference's own noise inside the region, scaled as the counterfactual is.
+        var_expected += dispersion * float((factor[below] ** 2 * reference[below]).sum())
     var_share = dispersion * observed / expected**2 + observed**2 * var_expected / expected**4
     quantile = float(stats.t.ppf(0.5 + confidence / 2, max(df, 1.0)))
     half = quantile * math.sqrt(var_share)
