@@ -35,34 +35,51 @@ the others stay as they are; nothing else changes (no order is lost or gained).
   margin rate, 1 - COGS / net merchandise over the orders whose costs are known)
   - ``shipping_cost_change``; null without unit costs.
 
-**The observed top-up share** (:func:`top_up_evidence`). A threshold is taken as
-given (``current``) or detected from the orders' shipping fees: per month, the lowest
-order value from which (nearly) every order ships free while the orders just below
-pay. Around a threshold ``T`` with top-up window ``W`` (default 20 % of ``T``) the
-counts of orders per bin are compared with a counterfactual fitted outside the
-affected region ``[T - W, T + 1.5 W)`` (top-ups overshoot the threshold: an added
-item rarely lands exactly on it), over ``[T - 3W, T + 3W)``:
+**The observed top-up share** (:func:`top_up_evidence`). The threshold is
 
-- where the shop's history has months under a *different* threshold (or none), the
-  counterfactual is those months' histogram scaled by a smooth factor: a Poisson
-  regression of this window's counts on a straight line in log value, with the log of the
-  reference counts as offset (a difference in bunching). Order values cluster at the
-  catalogue's price points (a one-item order is worth a list price), so a histogram is
-  lumpy at exactly the scale of ``W``; the reference carries the same lumps and
-  divides them out, where a smooth curve through a lumpy histogram does not (on the
-  sample shop a smooth fit reads 0.1 where 0.4 is planted);
+1. ``current`` when given;
+2. else read from the orders' shipping fees: per month, the lowest one-unit value bin
+   from which at least 97 % of the orders ship free (that bin too) while at least
+   half of the orders in the three bins below pay a fee; the window's threshold is the
+   one of most of its orders. A fee column is a far surer witness than the shape of
+   the histogram;
+3. else (no fees in the export) detected as a bunching of orders just above a round
+   number: every multiple of 5 and every value ending in 9 between the 20th and 95th
+   percentiles of order value is tried with the smooth fit below; the one whose
+   top-up share is largest against its standard error, with excess mass above it,
+   counts if that ratio passes a one-sided Bonferroni bound for the number tried.
+
+Around a threshold ``T`` with top-up window ``W`` (default 20 % of ``T``) the orders
+per bin are compared with a counterfactual fitted outside the affected region
+``[T - W, T + 1.5 W)`` (top-ups overshoot: an added item rarely lands exactly on the
+threshold; the sample's socks carry an order up to 1.4 W above it), over
+``[T - 3W, T + 3W)``:
+
+- where the shop's history has months under a *different* threshold (more than ``W``
+  away) or none, the counterfactual is those months' histogram scaled by a smooth
+  factor: a Poisson regression of this regime's counts on a straight line in log
+  value, with the log of the reference counts as offset (a difference in bunching).
+  Order values cluster at the catalogue's price points (a one-item order is worth a
+  list price), so a histogram is lumpy at the scale of ``W``; the reference carries
+  the same lumps and divides most of them out, where a smooth curve through a lumpy
+  histogram does not (on the sample shop a smooth fit reads about 0.1 at 79 where
+  0.4 is planted, the reference reads 0.35);
 - otherwise a smooth counterfactual: a Poisson regression of the counts on a
-  quadratic in log value (exact for lognormal order values), as in the bunching literature (Chetty et
-  al. 2011; Kleven and Waseem 2013).
+  quadratic in log value (exact for lognormal order values), as in the bunching
+  literature (Chetty et al. 2011; Kleven and Waseem 2013).
 
-Bins are ``max(1, round(W / 6))`` wide (six to eight bins inside the window):
-narrow enough to follow the curve, wide enough to hold tens of orders each. The
-observed top-up share is the missing mass in ``[T - W, T)`` over the counterfactual
-mass there. Its interval is the delta method with quasi-Poisson variance (the
-residual dispersion of the fit outside the region scales every variance, so the
-lumps of price points widen the interval rather than pretend precision), a t
-quantile with the fit's residual degrees of freedom. Coverage measured by simulation
-is in the tests (lognormal order values, planted shares 0 and 0.4).
+Bins are ``max(1, round(W / 6))`` wide (six to eight bins inside the window): narrow
+enough to follow the curve, wide enough to hold tens of orders each and to blur
+neighbouring price points. The observed top-up share is the missing mass in
+``[T - W, T)`` over the counterfactual mass there. Its interval is the delta method:
+each bin's variance is its Poisson noise plus the reference's (scaled by the fitted
+factor), times a dispersion estimated from the residuals outside the region (so the
+price-point lumps the reference does not remove widen the interval instead of
+pretending precision); the coefficients' covariance is the matching sandwich; a t
+quantile with the fit's residual degrees of freedom. Measured coverage of nominal 95 %
+intervals over 1,000 simulated shops each (20,000 lognormal order values, ``T`` = 80,
+``W`` = 16; a reference of 10,000 values without a threshold): 97.1 % (reference) and
+95.8 % (smooth) with a planted share of 0.4; 96.4 % and 96.9 % with none.
 """
 
 from __future__ import annotations
@@ -530,16 +547,96 @@ def _default_window(threshold: float, window: float | None) -> float:
     return w
 
 
+@dataclass(frozen=True)
+class _Found:
+    """What :func:`_evidence` found: the fit, the threshold and how it was found."""
+
+    fit: _Fit | None
+    threshold: float | None
+    found_by: str  # "given", "fees", "bunching" or "none"
+    method: str  # "reference", "smooth" or "none"
+    window: float | None
+    months: list[str]
+    note: str
+
+
+def _grid(current: float, w: float, cap: int) -> tuple[np.ndarray, int]:
+    """Bin edges (on the one-unit grid, ``T`` an edge) over ``[T - 3W, T + 3W)``."""
+    width = max(1, round(w / 6))
+    steps_below = math.floor(min(current, _SPAN * w) / width)
+    lo = current - steps_below * width
+    edges = np.arange(lo, current + _SPAN * w + 1e-9, width, dtype=float)
+    return edges[edges <= cap], width
+
+
+def _rebin(per_unit: np.ndarray, edges: np.ndarray, width: int) -> np.ndarray:
+    """One-unit bin counts summed into the bins starting at ``edges[:-1]``."""
+    starts = edges[:-1].astype(int)
+    return np.array([per_unit[s : s + width].sum() for s in starts], dtype=float)
+
+
+def _scan(
+    per_unit: np.ndarray,
+    low: float,
+    high: float,
+    window: float | None,
+    confidence: float,
+) -> tuple[float, _Fit] | None:
+    """Bunching above a round number: the clearest one, if it is clear enough.
+
+    Candidates are the multiples of 5 and the values ending in 9 (19, 29, ...) between
+    ``low`` and ``high`` (the 20th and 95th percentiles of order value). At each, the
+    smooth fit's top-up share over its standard error is the evidence; the best
+    candidate with excess mass above it counts if that ratio passes the one-sided
+    Bonferroni bound for the number of candidates at 1 - ``confidence``.
+    """
+    from scipy import stats
+
+    cap = len(per_unit) - 1
+    candidates = sorted(
+        {float(c) for c in range(5, cap, 5) if low <= c <= high}
+        | {float(c) for c in range(9, cap, 10) if low <= c <= high}
+    )
+    best: tuple[float, float, _Fit] | None = None
+    for t in candidates:
+        w = _default_window(t, window)
+        edges, width = _grid(t, w, cap)
+        if len(edges) < 8:
+            continue
+        fit = _estimate(edges, _rebin(per_unit, edges, width), t, w, confidence)
+        if fit is None or fit.excess <= 0 or fit.share <= 0:
+            continue
+        z = fit.share / max(fit.ci_high - fit.share, 1e-12)
+        if best is None or z > best[0]:
+            best = (z, t, fit)
+    if best is None or not candidates:
+        return None
+    # The fits' half-widths are t quantiles times the error: back to a z-like ratio.
+    bound = stats.norm.ppf(1 - (1 - confidence) / len(candidates)) / stats.norm.ppf(
+        0.5 + confidence / 2
+    )
+    return (best[1], best[2]) if best[0] > bound else None
+
+
 def _evidence(
     shop: ShopData,
     when: str,
     current: float | None,
     window: float | None,
     confidence: float,
-) -> tuple[_Fit | None, float | None, bool, str, float | None, list[str], str]:
-    """The fit around the shop's threshold: (fit, T, detected, method, W, months, note)."""
+) -> _Found:
+    """The fit around the shop's threshold, given, read from the fees or detected."""
     cap = 4 * (current or 0.0)
-    quick = _orders(shop, when).select(nw.col("v").quantile(0.99, "nearest")).collect().item()
+    frame = _orders(shop, when)
+    low, high, quick = (
+        frame.select(
+            nw.col("v").quantile(0.20, "nearest").alias("a"),
+            nw.col("v").quantile(0.95, "nearest").alias("b"),
+            nw.col("v").quantile(0.99, "nearest").alias("c"),
+        )
+        .collect()
+        .row(0)
+    )
     cap = max(cap, 2 * float(quick or 0.0), 10.0)
     monthly = _monthly_bins(shop, cap)
     window_months = set(_months_of(when))
@@ -547,75 +644,75 @@ def _evidence(
     if not inside or monthly.orders[inside].sum() == 0:
         raise _no_orders(shop, when)
     found = _month_thresholds(monthly)
-    detected = False
+    found_by = "given"
     if current is None:
-        seen = [found[i] for i in inside if found[i] is not None]
-        if not seen:
-            return (
-                None,
-                None,
-                False,
-                "none",
-                None,
-                [],
-                "the orders' shipping fees show no threshold",
-            )
         weights: dict[float, float] = {}
         for i in inside:
             t_month = found[i]
             if t_month is not None:
                 weights[t_month] = weights.get(t_month, 0.0) + float(monthly.orders[i].sum())
-        current = max(weights, key=lambda k: weights[k])
-        detected = True
-    w = _default_window(current, window)
-    near = w
-    # This regime: the window's months whose threshold is this one (or unknown, if given).
-    at = current
+        if weights:
+            current = max(weights, key=lambda k: weights[k])
+            found_by = "fees"
+        else:
+            scanned = _scan(monthly.orders[inside].sum(axis=0), low, high, window, confidence)
+            if scanned is None:
+                note = (
+                    "the orders' shipping fees show no threshold, and no round number has "
+                    "a clear bunching of orders just above it"
+                )
+                return _Found(None, None, "none", "none", None, [], note)
+            t_scan, scan_fit = scanned
+            months = [monthly.months[i] for i in inside]
+            note = "against a smooth curve fitted outside the affected region"
+            return _Found(
+                scan_fit,
+                t_scan,
+                "bunching",
+                "smooth",
+                _default_window(t_scan, window),
+                months,
+                note,
+            )
+    # The evidence works on one-unit bins: a threshold of 49.90 is examined at 50.
+    at = float(round(current))
+    w = _default_window(at, window)
 
     def differs(t_month: float | None, by: float) -> bool:
         return t_month is not None and abs(t_month - at) > by
 
+    # This regime: the window's months under this threshold (or none read, if given).
     regime = [i for i in inside if found[i] is not None and not differs(found[i], 1.0)]
-    if not detected:
+    if found_by == "given":
         regime += [i for i in inside if found[i] is None]
-    regime = sorted(regime)
-    regime = regime or inside
+    regime = sorted(regime) or inside
+    # The reference: months whose threshold (if any) is more than W away.
     others = [
         i
         for i in range(len(monthly.months))
-        if i not in regime and (found[i] is None or differs(found[i], near))
+        if i not in regime and (found[i] is None or differs(found[i], w))
     ]
-    width = max(1, round(w / 6))
-    lo = max(0, math.floor(current - _SPAN * w))
-    lo = int(current - math.floor((current - lo) / width) * width) if current >= width else 0
-    edges = np.arange(lo, current + _SPAN * w + 1e-9, width, dtype=float)
-    edges = edges[edges <= monthly.cap]
-    if len(edges) < 4:
-        return None, current, detected, "none", w, [], "too few value bins around the threshold"
-
-    def rebin(rows: list[int]) -> np.ndarray:
-        per_unit = monthly.orders[rows].sum(axis=0)
-        starts = edges[:-1].astype(int)
-        return np.array([per_unit[s : s + width].sum() for s in starts])
-
-    counts = rebin(regime)
-    fit = None
+    edges, width = _grid(at, w, monthly.cap)
+    months = [monthly.months[i] for i in regime]
+    if len(edges) < 8:
+        return _Found(None, at, found_by, "none", w, months, "too few value bins around it")
+    counts = _rebin(monthly.orders[regime].sum(axis=0), edges, width)
+    fit: _Fit | None = None
     method = "smooth"
     if others:
-        reference = rebin(others)
+        reference = _rebin(monthly.orders[others].sum(axis=0), edges, width)
         if reference.sum() >= _MIN_EVIDENCE_ORDERS:
-            fit = _estimate(edges, counts, current, w, confidence, reference)
+            fit = _estimate(edges, counts, at, w, confidence, reference)
             method = "reference"
     if fit is None:
         method = "smooth"
-        fit = _estimate(edges, counts, current, w, confidence)
-    months = [monthly.months[i] for i in regime]
+        fit = _estimate(edges, counts, at, w, confidence)
     note = (
         "compared with the months under another threshold"
         if method == "reference"
         else "against a smooth curve fitted outside the affected region"
     )
-    return fit, current, detected, method if fit else "none", w, months, note
+    return _Found(fit, at, found_by, method if fit else "none", w, months, note)
 
 
 def _months_of(when: str) -> list[str]:
@@ -654,12 +751,20 @@ ROW_KEYS: tuple[str, ...] = (
 )
 
 
+_FOUND_BY = {
+    "given": "as given",
+    "fees": "read from the shipping fees",
+    "bunching": "detected as a bunching of orders just above it",
+}
+
+
 @dataclass(repr=False)
 class TopUpEvidence(Result):
     """The observed top-up share around a threshold: ``table`` holds the histogram and fit."""
 
     threshold: float | None = None
     detected: bool = False
+    found_by: str = "none"
     top_up_share: float | None = None
     ci_low: float | None = None
     ci_high: float | None = None
@@ -684,15 +789,15 @@ class TopUpEvidence(Result):
 
     def _headline(self) -> str:
         money = fmt.in_currency(self.currency)[0]
+        how = _FOUND_BY.get(self.found_by, "")
         if self.threshold is None:
             return f"No free-shipping threshold found in {self.period}: {self.note}."
         if self.top_up_share is None:
             return (
                 f"The free-shipping threshold of {money(self.threshold)} "
-                f"({'detected from the shipping fees' if self.detected else 'as given'}) has "
+                f"({how}) has "
                 f"too few orders around it to measure how many top up."
             )
-        how = "detected from the shipping fees" if self.detected else "as given"
         return (
             f"Of the orders that would have fallen within {money(self.window)} below the "
             f"{money(self.threshold)} free-shipping threshold ({how}), about "
@@ -735,6 +840,7 @@ class TopUpEvidence(Result):
             "currency": self.currency,
             "threshold": self.threshold,
             "detected": self.detected,
+            "found_by": self.found_by,
             "top_up_share": _r(self.top_up_share, 4),
             "ci_low": _r(self.ci_low, 4),
             "ci_high": _r(self.ci_high, 4),
@@ -965,22 +1071,15 @@ def top_up_evidence(
     if window is not None:
         _check_amount(window, "window")
     period = _default_when(shop, when)
-    fit, t, detected, method, w, months, note = _evidence(shop, period, current, window, confidence)
-    return _evidence_result(shop, period, fit, t, detected, method, w, months, note, confidence)
+    found = _evidence(shop, period, current, window, confidence)
+    return _evidence_result(shop, period, found, confidence)
 
 
 def _evidence_result(
-    shop: ShopData,
-    period: str,
-    fit: _Fit | None,
-    t: float | None,
-    detected: bool,
-    method: str,
-    w: float | None,
-    months: list[str],
-    note: str,
-    confidence: float,
+    shop: ShopData, period: str, found: _Found, confidence: float
 ) -> TopUpEvidence:
+    fit, t, w, months, note = found.fit, found.threshold, found.window, found.months, found.note
+    detected = found.found_by in ("fees", "bunching")
     native = nw.get_native_namespace(nw.from_native(shop.frame("orders", ["order_id"])))
     if fit is None:
         table = small_frame(
@@ -999,6 +1098,7 @@ def _evidence_result(
             currency=shop.currency,
             threshold=t,
             detected=detected,
+            found_by=found.found_by,
             window=w,
             method="none",
             confidence=confidence,
@@ -1023,6 +1123,7 @@ def _evidence_result(
         currency=shop.currency,
         threshold=t,
         detected=detected,
+        found_by=found.found_by,
         top_up_share=fit.share,
         ci_low=fit.ci_low,
         ci_high=fit.ci_high,
@@ -1031,7 +1132,7 @@ def _evidence_result(
         counterfactual_mass=fit.counterfactual,
         window=w,
         bins=len(edges) - 1,
-        method=method,
+        method=found.method,
         dispersion=fit.dispersion,
         confidence=confidence,
         period=period,
