@@ -1143,11 +1143,15 @@ def _evidence_result(
 
 def _share_to_use(
     shop: ShopData, period: str, given: float | None, current: float | None
-) -> tuple[float, str, TopUpEvidence | None]:
-    """The top-up share: given, else observed in the shop's history, else the default."""
-    if given is not None:
-        return given, "as given", None
+) -> tuple[float, str, TopUpEvidence]:
+    """The top-up share: given, else observed in the shop's history, else the default.
+
+    The evidence is looked at either way: the observed share is reported beside a
+    given one.
+    """
     evidence = top_up_evidence(shop, current=current, when=period)
+    if given is not None:
+        return given, "as given", evidence
     if evidence.top_up_share is not None:
         share = min(1.0, max(0.0, evidence.top_up_share))
         return share, "as observed at the current threshold", evidence
@@ -1240,13 +1244,13 @@ def threshold(
         },
         native,
     )
-    observed = evidence.top_up_share if evidence is not None else None
+    observed = evidence.top_up_share
     ci = (
         (evidence.ci_low, evidence.ci_high)
-        if evidence is not None and evidence.ci_low is not None and evidence.ci_high is not None
+        if evidence.ci_low is not None and evidence.ci_high is not None
         else None
     )
-    t_now = current if current is not None else (evidence.threshold if evidence else None)
+    t_now = current if current is not None else evidence.threshold
     return Threshold(
         table=table.to_native(),
         currency=shop.currency,
@@ -1288,26 +1292,43 @@ def _histogram(bins: _Bins, thresholds: np.ndarray, window: float, native: Any) 
     )
 
 
+def _amount(value: float, currency: str | None, *, signed: bool = False) -> str:
+    """Money for a headline: whole units from 100 up (cents are noise there)."""
+    digits = 0 if abs(value) >= 100 else 2
+    return fmt.money(value, currency, digits=digits, signed=signed)
+
+
 def _threshold_headline(res: Threshold) -> str:
-    money, signed = fmt.in_currency(res.currency)
+    money = fmt.in_currency(res.currency)[0]
     frame = nw.from_native(res.table, eager_only=True)
     rows = list(frame.iter_rows(named=True))
     measure = "margin_change" if res.margin_rate is not None else "revenue_change"
     best = max(rows, key=lambda r: r[measure])
-    what = "of margin" if measure == "margin_change" else "of revenue (margin needs unit costs)"
+    pct = best["above_aov_pct"]
+    where = (
+        f"{fmt.pct(abs(pct), digits=0)} {'above' if pct >= 0 else 'below'} today's AOV of "
+        f"{money(res.aov)}"
+        if round(pct, 2) != 0
+        else f"today's AOV of {money(res.aov)}"
+    )
+    gain = best[measure]
+    what = "margin" if measure == "margin_change" else "revenue (margin needs unit costs)"
+    effect = (
+        f"would add {_amount(gain, res.currency)} of {what}"
+        if gain > 0
+        else f"would change {what} by {_amount(gain, res.currency, signed=True)}"
+    )
     text = (
-        f"A free-shipping threshold of {money(best['threshold'])} "
-        f"({fmt.pct(best['above_aov_pct'], digits=0, signed=True)} on today's AOV of "
-        f"{money(res.aov)}) would add {signed(best[measure])} {what} in {res.period} if "
-        f"{fmt.pct(res.top_up_share_used, digits=0)} of the "
+        f"A free-shipping threshold of {money(best['threshold'])} ({where}) {effect} in "
+        f"{res.period} if {fmt.pct(res.top_up_share_used, digits=0)} of the "
         f"{fmt.count(best['orders_within_reach'])} orders within reach top up "
         f"({res.top_up_source}), the best of the {len(rows)} candidates"
     )
     fees = best["shipping_cost_change"]
     if measure == "margin_change" and fees is not None and fees < 0:
         text += (
-            f" ({money(-fees)} of it shipping fees from orders that ship free today and would "
-            f"pay, if none of them is lost)"
+            f" ({_amount(-fees, res.currency)} of it shipping fees from orders that ship free "
+            f"today and would pay, if none of them is lost)"
         )
     ruled = {label: [r for r in rows if r["rule"] == label] for label in RULES}
     if all(ruled.values()):
