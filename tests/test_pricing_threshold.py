@@ -154,7 +154,9 @@ def test_sample_threshold_uses_the_observed_share(shop):
     rules = [r for r in res.rows() if r["rule"]]
     assert {r["rule"] for r in rules} == set(th.RULES)
     json.dumps(d)
+    json.dumps(th.top_up_evidence(shop).to_dict())
     assert "rule fits better" in res.headline
+    assert "<table" in res._repr_html_()
     chart = res.chart().to_dict()
     assert "vconcat" in chart
 

@@ -378,7 +378,8 @@ def _sweep(
     t = thresholds[:, None]
     v = bins.value[None, :]
     n = bins.orders[None, :]
-    reach = (v >= t * (1 - window)) & (v < t)
+    # Cents: a tolerance far below one keeps t x (1 - w) = 40.00 inside the reach.
+    reach = (v >= t * (1 - window) - 1e-9) & (v < t)
     below = v < t
     within = (reach * n).sum(axis=1)
     gap = (reach * n * (t - v)).sum(axis=1)
@@ -782,6 +783,7 @@ class TopUpEvidence(Result):
     formats: ClassVar[Formats] = {
         "bin_start": "money",
         "bin_end": "money",
+        "bin_mid": "money",
         "orders": "count",
         "counterfactual": "number",
         "in_fit": "flag",
@@ -964,11 +966,11 @@ class SpendOffer(Result):
     }
 
     def _headline(self) -> str:
-        money, signed = fmt.in_currency(self.currency)
+        money = fmt.in_currency(self.currency)[0]
         offer = f"'{money(self.discount)} off over {money(self.threshold)}'"
         if self.margin_change is None:
             return (
-                f"{offer} would give {money(self.discount_cost)} away on "
+                f"{offer} would give {_amount(self.discount_cost, self.currency)} away on "
                 f"{fmt.count(self.orders_above)} orders already above it ({self.period}); "
                 f"what the orders it pulls up earn needs unit costs."
             )
@@ -979,11 +981,11 @@ class SpendOffer(Result):
             else "no top-up share makes it pay"
         )
         return (
-            f"{offer} {verdict}: {signed(self.margin_change)} of margin ({self.period}) if "
-            f"{fmt.pct(self.top_up_share, digits=0)} of the {fmt.count(self.orders_within_reach)} "
-            f"orders within reach top up ({self.top_up_source}), against "
-            f"{money(self.discount_cost)} given to {fmt.count(self.orders_above)} orders already "
-            f"above it; {tail}."
+            f"{offer} {verdict}: {_amount(self.margin_change, self.currency, signed=True)} of "
+            f"margin ({self.period}) if {fmt.pct(self.top_up_share, digits=0)} of the "
+            f"{fmt.count(self.orders_within_reach)} orders within reach top up "
+            f"({self.top_up_source}), against {_amount(self.discount_cost, self.currency)} given "
+            f"to {fmt.count(self.orders_above)} orders already above it; {tail}."
         )
 
     def chart(self) -> Any:
