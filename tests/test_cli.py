@@ -97,7 +97,7 @@ def test_validate_exit_status_and_json(tmp_path):
     assert clean.exit_code == 0
     report = json.loads(clean.stdout)
     assert report["status"] == "clean" and report["format"] == "canonical"
-    assert (report["rows"], report["orders"], report["lines"]) == (29_734, 29_734, 47_684)
+    assert (report["rows"], report["orders"], report["lines"]) == (29_736, 29_736, 47_685)
     assert report["currency"] == "EUR" and report["first_order"].startswith("2024-11-01")
     warned = run("validate", SAMPLE / aovlab.sample.SHOPIFY_FILE)
     assert warned.exit_code == 1 and "shopify export, warnings" in warned.stdout

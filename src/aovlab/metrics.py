@@ -917,7 +917,7 @@ def customer_kpis(
     >>> res = customer_kpis(aovlab.sample.load(), cac=25.0)
     >>> print(res.headline)
     5,161 registered customers ordered 3.49 times each on average; 65.9 % ordered more
-    than once, and each left €211.28 of gross margin (8.5x the CAC of €25.00).
+    than once, and each left €211.24 of gross margin (8.4x the CAC of €25.00).
     """
     keys = [by] if by else []
     frame = order_table(shop, basis=basis, when=when).filter(~nw.col("customer_id").is_null())
