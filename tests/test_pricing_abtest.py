@@ -252,15 +252,18 @@ def test_recovers_the_planted_test(shop):
     assert again.period == "2026-05" and again.aov == res.aov and again.days == res.days
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the sample's traffic gives arm A 29,656 sessions and arm B 33,952 (46.6 %): "
-    "sample.py draws each arm's sessions from its order count divided by the channel's "
-    "conversion rate, so a 1.9-sigma imbalance in orders becomes a 17-sigma one in "
-    "sessions; the split check rightly flags it (chi-square p = 5e-65)",
-)
 def test_no_sample_ratio_mismatch_on_the_sample(shop):
-    assert ab.abtest(shop).srm["p_value"] >= ab.SRM_ALPHA
+    """The sample's sessions are split 50/50 (TRUTH["ab_test"]): no mismatch is flagged."""
+    res = ab.abtest(shop)
+    assert res.srm["basis"] == "sessions" and res.srm["p_value"] >= ab.SRM_ALPHA
+    assert not res.srm_mismatch and not res.headline.startswith("Sample-ratio mismatch")
+
+
+def test_variant_found_when_not_named(shop):
+    assert ab.abtest(shop, None).variant == "ab_arm"
+    plain = dataclasses.replace(shop, orders=shop.orders.drop("ab_arm"), traffic=None)
+    with pytest.raises(AovlabInputError, match="no order column looks like a test's arms"):
+        ab.abtest(plain, None)
 
 
 def test_orders_split_evenly_on_the_sample_without_traffic(shop):

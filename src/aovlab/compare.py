@@ -138,3 +138,8 @@ def small_frame(columns: dict[str, Any], backend: Any) -> nw.DataFrame[Any]:
         data[name] = values
     frame = nw.from_dict(data, backend=backend)
     return frame.with_columns(nw.col(*empty).cast(nw.Float64())) if empty else frame
+
+
+def namespace(shop: ShopData) -> Any:
+    """The shop's dataframe library (polars, pandas), for result tables: no row is read."""
+    return nw.get_native_namespace(shop.scan().select("order_id").head(0).collect())

@@ -654,7 +654,7 @@ def _traffic_arm(shop: ShopData, variant: str) -> str | None:
 
 def abtest(
     shop: ShopData,
-    variant: str = "ab_arm",
+    variant: str | None = "ab_arm",
     *,
     control: str | None = None,
     treatment: str | None = None,
@@ -684,7 +684,8 @@ def abtest(
     shop
         The shop.
     variant
-        The order column holding each order's test arm.
+        The order column holding each order's test arm; None: the first of
+        :func:`variant_columns` (an error when no column looks like one).
     control, treatment
         The arms to compare (treatment against control).
     expected_split
@@ -713,7 +714,7 @@ def abtest(
     >>> res.control, res.treatment, res.period, res.sessions_source
     ('A', 'B', '2026-05-04..2026-05-31', 'arm')
     >>> [row["orders"] for row in res.to_dict()["arms"]]
-    [656, 694]
+    [697, 655]
     """
     expected_split = _check(
         "expected_split",
@@ -735,6 +736,18 @@ def abtest(
         )
     confidence = intervals.check_confidence(confidence)
     columns = shop.columns("orders")
+    if variant is None:
+        found = variant_columns(shop)
+        if not found:
+            raise AovlabInputError(
+                "no order column looks like a test's arms",
+                table="orders",
+                expected="a column naming each tested order's arm (2 to 5 values, such as "
+                "ab_arm with A and B): name it with variant=",
+                found="none",
+                present=columns,
+            )
+        variant = found[0]
     if variant not in columns:
         suggested = variant_columns(shop)
         raise AovlabInputError(

@@ -94,7 +94,7 @@ import narwhals.stable.v2 as nw
 import numpy as np
 
 from aovlab import fmt, intervals, metrics, periods
-from aovlab.compare import small_frame
+from aovlab.compare import namespace, small_frame
 from aovlab.errors import AovlabInputError
 from aovlab.model import ShopData, is_counted
 from aovlab.results import Formats, Result, Section
@@ -182,10 +182,11 @@ def _check_candidates(candidates: Sequence[float] | None) -> list[float]:
 
 
 def _check_steps(steps: int) -> int:
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
         raise AovlabInputError(
             "steps is out of range",
-            expected="a whole number of candidates, 1 or more (default 11: +0 % to +50 %)",
+            expected="a whole number of AOV steps, 0 or more (default 11: +0 % to +50 %; "
+            "0: only the candidates passed)",
             found=repr(steps),
         )
     return steps
@@ -1082,7 +1083,7 @@ def _evidence_result(
 ) -> TopUpEvidence:
     fit, t, w, months, note = found.fit, found.threshold, found.window, found.months, found.note
     detected = found.found_by in ("fees", "bunching")
-    native = nw.get_native_namespace(nw.from_native(shop.frame("orders", ["order_id"])))
+    native = namespace(shop)
     if fit is None:
         table = small_frame(
             {
@@ -1222,7 +1223,14 @@ def threshold(
         raise _no_orders(shop, period)
     aov = float(totals[1]) / totals[0]
     pcts = [0.05 * k for k in range(steps)]
-    values = [round(aov * (1 + p), 2) for p in pcts] + extra
+    # Thresholds a shop would set: whole currency units.
+    values = [float(round(aov * (1 + p))) for p in pcts] + extra
+    if not values:
+        raise AovlabInputError(
+            "no threshold to evaluate",
+            expected="candidates, or steps of 1 or more",
+            found="steps=0 and no candidates",
+        )
     thresholds = np.array(sorted(set(values)), dtype=float)
     bins = _sweep_bins(shop, period, float(thresholds.max()))
     used, source, evidence = _share_to_use(shop, period, share, current)
@@ -1230,7 +1238,7 @@ def threshold(
     result = _sweep(bins, thresholds, used, window, typical_fee=typical)
     above = thresholds / aov - 1
     rules = _rules(above)
-    native = nw.get_native_namespace(nw.from_native(shop.frame("orders", ["order_id"])))
+    native = namespace(shop)
     table = small_frame(
         {
             "threshold": thresholds,
@@ -1402,7 +1410,7 @@ def spend_offer(
         gained = share * per_share
         change = gained - cost
         breakeven = cost / per_share if per_share > 0 else None
-    native = nw.get_native_namespace(nw.from_native(shop.frame("orders", ["order_id"])))
+    native = namespace(shop)
     table = small_frame(
         {
             "threshold": [t],
