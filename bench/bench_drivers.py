@@ -269,6 +269,102 @@ def rfm_case() -> Case:
     )
 
 
+# --------------------------------------------------------------------------- pricing
+
+#: The A/B read-out's window at every bench size (the sample's planted test).
+AB_WINDOW = "2026-05-04..2026-05-31"
+#: The threshold sweep's 50 candidates, its reach and top-up share, over the last year.
+SWEEP = [float(t) for t in range(60, 160, 2)]
+SWEEP_WINDOW, SWEEP_SHARE, SWEEP_YEAR = 0.20, 0.40, "2025-11..2026-10"
+
+
+def counted(orders: pl.DataFrame, when: str, tz: str) -> pl.LazyFrame:
+    """Counted orders of a window with their net value ``v``, in polars."""
+    from aovlab.periods import parse_window
+
+    start, end = (pl.lit(b) for b in parse_window(when).bounds(tz))
+    return (
+        orders.lazy()
+        .filter((pl.col("status") != "cancelled") & ~pl.col("test"))
+        .filter((pl.col("ordered_at") >= start) & (pl.col("ordered_at") < end))
+        .with_columns((pl.col("merchandise") - pl.col("discount")).alias("v"))
+    )
+
+
+def hand_abtest(orders: pl.DataFrame, tz: str) -> dict:
+    """Per-arm count, sum and sum of squares in polars, then Welch's test in scipy."""
+    from scipy import stats
+
+    arms = (
+        counted(orders, AB_WINDOW, tz)
+        .filter(pl.col("ab_arm").is_not_null())
+        .group_by("ab_arm")
+        .agg(pl.len().alias("n"), pl.col("v").sum().alias("s"), (pl.col("v") ** 2).sum().alias("q"))
+        .sort("ab_arm")
+        .collect()
+    )
+    n, s, q = (arms[c].to_numpy().astype(float) for c in ("n", "s", "q"))
+    mean = s / n
+    sd = ((q - n * mean**2) / (n - 1)) ** 0.5
+    test = stats.ttest_ind_from_stats(mean[1], sd[1], n[1], mean[0], sd[0], n[0], equal_var=False)
+    return {"orders": n.tolist(), "diff": mean[1] - mean[0], "p": float(test.pvalue)}
+
+
+def with_abtest(shop: Any) -> dict:
+    from aovlab import pricing
+
+    res = pricing.abtest(shop, "ab_arm", when=AB_WINDOW).to_dict()
+    return {
+        "orders": [float(a["orders"]) for a in res["arms"]],
+        "diff": res["aov"]["diff"],
+        "p": res["aov"]["p_value"],
+    }
+
+
+def same_abtest(ours: dict, ref: dict) -> None:
+    assert ours["orders"] == ref["orders"], (ours, ref)
+    assert abs(ours["diff"] - ref["diff"]) <= 0.005, (ours, ref)  # to_dict rounds to the cent
+    assert abs(ours["p"] - ref["p"]) <= 1e-3 * max(1.0, ref["p"]) + 1e-4, (ours, ref)
+
+
+def hand_sweep(orders: pl.DataFrame, tz: str) -> dict:
+    """Orders within reach of each candidate and the top-up revenue, one polars select."""
+    lf = counted(orders, SWEEP_YEAR, tz)
+    v = pl.col("v")
+    exprs = [pl.len().alias("n"), v.sum().alias("r")]
+    for i, t in enumerate(SWEEP):
+        near = (v >= round(t * (1 - SWEEP_WINDOW), 2) - 0.005) & (v < t)  # in cents
+        exprs += [near.sum().alias(f"k{i}"), (t - v).filter(near).sum().alias(f"g{i}")]
+    row = lf.select(exprs).collect().row(0, named=True)
+    gain = [SWEEP_SHARE * row[f"g{i}"] for i in range(len(SWEEP))]
+    return {
+        "within": [row[f"k{i}"] for i in range(len(SWEEP))],
+        "revenue_change": gain,
+        "aov_after": [(row["r"] + g) / row["n"] for g in gain],
+    }
+
+
+def with_threshold(shop: Any) -> dict:
+    from aovlab import pricing
+
+    res = pricing.threshold(
+        shop, candidates=SWEEP, steps=0, top_up_share=SWEEP_SHARE, when=SWEEP_YEAR
+    ).to_dict()
+    rows = res["thresholds"]
+    return {
+        "within": [r["orders_within_reach"] for r in rows],
+        "revenue_change": [r["revenue_change"] for r in rows],
+        "aov_after": [r["aov_after"] for r in rows],
+    }
+
+
+def same_sweep(ours: dict, ref: dict) -> None:
+    assert ours["within"] == ref["within"], (ours["within"][:5], ref["within"][:5])
+    for name in ("revenue_change", "aov_after"):
+        for a, b in zip(ours[name], ref[name], strict=True):
+            assert abs(a - b) <= 0.01 + 1e-9 * abs(b), (name, a, b)
+
+
 # --------------------------------------------------------------------------- registry
 
 
@@ -296,7 +392,26 @@ ANALYSES: dict[str, list[Case]] = {
         breakdown_case(["store", "device"], "2026-08"),
         rfm_case(),
     ],
-    "pricing": [],
+    "pricing": [
+        # The A/B read-out of the planted test (a month: about 45,000 orders at 1 M) and a
+        # sweep of 50 free-shipping thresholds over the last year.
+        Case(
+            label=f"abtest, {AB_WINDOW}",
+            aovlab=with_abtest,
+            hand=lambda shop: hand_abtest(shop.orders, shop.timezone),
+            agree=same_abtest,
+            orders=lambda shop: int(sum(with_abtest(shop)["orders"])),
+        ),
+        Case(
+            label=f"threshold sweep, {len(SWEEP)} candidates, {SWEEP_YEAR}",
+            aovlab=with_threshold,
+            hand=lambda shop: hand_sweep(shop.orders, shop.timezone),
+            agree=same_sweep,
+            orders=lambda shop: int(
+                counted(shop.orders, SWEEP_YEAR, shop.timezone).select(pl.len()).collect().item()
+            ),
+        ),
+    ],
     "bundles": [],
     "loyalty": [],
 }

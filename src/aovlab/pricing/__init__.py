@@ -18,4 +18,24 @@ Each is a pure function of a :class:`~aovlab.model.ShopData` and parameters retu
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from aovlab.pricing.abtest import AbTest, abtest, variant_columns
+from aovlab.pricing.threshold import (
+    SpendOffer,
+    Threshold,
+    TopUpEvidence,
+    spend_offer,
+    threshold,
+    top_up_evidence,
+)
+
+__all__ = [
+    "AbTest",
+    "SpendOffer",
+    "Threshold",
+    "TopUpEvidence",
+    "abtest",
+    "spend_offer",
+    "threshold",
+    "top_up_evidence",
+    "variant_columns",
+]
