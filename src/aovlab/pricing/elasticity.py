@@ -150,22 +150,29 @@ def _steady(panel: Any) -> Any:
 
 
 def _price_spread(panel: Any) -> Any:
-    """Each SKU's price movement beyond the SKU and period effects (a pandas Series).
+    """Each SKU's price movement beyond its usual price and the common movement (a Series).
 
-    The residual of log price on SKU and period fixed effects (pyfixest's two-way
-    demeaning), and per SKU the spread between its 10th and 90th percentile over the
-    SKU's periods, in log points (0.02 ~ 2 %).
+    Log price, SKUs x periods, less each SKU's and each period's effect fitted by median
+    polish (Tukey's two-way fit with medians in place of means), and per SKU the spread
+    between the residual's 10th and 90th percentile over its periods, in log points
+    (0.02 ~ 2 %). With medians the common movement is the typical SKU's: a change that
+    a minority of SKUs make is theirs, never spread over the others as a mean would.
     """
     import pandas as pd
-    from pyfixest.estimation import demean
 
-    codes = np.column_stack(
-        [pd.factorize(panel["sku"])[0], pd.factorize(panel["period"])[0]]
-    ).astype(np.uint64)
-    x = np.log(panel["price"].to_numpy(float))[:, None]
-    resid, _ = demean(x, codes, np.ones(len(panel)))
-    grouped = pd.Series(resid[:, 0], index=panel.index).groupby(panel["sku"])
-    return grouped.quantile(0.9) - grouped.quantile(0.1)
+    skus, row = np.unique(panel["sku"].to_numpy(str), return_inverse=True)
+    _, col = np.unique(panel["period"].to_numpy(str), return_inverse=True)
+    resid = np.full((len(skus), int(col.max()) + 1), np.nan)
+    resid[row, col] = np.log(panel["price"].to_numpy(float))
+    for _ in range(50):
+        rows = np.nanmedian(resid, axis=1)
+        resid = resid - rows[:, None]
+        cols = np.nanmedian(resid, axis=0)
+        resid = resid - cols[None, :]
+        if max(np.abs(rows).max(), np.abs(cols).max()) < 1e-12:
+            break
+    spread = np.nanquantile(resid, 0.9, axis=1) - np.nanquantile(resid, 0.1, axis=1)
+    return pd.Series(spread, index=skus)
 
 
 # --------------------------------------------------------------------------- elasticity
@@ -291,12 +298,14 @@ def elasticity(
     to their last sale, :data:`MIN_COVERAGE`) enter the panel; the others are counted
     as ``skus_sparse``. Monthly periods keep more SKUs.
 
-    *Which SKUs changed price.* Log price is regressed on the same SKU and period
-    effects; a SKU's price counts as changed when its residual moves by more than 2 %
-    (:data:`PRICE_VARIATION`; the spread between the residual's 10th and 90th
-    percentile over the SKU's periods). The period effects absorb a change that lifts
-    every SKU at once: in the sample, the May 2026 A/B test raises every SKU's weekly
-    average price a little for four weeks, which must not count. The percentiles (not
+    *Which SKUs changed price.* Log price is split into SKU and period effects like the
+    model's, fitted by medians (median polish); a SKU's price counts as changed when its
+    residual moves by more than 2 % (:data:`PRICE_VARIATION`; the spread between the
+    residual's 10th and 90th percentile over the SKU's periods). The period effects
+    absorb a change that lifts every SKU at once: in the sample, the May 2026 A/B test
+    raises every SKU's weekly average price a little for four weeks, which must not
+    count. Medians, not means: with means, twelve SKUs raising prices together would
+    move the period effects and make every other SKU look as if its price fell. The percentiles (not
     the range) matter: a SKU bought a few times a week has a weekly average that jumps
     with whichever arm happened to buy it, which would make 61 of the sample's 80 SKUs
     "vary" by max - min; a change must last for a tenth of a SKU's periods to count.
