@@ -487,3 +487,12 @@ def test_the_callers_frames_are_not_changed():
     before = shop.lines.copy()
     whatif(shop, top=2, change=0.1, elasticity=-2.0)
     pd.testing.assert_frame_equal(shop.lines, before)
+
+
+def test_when_restricts_the_panel(shop):
+    res = elasticity(shop, period="month", when="2025-09..2026-10")
+    assert res.periods == 14 and res.window == "2025-09..2026-10"
+    assert res.skus_with_variation == 5
+    # Before the rise no price changed: nothing to estimate from.
+    with pytest.raises(AovlabInputError, match="prices never vary within a SKU"):
+        elasticity(shop, period="month", when="2024-11..2026-02")
