@@ -28,6 +28,7 @@ from aovlab.model import ShopData, collect_all, finite_or_none, is_counted
 from aovlab.results import Formats, Result, Section
 
 __all__ = [
+    "FEW_SKUS",
     "MIN_COVERAGE",
     "PANEL_PERIODS",
     "PRICE_VARIATION",
@@ -44,6 +45,9 @@ PANEL_PERIODS: tuple[str, ...] = ("week", "month")
 PRICE_VARIATION = 0.02
 #: The share of its periods a SKU must sell in to enter the elasticity panel.
 MIN_COVERAGE = 0.9
+#: Below this many SKUs whose price changed, the headline warns that the interval is too
+#: narrow (clustered errors need many clusters that carry the variation).
+FEW_SKUS = 10
 #: The label of the overall row in :attr:`Elasticity.table`.
 ALL = "All categories"
 #: The label of a total row in :attr:`WhatIf.table`.
@@ -315,6 +319,13 @@ def elasticity(
     SKUs that changed enter the slope; the others inform the period effects (their log
     price is held at its SKU mean, which the SKU effect absorbs).
 
+    *How sure.* Clustered errors are right when many clusters carry the variation. On
+    simulated shops (30 SKUs x 26 weeks, 12 of them changing price once) a 95 % interval
+    held the true elasticity in about 93 % of 480 runs; with 5 of 50 SKUs changing price
+    (the sample's situation) in 80 % of 200 runs (jackknife CRV3 errors: 90 %). Below
+    :data:`FEW_SKUS` SKUs whose price changed the headline says the interval is too
+    narrow.
+
     *Per category*: one regression with a slope per category that has at least
     ``min_category_skus`` SKUs whose price changed (and one shared slope for the
     changed SKUs of the other categories), with the same shared SKU and period effects
@@ -500,17 +511,23 @@ def _elasticity_headline(res: Elasticity) -> str:
         f"from {fmt.counted(res.skus_with_variation, 'SKU')} whose prices changed, "
         f"{fmt.counted(res.periods, res.period)}"
     )
+    few = (
+        f" Only {fmt.counted(res.skus_with_variation, 'SKU', words=True)} changed price: with "
+        f"fewer than {FEW_SKUS}, intervals clustered by SKU are too narrow, so the true "
+        "uncertainty is wider."
+        if res.skus_with_variation < FEW_SKUS
+        else ""
+    )
     if low <= 0 <= high:
-        text = (
+        return (
             f"The data cannot tell whether price moves units: at the estimate a 10 % price "
-            f"rise {moved} about {fmt.pct(abs(change), digits=0)} of units ({source})."
+            f"rise {moved} about {fmt.pct(abs(change), digits=0)} of units ({source}).{few}"
         )
-        return text
     text = f"A 10 % price rise {moved} about {fmt.pct(abs(change), digits=0)} of units ({source})."
     if e > 0:
-        return text + (
-            " Units rising with price is unusual: something else that moved with the prices "
-            "(a launch, a campaign) may be in the estimate."
+        return (
+            text + " Units rising with price is unusual: something else that moved with the "
+            "prices (a launch, a campaign) may be in the estimate." + few
         )
     if low < -1 < high:
         text += (
@@ -521,7 +538,7 @@ def _elasticity_headline(res: Elasticity) -> str:
         text += " Demand is elastic (below -1): a price rise lowers revenue."
     else:
         text += " Demand is inelastic (between -1 and 0): a price rise raises revenue."
-    return text
+    return text + few
 
 
 def _elasticity_chart(res: Elasticity) -> Any:
