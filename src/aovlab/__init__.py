@@ -32,6 +32,8 @@ _LAZY = (
     "segments",
     "customers",
     "intervals",
+    "pricing",
+    "results",
 )
 
 
@@ -52,7 +54,9 @@ __all__ = [
     "load",
     "metrics",
     "periods",
+    "pricing",
     "report",
+    "results",
     "sample",
     "segments",
     "widgets",

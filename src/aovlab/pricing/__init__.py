@@ -19,6 +19,7 @@ Each is a pure function of a :class:`~aovlab.model.ShopData` and parameters retu
 from __future__ import annotations
 
 from aovlab.pricing.abtest import AbTest, abtest, variant_columns
+from aovlab.pricing.elasticity import Elasticity, WhatIf, elasticity, whatif
 from aovlab.pricing.threshold import (
     SpendOffer,
     Threshold,
@@ -30,12 +31,16 @@ from aovlab.pricing.threshold import (
 
 __all__ = [
     "AbTest",
+    "Elasticity",
     "SpendOffer",
     "Threshold",
     "TopUpEvidence",
+    "WhatIf",
     "abtest",
+    "elasticity",
     "spend_offer",
     "threshold",
     "top_up_evidence",
     "variant_columns",
+    "whatif",
 ]

@@ -22,10 +22,10 @@ import narwhals.stable.v2 as nw
 import numpy as np
 
 from aovlab import fmt, intervals, metrics, periods
-from aovlab.compare import small_frame
+from aovlab.compare import namespace, small_frame
 from aovlab.errors import AovlabInputError
 from aovlab.model import ShopData, collect_all, finite_or_none, is_counted
-from aovlab.results import Formats, Result, Section
+from aovlab.results import Formats, Result, Section, Unavailable
 
 __all__ = [
     "FEW_SKUS",
@@ -77,7 +77,7 @@ def _span(window: periods.Window | None) -> str:
 
 
 def _backend(shop: ShopData) -> Any:
-    return nw.get_native_namespace(nw.from_native(shop.orders))
+    return namespace(shop)
 
 
 def _counted_lines(shop: ShopData, window: periods.Window | None, *extra: nw.Expr) -> Any:
@@ -734,6 +734,14 @@ def _elasticity_of(shop: ShopData, given: float | Elasticity | None) -> tuple[fl
         return float(given.elasticity), (
             f"estimated, {given.confidence * 100:g} % CI {fmt.number(given.ci_low)} to "
             f"{fmt.number(given.ci_high)}"
+        )
+    if isinstance(given, Unavailable):  # the notebook's estimate, which the data refused
+        raise AovlabInputError(
+            "cannot estimate an elasticity for the what-if",
+            found=given.reason,
+            expected="an elasticity estimated from the shop's price changes, or one given",
+            hint="pass one, e.g. whatif(shop, elasticity=-1.2) (--elasticity -1.2; "
+            "assumed_elasticity in the notebook)",
         )
     if given is None:
         try:
