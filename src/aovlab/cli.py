@@ -7,6 +7,7 @@ traceback.
 from __future__ import annotations
 
 import json
+import math
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -388,6 +389,11 @@ def segments(
         payload["headline"] = " ".join(r.headline for r in results)
         sys.stdout.write(json.dumps(payload, ensure_ascii=False) + "\n")
         return
+    _show(shop, results)
+
+
+def _show(shop: Any, results: list[Any]) -> None:
+    """The data notes, then each result's headline and tables, on the terminal."""
     console = _console()
     for note in shop.warnings():
         _note(note)
@@ -399,6 +405,219 @@ def segments(
             if section.note:
                 console.print(section.note, highlight=False, soft_wrap=True)
             console.print(_rich_table(section.table, section.formats, shop.currency))
+
+
+def _numbers(text: str | None, option: str) -> list[float] | None:
+    """A comma-separated list of numbers from an option (``79,89,99``), checked."""
+    if text is None:
+        return None
+    try:
+        values = [float(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        values = []
+    if not values or not all(math.isfinite(v) for v in values):
+        raise AovlabInputError(
+            "is not a list of numbers",
+            source=option,
+            expected="numbers separated by commas, such as 79,89,99 or 0.05,0.10",
+            found=repr(text),
+        )
+    return values
+
+
+def _emit(shop: Any, result: Any, as_json: bool) -> None:
+    """One result as one JSON object on stdout, or its headline and tables."""
+    if as_json:
+        sys.stdout.write(json.dumps(result.to_dict(), ensure_ascii=False) + "\n")
+    else:
+        _show(shop, [result])
+
+
+PeriodOpt = Annotated[
+    str | None, Opt("--when", help="Only this period: 2026-10, 2026Q3, 2026 or a..b.")
+]
+
+
+@app.command()
+def elasticity(
+    orders: Annotated[Path, typer.Argument(help="Orders file or export (CSV, Parquet, Excel).")],
+    lines: LinesOpt = None,
+    period: Annotated[str, Opt(help="Panel period: week or month.")] = "week",
+    when: PeriodOpt = None,
+    min_skus: Annotated[
+        int, Opt("--min-skus", help="Fewest SKUs whose price changed to estimate anything.")
+    ] = 3,
+    currency: CurrencyOpt = None,
+    timezone: TimezoneOpt = None,
+    fmt: FormatOpt = None,
+    sep: SepOpt = None,
+    encoding: EncodingOpt = None,
+    decimal: DecimalOpt = None,
+    dayfirst: DayfirstOpt = None,
+    column_map: MapOpt = None,
+    include_zero_value: ZeroOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """How units respond to price: elasticity from the shop's own price changes."""
+    from aovlab import pricing
+
+    try:
+        shop = _load(orders, dict(lines=lines), _read_options(locals()))
+        result = pricing.elasticity(shop, period=period, when=when, min_skus=min_skus)
+    except AovlabInputError as exc:
+        raise _fail(str(exc)) from None
+    _emit(shop, result, as_json)
+
+
+@app.command()
+def whatif(
+    orders: Annotated[Path, typer.Argument(help="Orders file or export (CSV, Parquet, Excel).")],
+    lines: LinesOpt = None,
+    catalog: CatalogOpt = None,
+    top: Annotated[int, Opt(help="How many best-sellers (by units) to reprice.")] = 5,
+    change: Annotated[
+        str, Opt(help="Price change(s) as fractions: 0.05, or 0.05,0.10; -0.05 is a cut.")
+    ] = "0.05,0.10",
+    elasticity_: Annotated[
+        float | None,
+        Opt("--elasticity", help="Own-price elasticity to use (default: estimated from the data)."),
+    ] = None,
+    when: PeriodOpt = None,
+    currency: CurrencyOpt = None,
+    timezone: TimezoneOpt = None,
+    fmt: FormatOpt = None,
+    sep: SepOpt = None,
+    encoding: EncodingOpt = None,
+    decimal: DecimalOpt = None,
+    dayfirst: DayfirstOpt = None,
+    column_map: MapOpt = None,
+    include_zero_value: ZeroOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """What a price change on the best-sellers does to units, revenue, margin and AOV."""
+    from aovlab import pricing
+
+    try:
+        changes = _numbers(change, "--change") or []
+        shop = _load(orders, dict(lines=lines, catalog=catalog), _read_options(locals()))
+        result = pricing.whatif(
+            shop,
+            top=top,
+            change=changes[0] if len(changes) == 1 else changes,
+            elasticity=elasticity_,
+            when=when,
+        )
+    except AovlabInputError as exc:
+        raise _fail(str(exc)) from None
+    _emit(shop, result, as_json)
+
+
+@app.command()
+def abtest(
+    orders: Annotated[Path, typer.Argument(help="Orders file or export (CSV, Parquet, Excel).")],
+    variant_column: Annotated[
+        str, Opt("--variant-column", help="The order column naming each order's test arm.")
+    ] = "ab_arm",
+    control: Annotated[str | None, Opt(help="The control arm (default: the first).")] = None,
+    treatment: Annotated[
+        str | None, Opt(help="The arm compared with control, when there are more than two.")
+    ] = None,
+    traffic: TrafficOpt = None,
+    expected_split: Annotated[
+        float, Opt("--expected-split", help="Control's intended share of the traffic.")
+    ] = 0.5,
+    lift: Annotated[
+        float, Opt(help="Relative AOV lift a test should detect (sample size per arm).")
+    ] = 0.05,
+    when: PeriodOpt = None,
+    basis: Annotated[str, Opt(help="Revenue basis: net, total or gross.")] = "net",
+    lines: LinesOpt = None,
+    currency: CurrencyOpt = None,
+    timezone: TimezoneOpt = None,
+    fmt: FormatOpt = None,
+    sep: SepOpt = None,
+    encoding: EncodingOpt = None,
+    decimal: DecimalOpt = None,
+    dayfirst: DayfirstOpt = None,
+    column_map: MapOpt = None,
+    include_zero_value: ZeroOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """A price test's read-out: AOV, conversion and revenue per visitor per arm."""
+    from aovlab import pricing
+
+    try:
+        shop = _load(orders, dict(lines=lines, traffic=traffic), _read_options(locals()))
+        result = pricing.abtest(
+            shop,
+            variant_column,
+            control=control,
+            treatment=treatment,
+            expected_split=expected_split,
+            when=when,
+            lift=lift,
+            basis=basis,
+        )
+    except AovlabInputError as exc:
+        raise _fail(str(exc)) from None
+    _emit(shop, result, as_json)
+
+
+@app.command()
+def threshold(
+    orders: Annotated[Path, typer.Argument(help="Orders file or export (CSV, Parquet, Excel).")],
+    lines: LinesOpt = None,
+    catalog: CatalogOpt = None,
+    current_threshold: Annotated[
+        float | None,
+        Opt("--current-threshold", help="Today's free-shipping threshold (default: detected)."),
+    ] = None,
+    shipping_cost: Annotated[
+        float | None, Opt("--shipping-cost", help="What shipping one order costs the shop.")
+    ] = None,
+    candidates: Annotated[
+        str | None, Opt(help="Thresholds to try besides AOV +0..50 %: 79,89,99.")
+    ] = None,
+    top_up_share: Annotated[
+        float | None,
+        Opt(
+            "--top-up-share",
+            help="Share of orders within reach that top up (default: observed, else 0.30).",
+        ),
+    ] = None,
+    window: Annotated[
+        float, Opt(help="Within reach: this fraction of the threshold below it.")
+    ] = 0.20,
+    when: PeriodOpt = None,
+    currency: CurrencyOpt = None,
+    timezone: TimezoneOpt = None,
+    fmt: FormatOpt = None,
+    sep: SepOpt = None,
+    encoding: EncodingOpt = None,
+    decimal: DecimalOpt = None,
+    dayfirst: DayfirstOpt = None,
+    column_map: MapOpt = None,
+    include_zero_value: ZeroOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Where a free-shipping threshold pays: orders within reach, AOV, shipping and margin."""
+    from aovlab import pricing
+
+    try:
+        tried = _numbers(candidates, "--candidates")
+        shop = _load(orders, dict(lines=lines, catalog=catalog), _read_options(locals()))
+        result = pricing.threshold(
+            shop,
+            candidates=tried,
+            current=current_threshold,
+            shipping_cost=shipping_cost,
+            top_up_share=top_up_share,
+            window=window,
+            when=when,
+        )
+    except AovlabInputError as exc:
+        raise _fail(str(exc)) from None
+    _emit(shop, result, as_json)
 
 
 def _rich_table(native: Any, formats: dict[str, str], currency: str | None) -> Table:
