@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 
 import numpy as np
@@ -11,8 +12,10 @@ import pytest
 
 from aovlab import ShopData
 from aovlab.errors import AovlabInputError
-from aovlab.pricing import threshold as th
 from aovlab.sample import TRUTH
+
+# The module (aovlab.pricing.threshold is also the name of its function).
+th = importlib.import_module("aovlab.pricing.threshold")
 
 FS = TRUTH["free_shipping"]
 
@@ -88,11 +91,19 @@ def test_revenue_change_matches_hand_written_numpy(shop):
         )
     )
     v = (frame["merchandise"] - frame["discount"]).to_numpy()
+
+    def topped_up(t: float) -> float:
+        reach = (v >= 0.8 * t) & (v < t)
+        return 0.4 * (t - v[reach]).sum()
+
+    # Changes are against today's threshold (79, found in the fees): its top-ups are
+    # in the orders already.
+    assert res.current_threshold == 79.0
     for t in (79.0, 99.0):
         reach = (v >= 0.8 * t) & (v < t)
         row = _row(res, t)
         assert row["orders_within_reach"] == int(reach.sum())
-        assert row["revenue_change"] == pytest.approx(0.4 * (t - v[reach]).sum(), abs=0.01)
+        assert row["revenue_change"] == pytest.approx(topped_up(t) - topped_up(79.0), abs=0.01)
     assert res.aov == pytest.approx(v.mean())
 
 
@@ -150,7 +161,7 @@ def test_sample_threshold_uses_the_observed_share(shop):
     assert list(d["thresholds"][0]) == list(th.ROW_KEYS)
     assert d["current_threshold"] == 79.0
     assert d["observed_top_up_share"] == pytest.approx(d["top_up_share_used"], abs=1e-4)
-    assert len(d["thresholds"]) == 11
+    assert len(d["thresholds"]) == 12  # AOV +0 % to +50 %, and today's 79
     rules = [r for r in res.rows() if r["rule"]]
     assert {r["rule"] for r in rules} == set(th.RULES)
     json.dumps(d)
@@ -296,7 +307,8 @@ def test_pandas_in_pandas_out(shop, shop_pd):
         ({"candidates": [-5]}, "candidate threshold is out of range"),
         ({"top_up_share": 1.5}, "top_up_share is out of range"),
         ({"when": "2030-01"}, "no counted orders in 2030-01"),
-        ({"steps": 0}, "steps is out of range"),
+        ({"steps": 0}, "no threshold to evaluate"),
+        ({"steps": -1}, "steps is out of range"),
     ],
 )
 def test_bad_inputs(kwargs, message):

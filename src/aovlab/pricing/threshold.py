@@ -20,6 +20,9 @@ month of the last counted order: the threshold regime in force now.
 share ``s``). The orders *within reach* are those worth ``t (1 - w) <= v < t``. A
 share ``s`` of them tops up to exactly ``t`` (each adds ``t - v`` of merchandise);
 the others stay as they are; nothing else changes (no order is lost or gained).
+Where today's threshold is known (given or found, see below) it is a row of the table
+and every change is taken against that row: its top-ups are already in the orders
+observed, so its own changes are 0 (the figures below less that row's).
 
 - ``revenue_change`` = ``s x sum(t - v)`` over the orders within reach;
 - ``aov_after`` = (revenue + ``revenue_change``) / orders;
@@ -84,6 +87,7 @@ intervals over 1,000 simulated shops each (20,000 lognormal order values, ``T`` 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 from collections.abc import Sequence
@@ -397,6 +401,29 @@ def _sweep(
         margin = bins.margin_rate * revenue_change - shipping_cost_change
     above = ((v >= t) * n).sum(axis=1)
     return _Sweep(within, gap, revenue_change, aov_after, shipping_cost_change, margin, above)
+
+
+def _against_today(
+    bins: _Bins, sweep: _Sweep, thresholds: np.ndarray, today: float | None
+) -> _Sweep:
+    """The sweep's changes against today's threshold, which is among ``thresholds``.
+
+    The orders observed under today's threshold already hold its top-ups: simulating
+    them again at that threshold would count them twice. Every change is therefore
+    taken against the simulated row of today's threshold, whose changes become 0.
+    Without a known threshold the changes stay against the orders as observed.
+    """
+    if today is None:
+        return sweep
+    at = int(np.flatnonzero(thresholds == today)[0])
+    revenue = sweep.revenue_change - sweep.revenue_change[at]
+    return dataclasses.replace(
+        sweep,
+        revenue_change=revenue,
+        aov_after=(bins.total_value + revenue) / bins.total_orders,
+        shipping_cost_change=sweep.shipping_cost_change - sweep.shipping_cost_change[at],
+        margin_change=sweep.margin_change - sweep.margin_change[at],
+    )
 
 
 # --------------------------------------------------------------------------- evidence
@@ -1207,8 +1234,8 @@ def threshold(
     --------
     >>> import aovlab
     >>> res = threshold(aovlab.sample.load(), top_up_share=0.4, candidates=[99])
-    >>> len(res.table), res.to_dict()["thresholds"][0]["threshold"]
-    (12, 99.0)
+    >>> [(r["threshold"], r["margin_change"]) for r in res.to_dict()["thresholds"][:2]]
+    [(79.0, 0.0), (99.0, 8571.01)]
     """
     window = _check_window(window)
     extra = _check_candidates(candidates)
@@ -1231,11 +1258,16 @@ def threshold(
             expected="candidates, or steps of 1 or more",
             found="steps=0 and no candidates",
         )
+    used, source, evidence = _share_to_use(shop, period, share, current)
+    t_now = current if current is not None else evidence.threshold
+    if t_now is not None:
+        values.append(float(t_now))  # today's threshold: the row every change starts from
     thresholds = np.array(sorted(set(values)), dtype=float)
     bins = _sweep_bins(shop, period, float(thresholds.max()))
-    used, source, evidence = _share_to_use(shop, period, share, current)
     typical = bins.fee_paid_median if bins.fee_paid_median is not None else (shipping_cost or 0.0)
-    result = _sweep(bins, thresholds, used, window, typical_fee=typical)
+    result = _against_today(
+        bins, _sweep(bins, thresholds, used, window, typical_fee=typical), thresholds, t_now
+    )
     above = thresholds / aov - 1
     rules = _rules(above)
     native = namespace(shop)
@@ -1260,7 +1292,6 @@ def threshold(
         if evidence.ci_low is not None and evidence.ci_high is not None
         else None
     )
-    t_now = current if current is not None else evidence.threshold
     return Threshold(
         table=table.to_native(),
         currency=shop.currency,
