@@ -298,6 +298,111 @@ def segment_breakdown() -> nbformat.NotebookNode:
     return _notebook(cells)
 
 
+def price_sensitivity() -> nbformat.NotebookNode:
+    md, code = new_markdown_cell, new_code_cell
+    window = "when=aovlab.periods.trailing(current, 12)"
+    cells = [
+        md(
+            "# Price sensitivity: what a price change, a price test and a free-shipping threshold do\n\nFour questions on price, each answered on the shop's own data with its uncertainty: how strongly buyers react to price (the elasticity, from the shop's own price changes); what raising the best-sellers' prices by 5 or 10 % does to margin, not just to AOV; what the latest price test says, once its arms are checked for a sample-ratio mismatch; and where a free-shipping or spend threshold pays, with the share of customers who top up their basket to reach it measured in the shop's own history.\n\nThe what-if and the thresholds look at the 12 months ending with `current`; the elasticity at the 24 months, so that it sees the shop's price changes."
+        ),
+        code(
+            sample_parameters(PRICING_TABLES)
+            + 'current = "2026-10"  # the report\'s month: the analyses look at the months up to it\n'
+            'period = "week"  # elasticity panel: units and average price per SKU and week (or month)\n'
+            "top = 5  # how many best-sellers the what-if reprices\n"
+            "changes = [0.05, 0.10]  # price changes to try on them (-0.05 is a cut)\n"
+            "assumed_elasticity = None  # use this elasticity in the what-if instead of the estimate\n"
+            "variant = None  # the order column naming each order's test arm; None: the first that looks like one\n"
+            "control = None  # the control arm; None: the first in order\n"
+            "expected_split = 0.5  # control's intended share of the test's traffic\n"
+            "candidates = None  # free-shipping thresholds to try besides AOV +0..50 %, e.g. [79, 89, 99]\n"
+            "current_threshold = None  # today's free-shipping threshold; None: detected in the order values\n"
+            "shipping_cost = None  # what shipping one order costs the shop\n"
+            "top_up_share = None  # share of orders within reach that top up; None: observed, else 0.30\n"
+            "offer_threshold = 100.0  # a spend-threshold discount: this much off ...\n"
+            "offer_discount = 10.0  # ... on orders of at least offer_threshold\n"
+            "interactive = True  # False renders everything statically (reports)\n"
+            "results_path = None  # where the report collects this notebook's headlines",
+            metadata={"tags": ["parameters"]},
+        ),
+        code("import aovlab\n\naovlab.widgets.setup(interactive)"),
+        load_cell(PRICING_TABLES),
+        md(
+            "## How price-sensitive are the buyers?\n\nUnits of each SKU per week against its average price that week, on a log-log scale, with one effect per SKU and one per week: a Christmas peak or a promotion week moves every SKU at once and is not read as a response to price. Only SKUs whose price really changed inform the estimate; the interval is clustered by SKU. An elasticity of -1.2 means a 10 % price rise loses about 11 % of units."
+        ),
+        code(
+            CHECK
+            + 'elasticity = aovlab.results.attempt(\n    "Price elasticity", aovlab.pricing.elasticity, shop, period=period,\n    when=aovlab.periods.trailing(current, 24),\n)\nelasticity'
+        ),
+        code("elasticity.chart()"),
+        md(
+            "## +5 % and +10 % on the best-sellers\n\nThe best-sellers' units, revenue and margin before and after the price change, with the elasticity above (or `assumed_elasticity`). The headline is the margin change: a price rise that lifts AOV while margin falls is not a win. Orders are assumed to stay: the units lost are items left out of baskets."
+        ),
+        code(
+            CHECK
+            + 'whatif = aovlab.results.attempt(\n    "Best-seller what-if", aovlab.pricing.whatif, shop, top=top, change=changes,\n    elasticity=elasticity if assumed_elasticity is None else assumed_elasticity,\n    '
+            + window
+            + ",\n)\nwhatif"
+        ),
+        code("whatif.chart()"),
+        md(
+            "## The latest price test\n\nAOV, conversion and revenue per visitor per arm, with intervals that hold for skewed order values. The arms' sizes are checked first against the intended split: a sample-ratio mismatch means the split itself went wrong, and every other number is suspect. Then: how many orders per arm a test needs to see a 5 % AOV lift, and how long that takes."
+        ),
+        code(
+            CHECK
+            + 'test = aovlab.results.attempt(\n    "Price test", aovlab.pricing.abtest, shop, variant, control=control,\n    expected_split=expected_split, '
+            + window
+            + ",\n)\ntest"
+        ),
+        code("test.chart()"),
+        md(
+            "## Where a free-shipping threshold pays\n\nFirst the evidence: where the shop has a threshold, orders bunch just above it and thin out just below it, because some customers add an item to ship free. The missing orders below the threshold, against a smooth fit of the rest of the distribution, are the share who top up."
+        ),
+        code(
+            CHECK
+            + 'evidence = aovlab.results.attempt(\n    "Top-up evidence", aovlab.pricing.top_up_evidence, shop, current=current_threshold,\n    '
+            + window
+            + ",\n)\nevidence"
+        ),
+        code("evidence.chart()"),
+        md(
+            "Then the candidates, from today's AOV to 50 % above it: the orders within reach of each, the AOV, revenue and margin if that share tops up, and the shipping money given up. The seeds' rules of thumb (5-10 % above AOV; about 30 % above) are marked, so the table shows which one the shop's numbers support."
+        ),
+        code(
+            CHECK
+            + 'thresholds = aovlab.results.attempt(\n    "Free-shipping thresholds", aovlab.pricing.threshold, shop, candidates=candidates,\n    current=current_threshold, shipping_cost=shipping_cost, top_up_share=top_up_share,\n    '
+            + window
+            + ",\n)\nthresholds"
+        ),
+        code("thresholds.chart()"),
+        md(
+            "## A spend-threshold discount\n\nThe same question for an offer such as 10 off orders over 100: the discount given to orders that would have been above the threshold anyway, against the margin on the orders pulled up to it."
+        ),
+        code(
+            CHECK
+            + 'offer = aovlab.results.attempt(\n    "Spend-threshold offer", aovlab.pricing.spend_offer, shop, threshold=offer_threshold,\n    discount=offer_discount, top_up_share=top_up_share, '
+            + window
+            + ",\n)\noffer"
+        ),
+        md(
+            "## Explore\n\nSlide the price change on the best-sellers, the free-shipping threshold and the share of customers who top up."
+        ),
+        code(
+            "aovlab.widgets.pricing_explorer(\n    shop, interactive, top=top, change=changes[0], elasticity=elasticity,\n    current_threshold=current_threshold, shipping_cost=shipping_cost,\n    top_up_share=top_up_share, "
+            + window
+            + ",\n)"
+        ),
+        code(
+            "aovlab.report.save_results(results_path, elasticity, whatif, test, thresholds, offer)"
+        ),
+    ]
+    return _notebook(cells)
+
+
+#: The pricing notebook needs no customers table.
+PRICING_TABLES = ("orders", "lines", "catalog", "traffic")
+
+
 def _notebook(cells: list[nbformat.NotebookNode]) -> nbformat.NotebookNode:
     for number, cell in enumerate(cells):
         cell.id = f"cell-{number:02d}"  # stable ids: a rebuild changes nothing
@@ -315,6 +420,7 @@ NOTEBOOKS = {
     "00_kpi_primer.ipynb": primer,
     "01_aov_drivers.ipynb": aov_drivers,
     "02_segment_breakdown.ipynb": segment_breakdown,
+    "03_price_sensitivity.ipynb": price_sensitivity,
 }
 
 
