@@ -276,6 +276,7 @@ AB_WINDOW = "2026-05-04..2026-05-31"
 #: The threshold sweep's 50 candidates, its reach and top-up share, over the last year.
 SWEEP = [float(t) for t in range(60, 160, 2)]
 SWEEP_WINDOW, SWEEP_SHARE, SWEEP_YEAR = 0.20, 0.40, "2025-11..2026-10"
+SWEEP_TODAY = 79.0  # the sample's free-shipping threshold in that year
 
 
 def counted(orders: pl.DataFrame, when: str, tz: str) -> pl.LazyFrame:
@@ -328,15 +329,19 @@ def same_abtest(ours: dict, ref: dict) -> None:
 
 
 def hand_sweep(orders: pl.DataFrame, tz: str) -> dict:
-    """Orders within reach of each candidate and the top-up revenue, one polars select."""
+    """Orders within reach of each candidate and the top-up revenue, one polars select.
+
+    Changes are against today's threshold (the sample's planted one), as aovlab's are.
+    """
     lf = counted(orders, SWEEP_YEAR, tz)
     v = pl.col("v")
     exprs = [pl.len().alias("n"), v.sum().alias("r")]
-    for i, t in enumerate(SWEEP):
+    for i, t in enumerate([*SWEEP, SWEEP_TODAY]):
         near = (v >= round(t * (1 - SWEEP_WINDOW), 2) - 0.005) & (v < t)  # in cents
         exprs += [near.sum().alias(f"k{i}"), (t - v).filter(near).sum().alias(f"g{i}")]
     row = lf.select(exprs).collect().row(0, named=True)
-    gain = [SWEEP_SHARE * row[f"g{i}"] for i in range(len(SWEEP))]
+    today = SWEEP_SHARE * row[f"g{len(SWEEP)}"]
+    gain = [SWEEP_SHARE * row[f"g{i}"] - today for i in range(len(SWEEP))]
     return {
         "within": [row[f"k{i}"] for i in range(len(SWEEP))],
         "revenue_change": gain,
@@ -348,9 +353,14 @@ def with_threshold(shop: Any) -> dict:
     from aovlab import pricing
 
     res = pricing.threshold(
-        shop, candidates=SWEEP, steps=0, top_up_share=SWEEP_SHARE, when=SWEEP_YEAR
+        shop,
+        candidates=SWEEP,
+        steps=0,
+        current=SWEEP_TODAY,
+        top_up_share=SWEEP_SHARE,
+        when=SWEEP_YEAR,
     ).to_dict()
-    rows = res["thresholds"]
+    rows = [r for r in res["thresholds"] if r["threshold"] in SWEEP]  # less today's row
     return {
         "within": [r["orders_within_reach"] for r in rows],
         "revenue_change": [r["revenue_change"] for r in rows],
