@@ -96,3 +96,45 @@ def test_drivers_explorer_baseline_shows_the_period_before(shop, monkeypatch):
     monkeypatch.setattr(widgets, "show", lambda *items: seen.extend(items))
     widgets.drivers_explorer(shop, False, current="2026-08")
     assert seen[0].to_dict()["baseline"]["period"] == "2026-07"
+
+
+def test_price_notebook_on_an_order_level_export(tmp_path):
+    """A client export without order lines or test arms: the parts that need them say why.
+
+    The report must not lose the notebook: the elasticity and the what-if need lines, the
+    price test an arm column; the thresholds work on order values alone.
+    """
+    import polars as pl
+
+    orders = tmp_path / "orders.csv"
+    pl.read_csv(NOTEBOOKS_DIR.parent / "data" / "sample" / "orders.csv").drop("ab_arm").write_csv(
+        orders
+    )
+    book = NOTEBOOKS_DIR / "03_price_sensitivity.ipynb"
+    out = tmp_path / book.name
+    pm.execute_notebook(
+        str(book),
+        str(out),
+        parameters={
+            "orders": str(orders),
+            "lines": None,
+            "catalog": None,
+            "traffic": None,
+            "interactive": False,
+        },
+        kernel_name="python3",
+        cwd=str(book.parent),
+        progress_bar=False,
+        execution_timeout=120,
+    )
+    nb = nbformat.read(out, as_version=4)
+    text = "\n".join(
+        o.get("data", {}).get("text/plain", "")
+        for c in nb.cells
+        if c.cell_type == "code"
+        for o in c.outputs
+    )
+    for part in ("Price elasticity", "Best-seller what-if", "Price test"):
+        assert f"{part}: not available." in text
+    assert "Free-shipping thresholds: not available" not in text
+    assert "Threshold(" in text and "TopUpEvidence(" in text
