@@ -408,21 +408,47 @@ def _show(shop: Any, results: list[Any]) -> None:
 
 
 def _numbers(text: str | None, option: str) -> list[float] | None:
-    """A comma-separated list of numbers from an option (``79,89,99``), checked."""
+    """A comma-separated list of numbers from an option (``79,89,99``), checked.
+
+    An empty entry (``79,,89``) is refused, not skipped: it is a typo whose intent is
+    unknown. A number given twice counts once.
+    """
     if text is None:
         return None
+    parts = [part.strip() for part in text.split(",")]
     try:
-        values = [float(part) for part in text.split(",") if part.strip()]
+        values = [float(part) for part in parts]
     except ValueError:
         values = []
     if not values or not all(math.isfinite(v) for v in values):
         raise AovlabInputError(
             "is not a list of numbers",
             source=option,
-            expected="numbers separated by commas, such as 79,89,99 or 0.05,0.10",
-            found=repr(text),
+            expected="finite numbers separated by commas, such as 79,89,99 or 0.05,0.10",
+            found=repr(text) + (" (an empty entry)" if "" in parts else ""),
         )
-    return values
+    return list(dict.fromkeys(values))
+
+
+def _as_options(exc: AovlabInputError, names: dict[str, str]) -> AovlabInputError:
+    """A library error about a parameter (``current is out of range``) as the option.
+
+    The library names its keyword arguments; a person at the terminal typed options.
+    """
+    for name, option in names.items():
+        if exc.problem.startswith(f"{name} ") and not exc.source:
+            return AovlabInputError(
+                exc.problem[len(name) + 1 :],
+                source=option,
+                table=exc.table,
+                column=exc.column,
+                rows=exc.rows,
+                expected=exc.expected,
+                found=exc.found,
+                present=exc.present,
+                hint=exc.hint,
+            )
+    return exc
 
 
 def _emit(shop: Any, result: Any, as_json: bool) -> None:
@@ -465,7 +491,7 @@ def elasticity(
         shop = _load(orders, dict(lines=lines), _read_options(locals()))
         result = pricing.elasticity(shop, period=period, when=when, min_skus=min_skus)
     except AovlabInputError as exc:
-        raise _fail(str(exc)) from None
+        raise _fail(str(_as_options(exc, {"min_skus": "--min-skus"}))) from None
     _emit(shop, result, as_json)
 
 
@@ -508,7 +534,8 @@ def whatif(
             when=when,
         )
     except AovlabInputError as exc:
-        raise _fail(str(exc)) from None
+        names = {"top": "--top", "price change": "--change", "elasticity": "--elasticity"}
+        raise _fail(str(_as_options(exc, names))) from None
     _emit(shop, result, as_json)
 
 
@@ -518,7 +545,9 @@ def abtest(
     variant_column: Annotated[
         str, Opt("--variant-column", help="The order column naming each order's test arm.")
     ] = "ab_arm",
-    control: Annotated[str | None, Opt(help="The control arm (default: the first).")] = None,
+    control: Annotated[
+        str | None, Opt(help="The control arm (default: an arm named control, else the first).")
+    ] = None,
     treatment: Annotated[
         str | None, Opt(help="The arm compared with control, when there are more than two.")
     ] = None,
@@ -559,7 +588,8 @@ def abtest(
             basis=basis,
         )
     except AovlabInputError as exc:
-        raise _fail(str(exc)) from None
+        names = {"expected_split": "--expected-split", "lift": "--lift"}
+        raise _fail(str(_as_options(exc, names))) from None
     _emit(shop, result, as_json)
 
 
@@ -616,7 +646,14 @@ def threshold(
             when=when,
         )
     except AovlabInputError as exc:
-        raise _fail(str(exc)) from None
+        names = {
+            "current": "--current-threshold",
+            "shipping_cost": "--shipping-cost",
+            "top_up_share": "--top-up-share",
+            "window": "--window",
+            "a candidate threshold": "--candidates",
+        }
+        raise _fail(str(_as_options(exc, names))) from None
     _emit(shop, result, as_json)
 
 

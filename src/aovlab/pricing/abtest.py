@@ -33,6 +33,7 @@ either mean: the arms' skewness cancels.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -68,6 +69,8 @@ TRAFFIC_ARM_COLUMNS: tuple[str, ...] = ("arm", "variant")
 _NOT_ARMS = frozenset(
     ("channel", "device", "country", "discount_code", "customer_type", "utm_source", "utm_medium")
 )
+#: Arm names read as the control when none is named.
+_CONTROL_NAMES = frozenset(("control", "ctrl", "baseline", "original", "default", "kontroll"))
 _TEST_WORDS = ("arm", "variant", "test", "experiment", "ab", "bucket", "treatment", "group")
 
 ARM_FORMATS: Formats = {
@@ -208,17 +211,35 @@ def proportions(
     out.update(control=p_c, treatment=p_t, diff=p_t - p_c)
     alpha = 1 - confidence
     args = (x_t, n_t, x_c, n_c)
-    low, high = confint_proportions_2indep(*args, method="score", compare="diff", alpha=alpha)
-    out.update(diff_ci_low=float(low), diff_ci_high=float(high))
-    test = test_proportions_2indep(*args, method="score", compare="diff")
-    out["p_value"] = float(test.pvalue)
-    if p_c > 0:
-        out["lift"] = p_t / p_c - 1
-        if p_t > 0:
+    # A degenerate pair (every session converting in both arms) has no score interval:
+    # its figures stay NaN ("n/a") rather than stopping the read-out.
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        try:
             low, high = confint_proportions_2indep(
-                *args, method="score", compare="ratio", alpha=alpha
+                *args, method="score", compare="diff", alpha=alpha
             )
-            out.update(lift_ci_low=float(low) - 1, lift_ci_high=float(high) - 1)
+            out.update(diff_ci_low=float(low), diff_ci_high=float(high))
+        except (ValueError, ZeroDivisionError, FloatingPointError):
+            pass
+        try:
+            test = test_proportions_2indep(*args, method="score", compare="diff")
+            out["p_value"] = float(test.pvalue)
+        except (ValueError, ZeroDivisionError, FloatingPointError):
+            pass
+        if p_c > 0:
+            out["lift"] = p_t / p_c - 1
+            if p_t > 0:
+                try:
+                    low, high = confint_proportions_2indep(
+                        *args, method="score", compare="ratio", alpha=alpha
+                    )
+                    out.update(lift_ci_low=float(low) - 1, lift_ci_high=float(high) - 1)
+                except (ValueError, ZeroDivisionError, FloatingPointError):
+                    pass
+    for key in ("diff_ci_low", "diff_ci_high", "lift_ci_low", "lift_ci_high", "p_value"):
+        if not math.isfinite(out[key]):
+            out[key] = math.nan
     return out
 
 
@@ -290,7 +311,7 @@ class AbTest(Result):
         note = (
             f"{_srm_sentence(self)}"
             if self.srm_mismatch
-            else f"Split check: {self.control} has {fmt.pct(srm['control_share'])} of the "
+            else f"Split check: {_arm_name(self.control)} has {fmt.pct(srm['control_share'])} of the "
             f"{srm['basis']} (intended {fmt.pct(srm['expected_split'], digits=0)}; "
             f"chi-square {_p(srm['p_value'])}): no sample-ratio mismatch."
         )
@@ -481,6 +502,15 @@ def _arm_name(label: str) -> str:
     )
 
 
+def _arm_ref(label: str) -> str:
+    """An arm named after another in a sentence: "A", but "arm 1" for a label without letters.
+
+    >>> _arm_ref("A"), _arm_ref("2"), _arm_ref("control")
+    ('A', 'arm 2', 'control')
+    """
+    return label if any(ch.isalpha() for ch in label) else f"arm {label}"
+
+
 def _ci(comp: dict[str, float], confidence: float, *, label: bool = True) -> str:
     level = f"{fmt.pct(confidence, digits=0)} CI " if label else "CI "
     if not (math.isfinite(comp["lift_ci_low"]) and math.isfinite(comp["lift_ci_high"])):
@@ -536,14 +566,18 @@ def _headline(res: AbTest) -> str:
         word = "higher" if lift >= 0 else "lower"
         text = (
             f"{_arm_name(t)[:1].upper()}{_arm_name(t)[1:]}'s AOV is "
-            f"{fmt.pct(abs(lift))} {word} than {c}'s "
+            f"{fmt.pct(abs(lift))} {word} than {_arm_ref(c)}'s "
             f"({fmt.money(a['treatment'], res.currency)} against {fmt.money(a['control'], res.currency)}"
             f"; {_ci(a, res.confidence)}, {_p(a['p_value'])}"
             + ("" if sig else ", not significant")
             + ")"
         )
-    else:  # pragma: no cover - a zero or negative AOV in an arm
-        text = f"The AOV of {_arm_name(t)} and {c} cannot be compared"
+    else:  # the control's AOV is 0: a lift has no base
+        text = (
+            f"The AOV of {_arm_name(t)} ({fmt.money(a['treatment'], res.currency)}) cannot "
+            f"be compared with {_arm_ref(c)}'s as a lift: {_arm_ref(c)}'s AOV is "
+            f"{fmt.money(a['control'], res.currency)}"
+        )
     conv, rpv = res.conversion, res.revenue_per_visitor
     if conv is not None and rpv is not None and math.isfinite(conv["lift"]):
         opposite = (conv["lift"] < 0) != (lift < 0)
@@ -630,18 +664,59 @@ def _arms(
             found=repr(control),
         )
     if len(found) > 2 and treatment is None:
+        folded: dict[str, list[str]] = {}
+        for a in found:
+            folded.setdefault(a.casefold(), []).append(a)
+        alike = [" and ".join(v) for v in folded.values() if len(v) > 1]
         raise AovlabInputError(
             f"has {len(found)} arms: say which one to compare with the control",
             table="orders",
             column=variant,
-            expected="treatment= one of the arms (and control=, else the first in sorted order)",
+            expected="the treatment arm named (treatment=, --treatment on the command line; "
+            "the control is control=, else the first in sorted order)",
             found=f"arms {listed}",
+            hint=f"arms that differ only in capitals: {'; '.join(alike)}: write each arm "
+            "one way in the export"
+            if alike
+            else None,
         )
     if control is None:
-        control = next(a for a in found if a != (None if treatment is None else str(treatment)))
+        # An arm called control (or baseline ...) is the control, wherever it sorts.
+        named = [a for a in found if a.casefold() in _CONTROL_NAMES and a != treatment]
+        control = (
+            named[0]
+            if len(named) == 1
+            else next(a for a in found if a != (None if treatment is None else str(treatment)))
+        )
     if treatment is None:
         treatment = next(a for a in found if a != str(control))
     return str(control), str(treatment)
+
+
+def _has_orders(shop: ShopData, window: periods.Window) -> bool:
+    """Whether ``window`` holds any counted order (with an arm or not)."""
+    counted = (
+        shop.scan()
+        .filter(is_counted(), periods.within("ordered_at", window, shop.timezone))
+        .select(nw.len())
+        .collect()
+        .item()
+    )
+    return bool(counted)
+
+
+def _data_span(shop: ShopData) -> str:
+    """Where the counted orders are, for an error about a window without any."""
+    first, last = (
+        shop.scan()
+        .filter(is_counted())
+        .select(nw.col("ordered_at").min().alias("a"), nw.col("ordered_at").max().alias("b"))
+        .collect()
+        .row(0)
+    )
+    if first is None:
+        return "the shop has none"
+    return f"the data runs from {first:%Y-%m-%d} to {last:%Y-%m-%d}"
 
 
 def _traffic_arm(shop: ShopData, variant: str) -> str | None:
@@ -669,9 +744,10 @@ def abtest(
     """Read out a price A/B test: AOV, conversion and revenue per visitor per arm.
 
     Orders are the counted orders (not cancelled, not tests) whose ``variant`` column is
-    filled. ``when`` defaults to the test's own span, from the first to the last day with
-    an arm. The control is ``control``, else the first arm in sorted order; with more
-    than two arms ``treatment`` must be named.
+    filled (an arm's surrounding spaces are not part of its name). ``when`` defaults to
+    the test's own span, from the first to the last day with an arm. The control is
+    ``control``, else an arm named control (or baseline, original ...), else the first
+    arm in sorted order; with more than two arms ``treatment`` must be named.
 
     Sessions per arm come from the traffic table when it has a column named like the
     variant, ``arm`` or ``variant``, summed over the test's days. Conversion is orders /
@@ -764,8 +840,11 @@ def abtest(
     )
     frame = metrics.order_table(shop, basis=basis, when=window, by=[variant], lazy=True)
     value = nw.col("value")
+    # " B" and "B" are one arm (a spreadsheet's stray space); an arm of spaces is none.
+    arm = nw.col(variant).cast(nw.String()).str.strip_chars()
     per = (
-        frame.filter(nw.col(variant) != MISSING)
+        frame.with_columns(arm.alias(variant))
+        .filter((nw.col(variant) != MISSING) & (nw.col(variant) != ""))
         .with_columns((value**2).alias("__sq"), (value**3).alias("__cube"))
         .group_by(variant)
         .agg(
@@ -778,9 +857,29 @@ def abtest(
         )
         .collect()
     )
+    if not len(per) and window is not None and not _has_orders(shop, window):
+        raise AovlabInputError(
+            f"no counted orders carry a test arm in {window.label}",
+            table="orders",
+            column=variant,
+            expected=f"orders in {window.label} with the arm they were shown (e.g. A and B)",
+            found=f"no counted orders at all in {window.label}: {_data_span(shop)}",
+        )
     c_arm, t_arm = _arms(per, variant, control, treatment, window)
     rows = {str(r[variant]): r for r in per.iter_rows(named=True)}
     pair = [rows[c_arm], rows[t_arm]]
+    few = [r for r in pair if r["orders"] < 2]
+    if few:
+        raise AovlabInputError(
+            "has too few orders in a test arm to compare",
+            table="orders",
+            column=variant,
+            expected="at least 2 counted orders in each arm (a mean and its spread)",
+            found=", ".join(
+                f"arm {r[variant]}: {fmt.counted(int(r['orders']), 'order')}" for r in few
+            )
+            + (f" in {window.label}" if window is not None else ""),
+        )
     first = min(r["first"] for r in pair).date()
     last = max(r["last"] for r in pair).date()
     days = (last - first).days + 1
@@ -893,7 +992,9 @@ def _sessions(
         return None, None, f"the traffic table has no arm column ({names})"
     got = (
         shop.scan("traffic")
-        .filter(periods.within("date", window, shop.timezone), nw.col(column).is_in(list(arms)))
+        .filter(periods.within("date", window, shop.timezone))
+        .with_columns(nw.col(column).cast(nw.String()).str.strip_chars().alias(column))
+        .filter(~nw.col(column).is_null() & (nw.col(column) != ""))
         .group_by(column)
         .agg(nw.col("sessions").sum())
         .collect()
@@ -903,7 +1004,17 @@ def _sessions(
     missing = [a for a, n in zip(arms, sessions, strict=True) if not n > 0]
     if missing:
         which = fmt.listing([f"arm {a}" for a in missing])
-        return None, None, f"the traffic table has no sessions for {which} in {window.label}"
+        note = f"the traffic table has no sessions for {which} in {window.label}"
+        if not any(a in found for a in arms):
+            held = sorted(found)
+            note += (
+                f" (its '{column}' column holds {fmt.listing(held[:5])}"
+                + (f" and {len(held) - 5} more" if len(held) > 5 else "")
+                + ": name the arms alike in both files)"
+                if held
+                else f" (its '{column}' column is empty then)"
+            )
+        return None, None, note
     short = [a for a, s, o in zip(arms, sessions, orders, strict=True) if s < o]
     if short:
         i = arms.index(short[0])

@@ -28,9 +28,12 @@ observed, so its own changes are 0 (the figures below less that row's).
 - ``aov_after`` = (revenue + ``revenue_change``) / orders;
 - shipping: every order at or above ``t`` (and every order that tops up) ships free;
   every other order pays what it paid today (the order's ``shipping`` column), except
-  an order that ships free today (the current threshold is below ``t``), which starts
-  paying the typical fee: the median fee paid today (``shipping_cost`` when no order
-  paid a fee). ``shipping_cost_change`` is the **net shipping money the shop gives
+  an order that ships free today *because of today's threshold* (worth at least it,
+  and below ``t``), which starts paying the typical fee: the median fee paid today
+  (``shipping_cost`` when no order paid a fee). Orders that ship free below today's
+  threshold (a code, a promotion) stay free; with no threshold known, the orders
+  worth more than every order that paid a fee count as shipping free because of
+  their value (every order, when none paid a fee). ``shipping_cost_change`` is the **net shipping money the shop gives
   up**: fees collected today minus fees collected under ``t`` (negative when the shop
   collects more). The shop's own cost per parcel is paid on every order either way,
   so it cancels out of the change;
@@ -378,8 +381,14 @@ def _sweep(
     window: float,
     *,
     typical_fee: float,
+    free_from: float = 0.0,
 ) -> _Sweep:
-    """Every candidate evaluated on the cent bins at once (candidates x bins arrays)."""
+    """Every candidate evaluated on the cent bins at once (candidates x bins arrays).
+
+    ``free_from``: orders that ship free today from this value up ship free because of
+    today's threshold, and start paying ``typical_fee`` below a higher one; cheaper
+    orders that ship free today (a promotion, a free-shipping code) stay free.
+    """
     t = thresholds[:, None]
     v = bins.value[None, :]
     n = bins.orders[None, :]
@@ -393,7 +402,8 @@ def _sweep(
     # Fees under t: orders below t that do not top up pay today's fee, or the typical
     # fee if they ship free today; everything at or above t ships free.
     stay = np.where(reach, 1 - share, 1.0) * below
-    fee_after = (stay * (bins.fee_sum[None, :] + bins.free[None, :] * typical_fee)).sum(axis=1)
+    newly_paying = bins.free * (bins.value >= free_from - 1e-9)
+    fee_after = (stay * (bins.fee_sum[None, :] + newly_paying[None, :] * typical_fee)).sum(axis=1)
     shipping_cost_change = bins.fee_sum.sum() - fee_after
     if bins.margin_rate is None:
         margin = np.full(len(thresholds), np.nan)
@@ -485,17 +495,24 @@ def _estimate(
         return None
     import warnings
 
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
-        model = sm.GLM(
-            counts[usable],
-            design[usable],
-            family=sm.families.Poisson(),
-            offset=offset[usable],
-        ).fit()
-    df = float(model.df_resid)
-    eta = design @ model.params + offset
-    fitted = np.exp(eta)
+        try:
+            model = sm.GLM(
+                counts[usable],
+                design[usable],
+                family=sm.families.Poisson(),
+                offset=offset[usable],
+            ).fit()
+        except (ValueError, np.linalg.LinAlgError):
+            # Lumpy counts (a shop of a few price points) can make the fit diverge:
+            # nothing to read, not a crash.
+            return None
+        df = float(model.df_resid)
+        eta = design @ model.params + offset
+        fitted = np.exp(eta)
+    if not (np.isfinite(model.params).all() and np.isfinite(fitted).all()):
+        return None
     # Each bin's variance: its own Poisson noise and, with a reference, the reference's
     # scaled by the fitted factor k (c - k r has variance mu + k^2 r). The dispersion
     # is the residual variance over that, outside the region: price-point lumps that
@@ -506,7 +523,10 @@ def _estimate(
     residual = counts[usable] - fit_mu
     dispersion = max(1.0, float((residual**2 / fit_var).sum()) / df) if df > 0 else 1.0
     # Sandwich covariance of the fitted coefficients under that variance.
-    bread = np.linalg.inv(fit_x.T @ (fit_mu[:, None] * fit_x))
+    try:
+        bread = np.linalg.inv(fit_x.T @ (fit_mu[:, None] * fit_x))
+    except np.linalg.LinAlgError:
+        return None
     meat = fit_x.T @ ((dispersion * fit_var)[:, None] * fit_x)
     cov = bread @ meat @ bread
     expected = float(fitted[below].sum())
@@ -522,6 +542,8 @@ def _estimate(
     var_share = dispersion * observed / expected**2 + observed**2 * var_expected / expected**4
     quantile = float(stats.t.ppf(0.5 + confidence / 2, max(df, 1.0)))
     half = quantile * math.sqrt(var_share)
+    if not (math.isfinite(share) and math.isfinite(half)):
+        return None
     return _Fit(
         share=share,
         ci_low=share - half,
@@ -657,11 +679,12 @@ def _evidence(
     """The fit around the shop's threshold, given, read from the fees or detected."""
     cap = 4 * (current or 0.0)
     frame = _orders(shop, when)
-    low, high, quick = (
+    low, high, quick, paying = (
         frame.select(
             nw.col("v").quantile(0.20, "nearest").alias("a"),
             nw.col("v").quantile(0.95, "nearest").alias("b"),
             nw.col("v").quantile(0.99, "nearest").alias("c"),
+            (nw.col("fee") > 0).cast(nw.Int64()).sum().alias("d"),
         )
         .collect()
         .row(0)
@@ -683,6 +706,14 @@ def _evidence(
         if weights:
             current = max(weights, key=lambda k: weights[k])
             found_by = "fees"
+        elif paying:
+            # Orders pay shipping fees, and no value makes them ship free: whatever
+            # bunching the histogram shows, it is not a free-shipping threshold.
+            note = (
+                "the orders' shipping fees show no value from which orders ship free "
+                "(a bunching of order values is not read as a threshold when fees are known)"
+            )
+            return _Found(None, None, "none", "none", None, [], note)
         else:
             scanned = _scan(monthly.orders[inside].sum(axis=0), low, high, window, confidence)
             if scanned is None:
@@ -898,6 +929,8 @@ class Threshold(Result):
     margin_rate: float | None = None
     period: str = ""
     histogram: Any = None
+    #: The fee an order newly below a threshold pays (0: unknown, no order pays one).
+    new_fee: float = 0.0
     formats: ClassVar[Formats] = THRESHOLD_FORMATS
 
     def _headline(self) -> str:
@@ -910,7 +943,10 @@ class Threshold(Result):
             f"up to it; {fmt.pct(self.top_up_share_used, digits=0)} of them top up "
             f"({self.top_up_source}). Shipping: net fees the shop gives up."
         )
-        return [Section(self.table, self.formats, note=note)]
+        # "rule" alone reads as another table's column ("Scores"): name it in full.
+        shown = nw.from_native(self.table, eager_only=True).rename({"rule": "rule_of_thumb"})
+        forms = {("rule_of_thumb" if k == "rule" else k): v for k, v in self.formats.items()}
+        return [Section(shown.to_native(), forms, note=note)]
 
     def chart(self) -> Any:
         """The order-value histogram with the candidates marked, over the margin curve."""
@@ -1265,9 +1301,16 @@ def threshold(
     thresholds = np.array(sorted(set(values)), dtype=float)
     bins = _sweep_bins(shop, period, float(thresholds.max()))
     typical = bins.fee_paid_median if bins.fee_paid_median is not None else (shipping_cost or 0.0)
-    result = _against_today(
-        bins, _sweep(bins, thresholds, used, window, typical_fee=typical), thresholds, t_now
-    )
+    # Who ships free because of a threshold: the orders from today's threshold up; with
+    # none known, those worth more than every order that paid a fee (none paid: all).
+    # Orders that ship free below that do so for another reason (a code, a promotion).
+    paid = bins.fee_sum > 0
+    if t_now is not None:
+        free_from = float(t_now)
+    else:
+        free_from = float(bins.value[paid].max()) + 0.005 if paid.any() else 0.0
+    sweep = _sweep(bins, thresholds, used, window, typical_fee=typical, free_from=free_from)
+    result = _against_today(bins, sweep, thresholds, t_now)
     above = thresholds / aov - 1
     rules = _rules(above)
     native = namespace(shop)
@@ -1306,6 +1349,7 @@ def threshold(
         margin_rate=bins.margin_rate,
         period=period,
         histogram=_histogram(bins, thresholds, window, native).to_native(),
+        new_fee=typical,
     )
 
 
@@ -1343,45 +1387,76 @@ def _threshold_headline(res: Threshold) -> str:
     money = fmt.in_currency(res.currency)[0]
     frame = nw.from_native(res.table, eager_only=True)
     rows = list(frame.iter_rows(named=True))
-    measure = "margin_change" if res.margin_rate is not None else "revenue_change"
-    best = max(rows, key=lambda r: r[measure])
-    pct = best["above_aov_pct"]
-    where = (
-        f"{fmt.pct(abs(pct), digits=0)} {'above' if pct >= 0 else 'below'} today's AOV of "
-        f"{money(res.aov)}"
-        if round(pct, 2) != 0
-        else f"today's AOV of {money(res.aov)}"
-    )
-    gain = best[measure]
-    what = "margin" if measure == "margin_change" else "revenue (margin needs unit costs)"
-    effect = (
-        f"would add {_amount(gain, res.currency)} of {what}"
-        if gain > 0
-        else f"would change {what} by {_amount(gain, res.currency, signed=True)}"
-    )
-    text = (
-        f"A free-shipping threshold of {money(best['threshold'])} ({where}) {effect} in "
-        f"{res.period} if {fmt.pct(res.top_up_share_used, digits=0)} of the "
-        f"{fmt.count(best['orders_within_reach'])} orders within reach top up "
-        f"({res.top_up_source}), the best of the {len(rows)} candidates"
-    )
+    margin = res.margin_rate is not None
+
+    def score(row: dict[str, Any]) -> float:
+        # Without unit costs the shipping fees given up still count against revenue.
+        if margin:
+            return float(row["margin_change"])
+        return float(row["revenue_change"] - row["shipping_cost_change"])
+
+    def place(row: dict[str, Any]) -> str:
+        pct = row["above_aov_pct"]
+        if round(pct, 2) == 0:
+            return f"today's AOV of {money(res.aov)}"
+        side = "above" if pct >= 0 else "below"
+        return f"{fmt.pct(abs(pct), digits=0)} {side} today's AOV of {money(res.aov)}"
+
+    best = max(rows, key=score)
+    gain = score(best)
+    what = "margin" if margin else "revenue net of shipping fees (margin needs unit costs)"
+    today = res.current_threshold
+    within = fmt.counted(int(best["orders_within_reach"]), "order")
+    share = f"{fmt.pct(res.top_up_share_used, digits=0)} of the orders within reach"
+    others = [r for r in rows if today is None or r["threshold"] != today]
+    if today is not None and best["threshold"] == today and others:
+        runner = max(others, key=score)
+        text = (
+            f"Today's free-shipping threshold of {money(today)} does best in {res.period}: "
+            f"the next best of the {len(rows)} candidates, {money(runner['threshold'])} "
+            f"({place(runner)}), would change {what} by "
+            f"{_amount(score(runner), res.currency, signed=True)} if {share} top up "
+            f"({res.top_up_source})"
+        )
+    elif gain > 0:
+        text = (
+            f"A free-shipping threshold of {money(best['threshold'])} ({place(best)}) would add "
+            f"{_amount(gain, res.currency)} of {what} in {res.period} if "
+            f"{fmt.pct(res.top_up_share_used, digits=0)} of the {within} within reach top up "
+            f"({res.top_up_source}), the best of the {len(rows)} candidates"
+        )
+    else:
+        text = (
+            f"No candidate threshold adds {what} in {res.period}: the least costly of the "
+            f"{len(rows)}, {money(best['threshold'])} ({place(best)}), would change it by "
+            f"{_amount(gain, res.currency, signed=True)} if "
+            f"{fmt.pct(res.top_up_share_used, digits=0)} of the {within} within reach top up "
+            f"({res.top_up_source})"
+        )
     fees = best["shipping_cost_change"]
-    if measure == "margin_change" and fees is not None and fees < 0:
+    if fees is not None and fees < 0 and gain > 0:
         text += (
             f" ({_amount(-fees, res.currency)} of it shipping fees from orders that ship free "
             f"today and would pay, if none of them is lost)"
         )
     ruled = {label: [r for r in rows if r["rule"] == label] for label in RULES}
     if all(ruled.values()):
-        scores = {label: max(r[measure] for r in rs) for label, rs in ruled.items()}
+        scores = {label: max(score(r) for r in rs) for label, rs in ruled.items()}
         first, second = sorted(scores, key=lambda k: scores[k], reverse=True)
-        text += f"; the '{first}' rule fits better than '{second}'"
+        verb = "fits better than" if scores[first] > 0 else "loses less than"
+        text += f"; the '{first}' rule {verb} '{second}'"
     if res.observed_top_up_share is not None and res.observed_ci is not None:
         text += (
             f". At today's {money(res.current_threshold)} threshold "
             f"{fmt.pct(res.observed_top_up_share, digits=0)} of the orders within reach topped "
             f"up (interval {fmt.pct(res.observed_ci[0], digits=0)} to "
             f"{fmt.pct(res.observed_ci[1], digits=0)})"
+        )
+    if res.new_fee == 0 and today is None:
+        text += (
+            f". No order pays for shipping in {res.period}, so the fees that orders below a "
+            "new threshold would pay are not counted: give the fee as shipping_cost "
+            "(--shipping-cost)"
         )
     return text + "."
 
