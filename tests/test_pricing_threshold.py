@@ -162,8 +162,8 @@ def test_sample_threshold_uses_the_observed_share(shop):
     assert d["current_threshold"] == 79.0
     assert d["observed_top_up_share"] == pytest.approx(d["top_up_share_used"], abs=1e-4)
     assert len(d["thresholds"]) == 12  # AOV +0 % to +50 %, and today's 79
-    rules = [r for r in res.rows() if r["rule"]]
-    assert {r["rule"] for r in rules} == set(th.RULES)
+    rules = [r for r in res.rows() if r["rule_of_thumb"]]
+    assert {r["rule_of_thumb"] for r in rules} == set(th.RULES)
     json.dumps(d)
     json.dumps(th.top_up_evidence(shop).to_dict())
     assert "rule fits better" in res.headline

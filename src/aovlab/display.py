@@ -171,6 +171,9 @@ LABELS: dict[str, str] = {
     "orders_above": "Orders already above",
     "margin_gained": "Margin from top-ups",
     "break_even_share": "Top-up share to break even",
+    "window": "Top-up window",
+    "missing_mass": "Orders missing below",
+    "excess_mass": "Extra orders above",
 }
 
 #: Machine values shown in words, by column.

@@ -796,7 +796,7 @@ THRESHOLD_FORMATS: Formats = {
     "shipping_cost_change": "money",
     "margin_change": "change",
     "top_up_share": "share",
-    "rule": "text",
+    "rule_of_thumb": "text",
 }
 #: The figures of every threshold row in the CLI's JSON.
 ROW_KEYS: tuple[str, ...] = (
@@ -867,6 +867,33 @@ class TopUpEvidence(Result):
             f"to {fmt.pct(self.ci_high, digits=0)}; {self.note}, {self.period})."
         )
 
+    def sections(self) -> list[Section]:
+        """The share with its interval and the masses behind it (the bins are the chart's)."""
+        if self.threshold is None:
+            return []
+        frame = nw.from_dict(
+            {
+                "threshold": [self.threshold],
+                "window": [self.window],
+                "top_up_share": [self.top_up_share],
+                "ci_low": [self.ci_low],
+                "ci_high": [self.ci_high],
+                "missing_mass": [self.missing_mass],
+                "excess_mass": [self.excess_mass],
+            },
+            backend=nw.get_native_namespace(nw.from_native(self.table, eager_only=True)),
+        )
+        formats: Formats = {
+            "threshold": "money",
+            "window": "money",
+            "top_up_share": "share",
+            "ci_low": "share",
+            "ci_high": "share",
+            "missing_mass": "number",
+            "excess_mass": "number",
+        }
+        return [Section(frame.to_native(), formats)]
+
     def chart(self) -> Any:
         """The histogram around the threshold (bars) and the counterfactual fit (line)."""
         import altair as alt
@@ -878,11 +905,22 @@ class TopUpEvidence(Result):
             return charts.message(self.headline)
         data = charts._data(frame)
         base = alt.Chart(data)
-        bars = base.mark_bar(opacity=0.6).encode(
-            x=alt.X("bin_start:Q", title=f"Order value ({self.currency or ''})"),
-            x2="bin_end:Q",
-            y=alt.Y("orders:Q", title="Orders"),
-            color=alt.Color("in_fit:N", title="Used in the fit"),
+        bars = (
+            base.transform_calculate(
+                region="datum.in_fit ? 'outside it: the fit' : 'where orders top up'"
+            )
+            .mark_bar(opacity=0.6)
+            .encode(
+                x=alt.X(
+                    "bin_start:Q",
+                    title=f"Order value ({self.currency or ''})",
+                    scale=alt.Scale(zero=False),
+                ),
+                x2="bin_end:Q",
+                y=alt.Y("orders:Q", title="Orders"),
+                y2=alt.datum(0),
+                color=alt.Color("region:N", title="Order values"),
+            )
         )
         line = base.mark_line(color="#b5443b").encode(x="bin_mid:Q", y="counterfactual:Q")
         rule = (
@@ -891,7 +929,10 @@ class TopUpEvidence(Result):
             .encode(x="t:Q")
         )
         return alt.layer(bars, line, rule).properties(
-            title=f"Order values around the {fmt.money(self.threshold, self.currency)} threshold"
+            title=alt.TitleParams(
+                f"Order values around the {fmt.money(self.threshold, self.currency)} threshold",
+                subtitle="Bars: orders; line: the orders expected without the threshold",
+            )
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -943,10 +984,7 @@ class Threshold(Result):
             f"up to it; {fmt.pct(self.top_up_share_used, digits=0)} of them top up "
             f"({self.top_up_source}). Shipping: net fees the shop gives up."
         )
-        # "rule" alone reads as another table's column ("Scores"): name it in full.
-        shown = nw.from_native(self.table, eager_only=True).rename({"rule": "rule_of_thumb"})
-        forms = {("rule_of_thumb" if k == "rule" else k): v for k, v in self.formats.items()}
-        return [Section(shown.to_native(), forms, note=note)]
+        return [Section(self.table, self.formats, note=note)]
 
     def chart(self) -> Any:
         """The order-value histogram with the candidates marked, over the margin curve."""
@@ -969,9 +1007,9 @@ class Threshold(Result):
             )
         )
         marks = (
-            alt.Chart(charts._data(table.select("threshold", "rule")))
+            alt.Chart(charts._data(table.select("threshold", "rule_of_thumb")))
             .mark_rule(color="#1f5f8b")
-            .encode(x="threshold:Q", tooltip=["threshold:Q", "rule:N"])
+            .encode(x="threshold:Q", tooltip=["threshold:Q", "rule_of_thumb:N"])
         )
         top = alt.layer(bars, marks).properties(height=220, title="Order values and candidates")
         if table["margin_change"].null_count() == len(table):
@@ -979,9 +1017,9 @@ class Threshold(Result):
         else:
             measure, title = "margin_change", "Margin change"
         curve = (
-            alt.Chart(charts._data(table.select("threshold", measure, "rule")))
+            alt.Chart(charts._data(table.select("threshold", measure, "rule_of_thumb")))
             .mark_line(point=True)
-            .encode(x=axis, y=alt.Y(f"{measure}:Q", title=title), tooltip=["rule:N"])
+            .encode(x=axis, y=alt.Y(f"{measure}:Q", title=title), tooltip=["rule_of_thumb:N"])
             .properties(height=200)
         )
         return alt.vconcat(top, curve)
@@ -1325,7 +1363,7 @@ def threshold(
             "shipping_cost_change": result.shipping_cost_change,
             "margin_change": result.margin_change,
             "top_up_share": np.full(len(thresholds), used),
-            "rule": rules,
+            "rule_of_thumb": rules,
         },
         native,
     )
@@ -1439,7 +1477,7 @@ def _threshold_headline(res: Threshold) -> str:
             f" ({_amount(-fees, res.currency)} of it shipping fees from orders that ship free "
             f"today and would pay, if none of them is lost)"
         )
-    ruled = {label: [r for r in rows if r["rule"] == label] for label in RULES}
+    ruled = {label: [r for r in rows if r["rule_of_thumb"] == label] for label in RULES}
     if all(ruled.values()):
         scores = {label: max(score(r) for r in rs) for label, rs in ruled.items()}
         first, second = sorted(scores, key=lambda k: scores[k], reverse=True)
