@@ -90,7 +90,8 @@ def _require_lines(shop: ShopData, what: str) -> None:
         raise AovlabInputError(
             f"{what} needs order lines",
             table="lines",
-            expected="a lines table with sku, quantity and unit_price (load it with lines=...)",
+            expected="a lines table with sku, quantity and unit_price (load it with lines=...; "
+            "--lines on the command line)",
             found="no lines table",
         )
 
@@ -271,7 +272,10 @@ class Elasticity(Result):
                 f" Not estimated, fewer than {self.min_category_skus} SKUs whose price "
                 f"changed: {listed}."
             )
-        return [Section(self.table, self.formats, note=note)]
+        # The categories not estimated are named in the note, not shown as rows of n/a.
+        table = nw.from_native(self.table, eager_only=True)
+        shown = table.filter(~nw.col("elasticity").is_null())
+        return [Section(shown.to_native(), self.formats, note=note)]
 
     def chart(self) -> Any:
         """Elasticity by category with its interval; the overall estimate as a reference."""
@@ -661,6 +665,21 @@ WHATIF_FORMATS: Formats = {
 }
 
 
+#: The what-if columns a person sees under the headline (``table`` has them all).
+WHATIF_SHOWN = (
+    "change",
+    "sku",
+    "product",
+    "units_before",
+    "units_after",
+    "price_before",
+    "price_after",
+    "margin_before",
+    "margin_after",
+    "margin_change",
+)
+
+
 @dataclass(repr=False)
 class WhatIf(Result):
     """The best-sellers' units, revenue, margin and AOV before and after a price change.
@@ -714,7 +733,9 @@ class WhatIf(Result):
                 f" {fmt.counted(self.missing_costs, 'SKU')} without unit cost: margin "
                 "cannot be shown."
             )
-        return [Section(self.table, self.formats, note=note)]
+        # A page has room for the figures a reader weighs; `table` keeps them all.
+        shown = nw.from_native(self.table, eager_only=True).select(*WHATIF_SHOWN)
+        return [Section(shown.to_native(), self.formats, note=note)]
 
     def chart(self) -> Any:
         """A waterfall per change: margin before, volume effect, price effect, margin after."""
