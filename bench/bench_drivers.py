@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import importlib
 import json
 import time
 from collections.abc import Callable
@@ -292,6 +293,60 @@ def counted(orders: pl.DataFrame, when: str, tz: str) -> pl.LazyFrame:
     )
 
 
+def hand_elasticity(shop: Any) -> dict:
+    """The weekly SKU panel in polars, then the same statistics as aovlab's (pyfixest)."""
+    import math
+
+    el = importlib.import_module("aovlab.pricing.elasticity")
+    counted_ids = (
+        shop.orders.lazy()
+        .filter((pl.col("status") != "cancelled") & ~pl.col("test"))
+        .select("order_id", pl.col("ordered_at").dt.truncate("1w").alias("period"))
+    )
+    panel = (
+        shop.lines.lazy()
+        .join(counted_ids, on="order_id")
+        .group_by("sku", "period")
+        .agg(
+            pl.col("quantity").sum().alias("units"),
+            (pl.col("quantity") * pl.col("unit_price")).sum().alias("value"),
+            pl.col("category").cast(pl.String).min(),
+        )
+        .filter((pl.col("units") > 0) & (pl.col("value") > 0))
+        .select(
+            pl.col("sku").cast(pl.String),
+            pl.col("period").cast(pl.String),
+            "category",
+            pl.col("units").cast(pl.Float64),
+            (pl.col("value") / pl.col("units")).alias("price"),
+        )
+        .sort("sku", "period")
+        .collect()
+        .to_pandas()
+    )
+    panel = el._steady(panel)
+    spread = el._price_spread(panel)
+    varies = set(spread[spread > math.log1p(el.PRICE_VARIATION)].index)
+    est, low, high, _ = el._fit(panel, varies, 2, 0.95)["overall"]
+    return {"elasticity": est, "low": low, "high": high, "skus": len(varies)}
+
+
+def with_elasticity(shop: Any) -> dict:
+    res = importlib.import_module("aovlab.pricing.elasticity").elasticity(shop)
+    return {
+        "elasticity": res.elasticity,
+        "low": res.ci_low,
+        "high": res.ci_high,
+        "skus": res.skus_with_variation,
+    }
+
+
+def same_elasticity(ours: dict, ref: dict) -> None:
+    assert ours["skus"] == ref["skus"], (ours, ref)
+    for key in ("elasticity", "low", "high"):
+        assert abs(ours[key] - ref[key]) <= 1e-9 * max(1.0, abs(ref[key])), (key, ours, ref)
+
+
 def hand_abtest(orders: pl.DataFrame, tz: str) -> dict:
     """Per-arm count, sum and sum of squares in polars, then Welch's test in scipy."""
     from scipy import stats
@@ -403,7 +458,21 @@ ANALYSES: dict[str, list[Case]] = {
         rfm_case(),
     ],
     "pricing": [
-        # The A/B read-out of the planted test (a month: about 45,000 orders at 1 M) and a
+        # The elasticity over every SKU's weekly panel (two years: 80 SKUs x 105 weeks),
+        Case(
+            label="elasticity, weekly panel of every SKU, all data",
+            aovlab=with_elasticity,
+            hand=hand_elasticity,
+            agree=same_elasticity,
+            orders=lambda shop: int(
+                shop.orders.lazy()
+                .filter((pl.col("status") != "cancelled") & ~pl.col("test"))
+                .select(pl.len())
+                .collect()
+                .item()
+            ),
+        ),
+        # the A/B read-out of the planted test (a month: about 45,000 orders at 1 M) and a
         # sweep of 50 free-shipping thresholds over the last year.
         Case(
             label=f"abtest, {AB_WINDOW}",
