@@ -512,7 +512,7 @@ def test_whatif_chart_is_a_waterfall_per_change(shop):
     values = next(iter(spec["datasets"].values()))
     assert len(values) == 8 and {v["scenario"] for v in values} == {"+5.0 % price", "+10.0 % price"}
     first = res.scenarios[0]
-    after = [v for v in values if v["step"] == "Margin after" and v["scenario"] == "+5.0 % price"]
+    after = [v for v in values if v["step"] == "After" and v["scenario"] == "+5.0 % price"]
     assert after[0]["high"] == pytest.approx(first["after"]["margin"], abs=1e-6)
     assert "Orders are assumed unchanged" in res.sections()[0].note
 

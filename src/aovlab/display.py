@@ -158,7 +158,7 @@ LABELS: dict[str, str] = {
     "share_within_reach": "Share of orders within reach",
     "aov_after": "AOV after",
     "revenue_change": "Revenue change",
-    "shipping_cost_change": "Shipping money given up",
+    "shipping_cost_change": "Shipping fees given up (− = more collected)",
     "top_up_share": "Top-up share",
     "rule_of_thumb": "Rule of thumb",
     "bin_start": "Order value from",

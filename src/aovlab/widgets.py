@@ -348,7 +348,7 @@ def pricing_explorer(
     today's AOV and the top-up share at the one observed in the data (else 0.30).
     ``elasticity`` is a number, the notebook's estimate, or None (estimated here).
     """
-    from ipywidgets import FloatSlider
+    from ipywidgets import IntSlider
 
     from aovlab import pricing
 
@@ -364,43 +364,34 @@ def pricing_explorer(
         print(f"aovlab: {exc}")
         return
     aov = float(start.aov)
-    share = float(start.top_up_share_used)
+    # Whole numbers on every slider (per cent, currency units): a browser rounds a value
+    # that is off its slider's steps and sends it back, which would draw everything twice.
+    price_pct = round(change * 100)
+    share_pct = round(float(start.top_up_share_used) * 100)
     first = round(aov * 1.1)
-    price = FloatSlider(
-        value=change,
-        min=-0.20,
-        max=0.20,
-        step=0.01,
-        description="price change",
-        readout_format="+.0%",
-    )
-    level = FloatSlider(
+    wide = {"description_width": "initial"}
+    price = IntSlider(value=price_pct, min=-20, max=20, description="price change (%)", style=wide)
+    level = IntSlider(
         value=first,
         min=round(aov * 0.8),
         max=round(aov * 1.6),
-        step=1.0,
         description="threshold",
-        readout_format=".0f",
+        style=wide,
     )
-    topping = FloatSlider(
-        value=share,
-        min=0.0,
-        max=1.0,
-        step=0.05,
-        description="top-up share",
-        readout_format=".0%",
-    )
+    topping = IntSlider(value=share_pct, min=0, max=100, description="top-up share (%)", style=wide)
 
-    def render(change: float, threshold: float, top_up_share: float) -> None:
+    def render(change: int, threshold: int, top_up_share: int) -> None:
         try:
-            what = pricing.whatif(shop, top=top, change=change, elasticity=elasticity, when=when)
+            what = pricing.whatif(
+                shop, top=top, change=change / 100, elasticity=elasticity, when=when
+            )
             fee = pricing.threshold(
                 shop,
-                candidates=[threshold],
+                candidates=[float(threshold)],
                 steps=0,
                 current=current_threshold,
                 shipping_cost=shipping_cost,
-                top_up_share=top_up_share,
+                top_up_share=top_up_share / 100,
                 when=when,
             )
         except AovlabInputError as exc:  # a pick the data cannot answer: say why, keep going
@@ -411,9 +402,9 @@ def pricing_explorer(
     explore(
         render,
         interactive,
-        change=price if interactive else change,
+        change=price if interactive else price_pct,
         threshold=level if interactive else first,
-        top_up_share=topping if interactive else share,
+        top_up_share=topping if interactive else share_pct,
     )
 
 

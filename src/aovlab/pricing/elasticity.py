@@ -651,7 +651,7 @@ WHATIF_FORMATS: Formats = {
     "sku": "text",
     "product": "text",
     "units_before": "quantity",
-    "units_after": "quantity",
+    "units_after": "count",
     "price_before": "money",
     "price_after": "money",
     "unit_cost": "money",
@@ -1109,16 +1109,16 @@ def _whatif_chart(res: WhatIf) -> Any:
             price = s["after"]["revenue"] - s["after"]["revenue"] / (1 + s["change"])
             volume = end - start - price
         steps = [
-            (f"{what.capitalize()} before", "total", 0.0, start, start),
+            ("Before", "total", 0.0, start, start),
             (
-                "Fewer / more units",
+                "Units",
                 "increase" if volume > 0 else "decrease",
                 start,
                 start + volume,
                 volume,
             ),
             ("Price", "increase" if price > 0 else "decrease", start + volume, end, price),
-            (f"{what.capitalize()} after", "total", 0.0, end, end),
+            ("After", "total", 0.0, end, end),
         ]
         for i, (step, kind, a, b, amount) in enumerate(steps):
             rows.append(

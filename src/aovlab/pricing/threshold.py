@@ -889,8 +889,8 @@ class TopUpEvidence(Result):
             "top_up_share": "share",
             "ci_low": "share",
             "ci_high": "share",
-            "missing_mass": "number",
-            "excess_mass": "number",
+            "missing_mass": "count",
+            "excess_mass": "count",
         }
         return [Section(frame.to_native(), formats)]
 
@@ -984,7 +984,9 @@ class Threshold(Result):
             f"up to it; {fmt.pct(self.top_up_share_used, digits=0)} of them top up "
             f"({self.top_up_source}). Shipping: net fees the shop gives up."
         )
-        return [Section(self.table, self.formats, note=note)]
+        # The share is the same on every row: it is in the note.
+        shown = nw.from_native(self.table, eager_only=True).drop("top_up_share")
+        return [Section(shown.to_native(), self.formats, note=note)]
 
     def chart(self) -> Any:
         """The order-value histogram with the candidates marked, over the margin curve."""
@@ -1001,15 +1003,24 @@ class Threshold(Result):
             alt.Chart(charts._data(hist))
             .mark_bar(opacity=0.5, color="#8c8c8c")
             .encode(
-                x=alt.X("bin_start:Q", title=f"Order value ({self.currency or ''})"),
+                x=alt.X(
+                    "bin_start:Q",
+                    title=f"Order value ({self.currency or ''})",
+                    scale=alt.Scale(zero=False),
+                ),
                 x2="bin_end:Q",
                 y=alt.Y("orders:Q", title="Orders"),
+                y2=alt.datum(0),
             )
         )
-        marks = (
-            alt.Chart(charts._data(table.select("threshold", "rule_of_thumb")))
-            .mark_rule(color="#1f5f8b")
-            .encode(x="threshold:Q", tooltip=["threshold:Q", "rule_of_thumb:N"])
+        candidates = alt.Chart(charts._data(table.select("threshold", "rule_of_thumb")))
+        marks = alt.layer(
+            candidates.mark_rule(color="#1f5f8b").encode(
+                x="threshold:Q", tooltip=["threshold:Q", "rule_of_thumb:N"]
+            ),
+            candidates.mark_text(angle=270, align="left", dx=4, dy=-4, fontSize=10).encode(
+                x="threshold:Q", y=alt.value(4), text=alt.Text("threshold:Q", format=".0f")
+            ),
         )
         top = alt.layer(bars, marks).properties(height=220, title="Order values and candidates")
         if table["margin_change"].null_count() == len(table):
