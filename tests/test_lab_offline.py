@@ -285,8 +285,19 @@ def _redraw(page: Any, explorer: Any, book: str, act: Callable[[], None]) -> str
 
 
 def _shoot(page: Any, locator: Any, path: Path) -> None:
-    locator.scroll_into_view_if_needed()
-    page.screenshot(path=str(path))
+    """A screenshot for a person to look at; it checks nothing, so it never fails a test.
+
+    JupyterLab renders long notebooks in a window of cells: a cell scrolled far away may
+    be detached while the page settles, and scrolling to it can time out.
+    """
+    from playwright.sync_api import Error as PlaywrightError
+
+    try:
+        locator.scroll_into_view_if_needed(timeout=5_000)
+        page.screenshot(path=str(path))
+    except PlaywrightError as exc:
+        print(f"\nno screenshot {path.name}: {str(exc).splitlines()[0]}")
+        return
     print(f"\nscreenshot: {path}")
 
 
