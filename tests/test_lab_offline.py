@@ -1,10 +1,9 @@
-"""A person opens the drivers and the price notebooks in JupyterLab with no network.
+"""A person opens the drivers notebook in JupyterLab with no network: every chart draws.
 
-JupyterLab runs on 127.0.0.1 in a temp copy of the notebooks (one server for the module);
-for each notebook a fresh headless Chromium runs all cells with every request that would
-leave loopback aborted (and a proxy that leads nowhere), checks every chart is drawn, then
-moves the notebook's explorer controls (the drivers' dimension; the price change, the
-threshold and the top-up share) and checks that its output and charts are drawn again. Needs Debian's /usr/bin/chromium and the playwright package (its driver
+JupyterLab runs on 127.0.0.1 in a temp copy of the notebooks; headless Chromium runs all
+cells with every request that would leave loopback aborted (and a proxy that leads
+nowhere), then changes a control of the drivers explorer and checks that its charts are
+drawn again. Needs Debian's /usr/bin/chromium and the playwright package (its driver
 only: never `playwright install`); `make test` installs Chromium where it can.
 """
 
@@ -19,11 +18,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlparse
 
 import nbformat
@@ -32,8 +27,7 @@ import pytest
 from aovlab.report import NOTEBOOKS_DIR
 
 CHROMIUM = Path("/usr/bin/chromium")
-DRIVERS = "01_aov_drivers.ipynb"
-PRICING = "03_price_sensitivity.ipynb"
+BOOK = "01_aov_drivers.ipynb"
 ROOT = NOTEBOOKS_DIR.parent
 LAUNCH_ARGS = [
     "--headless",
@@ -47,8 +41,8 @@ LAUNCH_ARGS = [
 ]
 #: A chart drawn by vega-embed (svg or canvas renderer).
 DRAWN = ".vega-embed svg.marks, .vega-embed canvas"
-#: The charts each notebook's explorer draws for one choice of its controls.
-EXPLORER_CHARTS = {DRIVERS: 1, PRICING: 2}
+#: The charts the drivers explorer draws for one choice of its controls.
+EXPLORER_CHARTS = 1
 
 
 def _missing() -> str | None:
@@ -88,8 +82,7 @@ def _lab_home(tmp: Path) -> Path:
     """A temp copy of the notebooks with the sample data at ../data/sample, and Lab settings."""
     home = tmp / "home"
     (home / "notebooks").mkdir(parents=True)
-    for book in EXPLORER_CHARTS:
-        shutil.copy(NOTEBOOKS_DIR / book, home / "notebooks" / book)
+    shutil.copy(NOTEBOOKS_DIR / BOOK, home / "notebooks" / BOOK)
     (home / "data").mkdir()
     (home / "data" / "sample").symlink_to(ROOT / "data" / "sample")
     # Draw every cell, also those scrolled out of view, so the charts can be counted.
@@ -167,184 +160,107 @@ KERNEL_IDLE = """() => {
 }"""
 
 
-# Every chart drawn and the kernel idle, both for 1.5 s on end; or a script failed to load.
-SETTLED = """([sel, n]) => {
-  if (document.body.innerText.includes("Error loading script")) return true;
-  const panel = window.jupyterapp.shell.currentWidget;
-  const ok = panel?.sessionContext?.session?.kernel?.status === "idle"
-    && document.querySelectorAll(sel).length >= n;
-  if (!ok) { window.__aovlabSettled = undefined; return false; }
-  window.__aovlabSettled ??= Date.now();
-  return Date.now() - window.__aovlabSettled > 1500;
-}"""
-# The explorer's output (the last interact on the page) shows new text, and its charts.
-REDRAWN = """([before, n]) => {
-  const out = [...document.querySelectorAll('.widget-interact')].at(-1)
-    .querySelector('.widget-output');
-  return out.innerText !== before
-    && out.querySelectorAll('.vega-embed svg.marks, .vega-embed canvas').length >= n;
-}"""
-
-
-@dataclass
-class Lab:
-    home: Path
-    url: str
-    shots: Path
-
-
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    """One JupyterLab on 127.0.0.1 serving a temp copy of the notebooks."""
-    tmp = tmp_path_factory.mktemp("lab")
-    home = _lab_home(tmp)
-    port, token = _free_port(), "aovlab-offline-test"
-    server = _start_lab(tmp, home, port, token)
-    try:
-        yield Lab(home, f"http://127.0.0.1:{port}/lab/tree/notebooks/{{}}?token={token}", tmp)
-    finally:
-        _stop(server)
-
-
-@contextmanager
-def _offline_page(lab: Lab, book: str) -> Iterator[Any]:
-    """A fresh headless Chromium on ``book`` with every non-loopback request aborted.
-
-    Yields the page once all cells have run and every chart is drawn (the notebook's chart
-    cells and its explorer's); fails if any request tried to leave loopback.
-    """
+def test_charts_draw_in_jupyterlab_without_network(tmp_path: Path):
     from playwright.sync_api import sync_playwright
 
-    expected = _chart_cells(lab.home / "notebooks" / book) + EXPLORER_CHARTS[book]
+    started = time.monotonic()
+    home = _lab_home(tmp_path)
+    port, token = _free_port(), "aovlab-offline-test"
+    expected = _chart_cells(home / "notebooks" / BOOK) + EXPLORER_CHARTS
     assert expected >= 5
     left_loopback: list[str] = []
 
-    def loopback(url: str) -> bool:
-        parts = urlparse(url)
-        return parts.scheme in ("data", "blob") or parts.hostname == "127.0.0.1"
-
-    def only_loopback(route: Any) -> None:
-        if loopback(route.request.url):
+    def only_loopback(route) -> None:
+        url = urlparse(route.request.url)
+        if url.scheme in ("data", "blob") or url.hostname == "127.0.0.1":
             route.continue_()
         else:
             left_loopback.append(route.request.url)
             route.abort()
 
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=LAUNCH_ARGS, timeout=60_000
-        )
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 1400})
-            page.set_default_timeout(60_000)
-            page.on("request", lambda r: None if loopback(r.url) else left_loopback.append(r.url))
-            page.route("**/*", only_loopback)
-            page.goto(lab.url.format(book), wait_until="domcontentloaded")
-            page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)
-            page.wait_for_function(KERNEL_IDLE, timeout=90_000)
-            page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
-            page.wait_for_function(ALL_RUN, timeout=180_000, polling=500)
-            # Until every chart is drawn with the kernel idle for a while (a slider that
-            # snaps its start value to its step sends it back and the explorer draws
-            # again), or a chart says it could not load its script.
-            page.wait_for_function(SETTLED, arg=[DRAWN, expected], timeout=60_000, polling=250)
-            text = page.locator("body").inner_text()
-            assert "Error loading script" not in text
-            assert "JavaScript Error" not in text
-            assert "Traceback" not in text
-            # The chart cells draw; on start the explorer may hold (or leave outside its widget)
-            # charts of a first draw (its start value snaps, so it draws twice): steps check it.
-            outside = page.evaluate(
-                "(sel) => [...document.querySelectorAll(sel)]"
-                ".filter((c) => !c.closest('.widget-interact')).length",
-                DRAWN,
-            )
-            assert outside >= expected - EXPLORER_CHARTS[book], outside
-            drawn = page.locator(DRAWN).count()
-            assert drawn >= expected, f"{drawn} charts drawn, {expected} expected"
-            yield page
-            assert "Error loading script" not in page.locator("body").inner_text()
-        finally:
-            browser.close()
-    assert not left_loopback, left_loopback
-
-
-def _redraw(page: Any, explorer: Any, book: str, act: Callable[[], None]) -> str:
-    """Run ``act`` (a change of a control); wait until the explorer has drawn anew.
-
-    Returns the explorer's new output text.
-    """
-    output = explorer.locator(".widget-output")
-    before = output.inner_text()
-    act()
-    page.wait_for_function(REDRAWN, arg=[before, 1], timeout=60_000)
-    page.wait_for_function(KERNEL_IDLE, timeout=60_000)
-    page.wait_for_function(REDRAWN, arg=[before, EXPLORER_CHARTS[book]], timeout=60_000)
-    assert explorer.locator(DRAWN).count() == EXPLORER_CHARTS[book]
-    return str(output.inner_text())
-
-
-def _shoot(page: Any, locator: Any, path: Path) -> None:
-    """A screenshot for a person to look at; it checks nothing, so it never fails a test.
-
-    JupyterLab renders long notebooks in a window of cells: a cell scrolled far away may
-    be detached while the page settles, and scrolling to it can time out.
-    """
-    from playwright.sync_api import Error as PlaywrightError
-
+    lab = _start_lab(tmp_path, home, port, token)
     try:
-        locator.scroll_into_view_if_needed(timeout=5_000)
-        page.screenshot(path=str(path))
-    except PlaywrightError as exc:
-        print(f"\nno screenshot {path.name}: {str(exc).splitlines()[0]}")
-        return
-    print(f"\nscreenshot: {path}")
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(
+                executable_path=str(CHROMIUM), headless=True, args=LAUNCH_ARGS, timeout=60_000
+            )
+            try:
+                page = browser.new_page(viewport={"width": 1280, "height": 1400})
+                page.set_default_timeout(60_000)
+                page.on(
+                    "request",
+                    lambda r: (
+                        None
+                        if urlparse(r.url).scheme in ("data", "blob")
+                        or urlparse(r.url).hostname == "127.0.0.1"
+                        else left_loopback.append(r.url)
+                    ),
+                )
+                page.route("**/*", only_loopback)
+                page.goto(
+                    f"http://127.0.0.1:{port}/lab/tree/notebooks/{BOOK}?token={token}",
+                    wait_until="domcontentloaded",
+                )
+                page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)
+                page.wait_for_function(KERNEL_IDLE, timeout=90_000)
+                page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+                page.wait_for_function(ALL_RUN, timeout=180_000, polling=500)
+                # Until every chart is drawn, or one says it could not load its script.
+                page.wait_for_function(
+                    f"""() => document.querySelectorAll({DRAWN!r}).length >= {expected}
+                      || document.body.innerText.includes("Error loading script")""",
+                    timeout=60_000,
+                )
+                drawn = page.locator(DRAWN).count()
+                text = page.locator("body").inner_text()
+                assert "Error loading script" not in text
+                assert "JavaScript Error" not in text
+                assert drawn == expected, f"{drawn} charts drawn, {expected} expected"
+                page.locator(".vega-embed").first.scroll_into_view_if_needed()
+                page.screenshot(path=str(tmp_path / "charts.png"))
 
-
-def test_drivers_notebook_draws_without_network(lab: Lab):
-    started = time.monotonic()
-    with _offline_page(lab, DRIVERS) as page:
-        _shoot(page, page.locator(".vega-embed").first, lab.shots / "01_charts.png")
-        # Change the explorer's dimension: its output is drawn again.
-        explorer = page.locator(".widget-interact").last
-        explorer.scroll_into_view_if_needed()
-        assert explorer.locator(DRAWN).count() == EXPLORER_CHARTS[DRIVERS]
-        chart_before = explorer.locator(".vega-embed").first.text_content()
-        select = explorer.locator(".widget-dropdown", has_text="dimension").locator("select")
-        options = select.locator("option").all_text_contents()
-        assert len(options) > 1, options
-        _redraw(page, explorer, DRIVERS, lambda: select.select_option(index=1))
-        assert explorer.locator(".vega-embed").first.text_content() != chart_before
-        _shoot(page, explorer.locator(".vega-embed").first, lab.shots / "01_explorer.png")
-    print(f"lab test, {DRIVERS}: {time.monotonic() - started:.0f} s")
-
-
-def test_pricing_notebook_draws_without_network(lab: Lab):
-    started = time.monotonic()
-    with _offline_page(lab, PRICING) as page:
-        cells = page.locator(".jp-CodeCell", has=page.locator(".vega-embed"))
-        for i in range(cells.count()):
-            _shoot(page, cells.nth(i), lab.shots / f"03_chart_cell_{i}.png")
-        explorer = page.locator(".widget-interact").last
-        explorer.scroll_into_view_if_needed()
-        charts = explorer.locator(".vega-embed")
-        assert charts.count() == EXPLORER_CHARTS[PRICING]
-        _shoot(page, explorer, lab.shots / "03_explorer_start.png")
-        # Each slider, one step to the right: the what-if or the threshold is computed anew.
-        for name, chart in (("price change", 0), ("threshold", 1), ("top-up share", 1)):
-            slider = explorer.locator(".widget-hslider", has_text=name)
-            readout = slider.locator(".widget-readout").inner_text()
-            drawn_before = charts.nth(chart).inner_html()
-            before = explorer.locator(".widget-output").inner_text()
-
-            def step(slider: Any = slider) -> None:
-                slider.locator(".noUi-handle").focus()
-                page.keyboard.press("ArrowRight")
-
-            after = _redraw(page, explorer, PRICING, step)
-            assert slider.locator(".widget-readout").inner_text() != readout, name
-            assert after != before, name
-            assert charts.nth(chart).inner_html() != drawn_before, name
-            shot = lab.shots / f"03_explorer_{name.replace(' ', '_')}.png"
-            _shoot(page, explorer, shot)
-    print(f"lab test, {PRICING}: {time.monotonic() - started:.0f} s")
+                # Change the explorer's dimension: its output is drawn again.
+                explorer = page.locator(".widget-interact").last
+                explorer.scroll_into_view_if_needed()
+                charts = explorer.locator(DRAWN)
+                assert charts.count() == EXPLORER_CHARTS
+                before = explorer.locator(".widget-output").inner_text()
+                chart_before = explorer.locator(".vega-embed").first.text_content()
+                dropdown = explorer.locator(".widget-dropdown", has_text="dimension")
+                select = dropdown.locator("select")
+                options = select.locator("option").all_text_contents()
+                assert len(options) > 1, options
+                select.select_option(index=1)
+                page.wait_for_function(
+                    """([before]) => {
+                      const out = [...document.querySelectorAll('.widget-interact')].at(-1)
+                        .querySelector('.widget-output');
+                      return out.innerText !== before
+                        && out.querySelectorAll('.vega-embed svg.marks, .vega-embed canvas')
+                          .length > 0;
+                    }""",
+                    arg=[before],
+                    timeout=60_000,
+                )
+                page.wait_for_function(KERNEL_IDLE, timeout=60_000)
+                page.wait_for_function(
+                    """([n, sel]) => {
+                      const out = [...document.querySelectorAll('.widget-interact')].at(-1);
+                      return out.querySelectorAll(sel).length >= n;
+                    }""",
+                    arg=[EXPLORER_CHARTS, DRAWN],
+                    timeout=60_000,
+                )
+                assert charts.count() == EXPLORER_CHARTS
+                chart_after = explorer.locator(".vega-embed").first.text_content()
+                assert chart_after != chart_before
+                assert "Error loading script" not in page.locator("body").inner_text()
+                explorer.locator(".vega-embed").first.scroll_into_view_if_needed()
+                page.screenshot(path=str(tmp_path / "explorer.png"))
+                print(f"\nscreenshots: {tmp_path / 'charts.png'}, {tmp_path / 'explorer.png'}")
+            finally:
+                browser.close()
+    finally:
+        _stop(lab)
+    assert not left_loopback, left_loopback
+    print(f"lab test: {time.monotonic() - started:.0f} s")
