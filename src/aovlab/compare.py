@@ -143,3 +143,17 @@ def small_frame(columns: dict[str, Any], backend: Any) -> nw.DataFrame[Any]:
 def namespace(shop: ShopData) -> Any:
     """The shop's dataframe library (polars, pandas), for result tables: no row is read."""
     return nw.get_native_namespace(shop.scan().select("order_id").head(0).collect())
+
+
+def counted_span(shop: ShopData) -> tuple[Any, Any]:
+    """The first and last counted order's time (None, None without any): one aggregation."""
+    from aovlab.model import is_counted
+
+    first, last = (
+        shop.scan()
+        .filter(is_counted())
+        .select(nw.col("ordered_at").min().alias("a"), nw.col("ordered_at").max().alias("b"))
+        .collect()
+        .row(0)
+    )
+    return first, last

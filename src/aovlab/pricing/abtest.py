@@ -42,7 +42,7 @@ import numpy as np
 from scipy import stats
 
 from aovlab import fmt, intervals, metrics, periods
-from aovlab.compare import small_frame
+from aovlab.compare import counted_span, small_frame
 from aovlab.dimensions import MISSING
 from aovlab.errors import AovlabInputError
 from aovlab.model import ShopData, finite_or_none, is_counted
@@ -707,13 +707,7 @@ def _has_orders(shop: ShopData, window: periods.Window) -> bool:
 
 def _data_span(shop: ShopData) -> str:
     """Where the counted orders are, for an error about a window without any."""
-    first, last = (
-        shop.scan()
-        .filter(is_counted())
-        .select(nw.col("ordered_at").min().alias("a"), nw.col("ordered_at").max().alias("b"))
-        .collect()
-        .row(0)
-    )
+    first, last = counted_span(shop)
     if first is None:
         return "the shop has none"
     return f"the data runs from {first:%Y-%m-%d} to {last:%Y-%m-%d}"

@@ -101,7 +101,7 @@ import narwhals.stable.v2 as nw
 import numpy as np
 
 from aovlab import fmt, intervals, metrics, periods
-from aovlab.compare import namespace, small_frame
+from aovlab.compare import counted_span, namespace, small_frame
 from aovlab.errors import AovlabInputError
 from aovlab.model import ShopData, is_counted
 from aovlab.results import Formats, Result, Section
@@ -216,13 +216,7 @@ def _default_when(shop: ShopData, when: str | None) -> str:
 
 
 def _no_orders(shop: ShopData, when: str) -> AovlabInputError:
-    first, last = (
-        shop.scan()
-        .filter(is_counted())
-        .select(nw.col("ordered_at").min().alias("a"), nw.col("ordered_at").max().alias("b"))
-        .collect()
-        .row(0)
-    )
+    first, last = counted_span(shop)
     found = (
         f"none; the data runs from {first:%Y-%m-%d} to {last:%Y-%m-%d}"
         if first is not None
