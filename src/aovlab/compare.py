@@ -157,3 +157,20 @@ def counted_span(shop: ShopData) -> tuple[Any, Any]:
         .row(0)
     )
     return first, last
+
+
+def last_year(shop: ShopData) -> str:
+    """The 12 calendar months ending with the last counted order's month (``a..b``).
+
+    The default window of the analyses that describe the shop as it is now; a clear
+    error when the shop has no counted order.
+    """
+    last = counted_span(shop)[1]
+    if last is None:
+        raise AovlabInputError(
+            "no counted orders",
+            table="orders",
+            expected="orders that are not cancelled or tests",
+            found="none",
+        )
+    return periods.trailing(f"{last:%Y-%m}", 12)

@@ -51,9 +51,9 @@ import narwhals.stable.v2 as nw
 import numpy as np
 
 from aovlab import fmt, intervals, metrics, periods
-from aovlab.compare import namespace, small_frame
+from aovlab.compare import last_year, namespace, small_frame
 from aovlab.errors import AovlabInputError
-from aovlab.model import ShopData, collect_all, finite_or_none, is_counted
+from aovlab.model import ShopData, collect_all, finite_or_none
 from aovlab.results import Formats, Result, Section, Unavailable
 
 __all__ = [
@@ -844,15 +844,7 @@ def _elasticity_of(shop: ShopData, given: float | Elasticity | None) -> tuple[fl
 
 
 def _default_window(shop: ShopData) -> periods.Window:
-    last = shop.scan().filter(is_counted()).select(nw.col("ordered_at").max()).collect().item()
-    if last is None:
-        raise AovlabInputError(
-            "no counted orders",
-            table="orders",
-            expected="orders that are not cancelled or tests",
-            found="none",
-        )
-    return periods.parse_window(periods.trailing(f"{last:%Y-%m}", 12))
+    return periods.parse_window(last_year(shop))
 
 
 def whatif(

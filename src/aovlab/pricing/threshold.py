@@ -101,7 +101,7 @@ import narwhals.stable.v2 as nw
 import numpy as np
 
 from aovlab import fmt, intervals, metrics, periods
-from aovlab.compare import counted_span, namespace, small_frame
+from aovlab.compare import counted_span, last_year, namespace, small_frame
 from aovlab.errors import AovlabInputError
 from aovlab.model import ShopData, is_counted
 from aovlab.results import Formats, Result, Section
@@ -204,15 +204,7 @@ def _default_when(shop: ShopData, when: str | None) -> str:
     if when is not None:
         periods.parse_window(when)
         return when
-    last = shop.scan().filter(is_counted()).select(nw.col("ordered_at").max()).collect().item()
-    if last is None:
-        raise AovlabInputError(
-            "no counted orders",
-            table="orders",
-            expected="orders that are not cancelled or tests",
-            found="none",
-        )
-    return periods.trailing(f"{last:%Y-%m}", 12)
+    return last_year(shop)
 
 
 def _no_orders(shop: ShopData, when: str) -> AovlabInputError:
