@@ -33,6 +33,7 @@ _LAZY = (
     "customers",
     "intervals",
     "pricing",
+    "bundles",
     "results",
 )
 
@@ -47,6 +48,7 @@ __all__ = [
     "AovlabInputError",
     "Note",
     "ShopData",
+    "bundles",
     "charts",
     "dimensions",
     "drivers",

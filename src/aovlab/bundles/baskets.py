@@ -1,0 +1,95 @@
+"""Orders as baskets: each counted order's distinct items, lazily, in the engine.
+
+The one definition the co-purchase mining and the bundle margin calculator share:
+
+- an order counts as in every other analysis (:func:`aovlab.model.is_counted`: not
+  cancelled, not a test) and lies in the window;
+- an item is a SKU (``level="sku"``) or a category (``level="category"``), counted
+  once per order however many lines or units carry it;
+- lines without a SKU never form a basket item.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import narwhals.stable.v2 as nw
+
+from aovlab import metrics, periods
+from aovlab.compare import last_year
+from aovlab.errors import AovlabInputError
+from aovlab.model import ShopData
+
+__all__ = ["LEVELS", "Level", "baskets", "require_lines", "window"]
+
+Level = Literal["sku", "category"]
+#: The item levels baskets can be built at.
+LEVELS: tuple[str, ...] = ("sku", "category")
+
+
+def require_lines(shop: ShopData, what: str) -> None:
+    """A clear error when the shop has no order lines (baskets need them)."""
+    if shop.lines is None:
+        raise AovlabInputError(
+            f"{what} needs order lines",
+            table="lines",
+            expected="a lines table with order_id, sku, quantity and unit_price (load it "
+            "with lines=...; --lines on the command line)",
+            found="no lines table",
+        )
+
+
+def check_level(level: Any) -> str:
+    """``level`` itself, or a clear error naming the levels there are."""
+    if level not in LEVELS:
+        raise AovlabInputError(
+            "unknown basket level",
+            expected=" or ".join(repr(x) for x in LEVELS),
+            found=repr(level),
+        )
+    return str(level)
+
+
+def window(shop: ShopData, when: str | periods.Window | None) -> periods.Window:
+    """The window asked for; by default the 12 months to the last counted order."""
+    if isinstance(when, periods.Window):
+        return when
+    return periods.parse_window(last_year(shop) if when is None else when)
+
+
+def baskets(shop: ShopData, *, level: str = "sku", when: str | periods.Window | None = None) -> Any:
+    """Each counted order's distinct items in the window: a lazy ``(order_id, item)`` frame.
+
+    Parameters
+    ----------
+    shop : ShopData
+        A shop with order lines.
+    level : {"sku", "category"}
+        What an item is.
+    when : str or Window, optional
+        The period (``2026-10``, ``2026Q3``, ``2025-11..2026-10``); by default the 12
+        months to the last counted order.
+
+    Returns
+    -------
+    narwhals.LazyFrame
+        Columns ``order_id`` and ``item`` (text), one row per order and item.
+
+    Examples
+    --------
+    >>> import aovlab
+    >>> shop = aovlab.sample.load()
+    >>> b = baskets(shop, when="2026-10").collect()
+    >>> b.columns, b["order_id"].n_unique() == metrics.kpis(shop, when="2026-10").table["orders"][0]
+    (['order_id', 'item'], True)
+    """
+    require_lines(shop, "A basket analysis")
+    column = check_level(level)
+    span = window(shop, when)
+    orders = metrics.order_table(shop, when=span, lazy=True).select("order_id")
+    lines = (
+        shop.scan("lines")
+        .select("order_id", nw.col(column).alias("item"))
+        .filter(~nw.col("item").is_null())
+    )
+    return lines.join(orders, on="order_id", how="inner").unique(["order_id", "item"])
