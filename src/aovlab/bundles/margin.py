@@ -286,7 +286,10 @@ def _collect(shop: ShopData, bundles: Sequence[tuple[str, ...]], span: periods.W
     )
 
     def floats(name: str) -> np.ndarray:
-        return np.nan_to_num(rows[name].cast(nw.Float64()).to_numpy().astype(float), nan=0.0)
+        # Rounded to 1e-6: the engine may add a sum's terms in any order, and those last
+        # bits must not tell one bundle's call from another's (margins == bundle_margin).
+        values = rows[name].cast(nw.Float64()).to_numpy().astype(float)
+        return np.round(np.nan_to_num(values, nan=0.0), 6)
 
     item = [str(s) for s in rows["item"].to_list()]
     first = {s: item.index(s) for s in union}
@@ -860,8 +863,8 @@ def _bundle_headline(res: BundleMargin) -> str:
         )
     elif be > 1:
         text += (
-            f"; it does not pay even if all {candidates} (it would take "
-            f"{fmt.pct(be, digits=0)} of them)"
+            f"; it does not pay even if all {candidates} (break-even would need "
+            f"{fmt.number(be, 1)} times as many)"
         )
     else:
         digits = 0 if be >= 0.095 else 1
