@@ -506,6 +506,17 @@ def test_a_shop_without_unit_costs_needs_a_cost_rate():
     table = margins(shop, [("A", "B")], cost_rate=0.5)
     assert table["margin_per_bundle"].to_list() == [res.margin_per_bundle]
     assert table["break_even_take_rate"].to_list() == [res.break_even_take_rate]
+    # A SKU whose lines carry a cost on some lines: the average over those lines.
+    orders, lines = _tiny_frames()
+    lines = lines.with_columns(
+        pl.when(pl.col("order_id") == "3")
+        .then(None)
+        .otherwise(pl.col("unit_cost"))
+        .alias("unit_cost")
+    )
+    shop = ShopData.from_frames(orders, lines, currency="EUR", timezone="Europe/Stockholm")
+    partial = bundle_margin(shop, ["A", "B"], discount=0.10)
+    assert partial.table["unit_cost"].to_list() == pytest.approx([4.0, 12.0])  # B: order 1
     # A stated cost rate never replaces the costs the lines carry.
     costed = bundle_margin(_tiny(), ["A", "B"], discount=0.10, cost_rate=0.9)
     assert costed.table["cost_source"].to_list() == ["order lines", "order lines"]
@@ -567,6 +578,16 @@ def test_margins_bad_input():
         margins(shop, [("A", "B"), ("A",)])
     with pytest.raises(AovlabInputError, match="discount is out of range"):
         margins(shop, [("A", "B")], discount=0)
+
+
+def test_a_sku_sold_in_zero_units_is_refused():
+    orders, lines = _tiny_frames()
+    lines = lines.with_columns(
+        pl.when(pl.col("sku") == "C").then(0.0).otherwise(pl.col("quantity")).alias("quantity")
+    )
+    shop = ShopData.from_frames(orders, lines, currency="EUR", timezone="Europe/Stockholm")
+    with pytest.raises(AovlabInputError, match="no units sold of C"):
+        bundle_margin(shop, ["B", "C"], discount=0.1)
 
 
 def test_a_shop_without_lines_is_refused():

@@ -513,10 +513,20 @@ def _prepare(
     counts = _collect(shop, bundles, span)
     if not counts.orders:
         raise _no_orders(shop, span)
-    unknown = [s for s, u in zip(counts.sku, counts.units, strict=True) if not u > 0]
+    order = [s for b in bundles for s in b]
+    unknown = [s for s, n in zip(counts.sku, counts.orders_with, strict=True) if not n > 0]
     if unknown:
-        order = [s for b in bundles for s in b]
-        raise _refuse_unknown(shop, sorted(set(unknown), key=order.index), span)
+        raise _refuse_unknown(shop, sorted(unknown, key=order.index), span)
+    no_units = [s for s, u in zip(counts.sku, counts.units, strict=True) if not u > 0]
+    if no_units:
+        raise AovlabInputError(
+            f"no units sold of {', '.join(sorted(no_units, key=order.index))}",
+            table="lines",
+            column="quantity",
+            expected=f"lines with a quantity above 0 in {span.label} (the list price is the "
+            "average price paid per unit)",
+            found="a quantity of 0 on every line",
+        )
     return counts, span, _months(span)
 
 
