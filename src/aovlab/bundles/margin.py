@@ -731,12 +731,18 @@ class BundleMargin(Result):
             .encode(x=x, y=y, tooltip=["what:N", *tooltip])
         )
         title = " + ".join(self.skus)
-        subtitle = (
-            f"Break-even at a take rate of {fmt.pct(be, digits=1)} (dashed); the point: "
-            f"{fmt.pct(self.take_rate, digits=0)}"
-            if be is not None
-            else "No take rate makes the bundle pay"
-        )
+        chosen_text = f"orange: the chosen {fmt.pct(self.take_rate, digits=0)}"
+        if be is None:
+            subtitle = f"No take rate makes the bundle pay; {chosen_text}"
+        elif be > top:
+            subtitle = (
+                f"It does not pay even if every candidate order takes it (break-even "
+                f"{fmt.number(be, 1)} times the candidates); {chosen_text}"
+            )
+        else:
+            subtitle = (
+                f"Break-even at a take rate of {fmt.pct(be, digits=1)} (dashed); {chosen_text}"
+            )
         return alt.layer(*layers).properties(
             title=alt.TitleParams(f"Bundle {title}: margin against take rate", subtitle=subtitle)
         )
