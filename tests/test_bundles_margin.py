@@ -142,6 +142,9 @@ def test_the_hand_worked_headline_and_a_price_instead_of_a_discount():
     assert priced.headline.startswith(
         "A bundle of Socks and Cap at €36.90 (instead of €41.00, 10 % off) gives away €4.10"
     )
+    odd = bundle_margin(_tiny(), ["A", "B"], discount=0.125, take_rate=0.075, when="2026-01")
+    assert odd.headline.startswith("A 12.5 % bundle of Socks and Cap (€35.88 instead of €41.00)")
+    assert "At a 7.5 % take rate margin falls by" in odd.headline
     # At the list price nothing is given away; every taker adds margin.
     full = bundle_margin(_tiny(), ["A", "B"], price=41.0)
     assert full.discount_given_away == 0 and full.break_even_take_rate == 0

@@ -542,6 +542,12 @@ def _curve(agg: _Aggregates, fig: _Figures, take_rate: float) -> dict[str, np.nd
     return {"take_rate": rates, "margin_change_per_1000_orders": _per_1000(change, agg.orders)}
 
 
+def _share(value: float) -> str:
+    """A share as a whole percentage when it is one (10 %), else to one place (7.5 %)."""
+    whole = abs(value * 100 - round(value * 100)) < 1e-6
+    return fmt.pct(value, digits=0 if whole else 1)
+
+
 def _plain(text: str) -> str:
     """A product name as plain text on one line (names are the client's, untrusted)."""
     return " ".join(str(text).split())
@@ -660,7 +666,7 @@ class BundleMargin(Result):
         }
         note = (
             f"{self.period}, {fmt.counted(self.orders, 'counted order')}; at a take rate of "
-            f"{fmt.pct(self.take_rate, digits=0)} of the candidate orders. List prices are "
+            f"{_share(self.take_rate)} of the candidate orders. List prices are "
             "the average prices paid on the order lines, before order-level discounts."
         )
         return [
@@ -731,7 +737,7 @@ class BundleMargin(Result):
             .encode(x=x, y=y, tooltip=["what:N", *tooltip])
         )
         title = " + ".join(self.skus)
-        chosen_text = f"orange: the chosen {fmt.pct(self.take_rate, digits=0)}"
+        chosen_text = f"orange: the chosen {_share(self.take_rate)}"
         if be is None:
             subtitle = f"No take rate makes the bundle pay; {chosen_text}"
         elif be > top:
@@ -856,11 +862,11 @@ def _bundle_headline(res: BundleMargin) -> str:
     if res.price_given:
         offer = (
             f"A bundle of {fmt.listing(names)} at {money(res.bundle_price)} (instead of "
-            f"{money(res.list_price)}, {fmt.pct(res.discount, digits=0)} off)"
+            f"{money(res.list_price)}, {_share(res.discount)} off)"
         )
     else:
         offer = (
-            f"A {fmt.pct(res.discount, digits=0)} bundle of {fmt.listing(names)} "
+            f"A {_share(res.discount)} bundle of {fmt.listing(names)} "
             f"({money(res.bundle_price)} instead of {money(res.list_price)})"
         )
     away = res.discount_given_away_per_month if monthly else res.discount_given_away
@@ -889,7 +895,7 @@ def _bundle_headline(res: BundleMargin) -> str:
     verb = "rises" if change > 0 else "falls" if change < 0 else "does not change"
     amount = f" by {_money(abs(change), res.currency)}" if change else ""
     text += (
-        f". At a {fmt.pct(res.take_rate, digits=0)} take rate margin {verb}{amount} per "
+        f". At a {_share(res.take_rate)} take rate margin {verb}{amount} per "
         f"1,000 orders and AOV changes by {fmt.money(res.aov_change, res.currency, signed=True)}."
     )
     return text
