@@ -148,6 +148,7 @@ def test_the_hand_worked_headline_and_a_price_instead_of_a_discount():
     # At the list price nothing is given away; every taker adds margin.
     full = bundle_margin(_tiny(), ["A", "B"], price=41.0)
     assert full.discount_given_away == 0 and full.break_even_take_rate == 0
+    assert "it pays when any of the 0.2 orders a month with only one of them" in full.headline
     assert full.margin_change == pytest.approx(0.05 * 23.5)  # 16.5 + 7, no discount
 
 
@@ -416,6 +417,9 @@ def test_break_even_of_a_three_sku_bundle_on_the_sample(shop):
     gained = float((lacking * (price - cost)).sum()) - res.orders_with_some * d
     assert res.break_even_take_rate == pytest.approx(res.orders_with_all * d / gained)
     assert "that already have all three" in res.headline
+    # Two orders hold all three: almost nothing is given away.
+    assert res.break_even_take_rate < 0.0005
+    assert "it pays when under 0.1 % of the" in res.headline
     assert "with only some of them add the rest" in res.headline
     assert res.lift == pytest.approx(
         lift(res.orders_with_all, list(table["orders_with"]), expected["orders"])

@@ -889,8 +889,13 @@ def _bundle_headline(res: BundleMargin) -> str:
             f"{fmt.number(be, 1)} times as many)"
         )
     else:
-        digits = 0 if be >= 0.095 else 1
-        text += f"; it pays when {fmt.pct(be, digits=digits)} of {candidates}"
+        if be == 0:
+            share = "any"
+        elif be < 0.0005:
+            share = "under 0.1 %"
+        else:
+            share = fmt.pct(be, digits=0 if be >= 0.095 else 1)
+        text += f"; it pays when {share} of {candidates}"
     change = res.margin_change_per_1000_orders
     verb = "rises" if change > 0 else "falls" if change < 0 else "does not change"
     amount = f" by {_money(abs(change), res.currency)}" if change else ""
