@@ -105,6 +105,24 @@ _SHOWN = 8
 # --------------------------------------------------------------------------- inputs
 
 
+def _chosen(skus: Any) -> Any:
+    """The SKUs themselves, or the top suggestion of :func:`~aovlab.bundles.suggest`.
+
+    A notebook passes ``bundle_skus or suggestions``; suggestions that could not be made
+    (an :class:`~aovlab.results.Unavailable`) are refused with their reason.
+    """
+    if isinstance(skus, Result):
+        best = getattr(skus, "best", None)
+        if best is None:
+            raise AovlabInputError(
+                "no bundle to evaluate",
+                expected="SKUs, or suggested bundles to take the top one from",
+                found=skus.headline,
+            )
+        return best
+    return skus
+
+
 def _check_skus(skus: Any, what: str = "a bundle") -> tuple[str, ...]:
     """The bundle's SKUs as text, or a clear error (a list of 2+ distinct SKUs)."""
     if isinstance(skus, str | bytes) or not isinstance(skus, Sequence):
@@ -586,6 +604,7 @@ class BundleMargin(Result):
     lift: float | None = None
     period: str = ""
     price_given: bool = False
+    cost_rate: float | None = None
     curve: Any = None
     aggregates: _Aggregates | None = field(default=None, repr=False)
     formats: ClassVar[Formats] = BUNDLE_FORMATS
@@ -628,6 +647,7 @@ class BundleMargin(Result):
             take_rate=rate,
             currency=self.currency,
             period=self.period,
+            cost_rate=self.cost_rate,
         )
 
     def _headline(self) -> str:
@@ -801,6 +821,7 @@ def _result(
     take_rate: float,
     currency: str | None,
     period: str,
+    cost_rate: float | None = None,
 ) -> BundleMargin:
     fig = _figures(agg, price=price, discount=discount, take_rate=take_rate)
     curve = small_frame(_curve(agg, fig, take_rate), backend).to_native()
@@ -833,6 +854,7 @@ def _result(
         lift=fig.lift if math.isfinite(fig.lift) else None,
         period=period,
         price_given=price is not None,
+        cost_rate=cost_rate,
         curve=curve,
         aggregates=agg,
     )
@@ -929,8 +951,9 @@ def bundle_margin(
     ----------
     shop : ShopData
         A shop with order lines.
-    skus : list of str
-        Two or more distinct SKUs, one unit of each in the bundle.
+    skus : list of str, or Suggestions
+        Two or more distinct SKUs, one unit of each in the bundle; or the result of
+        :func:`~aovlab.bundles.suggest`, whose top suggestion is taken.
     price : float, optional
         The bundle price (at most its list price). Give this or ``discount``.
     discount : float, optional
@@ -964,7 +987,7 @@ def bundle_margin(
     >>> sorted(res.to_dict())[:4]
     ['aov_change', 'break_even_take_rate', 'bundle_price', 'currency']
     """
-    bundle = _check_skus(skus)
+    bundle = _check_skus(_chosen(skus))
     offer_price, offer_discount = _check_offer(price, discount)
     rate = _check_take_rate(take_rate)
     costs = _check_cost_rate(cost_rate)
@@ -997,6 +1020,7 @@ def bundle_margin(
         take_rate=rate,
         currency=shop.currency,
         period=span.label,
+        cost_rate=costs,
     )
 
 
