@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from aovlab import ShopData
 from aovlab.bundles.baskets import baskets
-from aovlab.bundles.pairs import PAIR_COLUMNS, TRIPLE_COLUMNS, bh_adjusted, pairs
+from aovlab.bundles.pairs import PAIR_COLUMNS, TRIPLE_COLUMNS, bh_adjusted, fisher_greater, pairs
 from aovlab.errors import AovlabInputError
 from aovlab.sample import TRUTH
 
@@ -306,6 +306,21 @@ def test_guard_holds_the_error_rate_on_independent_items():
         raw += bool((res.table["p_value"] < 0.05).any())
     assert any_discovery <= 9, any_discovery
     assert raw >= 0.9 * runs, raw
+
+
+@pytest.mark.parametrize("n", [12, 1_000, 30_000, 1_000_000])
+def test_fisher_matches_scipy(n):
+    """The vectorised tail against scipy's hypergeometric survival function."""
+    from scipy import stats
+
+    rng = np.random.default_rng(n)
+    a = rng.integers(1, n // 3 + 2, 2_000)
+    b = rng.integers(1, n // 3 + 2, 2_000)
+    low, high = np.maximum(0, a + b - n), np.minimum(a, b)
+    k = np.minimum(low + (rng.random(2_000) * (high - low + 1)).astype(int), high)
+    k[:5] = high[:5]  # the far end of the tail
+    ours, ref = fisher_greater(k, n, a, b), stats.hypergeom.sf(k - 1, n, a, b)
+    np.testing.assert_allclose(ours, ref, rtol=1e-8, atol=1e-300)
 
 
 def test_bh_matches_statsmodels():

@@ -151,20 +151,70 @@ def floor_of(min_support: float, min_orders: int, n: int) -> int:
 # --------------------------------------------------------------------------- statistics
 
 
-def fisher_greater(together: np.ndarray, n: int, each_a: np.ndarray, each_b: np.ndarray) -> Any:
+def fisher_greater(together: Any, n: int, each_a: Any, each_b: Any) -> np.ndarray:
     """One-sided Fisher exact p-value for a positive association of two items.
 
     The chance of at least ``together`` orders holding both when the ``each_b`` orders of
-    ``b`` fall at random among ``n`` orders, ``each_a`` of which hold ``a``.
+    ``b`` fall at random among ``n`` orders, ``each_a`` of which hold ``a``: the
+    hypergeometric upper tail, ``scipy.stats.hypergeom.sf(together - 1, n, each_a,
+    each_b)``, computed here vectorised (scipy sums each tail in a Python loop: 21 s
+    for the 345,844 pairs of the UCI invoices, against 0.1 s here). Above the mean the
+    tail is summed upwards from ``together`` (the terms shrink at least geometrically);
+    at or below it, one minus the lower tail summed downwards from ``together - 1``. The
+    first term comes from log-gamma functions, each next one from the ratio of
+    neighbouring probabilities; a sum stops when its terms are below 1e-17 of it.
 
     >>> from scipy import stats
     >>> p = fisher_greater(np.array([8]), 100, np.array([10]), np.array([20]))
     >>> bool(np.isclose(p[0], stats.fisher_exact([[8, 2], [12, 78]], "greater").pvalue))
     True
     """
-    from scipy import stats
+    from scipy.special import gammaln
 
-    return stats.hypergeom.sf(together - 1, n, each_a, each_b)
+    k = np.atleast_1d(np.asarray(together, dtype=float))
+    a = np.broadcast_to(np.asarray(each_a, dtype=float), k.shape)
+    b = np.broadcast_to(np.asarray(each_b, dtype=float), k.shape)
+    total = float(n)
+    low, high = np.maximum(0.0, a + b - total), np.minimum(a, b)
+
+    def log_pmf(x: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        def log_choose(m: np.ndarray | float, j: np.ndarray) -> np.ndarray:
+            return gammaln(m + 1) - gammaln(j + 1) - gammaln(m - j + 1)
+
+        return log_choose(a, x) + log_choose(total - a, b - x) - log_choose(total, b)
+
+    def tail(start: np.ndarray, a: np.ndarray, b: np.ndarray, end: np.ndarray, up: bool) -> Any:
+        """Sum of the probabilities from ``start`` to ``end`` (inclusive), one way."""
+        term = np.exp(log_pmf(start, a, b))
+        acc = term.copy()
+        x = start.copy()
+        live = np.flatnonzero((x != end) & (term > 0))
+        while len(live):
+            xs, aa, bb = x[live], a[live], b[live]
+            if up:
+                ratio = (aa - xs) * (bb - xs) / ((xs + 1) * (total - aa - bb + xs + 1))
+                x[live] = xs + 1
+            else:
+                ratio = xs * (total - aa - bb + xs) / ((aa - xs + 1) * (bb - xs + 1))
+                x[live] = xs - 1
+            term[live] *= ratio
+            acc[live] += term[live]
+            done = (x[live] == end[live]) | (term[live] <= 1e-17 * acc[live])
+            live = live[~done]
+        return acc
+
+    p = np.ones_like(k)
+    inside = (k > low) & (k <= high)
+    p[k > high] = 0.0
+    upper = inside & (k > a * b / total)
+    lower = inside & ~upper
+    if upper.any():
+        i = np.flatnonzero(upper)
+        p[i] = tail(k[i], a[i], b[i], high[i], up=True)
+    if lower.any():
+        i = np.flatnonzero(lower)
+        p[i] = 1.0 - tail(k[i] - 1, a[i], b[i], low[i], up=False)
+    return np.clip(p, 0.0, 1.0)
 
 
 def bh_adjusted(p: np.ndarray, family: int) -> np.ndarray:
@@ -186,7 +236,7 @@ def bh_adjusted(p: np.ndarray, family: int) -> np.ndarray:
     ranked = np.minimum(np.minimum.accumulate(ranked[::-1])[::-1], 1.0)
     out = np.empty_like(ranked)
     out[order] = ranked
-    return out
+    return np.maximum(out, p)  # never below the raw value (m / rank >= 1; rounding aside)
 
 
 # --------------------------------------------------------------------------- result
@@ -522,7 +572,6 @@ def _pair_table(
     a, b = np.where(swap, y, x), np.where(swap, x, y)
     na, nb = np.where(swap, ny, nx), np.where(swap, nx, ny)
     p = fisher_greater(together, n, na, nb) if len(together) else np.zeros(0)
-    p = np.minimum(np.asarray(p, dtype=float), 1.0)
     adjusted = bh_adjusted(p, family)
     lifts = np.asarray(lift(together.astype(float), [na, nb], n), dtype=float)
     significant = (adjusted < alpha) & (together >= min_orders)
