@@ -332,14 +332,16 @@ def main() -> None:
             row = measure(
                 name, folder, args.min_support, args.repeat, args.mem_limit_mb, args.time_limit
             )
-            results.setdefault(data, {})[name] = {
+            results.setdefault(f"{data} @ {args.min_support:g}", {})[name] = {
                 **row,
                 "min_support": args.min_support,
                 "date": time.strftime("%Y-%m-%d"),
             }
             print(data, name, json.dumps(row), flush=True)
         done = {
-            k: v["result"] for k, v in results[data].items() if "result" in v and "seconds" in v
+            k: v["result"]
+            for k, v in results[f"{data} @ {args.min_support:g}"].items()
+            if "result" in v and "seconds" in v
         }
         counts = {k: (r["baskets"], r["pairs"], r["orders_sum"]) for k, r in done.items()}
         assert len(set(counts.values())) <= 1, counts
@@ -352,7 +354,7 @@ def main() -> None:
 
 def markdown(results: dict[str, dict[str, Any]]) -> str:
     lines = [
-        "| data | contender | in process s | whole process s | peak MB | pairs |",
+        "| data @ min support | contender | in process s | whole process s | peak MB | pairs |",
         "|---|---|---:|---:|---:|---:|",
     ]
     for data, rows in results.items():
@@ -365,7 +367,7 @@ def markdown(results: dict[str, dict[str, Any]]) -> str:
                 continue
             res = r["result"]
             lines.append(
-                f"| {data} ({res['baskets']:,} orders, {res['items']:,} frequent SKUs) | {name} "
+                f"| {data} ({res['items']:,} frequent SKUs) | {name} "
                 f"| {r['seconds']:.2f} | {r['whole_s']:.2f} | {r['peak_mb']:,.0f} "
                 f"| {res['pairs']:,} |"
             )
