@@ -450,19 +450,25 @@ def pairs(
     keep = each >= floor
     order = np.lexsort((names[keep].astype(str), -each[keep]))
     items, item_orders = names[keep][order], each[keep][order]
-    products = _products(shop, level, span, items)
     backend = namespace(shop)
+    listed = items.tolist()
+    # The SKUs' names and the incidence of the frequent items: one job where the engine
+    # can share the scans.
+    plans = [_products_plan(shop, level, span, listed), _incidence_plan(basket, listed, backend)]
+    done = iter(collect_all([p for p in plans if p is not None]))
+    named, incidence = (next(done) if p is not None else None for p in plans)
+    products = _products(named, listed)
     items_table = small_frame(
         {
-            "item": items.tolist(),
-            "product": [products[i] for i in items],
+            "item": listed,
+            "product": [products[i] for i in listed],
             "orders": item_orders.astype(np.int64),
             "support": item_orders / n,
         },
         backend,
     ).to_native()
     family = len(items) * (len(items) - 1) // 2
-    matrix = _incidence(basket, items.tolist()) if len(items) > 1 else None
+    matrix = _incidence(incidence, listed)
     found = (
         _count_pairs(matrix, items.tolist(), floor)
         if matrix is not None
@@ -505,23 +511,26 @@ def _empty_window(shop: ShopData, span: periods.Window) -> None:
     )
 
 
-def _products(
-    shop: ShopData, level: str, span: periods.Window, items: np.ndarray
-) -> dict[str, str]:
-    """Each SKU's most frequent product name on the window's lines (ties: the smaller)."""
-    if level != "sku" or not len(items):
-        return {str(i): str(i) for i in items}
+def _products_plan(shop: ShopData, level: str, span: periods.Window, items: list[str]) -> Any:
+    """Lines per SKU and product name on the window's counted orders (None for categories)."""
+    if level != "sku" or not items:
+        return None
     orders = metrics.order_table(shop, when=span, lazy=True).select("order_id")
-    named = (
+    return (
         shop.scan("lines")
         .select("order_id", "sku", "product")
-        .filter(nw.col("sku").is_in(items.tolist()) & ~nw.col("product").is_null())
+        .filter(nw.col("sku").is_in(items) & ~nw.col("product").is_null())
         .join(orders, on="order_id", how="inner")
         .group_by("sku", "product")
         .agg(nw.len().alias("n"))
-        .collect()
     )
+
+
+def _products(named: Any, items: list[str]) -> dict[str, str]:
+    """Each SKU's most frequent product name on the window's lines (ties: the smaller)."""
     out = {str(i): str(i) for i in items}
+    if named is None:
+        return out
     rows = sorted(named.iter_rows(), key=lambda r: (r[0], -r[2], r[1]))
     seen: set[str] = set()
     for sku, product, _ in rows:
@@ -531,20 +540,26 @@ def _products(
     return out
 
 
-def _incidence(basket: Any, items: list[str]) -> Any:
-    """The sparse order x item incidence matrix of the frequent items (CSC, int32 ones).
+def _incidence_plan(basket: Any, items: list[str], backend: Any) -> Any:
+    """The frequent items' (order number, item code) pairs, lazily (None under two items).
 
     The engine joins the baskets to the items' codes and numbers the orders (a dense
     rank); only those two integer columns come back, never an order x item frame.
     """
-    from scipy import sparse
-
-    backend = nw.get_native_namespace(basket.select("item").head(0).collect())
+    if len(items) < 2:
+        return None
     codes = nw.from_dict({"item": items, "__code": np.arange(len(items))}, backend=backend)
-    plan = basket.join(codes.lazy(), on="item", how="inner").select(
+    return basket.join(codes.lazy(), on="item", how="inner").select(
         (nw.col("order_id").rank(method="dense").cast(nw.Int64()) - 1).alias("__row"), "__code"
     )
-    frame = plan.collect()
+
+
+def _incidence(frame: Any, items: list[str]) -> Any:
+    """The sparse order x item incidence matrix of the frequent items (CSC, int32 ones)."""
+    from scipy import sparse
+
+    if frame is None:
+        return None
     rows = frame["__row"].to_numpy().astype(np.int64)
     cols = frame["__code"].to_numpy().astype(np.int64)
     shape = (int(rows.max()) + 1 if len(rows) else 0, len(items))
