@@ -7,9 +7,9 @@ loaded shop, aovlab's function and the hand-written polars version alternating i
 process, ``--repeat`` times, the best time counting, after checking they give the same
 figures.
 
-Built so far: ``drivers.decompose`` (the AOV decomposition) and the segment breakdown
-(``segments.breakdown`` with its intervals, ``segments.rfm``). Pricing, bundles and
-loyalty have placeholder rows ("not built yet") until they exist; each adds its cases
+Built so far: ``drivers.decompose`` (the AOV decomposition), the segment breakdown
+(``segments.breakdown`` with its intervals, ``segments.rfm``), pricing and the bundles'
+pairs (``bundles.pairs.pairs``). Loyalty has placeholder rows ("not built yet") until they exist; each adds its cases
 to ``ANALYSES``. The breakdown's hand-written version computes the same intervals from
 the same per-segment moments, and the time they take is printed as a share. Results accumulate by analysis, case and size in
 bench/.cache/analyses_results.json (``--sizes 1`` then ``--sizes 10`` keeps both), and
@@ -430,6 +430,67 @@ def same_sweep(ours: dict, ref: dict) -> None:
             assert abs(a - b) <= 0.01 + 1e-9 * abs(b), (name, a, b)
 
 
+# --------------------------------------------------------------------------- bundles
+
+#: The co-purchase case: the default last year, the default floor (0.1 % and 20 orders).
+PAIRS_YEAR = "2025-11..2026-10"
+
+
+def hand_pairs(shop: Any) -> dict:
+    """Pair counts of the year's counted orders in polars: a self-join, then the lift."""
+    b = (
+        shop.lines.lazy()
+        .select("order_id", pl.col("sku").cast(pl.String))
+        .join(counted(shop.orders, PAIRS_YEAR, shop.timezone).select("order_id"), on="order_id")
+        .filter(pl.col("sku").is_not_null())
+        .unique()
+    )
+    n = b.select(pl.col("order_id").n_unique()).collect().item()
+    floor = max(20, int(-(-0.001 * n // 1)))
+    each = b.group_by("sku").len().filter(pl.col("len") >= floor).collect()
+    fb = b.join(each.lazy().select("sku"), on="sku")
+    found = (
+        fb.join(fb, on="order_id", suffix="_b")
+        .filter(pl.col("sku") < pl.col("sku_b"))
+        .group_by("sku", "sku_b")
+        .len()
+        .filter(pl.col("len") >= floor)
+        .join(each.lazy().rename({"len": "na"}), on="sku")
+        .join(each.lazy().rename({"sku": "sku_b", "len": "nb"}), on="sku_b")
+        .with_columns((pl.col("len") * n / (pl.col("na") * pl.col("nb"))).alias("lift"))
+        .sort("sku", "sku_b")
+        .collect()
+    )
+    return {
+        "n": n,
+        "pairs": list(zip(found["sku"], found["sku_b"], strict=True)),
+        "orders": found["len"].to_list(),
+        "lift": found["lift"].to_list(),
+    }
+
+
+def with_pairs(shop: Any) -> dict:
+    from aovlab.bundles.pairs import pairs
+
+    res = pairs(shop, when=PAIRS_YEAR)
+    t = res.table.with_columns(
+        pl.min_horizontal("a", "b").alias("x"), pl.max_horizontal("a", "b").alias("y")
+    ).sort("x", "y")
+    return {
+        "n": res.baskets,
+        "pairs": list(zip(t["x"], t["y"], strict=True)),
+        "orders": t["orders"].to_list(),
+        "lift": t["lift"].to_list(),
+    }
+
+
+def same_pairs(ours: dict, ref: dict) -> None:
+    assert ours["n"] == ref["n"] and ours["pairs"] == ref["pairs"], (ours["n"], ref["n"])
+    assert ours["orders"] == ref["orders"]
+    for a, b in zip(ours["lift"], ref["lift"], strict=True):
+        assert abs(a - b) <= 1e-9 * max(1.0, abs(b)), (a, b)
+
+
 # --------------------------------------------------------------------------- registry
 
 
@@ -491,7 +552,17 @@ ANALYSES: dict[str, list[Case]] = {
             ),
         ),
     ],
-    "bundles": [],
+    "bundles": [
+        # Pairs of SKUs over the last year's counted orders (about 600,000 at 1 M), with
+        # the guard; against a polars self-join of the same counts and lifts.
+        Case(
+            label=f"pairs, {PAIRS_YEAR}",
+            aovlab=with_pairs,
+            hand=hand_pairs,
+            agree=same_pairs,
+            orders=lambda shop: int(with_pairs(shop)["n"]),
+        ),
+    ],
     "loyalty": [],
 }
 
