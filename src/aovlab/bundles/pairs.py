@@ -740,21 +740,28 @@ def _headline(res: Pairs) -> str:
         f"({where}; Fisher's test, {fmt.pct(res.alpha, digits=0)} false discovery rate)"
     )
     passing = [r for r in rows if r["significant"]]
-    if not passing:
+    count = f"{fmt.counted(res.significant, 'pair')} {'passes' if res.significant == 1 else 'pass'}"
+    if not res.significant:
         best = rows[0]
+        within = (
+            "is within what chance gives"
+            if best["lift"] > 1
+            else f"is no more than chance; no two {nouns} are bought together more often than apart"
+        )
         return (
             f"No pair passes the significance guard {guard}: the highest lift, "
             f"{best['a_product']} and {best['b_product']} ({fmt.number(best['lift'], 1)}, "
-            f"{fmt.counted(best['orders'], 'order')}), is within what chance gives."
+            f"{fmt.counted(best['orders'], 'order')}), {within}."
         )
+    if not passing:  # ``top`` cut the table before its first passing pair
+        return f"{count} the significance guard {guard}."
     top = passing[0]
-    verb = "passes" if len(passing) == 1 else "pass"
     return (
         f"{top['a_product']} and {top['b_product']} are bought together "
         f"{fmt.number(top['lift'], 1)} times as often as chance "
         f"({fmt.counted(top['orders'], 'order')}; {fmt.pct(top['confidence_ab'], digits=0)} of "
         f"orders with {top['a_product']} include {top['b_product']}). "
-        f"{fmt.counted(len(passing), 'pair')} {verb} the significance guard {guard}."
+        f"{count} the significance guard {guard}."
     )
 
 
