@@ -457,6 +457,7 @@ def hand_pairs(shop: Any) -> dict:
         .filter(pl.col("len") >= floor)
         .join(each.lazy().rename({"len": "na"}), on="sku")
         .join(each.lazy().rename({"sku": "sku_b", "len": "nb"}), on="sku_b")
+        .with_columns(pl.col("len", "na", "nb").cast(pl.Float64))  # u32 products overflow
         .with_columns((pl.col("len") * n / (pl.col("na") * pl.col("nb"))).alias("lift"))
         .sort("sku", "sku_b")
         .collect()
@@ -464,7 +465,7 @@ def hand_pairs(shop: Any) -> dict:
     return {
         "n": n,
         "pairs": list(zip(found["sku"], found["sku_b"], strict=True)),
-        "orders": found["len"].to_list(),
+        "orders": found["len"].cast(pl.Int64).to_list(),
         "lift": found["lift"].to_list(),
     }
 

@@ -405,6 +405,7 @@ def test_bad_input():
 def test_top_keeps_the_first_rows(shop):
     res = pairs(shop, top=2)
     assert res.table.height == 2 and res.significant >= 3
+    assert f"{res.significant} pairs pass the significance guard" in res.headline
 
 
 def test_does_not_change_the_callers_frames():
