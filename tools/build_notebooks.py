@@ -399,6 +399,72 @@ def price_sensitivity() -> nbformat.NotebookNode:
     return _notebook(cells)
 
 
+def bundle_margin() -> nbformat.NotebookNode:
+    md, code = new_markdown_cell, new_code_cell
+    window = "when=aovlab.periods.trailing(current, 12)"
+    cells = [
+        md(
+            "# Bundle margin: what sells together, and whether a bundle pays\n\nProducts that naturally belong together, such as hiking boots and waterproofing spray, make good bundles: the basket grows and the customer's purchase gets easier. The advice comes with two warnings: give only a small discount, and do not let the discount eat the margin. This notebook answers both on the shop's own orders: which products are really bought together (more often than their popularity alone explains, and not by chance), and what a bundle at a given discount does to margin, counting the discount given away to customers who would have bought every item anyway.\n\nEverything looks at the 12 months ending with `current`: one month holds too few orders of a pair to tell a habit from chance."
+        ),
+        code(
+            sample_parameters(BUNDLE_TABLES)
+            + 'current = "2026-10"  # the report\'s month: the analyses look at the 12 months up to it\n'
+            'level = "sku"  # what an item is: "sku" or "category"\n'
+            "min_support = 0.001  # a pair must be in at least this share of orders ...\n"
+            "min_orders = 20  # ... and in at least this many orders\n"
+            'bundle_skus = None  # the bundle to evaluate, e.g. ["FW-003", "CA-001"]; None: the top suggestion\n'
+            "bundle_discount = 0.10  # the bundle's discount on its items' prices ...\n"
+            "bundle_price = None  # ... or its price (then set bundle_discount to None)\n"
+            "cost_rate = None  # unit cost as a share of price, for SKUs without a cost\n"
+            "take_rate = 0.05  # share of orders with some of the items that would take the bundle\n"
+            "interactive = True  # False renders everything statically (reports)\n"
+            "results_path = None  # where the report collects this notebook's headlines",
+            metadata={"tags": ["parameters"]},
+        ),
+        code("import aovlab\n\naovlab.widgets.setup(interactive)"),
+        load_cell(BUNDLE_TABLES),
+        md(
+            "## What is bought together\n\nEach order is a basket of distinct products. For every pair of products: the orders that hold both (support is their share of all orders), how often a buyer of one also takes the other (confidence, both ways), and the lift: how many times more often the two meet than if customers chose them independently. A pair seen in a handful of orders is not a discovery: each pair is tested against chance (Fisher's exact test), with the false-discovery rate controlled over every pair that could have been tested."
+        ),
+        code(
+            CHECK
+            + 'pairs = aovlab.results.attempt(\n    "Bought together", aovlab.bundles.pairs, shop, level=level,\n    min_support=min_support, min_orders=min_orders, '
+            + window
+            + ",\n)\npairs"
+        ),
+        code("pairs.chart()"),
+        code("pairs.chart(\"heatmap\")"),
+        md(
+            "## Suggested bundles\n\nThe pairs that pass the test, each priced as a bundle at `bundle_discount`. A bundle costs the discount on every order that already holds both items, and earns the margin of the missing item on orders that hold only one, when their buyer takes the bundle. The table ranks the pairs by the margin change per 1,000 orders at `take_rate`, with the break-even take rate next to it: the share of one-item orders that must add the other item before the bundle pays for the discount it gives away."
+        ),
+        code(
+            CHECK
+            + 'suggestions = aovlab.results.attempt(\n    "Suggested bundles", aovlab.bundles.suggest, shop, pairs, discount=bundle_discount,\n    take_rate=take_rate, cost_rate=cost_rate,\n)\nsuggestions'
+        ),
+        code("suggestions.chart()"),
+        md(
+            "## The margin calculator\n\nThe chosen bundle (`bundle_skus`, else the top suggestion) at its price: list price and unit costs, margin per bundle against the items sold separately, the orders that already hold every item (they get the discount for nothing) and those that hold some of them (the orders the bundle can win), and the margin change as the take rate grows, with the break-even point."
+        ),
+        code(
+            CHECK
+            + 'bundle = aovlab.results.attempt(\n    "Bundle margin", aovlab.bundles.bundle_margin, shop, bundle_skus or suggestions,\n    price=bundle_price, discount=bundle_discount,\n    cost_rate=cost_rate, take_rate=take_rate, '
+            + window
+            + ",\n)\nbundle"
+        ),
+        code("bundle.chart()"),
+        md(
+            "## Explore\n\nPick the bundle's products, its discount and the take rate: the margin curve and the break-even take rate follow."
+        ),
+        code("aovlab.widgets.bundle_explorer(shop, interactive, bundle, pairs=pairs)"),
+        code("aovlab.report.save_results(results_path, pairs, suggestions, bundle)"),
+    ]
+    return _notebook(cells)
+
+
+#: The bundle notebook needs order lines and the catalogue (costs), nothing else.
+BUNDLE_TABLES = ("orders", "lines", "catalog")
+
+
 #: The pricing notebook needs no customers table.
 PRICING_TABLES = ("orders", "lines", "catalog", "traffic")
 
@@ -421,6 +487,7 @@ NOTEBOOKS = {
     "01_aov_drivers.ipynb": aov_drivers,
     "02_segment_breakdown.ipynb": segment_breakdown,
     "03_price_sensitivity.ipynb": price_sensitivity,
+    "04_bundle_margin.ipynb": bundle_margin,
 }
 
 

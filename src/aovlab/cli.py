@@ -657,6 +657,135 @@ def threshold(
     _emit(shop, result, as_json)
 
 
+# The bundle commands take --period as the issue names it; --when as every other command.
+BundlePeriodOpt = Annotated[
+    str | None,
+    Opt(
+        "--period",
+        "--when",
+        help="The period: 2026-10, 2026Q3, 2026 or a..b (default: the "
+        "12 months to the last order).",
+    ),
+]
+
+
+def _skus(text: str) -> list[str]:
+    """The SKUs of ``--skus A,B[,C]``, checked: no empty entry, none twice."""
+    parts = [part.strip() for part in text.split(",")]
+    if len(parts) < 2 or "" in parts or len(set(parts)) < len(parts):
+        raise AovlabInputError(
+            "is not a list of two or more different SKUs",
+            source="--skus",
+            expected="SKUs separated by commas, such as FW-003,CA-001",
+            found=repr(text),
+        )
+    return parts
+
+
+@app.command()
+def bundles(
+    orders: Annotated[Path, typer.Argument(help="Orders file or export (CSV, Parquet, Excel).")],
+    lines: LinesOpt = None,
+    catalog: CatalogOpt = None,
+    min_support: Annotated[
+        float, Opt("--min-support", help="Least share of orders a pair must be in.")
+    ] = 0.001,
+    min_orders: Annotated[
+        int, Opt("--min-orders", help="Least number of orders a pair must be in.")
+    ] = 20,
+    level: Annotated[str, Opt(help="What an item is: sku or category.")] = "sku",
+    triples: Annotated[bool, Opt("--triples", help="Items bought three together.")] = False,
+    when: BundlePeriodOpt = None,
+    currency: CurrencyOpt = None,
+    timezone: TimezoneOpt = None,
+    fmt: FormatOpt = None,
+    sep: SepOpt = None,
+    encoding: EncodingOpt = None,
+    decimal: DecimalOpt = None,
+    dayfirst: DayfirstOpt = None,
+    column_map: MapOpt = None,
+    include_zero_value: ZeroOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """What is bought together more often than chance: pairs with support, confidence, lift."""
+    from aovlab.bundles.pairs import pairs
+
+    try:
+        shop = _load(orders, dict(lines=lines, catalog=catalog), _read_options(locals()))
+        result = pairs(
+            shop,
+            level=level,
+            when=when,
+            min_support=min_support,
+            min_orders=min_orders,
+            size=3 if triples else 2,
+        )
+    except AovlabInputError as exc:
+        names = {
+            "min_support": "--min-support",
+            "min_orders": "--min-orders",
+            "level": "--level",
+        }
+        raise _fail(str(_as_options(exc, names))) from None
+    _emit(shop, result, as_json)
+
+
+@app.command("bundle-margin")
+def bundle_margin(
+    orders: Annotated[Path, typer.Argument(help="Orders file or export (CSV, Parquet, Excel).")],
+    skus: Annotated[str, Opt("--skus", help="The bundle's SKUs: A,B[,C].")],
+    lines: LinesOpt = None,
+    catalog: CatalogOpt = None,
+    price: Annotated[float | None, Opt(help="The bundle's price.")] = None,
+    discount: Annotated[
+        float | None, Opt(help="The bundle's discount on its list price, as a fraction: 0.1.")
+    ] = None,
+    cost_rate: Annotated[
+        float | None,
+        Opt("--cost-rate", help="Unit cost as a share of price, for SKUs without a cost."),
+    ] = None,
+    take_rate: Annotated[
+        float,
+        Opt("--take-rate", help="Share of orders with some of the items that take the bundle."),
+    ] = 0.05,
+    when: BundlePeriodOpt = None,
+    currency: CurrencyOpt = None,
+    timezone: TimezoneOpt = None,
+    fmt: FormatOpt = None,
+    sep: SepOpt = None,
+    encoding: EncodingOpt = None,
+    decimal: DecimalOpt = None,
+    dayfirst: DayfirstOpt = None,
+    column_map: MapOpt = None,
+    include_zero_value: ZeroOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """What a bundle at a price does to margin: the discount given away and the break-even."""
+    from aovlab.bundles.margin import bundle_margin as calculate
+
+    try:
+        items = _skus(skus)
+        shop = _load(orders, dict(lines=lines, catalog=catalog), _read_options(locals()))
+        result = calculate(
+            shop,
+            items,
+            price=price,
+            discount=discount,
+            cost_rate=cost_rate,
+            take_rate=take_rate,
+            when=when,
+        )
+    except AovlabInputError as exc:
+        names = {
+            "price": "--price",
+            "discount": "--discount",
+            "cost_rate": "--cost-rate",
+            "take_rate": "--take-rate",
+        }
+        raise _fail(str(_as_options(exc, names))) from None
+    _emit(shop, result, as_json)
+
+
 def _rich_table(native: Any, formats: dict[str, str], currency: str | None) -> Table:
     """A result section as a terminal table: human labels, formatted cells."""
     import narwhals.stable.v2 as nw

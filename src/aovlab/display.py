@@ -15,6 +15,7 @@ count      a whole number                         4,234
 number     a plain number                         2.46
 quantity   units (whole unless sold by weight)    2,906 / 12.50
 flag       true/false                             yes / blank
+p          a p-value                              0.0032, < 0.0001
 text       anything else                          as it is
 =========  =====================================  ==============
 
@@ -174,6 +175,37 @@ LABELS: dict[str, str] = {
     "window": "Top-up window",
     "missing_mass": "Orders missing below",
     "excess_mass": "Extra orders above",
+    "a": "Item",
+    "b": "Bought with",
+    "c": "And with",
+    "a_product": "Product",
+    "b_product": "Bought with (product)",
+    "c_product": "And with (product)",
+    "item": "Item",
+    "orders_a": "Orders with the item",
+    "orders_b": "Orders with the other",
+    "support": "Support (share of orders)",
+    "confidence_ab": "Share of item's orders with the other",
+    "confidence_ba": "Share of the other's orders with the item",
+    "p_adjusted": "p-value (FDR-adjusted)",
+    "significant": "Beyond chance",
+    "then": "Predicts",
+    "confidence": "Confidence",
+    "list_price": "List price",
+    "bundle_price": "Bundle price",
+    "cost_source": "Cost from",
+    "orders_with": "Orders with it",
+    "orders_lacking": "Candidate orders without it",
+    "margin_per_bundle": "Margin per bundle",
+    "margin_separately": "Margin sold separately",
+    "orders_with_all": "Orders with every item",
+    "orders_with_some": "Orders with some items",
+    "discount_given_away": "Discount given away",
+    "discount_given_away_per_month": "Discount given away a month",
+    "break_even_take_rate": "Break-even take rate",
+    "margin_change_per_1000_orders": "Margin change per 1,000 orders",
+    "margin_note": "Note",
+    "take_rate": "Take rate",
 }
 
 #: Machine values shown in words, by column.
@@ -235,7 +267,22 @@ def cell(value: Any, kind: str, currency: str | None) -> str:
         return fmt.number(value, 0 if whole else 2)
     if kind == "flag":
         return "yes" if value is True else ""
+    if kind == "p":
+        return _p_value(value)
     return "" if value is None else str(value)
+
+
+def _p_value(value: Any) -> str:
+    """A p-value to two significant digits; below 0.0001 as "< 0.0001".
+
+    >>> _p_value(0.0031705), _p_value(1.2e-18), _p_value(1.0), _p_value(None)
+    ('0.0032', '< 0.0001', '1', '')
+    """
+    if value is None or value != value:
+        return ""
+    if value < 1e-4:
+        return "< 0.0001"
+    return f"{float(value):.2g}" if value < 0.1 else f"{float(value):.2f}".rstrip("0").rstrip(".")
 
 
 def shown(column: str, value: Any) -> Any:
@@ -304,12 +351,14 @@ def rounded(row: Mapping[str, Any], formats: Formats, digits: int = 2) -> dict[s
     out: dict[str, Any] = {}
     for key, value in row.items():
         kind = formats.get(key)
-        if kind in ("money", "change", "share", "number", "count", "quantity"):
+        if kind in ("money", "change", "share", "number", "count", "quantity", "p"):
             v = finite_or_none(value)
             if v is None:
                 out[key] = None
             elif kind == "count":
                 out[key] = int(v)
+            elif kind == "p":
+                out[key] = float(f"{v:.4g}")
             else:
                 out[key] = round(v, digits if kind in ("money", "change") else 6)
         else:

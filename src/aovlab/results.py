@@ -112,8 +112,8 @@ class Unavailable(Result):
     def _headline(self) -> str:
         return f"{self.what}: not available. {self.reason}"
 
-    def chart(self) -> Any:
-        """A chart that says why there is nothing to draw."""
+    def chart(self, *args: Any, **kwargs: Any) -> Any:
+        """A chart that says why there is nothing to draw (whichever chart was asked for)."""
         from aovlab import charts
 
         return charts.message(f"{self.what}: not available")

@@ -15,6 +15,7 @@ from typing import Any
 
 import altair as alt
 import anywidget
+import narwhals.stable.v2 as nw
 import traitlets
 
 from aovlab import charts, metrics
@@ -405,6 +406,75 @@ def pricing_explorer(
         change=price if interactive else price_pct,
         threshold=level if interactive else first,
         top_up_share=topping if interactive else share_pct,
+    )
+
+
+def bundle_explorer(
+    shop: ShopData,
+    interactive: bool,
+    margin: Any,
+    *,
+    pairs: Any = None,
+    choices: int = 30,
+) -> None:
+    """Pick a bundle's SKUs, its discount and the take rate; the margin curve follows.
+
+    ``margin`` is the notebook's :class:`~aovlab.bundles.margin.BundleMargin` (its SKUs,
+    discount, take rate, cost rate and period are where the controls start). The SKUs
+    offered are ``pairs``' frequent items (the most ordered first), else the bundle's
+    own. A new pick of SKUs asks the engine once; the discount and the take rate are
+    recomputed from that pick's aggregates (``BundleMargin.at``), never from the rows.
+    """
+    from ipywidgets import IntSlider, Layout, SelectMultiple
+
+    from aovlab.bundles.margin import bundle_margin
+
+    if not hasattr(margin, "at"):  # the notebook's calculator could not run: say why
+        print(f"aovlab: {margin.headline}")
+        return
+    start = tuple(margin.skus)
+    options: list[tuple[str, str]] = []
+    items = getattr(pairs, "items", None)
+    if items is not None and getattr(pairs, "level", "sku") == "sku":
+        rows = nw.from_native(items, eager_only=True).sort("orders", descending=True)
+        for row in rows.head(choices).iter_rows(named=True):
+            options.append((f"{row['item']} · {row['product']}", str(row["item"])))
+    known = {value for _, value in options}
+    options += [(sku, sku) for sku in start if sku not in known]
+    discount_pct = round(float(margin.discount) * 100)
+    take_pct = round(float(margin.take_rate) * 100)
+    wide = {"description_width": "initial"}
+    picks = SelectMultiple(
+        options=options, value=start, rows=8, description="SKUs", layout=Layout(width="28em")
+    )
+    off = IntSlider(value=discount_pct, min=1, max=50, description="discount (%)", style=wide)
+    take = IntSlider(value=take_pct, min=0, max=50, description="take rate (%)", style=wide)
+    computed: dict[tuple[str, ...], Any] = {start: margin}
+
+    def render(skus: tuple[str, ...], discount: int, take_rate: int) -> None:
+        key = tuple(skus)
+        try:
+            if key not in computed:
+                computed[key] = bundle_margin(
+                    shop,
+                    list(key),
+                    discount=0.1,
+                    cost_rate=margin.cost_rate,
+                    take_rate=take_rate / 100,
+                    when=margin.period,
+                )
+            result = computed[key].at(discount=discount / 100, take_rate=take_rate / 100)
+        except AovlabInputError as exc:  # a pick the data cannot answer: say why, keep going
+            print(f"aovlab: {exc}")
+            return
+        show(result, result.chart())
+
+    explore(
+        render,
+        interactive,
+        skus=picks if interactive else [("bundle", start)],
+        discount=off if interactive else discount_pct,
+        take_rate=take if interactive else take_pct,
     )
 
 

@@ -119,10 +119,12 @@ PAIR_FORMATS: Formats = {
     "confidence": "share",
     "then": "text",
     "lift": "number",
-    "p_value": "text",
-    "p_adjusted": "text",
+    "p_value": "p",
+    "p_adjusted": "p",
     "significant": "flag",
 }
+#: How many pairs and items a person sees under the headline (all stay in ``table``).
+SHOWN = 25
 ITEM_FORMATS: Formats = {"item": "text", "product": "text", "orders": "count", "support": "share"}
 
 #: Labels of the pairs in the scatter chart: the top significant pairs by lift.
@@ -285,19 +287,34 @@ class Pairs(Result):
         return _headline(self)
 
     def sections(self) -> list[Section]:
-        """The pairs (or triples) by lift, then the frequent items."""
+        """The strongest pairs (or triples) by lift, then the most ordered frequent items.
+
+        A person sees the first :data:`SHOWN` rows of each, without the per-item order
+        counts and raw p-values (they stay in ``table`` and the JSON).
+        """
         word = "triples" if self.size == 3 else "pairs"
         what = "SKUs" if self.level == "sku" else "categories"
+        hidden = {"orders_a", "orders_b", "p_value"}
+        pairs_shown = nw.from_native(self.table, eager_only=True)
+        items_shown = nw.from_native(self.items, eager_only=True).sort("orders", descending=True)
+        n_pairs, n_items = pairs_shown.shape[0], items_shown.shape[0]
+        keep = [c for c in pairs_shown.columns if c not in hidden]
         return [
             Section(
-                self.table,
-                {c: f for c, f in self.formats.items() if c in _columns(self.table)},
+                pairs_shown.select(keep).head(SHOWN).to_native(),
+                {c: f for c, f in self.formats.items() if c in keep},
                 title=f"{word.capitalize()} by lift ({self.period})",
+                note=None
+                if n_pairs <= SHOWN
+                else f"The {SHOWN} with the highest lift of {fmt.count(n_pairs)}.",
             ),
             Section(
-                self.items,
+                items_shown.head(SHOWN).to_native(),
                 self.item_formats,
                 title=f"{what.capitalize()} in at least {fmt.counted(self.floor, 'order')}",
+                note=None
+                if n_items <= SHOWN
+                else f"The {SHOWN} most ordered of {fmt.count(n_items)}.",
             ),
         ]
 
@@ -348,8 +365,19 @@ class Pairs(Result):
         ]
         return out
 
-    def chart(self) -> Any:
-        """Support (log) against lift (log), sized by orders, the top significant pairs named."""
+    def chart(self, kind: str = "scatter", top: int = 12) -> Any:
+        """The scatter (default) or the heat map of this result's pairs.
+
+        ``"scatter"``: support against lift (log-log), sized by orders, the top passing
+        pairs named; ``"heatmap"``: lift between the ``top`` items by orders (see
+        :meth:`heatmap`).
+        """
+        if kind == "heatmap":
+            return _heatmap(self, top)
+        if kind != "scatter":
+            raise AovlabInputError(
+                "unknown chart", expected="'scatter' or 'heatmap'", found=repr(kind)
+            )
         return _scatter(self)
 
     def heatmap(self, top: int = 12) -> Any:
