@@ -433,7 +433,7 @@ def bundle_margin() -> nbformat.NotebookNode:
             + ",\n)\npairs"
         ),
         code("pairs.chart()"),
-        code("pairs.chart(\"heatmap\")"),
+        code('pairs.chart("heatmap")'),
         md(
             "## Suggested bundles\n\nThe pairs that pass the test, each priced as a bundle at `bundle_discount`. A bundle costs the discount on every order that already holds both items, and earns the margin of the missing item on orders that hold only one, when their buyer takes the bundle. The table ranks the pairs by the margin change per 1,000 orders at `take_rate`, with the break-even take rate next to it: the share of one-item orders that must add the other item before the bundle pays for the discount it gives away."
         ),
