@@ -123,6 +123,8 @@ PAIR_FORMATS: Formats = {
     "p_adjusted": "p",
     "significant": "flag",
 }
+#: The most pairs the scatter draws: every passing pair, then the most ordered.
+MAX_POINTS = 400
 #: How many pairs and items a person sees under the headline (all stay in ``table``).
 SHOWN = 25
 ITEM_FORMATS: Formats = {"item": "text", "product": "text", "orders": "count", "support": "share"}
@@ -825,6 +827,13 @@ def _scatter(res: Pairs) -> Any:
         .alias("guard"),
         nw.concat_str([nw.col("a_product"), nw.col("b_product")], separator=" + ").alias("pair"),
     )
+    drawn = len(data)
+    if drawn > MAX_POINTS:  # every passing pair, then the most ordered: a light chart
+        data = data.with_columns(
+            nw.col("orders").rank("ordinal", descending=True).alias("__rank")
+        ).filter((nw.col("guard") == "passes the guard") | (nw.col("__rank") <= MAX_POINTS))
+        data = data.drop("__rank")
+    note = "" if drawn <= MAX_POINTS else f"; every passing pair and the {MAX_POINTS} most ordered"
     labelled = (
         data.filter(nw.col("guard") == "passes the guard")
         .head(LABELLED)
@@ -835,7 +844,7 @@ def _scatter(res: Pairs) -> Any:
     points = (
         alt.Chart(
             charts._data(data),
-            title=f"Pairs bought together, {res.period} ({fmt.count(res.baskets)} orders)",
+            title=f"Pairs bought together, {res.period} ({fmt.count(res.baskets)} orders{note})",
         )
         .mark_circle(opacity=0.7)
         .encode(
@@ -875,8 +884,26 @@ def _heatmap(res: Pairs, top: int) -> Any:
 
     from aovlab import charts
 
-    items = nw.from_native(res.items, eager_only=True).head(top)
     table = nw.from_native(res.table, eager_only=True)
+    every = nw.from_native(res.items, eager_only=True).sort("orders", descending=True)
+    # The items of the strongest passing pairs first (a planted tent and its footprint
+    # may not be among the most ordered), then the most ordered, ``top`` in all.
+    strong = table.filter(nw.col("significant") & (nw.col("lift") > 1)) if len(table) else table
+    first: list[str] = []
+    for a, b in strong.select("a", "b").iter_rows() if len(strong) else []:
+        first += [x for x in (str(a), str(b)) if x not in first]
+    first = first[: max(top - 2, 2)] if len(first) > top else first
+    chosen_keys = first + [k for k in map(str, every["item"].to_list()) if k not in first]
+    items = (
+        every.filter(nw.col("item").is_in(chosen_keys[:top]))
+        .with_columns(
+            nw.col("item")
+            .replace_strict(chosen_keys[:top], list(range(len(chosen_keys[:top]))))
+            .alias("__order")
+        )
+        .sort("__order")
+        .drop("__order")
+    )
     if len(items) < 2 or res.size != 2:
         return charts.message(
             res.headline if len(items) < 2 else "Triples: the heat map shows pairs only"
@@ -908,7 +935,8 @@ def _heatmap(res: Pairs, top: int) -> Any:
     background = (
         alt.Chart(
             charts._data(grid),
-            title=f"Lift between the top {len(keys)} {what} by orders, {res.period}",
+            title=f"Lift between {len(keys)} {what}: those of the strongest pairs, then the "
+            f"most ordered, {res.period}",
         )
         .mark_rect(color="#eeeeee")
         .encode(x=axis_x, y=axis_y)
