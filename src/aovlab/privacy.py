@@ -235,9 +235,36 @@ def clean_email(column: str) -> pl.Expr:
 def hash_clean(clean: pl.Series, salt: str) -> pl.Series:
     """:func:`hash_id` of each value of a :func:`clean_email` column (null stays null).
 
-    The hash runs in Python once per distinct value (polars has no keyed hash that is
-    stable across its versions); the engine finds the distinct values and maps them back.
+    The hash runs once per distinct value (see :func:`hashed_distinct`); the engine
+    maps them back.
+    """
+    mapping = hashed_distinct(clean, salt)
+    return (
+        clean.to_frame("__v")
+        .join(mapping.rename({"value": "__v"}), on="__v", how="left", maintain_order="left")
+        .get_column("id")
+        .alias(clean.name)
+    )
+
+
+def hashed_distinct(clean: pl.Series, salt: str) -> pl.DataFrame:
+    """The distinct non-null values of a :func:`clean_email` column and their :func:`hash_id`.
+
+    Columns ``value`` and ``id``, to join on. The keyed hash is set up once (BLAKE2b
+    reads its key as a first block) and copied for each value; polars has no keyed hash
+    that is stable across its versions, so the hash itself runs in Python, once per
+    distinct value, never per row.
+
+    >>> hashed_distinct(pl.Series(["anna@example.com", None, "anna@example.com"]), "client-1").rows()
+    [('anna@example.com', 'c-1823495aab719da8')]
     """
     unique = clean.drop_nulls().unique()
-    hashed = pl.Series([hash_id(v, salt) for v in unique.to_list()], dtype=pl.String)
-    return clean.replace_strict(unique, hashed, default=None, return_dtype=pl.String)
+    keyed = hashlib.blake2b(digest_size=8, key=salt.encode("utf-8")[:64])
+
+    def one(value: str) -> str:
+        h = keyed.copy()
+        h.update(value.strip().lower().encode("utf-8"))  # as hash_id cleans it
+        return "c-" + h.hexdigest()
+
+    ids = pl.Series("id", list(map(one, unique.to_list())), dtype=pl.String)
+    return pl.DataFrame({"value": unique.cast(pl.String), "id": ids})

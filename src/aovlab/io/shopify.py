@@ -23,9 +23,9 @@ import polars as pl
 
 from aovlab.errors import AovlabInputError, Note
 from aovlab.io.parse import TextFile, parse_amounts
-from aovlab.io.result import Read, headers, in_file, refuse_repeated_orders
+from aovlab.io.result import Read, headers, in_file, refuse_repeated_orders, together_checks
 from aovlab.model import STATUS_MAP, STATUS_SEPARATORS
-from aovlab.privacy import DEFAULT_SALT, clean_email, hash_clean
+from aovlab.privacy import DEFAULT_SALT, clean_email, hashed_distinct
 
 REQUIRED = (
     "Name",
@@ -124,22 +124,33 @@ def read(text: TextFile, options: dict[str, Any], source: str) -> Read:
     # Gift cards and tips by name: the pattern runs on each distinct name once.
     line_names = frame.select(line_name.unique().alias("n"))["n"]
     gift_names = line_names.filter(line_names.str.contains(_NOT_MERCHANDISE))
-    # Emails are cleaned here and hashed once each after the orders are gathered (an
-    # order's email is its first one): the hash never sees a row, only distinct emails.
-    frame = frame.with_row_index("__row").with_columns(
-        (pl.col("__row").cast(pl.Int64) + 2).alias("__file_row"),
-        pl.col("name").str.strip_chars().alias("name"),
-        clean_email("email").alias("__email")
-        if "email" in frame.columns
-        else pl.lit(None, pl.String).alias("__email"),
-        ((requires == "false") & line_name.is_in(gift_names.implode()).fill_null(False))
-        .fill_null(False)
-        .alias("__not_merch"),
-        (pl.col("lineitem quantity") * pl.col("lineitem price")).alias("__value"),
-    )
     marker = next((c for c in ("financial status", "total") if c in frame.columns), None)
     heads = pl.col(marker).cast(pl.String).str.strip_chars().fill_null("") != "" if marker else None
-    refuse_repeated_orders(frame, "name", own.get("name", "Name"), source, heads=heads)
+    # Every row's own fields, in one lazy frame that the queries below share.
+    name = pl.col("name")
+    base = (
+        frame.lazy()
+        .with_row_index("__row")
+        .with_columns(
+            (pl.col("__row").cast(pl.Int64) + 2).alias("__file_row"),
+            name.str.strip_chars().alias("name"),
+            ((requires == "false") & line_name.is_in(gift_names.implode()).fill_null(False))
+            .fill_null(False)
+            .alias("__not_merch"),
+            (pl.col("lineitem quantity") * pl.col("lineitem price")).alias("__value"),
+        )
+        # An order's first row: the rows of an order come together (checked below), so
+        # its rows are a run of the same name, numbered by __run in file order.
+        .with_columns(
+            ((pl.int_range(pl.len()) == 0) | name.ne_missing(name.shift(1))).alias("__start")
+        )
+        .with_columns(pl.col("__start").cum_sum().set_sorted().alias("__run"))
+    )
+    # The customer is an order's first email, cleaned here and hashed once each after
+    # the orders are gathered: the hash never sees a row, only distinct emails.
+    email = (clean_email("email") if "email" in frame.columns else pl.lit(None, pl.String)).alias(
+        "__email"
+    )
     country = pl.coalesce(text_col("shipping country"), text_col("billing country"))
     # An order's own fields are those of its first row; its customer is its first email
     # and its merchandise the sum of its lines (gift cards and tips apart).
@@ -171,8 +182,37 @@ def read(text: TextFile, options: dict[str, Any], source: str) -> Read:
         pl.col("__value").filter(~pl.col("__not_merch")).sum().alias("merchandise"),
         pl.col("__value").filter(pl.col("__not_merch")).sum().alias("__excluded"),
     ]
-    first = _orders(frame, firsts, gathered)
-    first = first.with_columns(hash_clean(first["customer_id"], salt))
+    # Lines: only the columns used are filtered (the export has dozens).
+    lines_query = base.filter(~pl.col("__not_merch")).select(
+        "__file_row",
+        pl.col("name").alias("order_id"),
+        pl.coalesce(text_col("lineitem sku"), line_name).alias("sku"),
+        line_name.alias("product"),
+        pl.col("lineitem quantity").alias("quantity"),
+        pl.col("lineitem price").alias("unit_price"),
+    )
+    # One run of the engine: the repeated-order check, each order's first row, its sums
+    # (grouped by run: adjacent rows, no hashing of names), the lines, the gift cards.
+    together, head_rows, sums, lines, excluded = pl.collect_all(
+        [
+            base.select(together_checks("name", heads=heads)),
+            base.filter("__start").select("name", *firsts),
+            base.select("__run", email, "__value", "__not_merch")
+            .group_by("__run", maintain_order=True)
+            .agg(gathered),
+            lines_query,
+            base.filter("__not_merch").select("name", "__value"),
+        ]
+    )
+    if all(together.row(0)):
+        first = pl.concat([head_rows, sums.drop("__run")], how="horizontal")
+    else:  # an order's rows apart, or two first rows: named by the full check
+        rows = base.with_columns(email).collect()
+        refuse_repeated_orders(rows, "name", own.get("name", "Name"), source, heads=heads)
+        first = rows.group_by("name", maintain_order=True).agg(
+            *(e.first() for e in firsts), *gathered
+        )
+    del head_rows, sums
     status = (
         text_col("financial status")
         .str.to_lowercase()
@@ -187,19 +227,6 @@ def read(text: TextFile, options: dict[str, Any], source: str) -> Read:
             words["financial status"], words["__status"], default=None
         )
     cancelled = text_col("cancelled at").is_not_null() & (text_col("cancelled at") != "")
-    first = first.with_columns(status.alias("__status"), cancelled.alias("__cancelled"))
-    unknown = first.filter(pl.col("__status").is_null() & ~pl.col("__cancelled"))
-    if unknown.height:
-        raise AovlabInputError(
-            "has unknown financial statuses",
-            source=source,
-            table="orders",
-            column="Financial Status",
-            rows=unknown["__file_row"].head(50).to_list(),
-            expected=", ".join(STATUS_MAP),
-            found=", ".join(repr(v) for v in unknown["financial status"].head(5).to_list()),
-            row_label="file row",
-        )
     # "2026-10-03 14:22:05 +0200" -> "2026-10-03 14:22:05+02:00" for the model's parser:
     # by slicing when every value has that form, else by the pattern.
     stripped = pl.col("ordered_at").str.strip_chars()
@@ -211,53 +238,65 @@ def read(text: TextFile, options: dict[str, Any], source: str) -> Read:
             pl.lit(":"),
             stripped.str.slice(23, 2),
         )
-    orders = first.select(
-        "__file_row",
-        pl.col("name").alias("order_id"),
-        pl.col("customer_id"),
-        created.alias("ordered_at"),
-        *([pl.col("currency")] if "currency" in first.columns else []),
-        pl.col("merchandise"),
-        pl.col("discount amount").fill_null(0.0).alias("discount")
-        if "discount amount" in first.columns
-        else pl.lit(0.0).alias("discount"),
-        pl.col("shipping").fill_null(0.0)
-        if "shipping" in first.columns
-        else pl.lit(0.0).alias("shipping"),
-        pl.col("taxes").fill_null(0.0).alias("tax")
-        if "taxes" in first.columns
-        else pl.lit(0.0).alias("tax"),
-        (pl.col("total") - pl.col("__excluded")).alias("total"),
-        pl.col("refunded amount").fill_null(0.0).alias("refunded")
-        if "refunded amount" in first.columns
-        else pl.lit(0.0).alias("refunded"),
-        pl.when(pl.col("__cancelled"))
-        .then(pl.lit("cancelled"))
-        .otherwise(pl.col("__status"))
-        .alias("status"),
-        *([pl.col("source").alias("channel")] if "source" in first.columns else []),
-        pl.col("country"),
-        *(
-            [pl.col("discount code").alias("discount_code")]
-            if "discount code" in first.columns
-            else []
-        ),
-    )
-    # Lazy, so that only the columns used are filtered (the export has dozens).
-    lines = (
-        frame.lazy()
-        .filter(~pl.col("__not_merch"))
-        .select(
-            "__file_row",
-            pl.col("name").alias("order_id"),
-            pl.coalesce(text_col("lineitem sku"), line_name).alias("sku"),
-            line_name.alias("product"),
-            pl.col("lineitem quantity").alias("quantity"),
-            pl.col("lineitem price").alias("unit_price"),
+    # Each distinct email hashed once, set on its orders by a join (file order kept).
+    ids = hashed_distinct(first["customer_id"], salt)
+    staged = (
+        first.lazy()
+        .join(
+            ids.lazy(), left_on="customer_id", right_on="value", how="left", maintain_order="left"
         )
-        .collect()
+        .with_columns(status.alias("__status"), cancelled.alias("__cancelled"))
     )
-    excluded = frame.select("name", "__value", "__not_merch").filter(pl.col("__not_merch"))
+    unknown, orders = pl.collect_all(
+        [
+            staged.filter(pl.col("__status").is_null() & ~pl.col("__cancelled"))
+            .select("__file_row", "financial status")
+            .head(50),
+            staged.select(
+                "__file_row",
+                pl.col("name").alias("order_id"),
+                pl.col("id").alias("customer_id"),
+                created.alias("ordered_at"),
+                *([pl.col("currency")] if "currency" in first.columns else []),
+                pl.col("merchandise"),
+                pl.col("discount amount").fill_null(0.0).alias("discount")
+                if "discount amount" in first.columns
+                else pl.lit(0.0).alias("discount"),
+                pl.col("shipping").fill_null(0.0)
+                if "shipping" in first.columns
+                else pl.lit(0.0).alias("shipping"),
+                pl.col("taxes").fill_null(0.0).alias("tax")
+                if "taxes" in first.columns
+                else pl.lit(0.0).alias("tax"),
+                (pl.col("total") - pl.col("__excluded")).alias("total"),
+                pl.col("refunded amount").fill_null(0.0).alias("refunded")
+                if "refunded amount" in first.columns
+                else pl.lit(0.0).alias("refunded"),
+                pl.when(pl.col("__cancelled"))
+                .then(pl.lit("cancelled"))
+                .otherwise(pl.col("__status"))
+                .alias("status"),
+                *([pl.col("source").alias("channel")] if "source" in first.columns else []),
+                pl.col("country"),
+                *(
+                    [pl.col("discount code").alias("discount_code")]
+                    if "discount code" in first.columns
+                    else []
+                ),
+            ),
+        ]
+    )
+    if unknown.height:
+        raise AovlabInputError(
+            "has unknown financial statuses",
+            source=source,
+            table="orders",
+            column="Financial Status",
+            rows=unknown["__file_row"].to_list(),
+            expected=", ".join(STATUS_MAP),
+            found=", ".join(repr(v) for v in unknown["financial status"].head(5).to_list()),
+            row_label="file row",
+        )
     if excluded.height:
         notes.append(
             Note(
@@ -271,23 +310,3 @@ def read(text: TextFile, options: dict[str, Any], source: str) -> Read:
         )
     origins = {t: {c: own.get(h.lower(), h) for c, h in m.items()} for t, m in ORIGINS.items()}
     return Read({"orders": orders, "lines": lines}, notes, origins)
-
-
-def _orders(frame: pl.DataFrame, firsts: list[pl.Expr], gathered: list[pl.Expr]) -> pl.DataFrame:
-    """One row per order, in file order: ``firsts`` of its first row, ``gathered`` of all.
-
-    The rows of an order come together (:func:`refuse_repeated_orders` has checked it),
-    so the first rows are the rows whose name differs from the row above: one filter,
-    where a ``first()`` per column in the group-by cost a pass over every group each.
-    Only the sums and the email go through the group-by.
-    """
-    name = pl.col("name")
-    starts = (pl.int_range(pl.len()) == 0) | name.ne_missing(name.shift(1))
-    heads = frame.lazy().filter(starts).select("name", *firsts).collect()
-    used = list(dict.fromkeys(["name", *(c for e in gathered for c in e.meta.root_names())]))
-    sums = frame.select(used).group_by("name", maintain_order=True).agg(gathered)
-    if not heads["name"].equals(sums["name"]):  # rows of an order apart: not after the check
-        return frame.group_by("name", maintain_order=True).agg(
-            *(e.first() for e in firsts), *gathered
-        )
-    return pl.concat([heads, sums.drop("name")], how="horizontal")
