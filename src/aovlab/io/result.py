@@ -99,20 +99,11 @@ def refuse_repeated_orders(
 def _together(frame: pl.DataFrame, key: str, *, heads: pl.Expr | None, item: str | None) -> bool:
     """True when no order appears again: the check of a clean export in one cheap pass.
 
-    False says only "look closer": the full check in :func:`refuse_repeated_orders` then
-    finds the rows, or nothing. See :func:`together_checks`.
-    """
-    return all(frame.select(together_checks(key, heads=heads, item=item)).row(0))
-
-
-def together_checks(key: str, *, heads: pl.Expr | None, item: str | None = None) -> list[pl.Expr]:
-    """The boolean aggregates that are all true when no order appears again.
-
     Without windows over the orders: each order's rows are one run (rows next to each
     other, ``__row`` going up by one) when there are as many runs as orders; an order
     has one head row when no two head rows share a run; no item repeats when the
-    (order, item) pairs are all distinct. A reader may compute them in its own query
-    and call :func:`refuse_repeated_orders` only when one is false.
+    (order, item) pairs are all distinct. False says only "look closer": the full check
+    in :func:`refuse_repeated_orders` then finds the rows, or nothing.
     """
     col = pl.col(key)
     row = pl.col("__row")
@@ -126,4 +117,4 @@ def together_checks(key: str, *, heads: pl.Expr | None, item: str | None = None)
         checks.append((in_heads != in_heads.shift(1)).fill_null(True).all().alias("heads"))
     if item:
         checks.append((pl.struct(key, item).n_unique() == pl.len()).alias("items"))
-    return checks
+    return all(frame.select(checks).row(0))

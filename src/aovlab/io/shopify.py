@@ -23,7 +23,7 @@ import polars as pl
 
 from aovlab.errors import AovlabInputError, Note
 from aovlab.io.parse import TextFile, parse_amounts
-from aovlab.io.result import Read, headers, in_file, refuse_repeated_orders, together_checks
+from aovlab.io.result import Read, headers, in_file, refuse_repeated_orders
 from aovlab.model import STATUS_MAP, STATUS_SEPARATORS
 from aovlab.privacy import DEFAULT_SALT, clean_email, hashed_distinct
 
@@ -145,12 +145,12 @@ def read(text: TextFile, options: dict[str, Any], source: str) -> Read:
             ((pl.int_range(pl.len()) == 0) | name.ne_missing(name.shift(1))).alias("__start")
         )
         .with_columns(pl.col("__start").cum_sum().set_sorted().alias("__run"))
+        .collect()
+        .lazy()
     )
-    # The customer is an order's first email, cleaned here and hashed once each after
-    # the orders are gathered: the hash never sees a row, only distinct emails.
-    email = (clean_email("email") if "email" in frame.columns else pl.lit(None, pl.String)).alias(
-        "__email"
-    )
+    # The customer is an order's first email: gathered as written, then each distinct
+    # one cleaned and hashed once (see _customer_ids): the hash never sees a row.
+    raw_email = pl.col("email") if "email" in frame.columns else pl.lit(None, pl.String)
     country = pl.coalesce(text_col("shipping country"), text_col("billing country"))
     # An order's own fields are those of its first row; its customer is its first email
     # and its merchandise the sum of its lines (gift cards and tips apart).
@@ -178,7 +178,7 @@ def read(text: TextFile, options: dict[str, Any], source: str) -> Read:
         country.alias("country"),
     ]
     gathered = [
-        pl.col("__email").drop_nulls().first().alias("customer_id"),
+        raw_email.drop_nulls().first().alias("__raw_email"),
         pl.col("__value").filter(~pl.col("__not_merch")).sum().alias("merchandise"),
         pl.col("__value").filter(pl.col("__not_merch")).sum().alias("__excluded"),
     ]
@@ -191,28 +191,36 @@ def read(text: TextFile, options: dict[str, Any], source: str) -> Read:
         pl.col("lineitem quantity").alias("quantity"),
         pl.col("lineitem price").alias("unit_price"),
     )
-    # One run of the engine: the repeated-order check, each order's first row, its sums
-    # (grouped by run: adjacent rows, no hashing of names), the lines, the gift cards.
+    # The repeated-order check of a clean export (result._together, on the runs
+    # numbered above): each order once among the first rows of the runs, its names
+    # compared by their 64-bit hash (a collision can only send a clean export to the
+    # full check), and no two rows with order fields in one run.
+    start, run = pl.col("__start"), pl.col("__run")
+    checks = [(start.sum() == name.filter(start).hash().n_unique()).alias("runs")]
+    if heads is not None:
+        in_heads = run.filter(heads.fill_null(False))
+        checks.append((in_heads != in_heads.shift(1)).fill_null(True).all().alias("heads"))
+    # One run of the engine: the check, each order's first row, its sums (grouped by
+    # run: adjacent rows, no hashing of names), the lines, the gift cards and tips.
     together, head_rows, sums, lines, excluded = pl.collect_all(
         [
-            base.select(together_checks("name", heads=heads)),
-            base.filter("__start").select("name", *firsts),
-            base.select("__run", email, "__value", "__not_merch")
-            .group_by("__run", maintain_order=True)
-            .agg(gathered),
+            base.select(checks),
+            base.filter(start).select("name", *firsts),
+            base.group_by("__run", maintain_order=True).agg(gathered),
             lines_query,
             base.filter("__not_merch").select("name", "__value"),
         ]
     )
+    key = "__run"
     if all(together.row(0)):
         first = pl.concat([head_rows, sums.drop("__run")], how="horizontal")
     else:  # an order's rows apart, or two first rows: named by the full check
-        rows = base.with_columns(email).collect()
+        rows = base.collect()
         refuse_repeated_orders(rows, "name", own.get("name", "Name"), source, heads=heads)
-        first = rows.group_by("name", maintain_order=True).agg(
-            *(e.first() for e in firsts), *gathered
-        )
+        key = "name"
+        first = rows.group_by(key, maintain_order=True).agg(*(e.first() for e in firsts), *gathered)
     del head_rows, sums
+    first = first.with_columns(_customer_ids(first["__raw_email"], base, key, salt))
     status = (
         text_col("financial status")
         .str.to_lowercase()
@@ -238,15 +246,7 @@ def read(text: TextFile, options: dict[str, Any], source: str) -> Read:
             pl.lit(":"),
             stripped.str.slice(23, 2),
         )
-    # Each distinct email hashed once, set on its orders by a join (file order kept).
-    ids = hashed_distinct(first["customer_id"], salt)
-    staged = (
-        first.lazy()
-        .join(
-            ids.lazy(), left_on="customer_id", right_on="value", how="left", maintain_order="left"
-        )
-        .with_columns(status.alias("__status"), cancelled.alias("__cancelled"))
-    )
+    staged = first.lazy().with_columns(status.alias("__status"), cancelled.alias("__cancelled"))
     unknown, orders = pl.collect_all(
         [
             staged.filter(pl.col("__status").is_null() & ~pl.col("__cancelled"))
@@ -255,7 +255,7 @@ def read(text: TextFile, options: dict[str, Any], source: str) -> Read:
             staged.select(
                 "__file_row",
                 pl.col("name").alias("order_id"),
-                pl.col("id").alias("customer_id"),
+                pl.col("customer_id"),
                 created.alias("ordered_at"),
                 *([pl.col("currency")] if "currency" in first.columns else []),
                 pl.col("merchandise"),
@@ -310,3 +310,35 @@ def read(text: TextFile, options: dict[str, Any], source: str) -> Read:
         )
     origins = {t: {c: own.get(h.lower(), h) for c, h in m.items()} for t, m in ORIGINS.items()}
     return Read({"orders": orders, "lines": lines}, notes, origins)
+
+
+def _customer_ids(raw: pl.Series, rows: pl.LazyFrame, key: str, salt: str) -> pl.Series:
+    """Each order's customer id from its first email as written (``raw``, one per order).
+
+    Each distinct email is cleaned (:func:`aovlab.privacy.clean_email`) and hashed
+    (:func:`aovlab.privacy.hashed_distinct`) once, and the ids are set on the orders by
+    a join that keeps their order. An order whose first email is blank has the first
+    non-blank one as its customer: then every row's email is cleaned and the orders'
+    rows (``rows``, grouped by ``key`` in file order) are gathered again.
+    """
+    distinct = (
+        raw.drop_nulls().unique().to_frame("raw").with_columns(clean_email("raw").alias("clean"))
+    )
+    if distinct["clean"].null_count():
+        clean = (
+            rows.group_by(key, maintain_order=True)
+            .agg(clean_email("email").drop_nulls().first())
+            .collect()["email"]
+        )
+        return _mapped(clean, hashed_distinct(clean, salt).rename({"value": "key"}))
+    ids = hashed_distinct(distinct["clean"], salt)
+    table = distinct.join(ids, left_on="clean", right_on="value").select(
+        pl.col("raw").alias("key"), "id"
+    )
+    return _mapped(raw, table)
+
+
+def _mapped(values: pl.Series, table: pl.DataFrame) -> pl.Series:
+    """``table``'s ``id`` for each of ``values`` (matched to its ``key``; none: null)."""
+    joined = values.to_frame("key").join(table, on="key", how="left", maintain_order="left")
+    return joined["id"].alias("customer_id")
