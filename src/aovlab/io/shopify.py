@@ -312,33 +312,41 @@ def read(text: TextFile, options: dict[str, Any], source: str) -> Read:
     return Read({"orders": orders, "lines": lines}, notes, origins)
 
 
-def _customer_ids(raw: pl.Series, rows: pl.LazyFrame, key: str, salt: str) -> pl.Series:
+def _customer_ids(
+    raw: pl.Series, rows: pl.LazyFrame, key: str, salt: str, *, by_text: bool = False
+) -> pl.Series:
     """Each order's customer id from its first email as written (``raw``, one per order).
 
     Each distinct email is cleaned (:func:`aovlab.privacy.clean_email`) and hashed
     (:func:`aovlab.privacy.hashed_distinct`) once, and the ids are set on the orders by
-    a join that keeps their order. An order whose first email is blank has the first
+    a join that keeps their order. The emails are found distinct, and joined, by the
+    engine's 64-bit hash of each (integers: no string hashing twice); the join is then
+    checked to have matched each order's own email, and all is done again ``by_text``
+    if two emails' hashes collided. An order whose first email is blank has the first
     non-blank one as its customer: then every row's email is cleaned and the orders'
     rows (``rows``, grouped by ``key`` in file order) are gathered again.
     """
-    distinct = (
-        raw.drop_nulls().unique().to_frame("raw").with_columns(clean_email("raw").alias("clean"))
-    )
+    email = pl.col("raw")
+    frame = raw.to_frame("raw").with_columns((email if by_text else email.hash()).alias("key"))
+    distinct = frame.filter(pl.col("key").is_first_distinct() & email.is_not_null())
+    distinct = distinct.with_columns(clean_email("raw").alias("clean"))
     if distinct["clean"].null_count():
         clean = (
             rows.group_by(key, maintain_order=True)
             .agg(clean_email("email").drop_nulls().first())
             .collect()["email"]
         )
-        return _mapped(clean, hashed_distinct(clean, salt).rename({"value": "key"}))
+        ids = hashed_distinct(clean, salt).rename({"value": "key"})
+        return _mapped(clean.to_frame("key"), ids)
     ids = hashed_distinct(distinct["clean"], salt)
-    table = distinct.join(ids, left_on="clean", right_on="value").select(
-        pl.col("raw").alias("key"), "id"
-    )
-    return _mapped(raw, table)
+    table = distinct.join(ids, left_on="clean", right_on="value").select("key", "id", "raw")
+    joined = frame.join(table, on="key", how="left", maintain_order="left")
+    if by_text or joined["raw"].eq_missing(joined["raw_right"]).all():
+        return joined["id"].alias("customer_id")
+    return _customer_ids(raw, rows, key, salt, by_text=True)
 
 
-def _mapped(values: pl.Series, table: pl.DataFrame) -> pl.Series:
-    """``table``'s ``id`` for each of ``values`` (matched to its ``key``; none: null)."""
-    joined = values.to_frame("key").join(table, on="key", how="left", maintain_order="left")
+def _mapped(values: pl.DataFrame, table: pl.DataFrame) -> pl.Series:
+    """``table``'s ``id`` for each row of ``values`` (matched on ``key``; none: null)."""
+    joined = values.join(table, on="key", how="left", maintain_order="left")
     return joined["id"].alias("customer_id")
