@@ -25,7 +25,7 @@ from aovlab.errors import AovlabInputError, Note
 from aovlab.io.parse import TextFile, parse_amounts
 from aovlab.io.result import Read, headers, in_file, refuse_repeated_orders
 from aovlab.model import STATUS_MAP, STATUS_SEPARATORS
-from aovlab.privacy import DEFAULT_SALT, clean_email, hashed_distinct
+from aovlab.privacy import DEFAULT_SALT, clean_email, hash_each, hashed_distinct
 
 REQUIRED = (
     "Name",
@@ -318,7 +318,7 @@ def _customer_ids(
     """Each order's customer id from its first email as written (``raw``, one per order).
 
     Each distinct email is cleaned (:func:`aovlab.privacy.clean_email`) and hashed
-    (:func:`aovlab.privacy.hashed_distinct`) once, and the ids are set on the orders by
+    (:func:`aovlab.privacy.hash_each`) once, and the ids are set on the orders by
     a join that keeps their order. The emails are found distinct, and joined, by the
     engine's 64-bit hash of each (integers: no string hashing twice); the join is then
     checked to have matched each order's own email, and all is done again ``by_text``
@@ -338,8 +338,7 @@ def _customer_ids(
         )
         ids = hashed_distinct(clean, salt).rename({"value": "key"})
         return _mapped(clean.to_frame("key"), ids)
-    ids = hashed_distinct(distinct["clean"], salt)
-    table = distinct.join(ids, left_on="clean", right_on="value").select("key", "id", "raw")
+    table = distinct.select("key", hash_each(distinct["clean"], salt), "raw")
     joined = frame.join(table, on="key", how="left", maintain_order="left")
     if by_text or joined["raw"].eq_missing(joined["raw_right"]).all():
         return joined["id"].alias("customer_id")
