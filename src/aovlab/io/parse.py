@@ -358,11 +358,13 @@ def _even_bytes(data: bytes) -> bool:
 def _is_utf8(data: bytes) -> bool:
     """Whether bytes are valid UTF-8, checked by the engine without a copy as text.
 
-    False also when the engine cannot tell (a value over its size limit): the caller
-    then decodes the bytes as :func:`decode` does.
+    False also when the engine is not asked (over 2 GB, past the size of one value it
+    holds): the caller then decodes the bytes as :func:`decode` does.
     """
     if data.isascii():
         return True
+    if len(data) >= 2**31:
+        return False
     try:
         pl.Series([data], dtype=pl.Binary).cast(pl.String)
     except (pl.exceptions.PolarsError, OverflowError, ValueError):
