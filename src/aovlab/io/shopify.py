@@ -116,8 +116,10 @@ def read(text: TextFile, options: dict[str, Any], source: str) -> Read:
             )
         )
 
+    present = set(frame.columns)
+
     def text_col(name: str) -> pl.Expr:
-        return pl.col(name).str.strip_chars() if name in frame.columns else pl.lit(None, pl.String)
+        return pl.col(name).str.strip_chars() if name in present else pl.lit(None, pl.String)
 
     requires = text_col("lineitem requires shipping").str.to_lowercase()
     line_name = text_col("lineitem name")
@@ -221,6 +223,7 @@ def read(text: TextFile, options: dict[str, Any], source: str) -> Read:
         first = rows.group_by(key, maintain_order=True).agg(*(e.first() for e in firsts), *gathered)
     del head_rows, sums
     first = first.with_columns(_customer_ids(first["__raw_email"], base, key, salt))
+    del base, frame  # the rows: only the orders are read from here on
     status = (
         text_col("financial status")
         .str.to_lowercase()
