@@ -128,7 +128,7 @@ def read(text: TextFile, options: dict[str, Any], source: str) -> Read:
     gift_names = line_names.filter(line_names.str.contains(_NOT_MERCHANDISE))
     marker = next((c for c in ("financial status", "total") if c in frame.columns), None)
     heads = pl.col(marker).cast(pl.String).str.strip_chars().fill_null("") != "" if marker else None
-    # Every row's own fields, in one lazy frame that the queries below share.
+    # Every row's own fields, computed once and read by each of the queries below.
     name = pl.col("name")
     base = (
         frame.lazy()
