@@ -142,6 +142,27 @@ def test_read_text_detects_and_reports(tmp_path):
     assert text.detected == ["encoding cp1252", "separator ';'"]
 
 
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp1252"])
+def test_a_large_file_reads_the_same_in_every_encoding(tmp_path, encoding):
+    # Past 256 KB only the first and last 64 KB of a UTF-8 file are decoded in Python.
+    rows = [f"#{i},Blåbär ß {i},{i},12.50" for i in range(20_000)]
+    text = "order,product,n,price\n" + "\n".join(rows) + '\n#x,"Åre\ntält",1,3.00'
+    path = tmp_path / "big.csv"
+    path.write_bytes(text.encode(encoding))
+    read = parse.read_text(path)
+    assert read.detected == [f"encoding {encoding}", "separator ','"]
+    assert read.frame.height == 20_001 and read.frame["product"][-1] == "Åre\ntält"
+    assert read.frame["product"][0] == "Blåbär ß 0"
+
+
+def test_the_edges_of_utf8_bytes_are_cut_between_characters():
+    text = "é" * 70_000 + "a€" * 70_000 + "ø" * 70_000
+    data = text.encode("utf-8")
+    assert parse._edge(data, head=True) == text[:65536]
+    assert parse._edge(data, head=False) == text[-65536:]
+    assert parse._edge(data[:100], head=False) == text[:50]
+
+
 @pytest.mark.parametrize("sep", [";;", "", "\n", '"'])
 def test_a_separator_is_one_character(tmp_path, sep):
     import aovlab

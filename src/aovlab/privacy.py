@@ -235,9 +235,47 @@ def clean_email(column: str) -> pl.Expr:
 def hash_clean(clean: pl.Series, salt: str) -> pl.Series:
     """:func:`hash_id` of each value of a :func:`clean_email` column (null stays null).
 
-    The hash runs in Python once per distinct value (polars has no keyed hash that is
-    stable across its versions); the engine finds the distinct values and maps them back.
+    The hash runs once per distinct value (see :func:`hashed_distinct`); the engine
+    maps them back.
     """
-    unique = clean.drop_nulls().unique()
-    hashed = pl.Series([hash_id(v, salt) for v in unique.to_list()], dtype=pl.String)
-    return clean.replace_strict(unique, hashed, default=None, return_dtype=pl.String)
+    mapping = hashed_distinct(clean, salt)
+    return (
+        clean.to_frame("__v")
+        .join(mapping.rename({"value": "__v"}), on="__v", how="left", maintain_order="left")
+        .get_column("id")
+        .alias(clean.name)
+    )
+
+
+def hashed_distinct(clean: pl.Series, salt: str) -> pl.DataFrame:
+    """The distinct non-null values of a :func:`clean_email` column and their :func:`hash_id`.
+
+    Columns ``value`` and ``id``, to join on.
+
+    >>> hashed_distinct(pl.Series(["anna@example.com", None, "anna@example.com"]), "client-1").rows()
+    [('anna@example.com', 'c-1823495aab719da8')]
+    """
+    unique = clean.drop_nulls().unique().cast(pl.String)
+    return pl.DataFrame({"value": unique, "id": hash_each(unique, salt)})
+
+
+def hash_each(clean: pl.Series, salt: str) -> pl.Series:
+    """:func:`hash_id` of each value of a :func:`clean_email` column, in its order (null: null).
+
+    Meant for distinct values. The keyed hash is set up once (BLAKE2b reads its key as
+    a first block) and copied for each value; polars has no keyed hash that is stable
+    across its versions, so the hash itself runs in Python, once per value given.
+
+    >>> hash_each(pl.Series(["anna@example.com", None]), "client-1").to_list()
+    ['c-1823495aab719da8', None]
+    """
+    keyed = hashlib.blake2b(digest_size=8, key=salt.encode("utf-8")[:64])
+
+    def one(value: str | None) -> str | None:
+        if value is None:
+            return None
+        h = keyed.copy()
+        h.update(value.strip().lower().encode("utf-8"))  # as hash_id cleans it
+        return "c-" + h.hexdigest()
+
+    return pl.Series("id", list(map(one, clean.to_list())), dtype=pl.String)

@@ -278,17 +278,31 @@ def read_text(path: str | Path, *, sep: str | None = None, encoding: str | None 
         raise AovlabInputError(
             "is empty", source=str(file), expected="a header row and data rows", found="0 bytes"
         )
-    text, used = decode(data, str(file), encoding)
+    # A UTF-8 file (the usual case) is checked by the engine and goes to polars as it
+    # is: only its first and last 64 KB are decoded (the separator, the last row), and
+    # the whole text only for an error. Other encodings are decoded, then transcoded.
+    text: str | None = None
+    body = data[3:] if encoding is None and data.startswith(b"\xef\xbb\xbf") else data
+    if encoding is None and b"\x00" not in data[:65536] and _is_utf8(body):
+        used = "utf-8-sig" if body is not data else "utf-8"
+        raw = body
+    else:
+        text, used = decode(data, str(file), encoding)
+        raw = data[3:] if used == "utf-8-sig" else data if used == "utf-8" else text.encode("utf-8")
+    del data
     detected = [] if encoding else [f"encoding {used}"]
+
+    def whole() -> str:  # the file's text, for the checks that read all of it
+        return text if text is not None else raw.decode("utf-8")
+
     if sep is None:
-        sep = sniff_separator(text, str(file))
+        head = text[:65536] if text is not None else _edge(raw, head=True)
+        sep = sniff_separator(head, str(file))
         detected.append(f"separator {sep!r}")
     try:
-        # UTF-8 input goes to polars as it is; other encodings are transcoded once.
-        raw = data[3:] if used == "utf-8-sig" else data if used == "utf-8" else text.encode("utf-8")
         frame = pl.read_csv(raw, separator=sep, infer_schema=False, raise_if_empty=True)
     except pl.exceptions.PolarsError as exc:
-        if not _even(text):
+        if not _even_bytes(raw):
             raise AovlabInputError(
                 "has a quoted value that never ends",
                 source=str(file),
@@ -297,7 +311,7 @@ def read_text(path: str | Path, *, sep: str | None = None, encoding: str | None 
                 "value is not doubled",
                 hint="export or download the file again",
             ) from None
-        ragged = ragged_row(text, sep)
+        ragged = ragged_row(whole(), sep)
         if ragged is not None:
             row, width, found = ragged
             raise AovlabInputError(
@@ -316,7 +330,7 @@ def read_text(path: str | Path, *, sep: str | None = None, encoding: str | None 
             found=str(exc).strip().splitlines()[0][:300],
         ) from None
     frame = drop_blank_rows(frame.rename({c: c.strip().lstrip("\ufeff") for c in frame.columns}))
-    tail = text[-65536:]
+    tail = text[-65536:] if text is not None else _edge(raw, head=False)
     # Whether the whole file's quotes pair up matters only for a last row with no line
     # end and a quote near it: counting them is a pass over the file, so only then.
     cut = '"' in tail and not tail.endswith(("\n", "\r"))
@@ -326,7 +340,7 @@ def read_text(path: str | Path, *, sep: str | None = None, encoding: str | None 
         len(frame.columns),
         frame.height,
         str(file),
-        quotes_even=_even(text) if cut else None,
+        quotes_even=_even_bytes(raw) if cut else None,
     )
     return TextFile(frame=frame, encoding=used, sep=sep, detected=detected)
 
@@ -334,6 +348,43 @@ def read_text(path: str | Path, *, sep: str | None = None, encoding: str | None 
 def _even(text: str) -> bool:
     """Whether a text has an even number of double quotes (it does not end inside one)."""
     return text.count('"') % 2 == 0
+
+
+def _even_bytes(data: bytes) -> bool:
+    """:func:`_even` of UTF-8 bytes (a quote byte is never part of another character)."""
+    return data.count(b'"') % 2 == 0
+
+
+def _is_utf8(data: bytes) -> bool:
+    """Whether bytes are valid UTF-8, checked by the engine without a copy as text.
+
+    False also when the engine is not asked (over 2 GB, past the size of one value it
+    holds): the caller then decodes the bytes as :func:`decode` does.
+    """
+    if data.isascii():
+        return True
+    if len(data) >= 2**31:
+        return False
+    try:
+        pl.Series([data], dtype=pl.Binary).cast(pl.String)
+    except (pl.exceptions.PolarsError, OverflowError, ValueError):
+        return False
+    return True
+
+
+def _edge(data: bytes, *, head: bool, size: int = 65536) -> str:
+    """The first (or last) ``size`` characters of valid UTF-8 bytes, decoding only them.
+
+    A character is at most four bytes, so ``4 * size`` bytes hold them; the character
+    cut at the edge of those bytes is dropped, and it is outside the ``size`` kept.
+    """
+    if len(data) <= 4 * size:
+        text = data.decode("utf-8")
+    elif head:
+        text = data[: 4 * size].decode("utf-8", errors="ignore")
+    else:
+        text = data[-4 * size :].decode("utf-8", errors="ignore")
+    return text[:size] if head else text[-size:]
 
 
 def drop_blank_rows(frame: pl.DataFrame) -> pl.DataFrame:

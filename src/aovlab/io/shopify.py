@@ -25,7 +25,7 @@ from aovlab.errors import AovlabInputError, Note
 from aovlab.io.parse import TextFile, parse_amounts
 from aovlab.io.result import Read, headers, in_file, refuse_repeated_orders
 from aovlab.model import STATUS_MAP, STATUS_SEPARATORS
-from aovlab.privacy import DEFAULT_SALT, clean_email, hash_clean
+from aovlab.privacy import DEFAULT_SALT, clean_email, hash_each, hashed_distinct
 
 REQUIRED = (
     "Name",
@@ -116,30 +116,43 @@ def read(text: TextFile, options: dict[str, Any], source: str) -> Read:
             )
         )
 
+    present = set(frame.columns)
+
     def text_col(name: str) -> pl.Expr:
-        return pl.col(name).str.strip_chars() if name in frame.columns else pl.lit(None, pl.String)
+        return pl.col(name).str.strip_chars() if name in present else pl.lit(None, pl.String)
 
     requires = text_col("lineitem requires shipping").str.to_lowercase()
     line_name = text_col("lineitem name")
     # Gift cards and tips by name: the pattern runs on each distinct name once.
     line_names = frame.select(line_name.unique().alias("n"))["n"]
     gift_names = line_names.filter(line_names.str.contains(_NOT_MERCHANDISE))
-    # Emails are cleaned here and hashed once each after the orders are gathered (an
-    # order's email is its first one): the hash never sees a row, only distinct emails.
-    frame = frame.with_row_index("__row").with_columns(
-        (pl.col("__row").cast(pl.Int64) + 2).alias("__file_row"),
-        pl.col("name").str.strip_chars().alias("name"),
-        clean_email("email").alias("__email")
-        if "email" in frame.columns
-        else pl.lit(None, pl.String).alias("__email"),
-        ((requires == "false") & line_name.is_in(gift_names.implode()).fill_null(False))
-        .fill_null(False)
-        .alias("__not_merch"),
-        (pl.col("lineitem quantity") * pl.col("lineitem price")).alias("__value"),
-    )
     marker = next((c for c in ("financial status", "total") if c in frame.columns), None)
     heads = pl.col(marker).cast(pl.String).str.strip_chars().fill_null("") != "" if marker else None
-    refuse_repeated_orders(frame, "name", own.get("name", "Name"), source, heads=heads)
+    # Every row's own fields, computed once and read by each of the queries below.
+    name = pl.col("name")
+    base = (
+        frame.lazy()
+        .with_row_index("__row")
+        .with_columns(
+            (pl.col("__row").cast(pl.Int64) + 2).alias("__file_row"),
+            name.str.strip_chars().alias("name"),
+            ((requires == "false") & line_name.is_in(gift_names.implode()).fill_null(False))
+            .fill_null(False)
+            .alias("__not_merch"),
+            (pl.col("lineitem quantity") * pl.col("lineitem price")).alias("__value"),
+        )
+        # An order's first row: the rows of an order come together (checked below), so
+        # its rows are a run of the same name, numbered by __run in file order.
+        .with_columns(
+            ((pl.int_range(pl.len()) == 0) | name.ne_missing(name.shift(1))).alias("__start")
+        )
+        .with_columns(pl.col("__start").cum_sum().set_sorted().alias("__run"))
+        .collect()
+        .lazy()
+    )
+    # The customer is an order's first email: gathered as written, then each distinct
+    # one cleaned and hashed once (see _customer_ids): the hash never sees a row.
+    raw_email = pl.col("email") if "email" in frame.columns else pl.lit(None, pl.String)
     country = pl.coalesce(text_col("shipping country"), text_col("billing country"))
     # An order's own fields are those of its first row; its customer is its first email
     # and its merchandise the sum of its lines (gift cards and tips apart).
@@ -167,12 +180,50 @@ def read(text: TextFile, options: dict[str, Any], source: str) -> Read:
         country.alias("country"),
     ]
     gathered = [
-        pl.col("__email").drop_nulls().first().alias("customer_id"),
+        raw_email.drop_nulls().first().alias("__raw_email"),
         pl.col("__value").filter(~pl.col("__not_merch")).sum().alias("merchandise"),
         pl.col("__value").filter(pl.col("__not_merch")).sum().alias("__excluded"),
     ]
-    first = _orders(frame, firsts, gathered)
-    first = first.with_columns(hash_clean(first["customer_id"], salt))
+    # Lines: only the columns used are filtered (the export has dozens).
+    lines_query = base.filter(~pl.col("__not_merch")).select(
+        "__file_row",
+        pl.col("name").alias("order_id"),
+        pl.coalesce(text_col("lineitem sku"), line_name).alias("sku"),
+        line_name.alias("product"),
+        pl.col("lineitem quantity").alias("quantity"),
+        pl.col("lineitem price").alias("unit_price"),
+    )
+    # The repeated-order check of a clean export (result._together, on the runs
+    # numbered above): each order once among the first rows of the runs, its names
+    # compared by their 64-bit hash (a collision can only send a clean export to the
+    # full check), and no two rows with order fields in one run.
+    start, run = pl.col("__start"), pl.col("__run")
+    checks = [(start.sum() == name.filter(start).hash().n_unique()).alias("runs")]
+    if heads is not None:
+        in_heads = run.filter(heads.fill_null(False))
+        checks.append((in_heads != in_heads.shift(1)).fill_null(True).all().alias("heads"))
+    # One run of the engine: the check, each order's first row, its sums (grouped by
+    # run: adjacent rows, no hashing of names), the lines, the gift cards and tips.
+    together, head_rows, sums, lines, excluded = pl.collect_all(
+        [
+            base.select(checks),
+            base.filter(start).select("name", *firsts),
+            base.group_by("__run", maintain_order=True).agg(gathered),
+            lines_query,
+            base.filter("__not_merch").select("name", "__value"),
+        ]
+    )
+    key = "__run"
+    if all(together.row(0)):
+        first = pl.concat([head_rows, sums.drop("__run")], how="horizontal")
+    else:  # an order's rows apart, or two first rows: named by the full check
+        rows = base.collect()
+        refuse_repeated_orders(rows, "name", own.get("name", "Name"), source, heads=heads)
+        key = "name"
+        first = rows.group_by(key, maintain_order=True).agg(*(e.first() for e in firsts), *gathered)
+    del head_rows, sums
+    first = first.with_columns(_customer_ids(first["__raw_email"], base, key, salt))
+    del base, frame  # the rows: only the orders are read from here on
     status = (
         text_col("financial status")
         .str.to_lowercase()
@@ -187,19 +238,6 @@ def read(text: TextFile, options: dict[str, Any], source: str) -> Read:
             words["financial status"], words["__status"], default=None
         )
     cancelled = text_col("cancelled at").is_not_null() & (text_col("cancelled at") != "")
-    first = first.with_columns(status.alias("__status"), cancelled.alias("__cancelled"))
-    unknown = first.filter(pl.col("__status").is_null() & ~pl.col("__cancelled"))
-    if unknown.height:
-        raise AovlabInputError(
-            "has unknown financial statuses",
-            source=source,
-            table="orders",
-            column="Financial Status",
-            rows=unknown["__file_row"].head(50).to_list(),
-            expected=", ".join(STATUS_MAP),
-            found=", ".join(repr(v) for v in unknown["financial status"].head(5).to_list()),
-            row_label="file row",
-        )
     # "2026-10-03 14:22:05 +0200" -> "2026-10-03 14:22:05+02:00" for the model's parser:
     # by slicing when every value has that form, else by the pattern.
     stripped = pl.col("ordered_at").str.strip_chars()
@@ -211,53 +249,57 @@ def read(text: TextFile, options: dict[str, Any], source: str) -> Read:
             pl.lit(":"),
             stripped.str.slice(23, 2),
         )
-    orders = first.select(
-        "__file_row",
-        pl.col("name").alias("order_id"),
-        pl.col("customer_id"),
-        created.alias("ordered_at"),
-        *([pl.col("currency")] if "currency" in first.columns else []),
-        pl.col("merchandise"),
-        pl.col("discount amount").fill_null(0.0).alias("discount")
-        if "discount amount" in first.columns
-        else pl.lit(0.0).alias("discount"),
-        pl.col("shipping").fill_null(0.0)
-        if "shipping" in first.columns
-        else pl.lit(0.0).alias("shipping"),
-        pl.col("taxes").fill_null(0.0).alias("tax")
-        if "taxes" in first.columns
-        else pl.lit(0.0).alias("tax"),
-        (pl.col("total") - pl.col("__excluded")).alias("total"),
-        pl.col("refunded amount").fill_null(0.0).alias("refunded")
-        if "refunded amount" in first.columns
-        else pl.lit(0.0).alias("refunded"),
-        pl.when(pl.col("__cancelled"))
-        .then(pl.lit("cancelled"))
-        .otherwise(pl.col("__status"))
-        .alias("status"),
-        *([pl.col("source").alias("channel")] if "source" in first.columns else []),
-        pl.col("country"),
-        *(
-            [pl.col("discount code").alias("discount_code")]
-            if "discount code" in first.columns
-            else []
-        ),
+    staged = first.lazy().with_columns(status.alias("__status"), cancelled.alias("__cancelled"))
+    unknown, orders = pl.collect_all(
+        [
+            staged.filter(pl.col("__status").is_null() & ~pl.col("__cancelled"))
+            .select("__file_row", "financial status")
+            .head(50),
+            staged.select(
+                "__file_row",
+                pl.col("name").alias("order_id"),
+                pl.col("customer_id"),
+                created.alias("ordered_at"),
+                *([pl.col("currency")] if "currency" in first.columns else []),
+                pl.col("merchandise"),
+                pl.col("discount amount").fill_null(0.0).alias("discount")
+                if "discount amount" in first.columns
+                else pl.lit(0.0).alias("discount"),
+                pl.col("shipping").fill_null(0.0)
+                if "shipping" in first.columns
+                else pl.lit(0.0).alias("shipping"),
+                pl.col("taxes").fill_null(0.0).alias("tax")
+                if "taxes" in first.columns
+                else pl.lit(0.0).alias("tax"),
+                (pl.col("total") - pl.col("__excluded")).alias("total"),
+                pl.col("refunded amount").fill_null(0.0).alias("refunded")
+                if "refunded amount" in first.columns
+                else pl.lit(0.0).alias("refunded"),
+                pl.when(pl.col("__cancelled"))
+                .then(pl.lit("cancelled"))
+                .otherwise(pl.col("__status"))
+                .alias("status"),
+                *([pl.col("source").alias("channel")] if "source" in first.columns else []),
+                pl.col("country"),
+                *(
+                    [pl.col("discount code").alias("discount_code")]
+                    if "discount code" in first.columns
+                    else []
+                ),
+            ),
+        ]
     )
-    # Lazy, so that only the columns used are filtered (the export has dozens).
-    lines = (
-        frame.lazy()
-        .filter(~pl.col("__not_merch"))
-        .select(
-            "__file_row",
-            pl.col("name").alias("order_id"),
-            pl.coalesce(text_col("lineitem sku"), line_name).alias("sku"),
-            line_name.alias("product"),
-            pl.col("lineitem quantity").alias("quantity"),
-            pl.col("lineitem price").alias("unit_price"),
+    if unknown.height:
+        raise AovlabInputError(
+            "has unknown financial statuses",
+            source=source,
+            table="orders",
+            column="Financial Status",
+            rows=unknown["__file_row"].to_list(),
+            expected=", ".join(STATUS_MAP),
+            found=", ".join(repr(v) for v in unknown["financial status"].head(5).to_list()),
+            row_label="file row",
         )
-        .collect()
-    )
-    excluded = frame.select("name", "__value", "__not_merch").filter(pl.col("__not_merch"))
     if excluded.height:
         notes.append(
             Note(
@@ -273,21 +315,40 @@ def read(text: TextFile, options: dict[str, Any], source: str) -> Read:
     return Read({"orders": orders, "lines": lines}, notes, origins)
 
 
-def _orders(frame: pl.DataFrame, firsts: list[pl.Expr], gathered: list[pl.Expr]) -> pl.DataFrame:
-    """One row per order, in file order: ``firsts`` of its first row, ``gathered`` of all.
+def _customer_ids(
+    raw: pl.Series, rows: pl.LazyFrame, key: str, salt: str, *, by_text: bool = False
+) -> pl.Series:
+    """Each order's customer id from its first email as written (``raw``, one per order).
 
-    The rows of an order come together (:func:`refuse_repeated_orders` has checked it),
-    so the first rows are the rows whose name differs from the row above: one filter,
-    where a ``first()`` per column in the group-by cost a pass over every group each.
-    Only the sums and the email go through the group-by.
+    Each distinct email is cleaned (:func:`aovlab.privacy.clean_email`) and hashed
+    (:func:`aovlab.privacy.hash_each`) once, and the ids are set on the orders by
+    a join that keeps their order. The emails are found distinct, and joined, by the
+    engine's 64-bit hash of each (integers: no string hashing twice); the join is then
+    checked to have matched each order's own email, and all is done again ``by_text``
+    if two emails' hashes collided. An order whose first email is blank has the first
+    non-blank one as its customer: then every row's email is cleaned and the orders'
+    rows (``rows``, grouped by ``key`` in file order) are gathered again.
     """
-    name = pl.col("name")
-    starts = (pl.int_range(pl.len()) == 0) | name.ne_missing(name.shift(1))
-    heads = frame.lazy().filter(starts).select("name", *firsts).collect()
-    used = list(dict.fromkeys(["name", *(c for e in gathered for c in e.meta.root_names())]))
-    sums = frame.select(used).group_by("name", maintain_order=True).agg(gathered)
-    if not heads["name"].equals(sums["name"]):  # rows of an order apart: not after the check
-        return frame.group_by("name", maintain_order=True).agg(
-            *(e.first() for e in firsts), *gathered
+    email = pl.col("raw")
+    frame = raw.to_frame("raw").with_columns((email if by_text else email.hash()).alias("key"))
+    distinct = frame.filter(pl.col("key").is_first_distinct() & email.is_not_null())
+    distinct = distinct.with_columns(clean_email("raw").alias("clean"))
+    if distinct["clean"].null_count():
+        clean = (
+            rows.group_by(key, maintain_order=True)
+            .agg(clean_email("email").drop_nulls().first())
+            .collect()["email"]
         )
-    return pl.concat([heads, sums.drop("name")], how="horizontal")
+        ids = hashed_distinct(clean, salt).rename({"value": "key"})
+        return _mapped(clean.to_frame("key"), ids)
+    table = distinct.select("key", hash_each(distinct["clean"], salt), "raw")
+    joined = frame.join(table, on="key", how="left", maintain_order="left")
+    if by_text or joined["raw"].eq_missing(joined["raw_right"]).all():
+        return joined["id"].alias("customer_id")
+    return _customer_ids(raw, rows, key, salt, by_text=True)
+
+
+def _mapped(values: pl.DataFrame, table: pl.DataFrame) -> pl.Series:
+    """``table``'s ``id`` for each row of ``values`` (matched on ``key``; none: null)."""
+    joined = values.join(table, on="key", how="left", maintain_order="left")
+    return joined["id"].alias("customer_id")
