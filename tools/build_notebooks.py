@@ -435,7 +435,7 @@ def bundle_margin() -> nbformat.NotebookNode:
         code("pairs.chart()"),
         code('pairs.chart("heatmap")'),
         md(
-            "## Suggested bundles\n\nThe pairs that pass the test, each priced as a bundle at `bundle_discount`. A bundle costs the discount on every order that already holds both items, and earns the margin of the missing item on orders that hold only one, when their buyer takes the bundle. The table ranks the pairs by the margin change per 1,000 orders at `take_rate`, with the break-even take rate next to it: the share of one-item orders that must add the other item before the bundle pays for the discount it gives away."
+            "## Suggested bundles\n\nThe pairs that pass the test, each priced as a bundle at `bundle_discount`. A bundle costs the discount on every order that already holds both items, and earns the margin of the missing item on orders that hold only one, when their buyer takes the bundle. The table ranks the pairs by the margin change per 1,000 orders at `take_rate`, with the break-even take rate next to it: the share of one-item orders that must add the other item before the bundle pays for the discount it gives away. One take rate for every pair is a simplification: it favours pairs whose items are often bought alone and seldom together (a popular add-on with a dearer item), so read the lift and the break-even take rate beside the margin. A pair that most buyers already take together, on the other hand, mostly gives its discount away."
         ),
         code(
             CHECK

@@ -185,8 +185,8 @@ LABELS: dict[str, str] = {
     "orders_a": "Orders with the item",
     "orders_b": "Orders with the other",
     "support": "Support (share of orders)",
-    "confidence_ab": "Share of item's orders with the other",
-    "confidence_ba": "Share of the other's orders with the item",
+    "confidence_ab": "Item's orders with the other",
+    "confidence_ba": "Other's orders with the item",
     "p_adjusted": "p-value (FDR-adjusted)",
     "significant": "Beyond chance",
     "then": "Predicts",
@@ -198,9 +198,9 @@ LABELS: dict[str, str] = {
     "orders_lacking": "Candidate orders without it",
     "margin_per_bundle": "Margin per bundle",
     "margin_separately": "Margin sold separately",
-    "orders_with_all": "Orders with every item",
-    "orders_with_some": "Orders with some items",
-    "discount_given_away": "Discount given away",
+    "orders_with_all": "Orders with every item, {period}",
+    "orders_with_some": "Orders with some items, {period}",
+    "discount_given_away": "Discount given away, {period}",
     "discount_given_away_per_month": "Discount given away a month",
     "break_even_take_rate": "Break-even take rate",
     "margin_change_per_1000_orders": "Margin change per 1,000 orders",
@@ -243,6 +243,7 @@ def label(column: str, context: Mapping[str, str] | None = None) -> str:
     filled = dict(context or {})
     filled.setdefault("baseline", "before")
     filled.setdefault("current", "now")
+    filled.setdefault("period", "the period")
     return text.format(**filled)
 
 

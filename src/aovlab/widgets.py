@@ -433,19 +433,26 @@ def bundle_explorer(
         print(f"aovlab: {margin.headline}")
         return
     start = tuple(margin.skus)
-    options: list[tuple[str, str]] = []
+    # The bundle's own SKUs first (in view, with their names), then the most ordered.
+    options = [
+        (f"{sku} · {product}", sku) for sku, product in zip(start, margin.products, strict=True)
+    ]
     items = getattr(pairs, "items", None)
     if items is not None and getattr(pairs, "level", "sku") == "sku":
         rows = nw.from_native(items, eager_only=True).sort("orders", descending=True)
         for row in rows.head(choices).iter_rows(named=True):
-            options.append((f"{row['item']} · {row['product']}", str(row["item"])))
-    known = {value for _, value in options}
-    options += [(sku, sku) for sku in start if sku not in known]
+            if str(row["item"]) not in start:
+                options.append((f"{row['item']} · {row['product']}", str(row["item"])))
     discount_pct = round(float(margin.discount) * 100)
     take_pct = round(float(margin.take_rate) * 100)
     wide = {"description_width": "initial"}
     picks = SelectMultiple(
-        options=options, value=start, rows=8, description="SKUs", layout=Layout(width="28em")
+        options=options,
+        value=start,
+        rows=8,
+        description="SKUs (Ctrl/⌘-click for several)",
+        style=wide,
+        layout=Layout(width="40em"),
     )
     off = IntSlider(value=discount_pct, min=1, max=50, description="discount (%)", style=wide)
     take = IntSlider(value=take_pct, min=0, max=50, description="take rate (%)", style=wide)

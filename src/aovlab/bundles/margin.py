@@ -654,6 +654,10 @@ class BundleMargin(Result):
     def _headline(self) -> str:
         return _bundle_headline(self)
 
+    def context(self) -> dict[str, str]:
+        """The period fills the labels of the counts and sums over it."""
+        return {"period": self.period}
+
     def sections(self) -> list[Section]:
         """The bundle's figures, then its SKUs."""
         backend = nw.get_native_namespace(nw.from_native(self.table, eager_only=True))
@@ -667,6 +671,7 @@ class BundleMargin(Result):
                 "orders_with_all": [self.orders_with_all],
                 "orders_with_some": [self.orders_with_some],
                 "discount_given_away": [self.discount_given_away],
+                "discount_given_away_per_month": [self.discount_given_away_per_month],
                 "break_even_take_rate": [be],
                 "margin_change_per_1000_orders": [self.margin_change_per_1000_orders],
                 "aov_change": [self.aov_change],
@@ -681,6 +686,7 @@ class BundleMargin(Result):
             "orders_with_all": "count",
             "orders_with_some": "count",
             "discount_given_away": "money",
+            "discount_given_away_per_month": "money",
             "break_even_take_rate": "share",
             "margin_change_per_1000_orders": "change",
             "aov_change": "change",
@@ -757,7 +763,7 @@ class BundleMargin(Result):
             .mark_point(filled=True, size=90, color=charts.PALETTE[1])
             .encode(x=x, y=y, tooltip=["what:N", *tooltip])
         )
-        title = " + ".join(self.skus)
+        title = " + ".join(self.products or self.skus)
         chosen_text = f"orange: the chosen {_share(self.take_rate)}"
         if be is None:
             subtitle = f"No take rate makes the bundle pay; {chosen_text}"

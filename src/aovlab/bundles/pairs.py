@@ -296,7 +296,7 @@ class Pairs(Result):
         """
         word = "triples" if self.size == 3 else "pairs"
         what = "SKUs" if self.level == "sku" else "categories"
-        hidden = {"orders_a", "orders_b", "p_value"}
+        hidden = {"orders_a", "orders_b", "p_value", "confidence_ba"}
         pairs_shown = nw.from_native(self.table, eager_only=True)
         items_shown = nw.from_native(self.items, eager_only=True).sort("orders", descending=True)
         n_pairs, n_items = pairs_shown.shape[0], items_shown.shape[0]
@@ -308,12 +308,12 @@ class Pairs(Result):
                 title=f"{word.capitalize()} by lift ({self.period})",
                 note=None
                 if n_pairs <= SHOWN
-                else f"The {SHOWN} with the highest lift of {fmt.count(n_pairs)}.",
+                else f"The {SHOWN} {word} with the highest lift, of {fmt.count(n_pairs)}.",
             ),
             Section(
                 items_shown.head(SHOWN).to_native(),
                 self.item_formats,
-                title=f"{what.capitalize()} in at least {fmt.counted(self.floor, 'order')}",
+                title=f"{what[:1].upper()}{what[1:]} in at least {fmt.counted(self.floor, 'order')}",
                 note=None
                 if n_items <= SHOWN
                 else f"The {SHOWN} most ordered of {fmt.count(n_items)}.",

@@ -22,7 +22,7 @@ from aovlab.bundles.pairs import Pairs, pairs
 from aovlab.compare import small_frame
 from aovlab.errors import AovlabInputError
 from aovlab.model import ShopData
-from aovlab.results import Formats, Result
+from aovlab.results import Formats, Result, Section
 
 __all__ = ["MAX_CANDIDATES", "Suggestions", "suggest"]
 
@@ -47,14 +47,14 @@ class Suggestions(Result):
         "a_product": "text",
         "b_product": "text",
         "orders": "count",
-        "lift": "ratio",
+        "lift": "number",
         "list_price": "money",
         "bundle_price": "money",
         "margin_per_bundle": "money",
         "discount_given_away_per_month": "money",
         "break_even_take_rate": "share",
-        "margin_change_per_1000_orders": "money",
-        "aov_change": "money",
+        "margin_change_per_1000_orders": "change",
+        "aov_change": "change",
     }
 
     @property
@@ -109,6 +109,18 @@ class Suggestions(Result):
         )
         return text
 
+    def sections(self) -> list[Section]:
+        """The suggestions by product name (the SKU codes and AOV stay in ``table``)."""
+        shown = [c for c in self.formats if c not in ("a", "b", "list_price", "aov_change")]
+        frame = nw.from_native(self.table, eager_only=True).select(shown)
+        note = (
+            f"Each pair at {fmt.pct(self.discount, digits=0)} off; the margin change is at a "
+            f"take rate of {fmt.pct(self.take_rate, digits=0)} of the orders that hold one of "
+            "the two. One take rate for every pair favours pairs whose items are seldom "
+            "bought together yet often alone: read the break-even take rate next to it."
+        )
+        return [Section(frame.to_native(), {c: self.formats[c] for c in shown}, note=note)]
+
     def to_dict(self) -> dict[str, Any]:
         """The headline, the parameters and one object per suggested bundle."""
         return {
@@ -134,15 +146,16 @@ class Suggestions(Result):
             "lift",
             "orders",
         ).to_native()
-        money = charts._money_axis(self.currency)
+        money = alt.Axis(format=",.0f")
         base = alt.Chart(charts._data(nw.from_native(data, eager_only=True)))
         return (
             base.mark_bar()
             .encode(
-                y=alt.Y("bundle:N", sort=None, title=None),
+                y=alt.Y("bundle:N", sort=None, title=None, axis=alt.Axis(labelLimit=360)),
                 x=alt.X(
                     "margin_change_per_1000_orders:Q",
-                    title=f"Margin change per 1,000 orders at a {self.take_rate:.0%} take rate",
+                    title=f"Margin change per 1,000 orders at a {fmt.pct(self.take_rate, digits=0)} "
+                    f"take rate ({self.currency or ''})",
                     axis=money,
                 ),
                 color=alt.condition(
@@ -164,7 +177,9 @@ class Suggestions(Result):
                     alt.Tooltip("orders:Q", format=",", title="Orders together"),
                 ],
             )
-            .properties(title=f"Suggested bundles at {self.discount:.0%} off")
+            .properties(
+                title=f"Suggested bundles at {fmt.pct(self.discount, digits=0)} off", width=420
+            )
         )
 
 
