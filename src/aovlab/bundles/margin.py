@@ -997,6 +997,15 @@ def bundle_margin(
     missing = [s for s, c in zip(agg.skus, agg.unit_costs, strict=True) if not math.isfinite(c)]
     if missing:
         raise _refuse_no_cost(missing, span)
+    if not float(agg.list_prices.sum()) > 0:
+        raise AovlabInputError(
+            f"the bundle {' + '.join(bundle)} has no list price",
+            table="lines",
+            column="unit_price",
+            expected=f"lines of {', '.join(bundle)} sold at a price above 0 in {span.label} "
+            "(the list price is the average price paid per unit)",
+            found="a unit price of 0 on every line",
+        )
     if offer_price is not None:
         _check_price(offer_price, float(agg.list_prices.sum()), bundle, shop.currency)
     native = namespace(shop)

@@ -10,11 +10,13 @@ calculator evaluates when no bundle is given.
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import altair as alt
 import narwhals.stable.v2 as nw
+import numpy as np
 
 from aovlab import fmt
 from aovlab.bundles.margin import _check_offer, _check_take_rate, margins
@@ -219,10 +221,11 @@ def suggest(
     """
     discount = float(_check_offer(None, discount)[1] or 0.0)
     take_rate = _check_take_rate(take_rate)
-    if isinstance(top, bool) or not isinstance(top, int) or top < 1:
+    if isinstance(top, bool | np.bool_) or not isinstance(top, numbers.Integral) or top < 1:
         raise AovlabInputError(
             "top is out of range", expected="a whole number, 1 or more", found=repr(top)
         )
+    top = int(top)
     found = pairs(shop, when=when) if found is None else found
     if not isinstance(found, Pairs):
         raise AovlabInputError(
