@@ -77,10 +77,14 @@ class Suggestions(Result):
         frame = nw.from_native(self.table, eager_only=True)
         if not frame.shape[0]:
             if not self.significant:
+                tested = (
+                    "the one pair tested does not pass"
+                    if self.pairs_tested == 1
+                    else f"none of {fmt.count(self.pairs_tested)} pairs passes the test"
+                )
                 return (
                     f"No pair is bought together more often than chance in {self.period} "
-                    f"(none of {fmt.count(self.pairs_tested)} pairs passes the test), so no "
-                    "bundle is suggested"
+                    f"({tested}), so no bundle is suggested"
                 )
             return (
                 f"{fmt.counted(self.significant, 'pair')} bought together more often than chance "
