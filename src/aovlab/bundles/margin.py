@@ -356,7 +356,13 @@ def _refuse_unknown(shop: ShopData, unknown: list[str], span: periods.Window) ->
         if sku in elsewhere:
             parts.append(f"{sku} is sold only outside {span.label} or in cancelled/test orders")
         else:
-            close = difflib.get_close_matches(sku, known, n=3)
+            # Capitals first (b for B), then a SKU holding a comma that a list split
+            # (A and 1 for "A,1"), then spelling.
+            close = (
+                [k for k in known if k.casefold() == sku.casefold()]
+                or [k for k in known if "," in k and sku in (p.strip() for p in k.split(","))]
+                or difflib.get_close_matches(sku, known, n=3)
+            )
             hint = f" (did you mean {', '.join(close)}?)" if close else ""
             parts.append(f"{sku} is not in the order lines at all{hint}")
     shown = ", ".join(known[:_SHOWN]) + (

@@ -491,6 +491,14 @@ def pairs(
         _empty_window(shop, span)
     floor = floor_of(min_support, min_orders, n)
     names = np.asarray(counts["item"].to_list(), dtype=object)
+    if level == "category" and set(names.tolist()) == {"(none)"}:
+        raise AovlabInputError(
+            "level='category' needs categories",
+            table="lines",
+            column="category",
+            expected="a category on the order lines or in a catalogue (--catalog)",
+            found=f"no line of the {n:,} orders in {span.label} has a category",
+        )
     each = counts["orders"].to_numpy().astype(np.int64)
     keep = each >= floor
     order = np.lexsort((names[keep].astype(str), -each[keep]))
@@ -917,9 +925,12 @@ def _heatmap(res: Pairs, top: int) -> Any:
         .sort("__order")
         .drop("__order")
     )
-    if len(items) < 2 or res.size != 2:
+    if len(items) < 2 or res.size != 2 or not len(table):
+        # No pair counted: a grey grid with nothing on it says less than the headline.
         return charts.message(
-            res.headline if len(items) < 2 else "Triples: the heat map shows pairs only"
+            "Triples: the heat map shows pairs only"
+            if res.size != 2 and len(items) >= 2
+            else res.headline
         )
     names = items["product"].to_list()
     keys = items["item"].to_list()
