@@ -500,6 +500,15 @@ def test_a_bundle_listing_a_sku_twice_is_refused(small):
         margins(small, [["A", "B"], ["C", "C"]])
 
 
+@pytest.mark.parametrize("empty", [None, "", "   "])
+def test_an_empty_sku_in_a_bundle_is_refused_not_dropped(small, empty):
+    with pytest.raises(AovlabInputError, match=r"^a bundle has an empty SKU") as err:
+        bundle_margin(small, ["A", "B", empty], discount=0.1)
+    assert repr(["A", "B", empty]) in str(err.value)
+    with pytest.raises(AovlabInputError, match=r"^bundle 1 has an empty SKU"):
+        margins(small, [["A", empty]])
+
+
 def test_a_bundle_of_ten_skus():
     skus = [f"S{j}" for j in range(10)]
     shop = _shop([skus] * 30 + [["S0"]] * 5)
@@ -533,6 +542,22 @@ def test_pandas_in_gives_pandas_out_with_the_same_figures():
     # The caller's frames are untouched.
     pd.testing.assert_frame_equal(orders, before[0])
     pd.testing.assert_frame_equal(lines, before[1])
+
+
+def test_pandas_categorical_numeric_and_missing_skus():
+    orders, lines = _frames(BASKETS, native=pd.DataFrame)
+    lines["sku"] = lines["sku"].astype("category")
+    lines["quantity"] = lines["quantity"].astype("Int64")
+    lines.loc[0, "sku"] = np.nan  # a line without a SKU joins no basket
+    shop = ShopData.from_frames(orders, lines, currency="EUR")
+    assert pairs(shop, min_orders=2).rows()[0]["orders"] == 29
+    assert bundle_margin(shop, ["A", "B"], discount=0.1).orders_with_all == 29
+    orders, lines = _frames(BASKETS, native=pd.DataFrame)
+    lines["sku"] = lines["sku"].map({"A": 1, "B": 2, "C": 3})  # read as integers
+    shop = ShopData.from_frames(orders, lines, currency="EUR")
+    row = pairs(shop, min_orders=2).rows()[0]
+    assert (row["a"], row["b"]) == ("1", "2")
+    assert bundle_margin(shop, [1, 2], discount=0.1).skus == ("1", "2")
 
 
 def test_the_callers_polars_frames_are_untouched():

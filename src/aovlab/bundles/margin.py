@@ -132,7 +132,15 @@ def _check_skus(skus: Any, what: str = "a bundle") -> tuple[str, ...]:
             expected='two or more SKUs, such as ["FW-003", "CA-001"]',
             found=repr(skus),
         )
-    items = tuple(str(s).strip() for s in skus if s is not None)
+    # A missing entry (None, "", "  ") is refused, not dropped: a bundle of three with
+    # one lost would be priced as a bundle of two.
+    items = tuple("" if s is None else str(s).strip() for s in skus)
+    if any(not s for s in items):
+        raise AovlabInputError(
+            f"{what} has an empty SKU",
+            expected='two or more SKUs, none empty, such as ["FW-003", "CA-001"]',
+            found=repr(list(skus)),
+        )
     twice = sorted({s for s in items if items.count(s) > 1})
     if twice:
         raise AovlabInputError(
@@ -140,7 +148,7 @@ def _check_skus(skus: Any, what: str = "a bundle") -> tuple[str, ...]:
             expected="each SKU once (a bundle holds one unit of each)",
             found=f"{', '.join(twice)} more than once in {list(items)!r}",
         )
-    if len(items) < 2 or any(not s for s in items):
+    if len(items) < 2:
         raise AovlabInputError(
             f"{what} needs at least two SKUs",
             expected='two or more distinct SKUs, such as ["FW-003", "CA-001"]',
