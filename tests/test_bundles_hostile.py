@@ -637,6 +637,20 @@ def test_the_commands_without_lines_say_so(export):
         assert "needs order lines" in result.output and "--lines" in result.output
 
 
+def test_terminal_markup_in_product_names_is_printed_as_text(tmp_path):
+    orders, lines = _frames(BASKETS, names={"A": "[/]", "B": "[bold red]Boots[/bold red]"})
+    orders.write_csv(tmp_path / "orders.csv")
+    lines.write_csv(tmp_path / "lines.csv")
+    o, ln = tmp_path / "orders.csv", tmp_path / "lines.csv"
+    for args in (
+        ["bundles", o, "--lines", ln, "--min-orders", "2"],
+        ["bundle-margin", o, "--lines", ln, "--skus", "A,B", "--discount", "0.1"],
+    ):
+        result = _cli(*args)
+        assert result.exit_code == 0, result.output
+        assert "[/] and [bold red]Boots[/bold red]" in result.output
+
+
 def test_json_of_degenerate_shops_is_strict_json(tmp_path):
     orders, lines = _frames([["A", "B"]])  # one order: lift 1, nobody to convert
     orders.write_csv(tmp_path / "orders.csv")
