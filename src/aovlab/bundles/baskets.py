@@ -62,14 +62,15 @@ def require_lines(shop: ShopData, what: str) -> None:
 
 
 def check_level(level: Any) -> str:
-    """``level`` itself, or a clear error naming the levels there are."""
-    if level not in LEVELS:
+    """``level`` in lower case (``"SKU"`` is ``"sku"``), or a clear error naming the levels."""
+    named = level.strip().lower() if isinstance(level, str) else level
+    if named not in LEVELS:
         raise AovlabInputError(
-            "unknown basket level",
+            "level is an unknown basket level",
             expected=" or ".join(repr(x) for x in LEVELS),
             found=repr(level),
         )
-    return str(level)
+    return str(named)
 
 
 def window(shop: ShopData, when: str | periods.Window | None) -> periods.Window:

@@ -132,7 +132,15 @@ def _check_skus(skus: Any, what: str = "a bundle") -> tuple[str, ...]:
             expected='two or more SKUs, such as ["FW-003", "CA-001"]',
             found=repr(skus),
         )
-    items = tuple(str(s).strip() for s in skus if s is not None)
+    # A missing entry (None, "", "  ") is refused, not dropped: a bundle of three with
+    # one lost would be priced as a bundle of two.
+    items = tuple("" if s is None else str(s).strip() for s in skus)
+    if any(not s for s in items):
+        raise AovlabInputError(
+            f"{what} has an empty SKU",
+            expected='two or more SKUs, none empty, such as ["FW-003", "CA-001"]',
+            found=repr(list(skus)),
+        )
     twice = sorted({s for s in items if items.count(s) > 1})
     if twice:
         raise AovlabInputError(
@@ -140,7 +148,7 @@ def _check_skus(skus: Any, what: str = "a bundle") -> tuple[str, ...]:
             expected="each SKU once (a bundle holds one unit of each)",
             found=f"{', '.join(twice)} more than once in {list(items)!r}",
         )
-    if len(items) < 2 or any(not s for s in items):
+    if len(items) < 2:
         raise AovlabInputError(
             f"{what} needs at least two SKUs",
             expected='two or more distinct SKUs, such as ["FW-003", "CA-001"]',
@@ -356,7 +364,13 @@ def _refuse_unknown(shop: ShopData, unknown: list[str], span: periods.Window) ->
         if sku in elsewhere:
             parts.append(f"{sku} is sold only outside {span.label} or in cancelled/test orders")
         else:
-            close = difflib.get_close_matches(sku, known, n=3)
+            # Capitals first (b for B), then a SKU holding a comma that a list split
+            # (A and 1 for "A,1"), then spelling.
+            close = (
+                [k for k in known if k.casefold() == sku.casefold()]
+                or [k for k in known if "," in k and sku in (p.strip() for p in k.split(","))]
+                or difflib.get_close_matches(sku, known, n=3)
+            )
             hint = f" (did you mean {', '.join(close)}?)" if close else ""
             parts.append(f"{sku} is not in the order lines at all{hint}")
     shown = ", ".join(known[:_SHOWN]) + (
@@ -1003,6 +1017,15 @@ def bundle_margin(
     missing = [s for s, c in zip(agg.skus, agg.unit_costs, strict=True) if not math.isfinite(c)]
     if missing:
         raise _refuse_no_cost(missing, span)
+    if not float(agg.list_prices.sum()) > 0:
+        raise AovlabInputError(
+            f"the bundle {' + '.join(bundle)} has no list price",
+            table="lines",
+            column="unit_price",
+            expected=f"lines of {', '.join(bundle)} sold at a price above 0 in {span.label} "
+            "(the list price is the average price paid per unit)",
+            found="a unit price of 0 on every line",
+        )
     if offer_price is not None:
         _check_price(offer_price, float(agg.list_prices.sum()), bundle, shop.currency)
     native = namespace(shop)

@@ -56,6 +56,7 @@ more often than that, so read the lift and the orders with it.
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -140,22 +141,33 @@ def _check(min_support: Any, min_orders: Any, size: Any, alpha: Any, top: Any) -
     def bad(name: str, expected: str, value: Any) -> AovlabInputError:
         return AovlabInputError(f"{name} is out of range", expected=expected, found=repr(value))
 
-    number = (int, float)
-    if isinstance(min_support, bool) or not isinstance(min_support, number):
+    number = numbers.Real  # numpy floats and ints too; bools are refused below
+    whole = numbers.Integral
+    if isinstance(min_support, bool | np.bool_) or not isinstance(min_support, number):
         raise bad(
             "min_support", "a share of orders, 0 < min_support <= 1 (e.g. 0.001)", min_support
         )
-    if not 0 < min_support <= 1:
+    if not 0 < float(min_support) <= 1:
         raise bad(
             "min_support", "a share of orders, 0 < min_support <= 1 (e.g. 0.001)", min_support
         )
-    if isinstance(min_orders, bool) or not isinstance(min_orders, int) or min_orders < 1:
+    if (
+        isinstance(min_orders, bool | np.bool_)
+        or not isinstance(min_orders, whole)
+        or min_orders < 1
+    ):
         raise bad("min_orders", "a whole number of orders, 1 or more (default 20)", min_orders)
-    if isinstance(size, bool) or size not in (2, 3):
+    if isinstance(size, bool | np.bool_) or size not in (2, 3):
         raise bad("size", "2 (pairs) or 3 (triples)", size)
-    if isinstance(alpha, bool) or not isinstance(alpha, number) or not 0 < alpha < 1:
+    if (
+        isinstance(alpha, bool | np.bool_)
+        or not isinstance(alpha, number)
+        or not 0 < float(alpha) < 1
+    ):
         raise bad("alpha", "a significance level, 0 < alpha < 1 (default 0.05)", alpha)
-    if top is not None and (isinstance(top, bool) or not isinstance(top, int) or top < 1):
+    if top is not None and (
+        isinstance(top, bool | np.bool_) or not isinstance(top, whole) or top < 1
+    ):
         raise bad("top", "None (every pair) or a whole number of rows, 1 or more", top)
 
 
@@ -479,6 +491,14 @@ def pairs(
         _empty_window(shop, span)
     floor = floor_of(min_support, min_orders, n)
     names = np.asarray(counts["item"].to_list(), dtype=object)
+    if level == "category" and set(names.tolist()) == {"(none)"}:
+        raise AovlabInputError(
+            "level='category' needs categories",
+            table="lines",
+            column="category",
+            expected="a category on the order lines or in a catalogue (--catalog)",
+            found=f"no line of the {n:,} orders in {span.label} has a category",
+        )
     each = counts["orders"].to_numpy().astype(np.int64)
     keep = each >= floor
     order = np.lexsort((names[keep].astype(str), -each[keep]))
@@ -520,7 +540,7 @@ def pairs(
         baskets=n,
         level=level,
         period=span.label,
-        size=size,
+        size=int(size),
         min_support=float(min_support),
         min_orders=int(min_orders),
         alpha=float(alpha),
@@ -761,7 +781,8 @@ def _headline(res: Pairs) -> str:
     if n_items < 2 or not rows:
         return (
             f"No two {nouns} are bought together in at least {fmt.counted(res.floor, 'order')} "
-            f"({where}; {fmt.counted(n_items, noun, nouns)} reach that many on their own): "
+            f"({where}; {fmt.counted(n_items, noun, nouns)} "
+            f"{'reaches' if n_items == 1 else 'reach'} that many on their own): "
             "nothing to report."
         )
     guard = (
@@ -904,9 +925,12 @@ def _heatmap(res: Pairs, top: int) -> Any:
         .sort("__order")
         .drop("__order")
     )
-    if len(items) < 2 or res.size != 2:
+    if len(items) < 2 or res.size != 2 or not len(table):
+        # No pair counted: a grey grid with nothing on it says less than the headline.
         return charts.message(
-            res.headline if len(items) < 2 else "Triples: the heat map shows pairs only"
+            "Triples: the heat map shows pairs only"
+            if res.size != 2 and len(items) >= 2
+            else res.headline
         )
     names = items["product"].to_list()
     keys = items["item"].to_list()

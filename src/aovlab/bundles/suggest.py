@@ -10,11 +10,13 @@ calculator evaluates when no bundle is given.
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import altair as alt
 import narwhals.stable.v2 as nw
+import numpy as np
 
 from aovlab import fmt
 from aovlab.bundles.margin import _check_offer, _check_take_rate, margins
@@ -75,10 +77,14 @@ class Suggestions(Result):
         frame = nw.from_native(self.table, eager_only=True)
         if not frame.shape[0]:
             if not self.significant:
+                tested = (
+                    "the one pair tested does not pass"
+                    if self.pairs_tested == 1
+                    else f"none of {fmt.count(self.pairs_tested)} pairs passes the test"
+                )
                 return (
                     f"No pair is bought together more often than chance in {self.period} "
-                    f"(none of {fmt.count(self.pairs_tested)} pairs passes the test), so no "
-                    "bundle is suggested"
+                    f"({tested}), so no bundle is suggested"
                 )
             return (
                 f"{fmt.counted(self.significant, 'pair')} bought together more often than chance "
@@ -234,10 +240,11 @@ def suggest(
     """
     discount = float(_check_offer(None, discount)[1] or 0.0)
     take_rate = _check_take_rate(take_rate)
-    if isinstance(top, bool) or not isinstance(top, int) or top < 1:
+    if isinstance(top, bool | np.bool_) or not isinstance(top, numbers.Integral) or top < 1:
         raise AovlabInputError(
             "top is out of range", expected="a whole number, 1 or more", found=repr(top)
         )
+    top = int(top)
     found = pairs(shop, when=when) if found is None else found
     if not isinstance(found, Pairs):
         raise AovlabInputError(
