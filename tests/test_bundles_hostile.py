@@ -518,11 +518,6 @@ def test_a_bundle_of_ten_skus():
     assert "already have all ten" in res.headline and "P S9" in res.headline
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="left for the lead: the monthly figures divide by the window's 12 calendar "
-    "months even when the export covers one of them (test_bundles_margin pins months == 12)",
-)
 def test_an_export_of_one_month_gives_away_per_month_what_it_gives_away(small):
     res = bundle_margin(small, ["A", "B"], discount=0.1)  # every order is in January 2026
     assert res.discount_given_away == 60.0  # 30 orders x 2.00

@@ -23,7 +23,8 @@ not tests) of a window, by default the 12 months to the last counted order
   ``orders_with_some`` ``S``: holding at least one but not all (the candidates the
   bundle can convert); ``orders`` ``N``: every counted order in the window, with or
   without lines (:func:`aovlab.metrics.order_table`); ``months`` ``M``: the calendar
-  months the window touches. A candidate lacks ``s`` unless it holds it:
+  months of the window that the data covers (an export of one month read over the
+  default 12 gives away its whole discount in that month). A candidate lacks ``s`` unless it holds it:
   ``lacking_s = S - (orders_with_s - A)``.
 - ``discount_given_away = A x d`` over the window (``/ M`` a month): the orders that
   hold every item would get the discount for nothing.
@@ -220,10 +221,19 @@ def _check_price(price: float, list_price: float, skus: Sequence[str], currency:
         )
 
 
-def _months(span: periods.Window) -> int:
-    """The calendar months the window touches."""
-    last = span.end - dt.timedelta(days=1)
-    return (last.year - span.start.year) * 12 + last.month - span.start.month + 1
+def _months(span: periods.Window, first: Any = None, last: Any = None) -> int:
+    """The calendar months of the window that the data covers (at least one).
+
+    A window of 12 months over an export of one month gives away in that one month what
+    it gives away in all: the monthly figures divide by the months with data in the
+    window, from the first counted order's month to the last one's.
+    """
+    start, end = span.start, span.end - dt.timedelta(days=1)
+    if first is not None and first.date() > start:
+        start = first.date()
+    if last is not None and last.date() < end:
+        end = last.date()
+    return max((end.year - start.year) * 12 + end.month - start.month + 1, 1)
 
 
 # --------------------------------------------------------------------------- the engine
@@ -560,7 +570,8 @@ def _prepare(
             "average price paid per unit)",
             found="a quantity of 0 on every line",
         )
-    return counts, span, _months(span)
+    first, last = counted_span(shop)
+    return counts, span, _months(span, first, last)
 
 
 # --------------------------------------------------------------------------- results
@@ -915,7 +926,8 @@ def _bundle_headline(res: BundleMargin) -> str:
     away = res.discount_given_away_per_month if monthly else res.discount_given_away
     text = (
         f"{offer} gives away {_money(away, res.currency)}{per}{where} on the "
-        f"{orders(res.orders_with_all)}{per} that already have {both}"
+        f"{orders(res.orders_with_all)}{per} that already "
+        f"{'has' if orders(res.orders_with_all) == '1 order' else 'have'} {both}"
     )
     candidates = f"the {orders(res.orders_with_some)}{per} with {some}"
     be = res.break_even_take_rate
