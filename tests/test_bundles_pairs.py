@@ -468,3 +468,32 @@ def test_uci_2011_pairs_match_a_pandas_count(real_retail):
         r = ours[(x, y)]
         assert r["orders"] == k
         assert r["lift"] == pytest.approx(k * n / (counts[x] * counts[y]), rel=1e-12)
+
+
+def test_the_scatter_stays_light_when_thousands_of_pairs_pass():
+    """Real invoices (UCI) pass hundreds of thousands of pairs: Altair refuses > 5,000 rows."""
+    import numpy as np
+
+    from aovlab.bundles.pairs import MAX_POINTS
+
+    rng = np.random.default_rng(1)
+    orders, lines = [], []
+    for i in range(3000):  # ten blocks of 40 SKUs, 12 from one block per order
+        block = int(rng.integers(0, 10))
+        for item in rng.choice(np.arange(block * 40, block * 40 + 40), size=12, replace=False):
+            lines.append({"order_id": str(i), "sku": f"S{item}", "quantity": 1, "unit_price": 10.0})
+        orders.append(
+            {
+                "order_id": str(i),
+                "ordered_at": "2026-01-05 10:00",
+                "merchandise": 120.0,
+                "total": 120.0,
+            }
+        )
+    shop = ShopData.from_frames(pl.DataFrame(orders), pl.DataFrame(lines), currency="EUR")
+    found = pairs(shop, min_orders=5)
+    assert found.significant > 5000
+    spec = found.chart().to_dict()  # raised MaxRowsError before the cap
+    datasets = spec["datasets"].values()
+    assert max(len(rows) for rows in datasets) <= MAX_POINTS
+    assert "the 200 with the highest lift that pass" in json.dumps(spec)

@@ -124,7 +124,7 @@ PAIR_FORMATS: Formats = {
     "p_adjusted": "p",
     "significant": "flag",
 }
-#: The most pairs the scatter draws: every passing pair, then the most ordered.
+#: The most pairs the scatter draws: half the strongest passing ones, half the most ordered.
 MAX_POINTS = 400
 #: How many pairs and items a person sees under the headline (all stay in ``table``).
 SHOWN = 25
@@ -849,12 +849,24 @@ def _scatter(res: Pairs) -> Any:
         nw.concat_str([nw.col("a_product"), nw.col("b_product")], separator=" + ").alias("pair"),
     )
     drawn = len(data)
-    if drawn > MAX_POINTS:  # every passing pair, then the most ordered: a light chart
-        data = data.with_columns(
-            nw.col("orders").rank("ordinal", descending=True).alias("__rank")
-        ).filter((nw.col("guard") == "passes the guard") | (nw.col("__rank") <= MAX_POINTS))
-        data = data.drop("__rank")
-    note = "" if drawn <= MAX_POINTS else f"; every passing pair and the {MAX_POINTS} most ordered"
+    half = MAX_POINTS // 2
+    if drawn > MAX_POINTS:  # a light chart: the strongest passing pairs and the most ordered
+        passing = nw.col("guard") == "passes the guard"
+        data = (
+            data.with_columns(
+                nw.col("orders").rank("ordinal", descending=True).alias("__by_orders"),
+                nw.when(passing).then(nw.col("lift")).otherwise(None).alias("__lift"),
+            )
+            .with_columns(nw.col("__lift").rank("ordinal", descending=True).alias("__by_lift"))
+            .filter((nw.col("__by_orders") <= half) | (nw.col("__by_lift") <= half))
+            .drop("__by_orders", "__lift", "__by_lift")
+        )
+    note = (
+        ""
+        if drawn <= MAX_POINTS
+        else f"; of {fmt.count(drawn)} pairs, the {half} with the highest lift that pass and "
+        f"the {half} most ordered"
+    )
     labelled = (
         data.filter(nw.col("guard") == "passes the guard")
         .head(LABELLED)
