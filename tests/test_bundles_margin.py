@@ -290,7 +290,7 @@ def test_at_equals_a_fresh_call(shop):
     assert priced.at(take_rate=0.2).bundle_price == 150.0
     with pytest.raises(AovlabInputError, match="take_rate is out of range"):
         res.at(take_rate=1.5)
-    with pytest.raises(AovlabInputError, match="above the list price"):
+    with pytest.raises(AovlabInputError, match="above the bundle's list price"):
         res.at(price=500.0)
 
 
@@ -561,7 +561,7 @@ def test_unknown_skus_are_refused_naming_them():
         ({"skus": ["A", "B"], "discount": True}, "discount is out of range"),
         ({"skus": ["A", "B"], "price": 0.0}, "price is out of range"),
         ({"skus": ["A", "B"], "price": -5.0}, "price is out of range"),
-        ({"skus": ["A", "B"], "price": 41.5}, "the bundle price is above the list price"),
+        ({"skus": ["A", "B"], "price": 41.5}, "price is above the bundle's list price"),
         ({"skus": ["A", "B"], "discount": 0.1, "take_rate": -0.1}, "take_rate is out of range"),
         ({"skus": ["A", "B"], "discount": 0.1, "take_rate": 1.1}, "take_rate is out of range"),
         ({"skus": ["A", "B"], "discount": 0.1, "cost_rate": 1.0}, "cost_rate is out of range"),

@@ -214,7 +214,7 @@ def _check_cost_rate(cost_rate: Any) -> float | None:
 def _check_price(price: float, list_price: float, skus: Sequence[str], currency: Any) -> None:
     if price > list_price + 1e-9:
         raise AovlabInputError(
-            "the bundle price is above the list price",
+            "price is above the bundle's list price",
             expected=f"a price up to {fmt.money(list_price, currency)}, the list price of "
             f"{' + '.join(skus)} (one unit each)",
             found=fmt.money(price, currency),
