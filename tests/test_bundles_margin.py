@@ -13,15 +13,20 @@ import polars as pl
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from typer.testing import CliRunner
 
+import aovlab
 from aovlab import ShopData
 from aovlab.bundles.baskets import lift
 from aovlab.bundles.margin import MARGINS_COLUMNS, BundleMargin, bundle_margin, margins
+from aovlab.cli import app
 from aovlab.errors import AovlabInputError
 
 BOOTS, SPRAY = "FW-003", "CA-001"
 TENT, FOOTPRINT = "TE-001", "AC-009"
 STOVE, GAS = "CO-002", "CO-009"
+
+SAMPLE = aovlab.sample.DATA_DIR
 
 ISSUE_KEYS = {
     "skus",
@@ -642,3 +647,28 @@ def test_the_callers_frames_are_unchanged(native):
         assert orders.equals(before[0]) and lines.equals(before[1])
     assert isinstance(res, BundleMargin)
     assert not math.isnan(res.margin_change)
+
+
+def test_bundle_margin_command_json(shop):
+    result = CliRunner().invoke(
+        app,
+        [
+            str(a)
+            for a in (
+                "bundle-margin",
+                SAMPLE / "orders.csv",
+                "--lines",
+                SAMPLE / "lines.csv",
+                "--skus",
+                "FW-003,CA-001",
+                "--discount",
+                "0.1",
+                "--json",
+            )
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert set(payload) >= ISSUE_KEYS
+    library = bundle_margin(shop, ["FW-003", "CA-001"], discount=0.1).to_dict()
+    assert {k: payload[k] for k in ISSUE_KEYS} == {k: library[k] for k in ISSUE_KEYS}

@@ -148,39 +148,6 @@ def test_bundles_command_options():
     assert no_lines.exit_code == 2 and "needs order lines" in no_lines.output
 
 
-def test_bundle_margin_command_json(shop):
-    result = run(
-        "bundle-margin",
-        SAMPLE / "orders.csv",
-        "--lines",
-        SAMPLE / "lines.csv",
-        "--skus",
-        "FW-003,CA-001",
-        "--discount",
-        "0.1",
-        "--json",
-    )
-    assert result.exit_code == 0, result.output
-    payload = json.loads(result.stdout)
-    keys = {
-        "skus",
-        "list_price",
-        "bundle_price",
-        "unit_cost",
-        "margin_per_bundle",
-        "margin_separately",
-        "orders_with_all",
-        "orders_with_some",
-        "discount_given_away",
-        "break_even_take_rate",
-        "margin_change_per_1000_orders",
-        "aov_change",
-    }
-    assert keys <= set(payload)
-    library = bundle_margin(shop, ["FW-003", "CA-001"], discount=0.1).to_dict()
-    assert {k: payload[k] for k in keys} == {k: library[k] for k in keys}
-
-
 @pytest.mark.parametrize(
     ("args", "words"),
     [

@@ -159,6 +159,28 @@ def counted_span(shop: ShopData) -> tuple[Any, Any]:
     return first, last
 
 
+def no_counted_orders(label: str, first: Any, last: Any) -> AovlabInputError:
+    """The error for a window without counted orders, naming the data's own span.
+
+    ``first`` and ``last`` are the first and last counted order's time
+    (:func:`counted_span`), None when there is none at all.
+
+    >>> import datetime as dt
+    >>> print(no_counted_orders("2030-01", dt.datetime(2024, 11, 1), dt.datetime(2026, 10, 31)))
+    orders: no counted orders in 2030-01
+      expected: orders in 2030-01 that are not cancelled or tests
+      found:    none; the data runs from 2024-11-01 to 2026-10-31
+    """
+    return AovlabInputError(
+        f"no counted orders in {label}",
+        table="orders",
+        expected=f"orders in {label} that are not cancelled or tests",
+        found=f"none; the data runs from {first:%Y-%m-%d} to {last:%Y-%m-%d}"
+        if first is not None
+        else "no counted orders at all",
+    )
+
+
 def last_year(shop: ShopData) -> str:
     """The 12 calendar months ending with the last counted order's month (``a..b``).
 

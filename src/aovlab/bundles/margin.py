@@ -63,9 +63,9 @@ import numpy as np
 
 from aovlab import fmt, metrics, periods
 from aovlab.bundles.baskets import baskets, lift, require_lines, window
-from aovlab.compare import counted_span, namespace, small_frame
+from aovlab.compare import namespace, no_counted_orders, small_frame
 from aovlab.errors import AovlabInputError
-from aovlab.model import ShopData
+from aovlab.model import ShopData, is_counted
 from aovlab.results import Formats, Result, Section
 
 __all__ = ["BUNDLE_FORMATS", "MARGINS_COLUMNS", "BundleMargin", "bundle_margin", "margins"]
@@ -254,6 +254,8 @@ class _Counts:
     with_any: np.ndarray  # per bundle
     orders: int
     basket_orders: int
+    first: Any  # the first and last counted order of the whole data (None: none)
+    last: Any
 
 
 def _collect(shop: ShopData, bundles: Sequence[tuple[str, ...]], span: periods.Window) -> _Counts:
@@ -308,10 +310,17 @@ def _collect(shop: ShopData, bundles: Sequence[tuple[str, ...]], span: periods.W
         .group_by("bundle")
         .agg(nw.len().alias("with_any"), nw.col("all").sum().alias("with_all"))
     )
+    counted = shop.scan().filter(is_counted())
     totals = (
         metrics.order_table(shop, when=span, lazy=True)
         .select(nw.len().alias("orders"))
         .join(items.select(nw.col("order_id").n_unique().alias("basket_orders")), how="cross")
+        .join(
+            counted.select(
+                nw.col("ordered_at").min().alias("first"), nw.col("ordered_at").max().alias("last")
+            ),
+            how="cross",
+        )
     )
     rows = (
         mapping.join(per_bundle, on="bundle", how="left")
@@ -352,6 +361,8 @@ def _collect(shop: ShopData, bundles: Sequence[tuple[str, ...]], span: periods.W
         with_any=with_any,
         orders=int(floats("orders")[0]) if len(rows) else 0,
         basket_orders=int(floats("basket_orders")[0]) if len(rows) else 0,
+        first=rows["first"][0] if len(rows) else None,
+        last=rows["last"][0] if len(rows) else None,
     )
 
 
@@ -403,21 +414,6 @@ def _refuse_no_cost(skus: list[str], span: periods.Window) -> AovlabInputError:
         expected="unit costs on the order lines or in a catalogue (--catalog), or a stated "
         "cost_rate (--cost-rate, such as 0.55: unit cost as a share of the list price)",
         found=f"no line of {', '.join(skus)} in {span.label} carries a unit cost",
-    )
-
-
-def _no_orders(shop: ShopData, span: periods.Window) -> AovlabInputError:
-    first, last = counted_span(shop)
-    found = (
-        f"none; the data runs from {first:%Y-%m-%d} to {last:%Y-%m-%d}"
-        if first is not None
-        else "no counted orders at all"
-    )
-    return AovlabInputError(
-        f"no counted orders in {span.label}",
-        table="orders",
-        expected=f"orders in {span.label} that are not cancelled or tests",
-        found=found,
     )
 
 
@@ -555,7 +551,7 @@ def _prepare(
     span = window(shop, when)
     counts = _collect(shop, bundles, span)
     if not counts.orders:
-        raise _no_orders(shop, span)
+        raise no_counted_orders(span.label, counts.first, counts.last)
     order = [s for b in bundles for s in b]
     unknown = [s for s, n in zip(counts.sku, counts.orders_with, strict=True) if not n > 0]
     if unknown:
@@ -570,8 +566,7 @@ def _prepare(
             "average price paid per unit)",
             found="a quantity of 0 on every line",
         )
-    first, last = counted_span(shop)
-    return counts, span, _months(span, first, last)
+    return counts, span, _months(span, counts.first, counts.last)
 
 
 # --------------------------------------------------------------------------- results
@@ -1153,17 +1148,7 @@ def margins(
             }
             for name in MARGINS_COLUMNS:
                 columns[name].append(row[name])
-    floats = {
-        "list_price",
-        "bundle_price",
-        "margin_per_bundle",
-        "discount_given_away",
-        "discount_given_away_per_month",
-        "break_even_take_rate",
-        "margin_change",
-        "margin_change_per_1000_orders",
-        "aov_change",
-    }
+    floats = set(MARGINS_COLUMNS) - {"skus", "orders_with_all", "orders_with_some", "margin_note"}
     data: dict[str, Any] = {
         name: np.array([math.nan if v is None else v for v in values], dtype=float)
         if name in floats

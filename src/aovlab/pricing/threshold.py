@@ -101,7 +101,7 @@ import narwhals.stable.v2 as nw
 import numpy as np
 
 from aovlab import fmt, intervals, metrics, periods
-from aovlab.compare import counted_span, last_year, namespace, small_frame
+from aovlab.compare import counted_span, last_year, namespace, no_counted_orders, small_frame
 from aovlab.errors import AovlabInputError
 from aovlab.model import ShopData, is_counted
 from aovlab.results import Formats, Result, Section
@@ -208,18 +208,7 @@ def _default_when(shop: ShopData, when: str | None) -> str:
 
 
 def _no_orders(shop: ShopData, when: str) -> AovlabInputError:
-    first, last = counted_span(shop)
-    found = (
-        f"none; the data runs from {first:%Y-%m-%d} to {last:%Y-%m-%d}"
-        if first is not None
-        else "no counted orders at all"
-    )
-    return AovlabInputError(
-        f"no counted orders in {when}",
-        table="orders",
-        expected=f"orders in {when} that are not cancelled or tests",
-        found=found,
-    )
+    return no_counted_orders(when, *counted_span(shop))
 
 
 # --------------------------------------------------------------------------- the engine
