@@ -196,3 +196,10 @@ def last_year(shop: ShopData) -> str:
             found="none",
         )
     return periods.trailing(f"{last:%Y-%m}", 12)
+
+
+def window(shop: ShopData, when: str | periods.Window | None) -> periods.Window:
+    """The window asked for; by default the 12 months to the last counted order."""
+    if isinstance(when, periods.Window):
+        return when
+    return periods.parse_window(last_year(shop) if when is None else when)

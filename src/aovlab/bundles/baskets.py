@@ -17,7 +17,7 @@ from typing import Any, Literal
 import narwhals.stable.v2 as nw
 
 from aovlab import metrics, periods
-from aovlab.compare import last_year
+from aovlab.compare import window
 from aovlab.errors import AovlabInputError
 from aovlab.model import ShopData
 
@@ -72,12 +72,6 @@ def check_level(level: Any) -> str:
         )
     return str(named)
 
-
-def window(shop: ShopData, when: str | periods.Window | None) -> periods.Window:
-    """The window asked for; by default the 12 months to the last counted order."""
-    if isinstance(when, periods.Window):
-        return when
-    return periods.parse_window(last_year(shop) if when is None else when)
 
 
 def baskets(shop: ShopData, *, level: str = "sku", when: str | periods.Window | None = None) -> Any:
