@@ -89,9 +89,8 @@ def month_number(column: str | nw.Expr) -> nw.Expr:
     (24321, '2026-10')
     """
     expr = nw.col(column) if isinstance(column, str) else column
-    return (expr.dt.year().cast(nw.Int64()) * 12 + expr.dt.month().cast(nw.Int64()) - 1).cast(
-        nw.Int64()
-    )
+    # No cast: pandas holds a null month as NaN, which an integer column cannot.
+    return expr.dt.year() * 12 + expr.dt.month() - 1
 
 
 def month_text(number: int) -> str:
