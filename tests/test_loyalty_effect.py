@@ -61,9 +61,7 @@ def hand_shop(native=pl.DataFrame, extra=(), **changes) -> ShopData:
             customers[column] = [*customers[column], value]
         customers["loyalty_member"] = [*customers["loyalty_member"], False]
         customers["loyalty_joined_at"] = [*customers["loyalty_joined_at"], None]
-    return ShopData.from_frames(
-        orders, customers=native(customers), currency="EUR", timezone=TZ
-    )
+    return ShopData.from_frames(orders, customers=native(customers), currency="EUR", timezone=TZ)
 
 
 def row(res, measure):

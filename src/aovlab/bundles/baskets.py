@@ -73,7 +73,6 @@ def check_level(level: Any) -> str:
     return str(named)
 
 
-
 def baskets(shop: ShopData, *, level: str = "sku", when: str | periods.Window | None = None) -> Any:
     """Each counted order's distinct items in the window: a lazy ``(order_id, item)`` frame.
 
