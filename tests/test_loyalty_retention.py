@@ -24,13 +24,14 @@ def _orders(native=pl.DataFrame, extra_guests: int = 0):
         ("1", "c1", "2026-01-10 12:00", 40.0, "paid", False),
         ("2", "c1", "2026-02-05 12:00", 20.0, "paid", False),
         ("3", "c1", "2026-04-20 12:00", 30.0, "paid", False),
-        # c2: two orders on 31 January, nothing after: one visit, not a repeat.
-        ("4", "c2", "2026-01-31 10:00", 25.0, "paid", False),
+        # c2: two orders on 31 January (local time; in UTC the first is on 30 January),
+        # nothing after: one visit, not a repeat.
+        ("4", "c2", "2026-01-31 00:30", 25.0, "paid", False),
         ("5", "c2", "2026-01-31 23:30", 35.0, "paid", False),
-        # c3: first order in February, again twice in March.
+        # c3: first order in February, again just after midnight on 1 March (local time;
+        # still February in UTC).
         ("6", "c3", "2026-02-15 09:00", 50.0, "paid", False),
         ("7", "c3", "2026-03-01 00:10", 15.0, "paid", False),
-        ("8", "c3", "2026-03-20 18:00", 45.0, "paid", False),
         # c4: a cancelled January order and a test order in March do not count; the first
         # counted order is on 28 February, the next in May (the partial month).
         ("9", "c4", "2026-01-20 12:00", 99.0, "cancelled", False),
@@ -83,8 +84,9 @@ def _shop(native=pl.DataFrame, customers=True, extra_guests=0) -> ShopData:
 # is April. Counted orders of registered customers (the cancelled order 9 and the test
 # order 11 left out; the guests 13, 14 belong to no cohort):
 #   c1: Jan, Feb, Apr  -> cohort 2026-01, active in months 1 (Feb) and 3 (Apr)
-#   c2: Jan, Jan       -> cohort 2026-01, never again (same day: not a repeat)
-#   c3: Feb, Mar, Mar  -> cohort 2026-02, active in month 1 (Mar)
+#   c2: Jan, Jan       -> cohort 2026-01, never again (same local day: not a repeat)
+#   c3: Feb, Mar       -> cohort 2026-02, active in month 1 (Mar, in the shop's time
+#                         zone: the order at 00:10 on 1 March is 28 February in UTC)
 #   c4: Feb, May       -> cohort 2026-02 (not January: order 9 was cancelled), May is
 #                         month 3, not observed; March's test order does not count
 # Months since the first order run 1..3 (April - January).
