@@ -265,7 +265,7 @@ class Members(Result):
                 rows["high"].append(row[f"{m}_ci_high"])
         if not rows["measure"]:
             return charts.message("No members or non-members to compare.")
-        data = small_frame(rows, namespace_of(table))
+        data = small_frame(rows, _namespace_of(table))
         base_chart = alt.Chart(charts._data(data))
         y = alt.Y("group:N", title=None, sort=["Members", "Non-members"])
         color = alt.Color("group:N", title=None, sort=["Members", "Non-members"])
@@ -296,7 +296,7 @@ class Members(Result):
         )
 
 
-def namespace_of(frame: nw.DataFrame[Any]) -> Any:
+def _namespace_of(frame: nw.DataFrame[Any]) -> Any:
     """The dataframe library of a result table."""
     return nw.get_native_namespace(frame)
 
