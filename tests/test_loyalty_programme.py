@@ -5,12 +5,12 @@ from __future__ import annotations
 import pandas as pd
 import polars as pl
 import pytest
+from test_loyalty_effect import hand_shop
 
 import aovlab
 from aovlab.errors import AovlabInputError
 from aovlab.loyalty.effect import effect
 from aovlab.loyalty.programme import incremental_share, programme_return
-from test_loyalty_effect import hand_shop
 
 
 @pytest.mark.parametrize("native", [pl.DataFrame, pd.DataFrame])

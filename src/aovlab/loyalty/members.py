@@ -64,7 +64,6 @@ __all__ = [
     "MEASURES",
     "Members",
     "compare_members",
-    "member_flags",
     "ratio_interval",
 ]
 
@@ -396,30 +395,6 @@ def compare_members(
 _SUMS = ("n", "nn", "nnn", "r", "rr", "rrr", "rn", "m", "mm", "mmm", "repeat", "no_cogs")
 
 
-def member_flags(shop: ShopData, as_of: periods.Window | None = None) -> nw.LazyFrame[Any]:
-    """``customer_id`` and ``member`` for each customer in the customers table, lazily.
-
-    The rule of :func:`aovlab.loyalty.base.membership` (a member has the flag or a join
-    date; with ``as_of``, a join date before the window's end), without its join month,
-    whose month arithmetic on missing dates stops a pandas shop.
-
-    >>> import aovlab
-    >>> int(member_flags(aovlab.sample.load()).collect()["member"].sum())
-    2885
-    """
-    base.require_customers(shop, "A loyalty analysis")
-    columns = shop.columns("customers")
-    joined = (
-        nw.col("loyalty_joined_at")
-        if "loyalty_joined_at" in columns
-        else nw.lit(None, dtype=nw.Datetime("us", shop.timezone))
-    )
-    member = nw.col("loyalty_member").fill_null(False) | ~joined.is_null()
-    if as_of is not None:
-        member = member & (joined.is_null() | (joined < nw.lit(as_of.bounds(shop.timezone)[1])))
-    return shop.scan("customers").select("customer_id", member.alias("member"))
-
-
 def _group_sums(shop: ShopData, window: periods.Window, basis: str) -> dict[str, dict[str, float]]:
     """Per group, the customer count and the power sums of per-customer figures: one query."""
     orders = base.customer_orders(shop, basis=basis, when=window).with_columns(
@@ -432,7 +407,11 @@ def _group_sums(shop: ShopData, window: periods.Window, basis: str) -> dict[str,
         nw.col("__margin").sum().alias("m"),
         nw.col("__no_cogs").sum().alias("no_cogs"),
     )
-    per = per.join(member_flags(shop, window), on="customer_id", how="left").with_columns(
+    per = per.join(
+        base.membership(shop, as_of=window).select("customer_id", "member"),
+        on="customer_id",
+        how="left",
+    ).with_columns(
         nw.col("member").fill_null(False),
         nw.col("n").cast(nw.Float64()),
     )

@@ -43,7 +43,6 @@ from aovlab import fmt, metrics, periods
 from aovlab.compare import counted_span, namespace, small_frame
 from aovlab.errors import AovlabInputError
 from aovlab.loyalty import base
-from aovlab.loyalty.members import member_flags
 from aovlab.model import ShopData, collect_all, finite_or_none
 from aovlab.results import Formats, Result, Section
 
@@ -364,7 +363,11 @@ def _counts(
     )
     if split:
         as_of = periods.parse_window(f"{last:%Y-%m-%d}")
-        per = per.join(member_flags(shop, as_of), on="customer_id", how="left").with_columns(
+        per = per.join(
+            base.membership(shop, as_of=as_of).select("customer_id", "member"),
+            on="customer_id",
+            how="left",
+        ).with_columns(
             nw.when(nw.col("member").fill_null(False))
             .then(nw.lit("member"))
             .otherwise(nw.lit("non_member"))
