@@ -397,6 +397,7 @@ class LoyaltyEffect(Result):
     confidence: float = 0.95
     draws: np.ndarray = field(default_factory=lambda: np.empty((0, 8)))
     pre_aov_gap: float | None = None
+    post_aov_gap: float | None = None
     formats: ClassVar[Formats] = EFFECT_FORMATS
 
     def _row(self, measure: str) -> dict[str, Any]:
@@ -407,6 +408,27 @@ class LoyaltyEffect(Result):
     def aov(self) -> dict[str, Any]:
         """The AOV row: members, counterfactual, effect (money per order), intervals."""
         return self._row("aov")
+
+    @property
+    def selection(self) -> float | None:
+        """The part of the members' post-joining AOV gap that was there before: gap - effect.
+
+        After joining, members' orders differ from those of customers who had not joined
+        in the same months by :attr:`post_aov_gap`; the estimated effect is the part
+        joining added, the rest (this) is who joins.
+        """
+        effect = self.aov["effect"]
+        if self.post_aov_gap is None or effect is None:
+            return None
+        return self.post_aov_gap - effect
+
+    @property
+    def selection_share(self) -> float | None:
+        """:attr:`selection` as a share of the post-joining gap (None for a gap of zero)."""
+        sel = self.selection
+        if sel is None or not self.post_aov_gap:
+            return None
+        return sel / self.post_aov_gap
 
     @property
     def frequency(self) -> dict[str, Any]:
@@ -465,6 +487,11 @@ class LoyaltyEffect(Result):
             "cohorts": self.cohorts,
             "pre_months": self.pre_months,
             "pre_aov_gap": None if self.pre_aov_gap is None else round(self.pre_aov_gap, 2),
+            "post_aov_gap": None if self.post_aov_gap is None else round(self.post_aov_gap, 2),
+            "selection": None if self.selection is None else round(self.selection, 2),
+            "selection_share": None
+            if self.selection_share is None
+            else round(self.selection_share, 4),
             "bootstrap": {"draws": self.n_boot, "seed": self.seed, "confidence": self.confidence},
             "event_time": self.rows_of(self.event_time, EVENT_FORMATS),
         }
@@ -688,7 +715,10 @@ def effect(
     post = cells.e >= 1
     point = _estimates(_pool(cells, post))
     event_point = _event_estimates(cells, events)
-    pre_gap = _pre_gap(cells)
+    # Members against the controls' AOV: before joining (who joins), and after joining,
+    # where the gap splits exactly into that selection and the effect (same cells).
+    pre_gap = _gap(cells, cells.e < 0)
+    post_gap = _gap(cells, post & ~np.isnan(cells.revenue0))
 
     rng = np.random.default_rng(seed)
     n_cust = len(panel.cust_cell)
@@ -755,16 +785,17 @@ def effect(
         confidence=confidence,
         draws=draws,
         pre_aov_gap=pre_gap,
+        post_aov_gap=post_gap,
     )
 
 
-def _pre_gap(c: _Cells) -> float | None:
-    """Members' AOV in the base months minus the controls' in the same months and strata.
+def _gap(c: _Cells, mask: np.ndarray) -> float | None:
+    """Members' AOV minus the controls' in the same months and strata, per member order.
 
-    The controls' AOV of each month is weighted by the members' orders in it, so the gap
-    is "per member order, before joining". None without a base month to compare.
+    The controls' AOV of each month is weighted by the members' orders in it. None
+    without a month to compare.
     """
-    mask = (c.e < 0) & ~np.isnan(c.at_controls_aov)
+    mask = mask & ~np.isnan(c.at_controls_aov)
     orders = float(c.orders[mask].sum())
     if not orders:
         return None
