@@ -786,6 +786,105 @@ def bundle_margin(
     _emit(shop, result, as_json)
 
 
+@app.command()
+def loyalty(
+    orders: Annotated[Path, typer.Argument(help="Orders file or export (CSV, Parquet, Excel).")],
+    lines: LinesOpt = None,
+    customers: Annotated[
+        Path | None,
+        Opt(
+            "--customers",
+            help="Customers file with loyalty_member and/or loyalty_joined_at (and "
+            "signed_up_at, if known).",
+        ),
+    ] = None,
+    catalog: CatalogOpt = None,
+    when: BundlePeriodOpt = None,
+    cost_per_member: Annotated[
+        float | None,
+        Opt("--cost-per-member", help="The programme's cost per member over the period."),
+    ] = None,
+    fee: Annotated[float | None, Opt(help="A fixed cost of the programme over the period.")] = None,
+    margin_rate: Annotated[
+        float | None,
+        Opt("--margin-rate", help="Gross margin as a share of revenue, without unit costs."),
+    ] = None,
+    pre_months: Annotated[
+        int, Opt("--pre-months", help="Months of history a member needs before joining.")
+    ] = 6,
+    basis: Annotated[str, Opt(help="Revenue basis: net, total or gross.")] = "net",
+    currency: CurrencyOpt = None,
+    timezone: TimezoneOpt = None,
+    fmt: FormatOpt = None,
+    sep: SepOpt = None,
+    encoding: EncodingOpt = None,
+    decimal: DecimalOpt = None,
+    dayfirst: DayfirstOpt = None,
+    column_map: MapOpt = None,
+    include_zero_value: ZeroOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Members against non-members, what joining changed, and whether the programme pays."""
+    from aovlab.loyalty.impact import impact
+
+    try:
+        shop = _load(
+            orders,
+            dict(lines=lines, customers=customers, catalog=catalog),
+            _read_options(locals()),
+        )
+        result = impact(
+            shop,
+            when,
+            cost_per_member=cost_per_member,
+            fee=fee,
+            margin_rate=margin_rate,
+            pre_months=pre_months,
+            basis=basis,
+        )
+    except AovlabInputError as exc:
+        names = {
+            "cost_per_member": "--cost-per-member",
+            "fee": "--fee",
+            "margin_rate": "--margin-rate",
+            "pre_months": "--pre-months",
+        }
+        raise _fail(str(_as_options(exc, names))) from None
+    _emit(shop, result, as_json)
+
+
+@app.command()
+def retention(
+    orders: Annotated[Path, typer.Argument(help="Orders file or export (CSV, Parquet, Excel).")],
+    customers: Annotated[
+        Path | None,
+        Opt("--customers", help="Customers file (members against non-members when given)."),
+    ] = None,
+    months: Annotated[
+        int | None, Opt(help="Months since the first order to show (default: all).")
+    ] = None,
+    currency: CurrencyOpt = None,
+    timezone: TimezoneOpt = None,
+    fmt: FormatOpt = None,
+    sep: SepOpt = None,
+    encoding: EncodingOpt = None,
+    decimal: DecimalOpt = None,
+    dayfirst: DayfirstOpt = None,
+    column_map: MapOpt = None,
+    include_zero_value: ZeroOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Retention by first-order cohort: who orders again 1, 2, ... months later."""
+    from aovlab.loyalty.retention import retention as cohorts
+
+    try:
+        shop = _load(orders, dict(customers=customers), _read_options(locals()))
+        result = cohorts(shop, months=months)
+    except AovlabInputError as exc:
+        raise _fail(str(_as_options(exc, {"months": "--months"}))) from None
+    _emit(shop, result, as_json)
+
+
 def _rich_table(native: Any, formats: dict[str, str], currency: str | None) -> Table:
     """A result section as a terminal table: human labels, formatted cells."""
     import narwhals.stable.v2 as nw
@@ -796,7 +895,7 @@ def _rich_table(native: Any, formats: dict[str, str], currency: str | None) -> T
     for column in columns:
         table.add_column(label(column), justify="right" if column in formats else "left")
     for row in frame.iter_rows(named=True):
-        table.add_row(*(cell(row[c], formats.get(c, "text"), currency) for c in columns))
+        table.add_row(*(cell(shown(c, row[c]), formats.get(c, "text"), currency) for c in columns))
     return table
 
 

@@ -206,6 +206,35 @@ LABELS: dict[str, str] = {
     "margin_change_per_1000_orders": "Margin change per 1,000 orders",
     "margin_note": "Note",
     "take_rate": "Take rate",
+    # loyalty
+    "gap_part": "Part of the members' AOV gap",
+    "per_order": "Per order",
+    "group": "Group",
+    "repeat_customers": "Repeat customers",
+    "margin_per_customer": "Margin per customer",
+    "members": "Members",
+    "had_they_not_joined": "Had they not joined",
+    "relative": "Relative effect",
+    "relative_ci_low": "Relative, from",
+    "relative_ci_high": "Relative, to",
+    "months_since_joining": "Months since joining",
+    "aov_counterfactual": "AOV had they not joined",
+    "aov_effect": "AOV effect",
+    "orders_per_member_month": "Orders per member a month",
+    "orders_counterfactual": "Orders had they not joined",
+    "frequency_effect": "Order rate effect",
+    "frequency_ci_low": "Order rate effect from",
+    "frequency_ci_high": "Order rate effect to",
+    "figure": "Figure",
+    "estimate": "Estimate",
+    "cohort": "First-order month",
+    "months_since": "Months since the first order",
+    "cohorts": "Cohorts",
+    "active": "Ordered again",
+    "retained": "Share who ordered again",
+    "members_figure": "Members",
+    "non_members_figure": "Non-members",
+    "gap_figure": "Members − non-members",
 }
 
 #: Machine values shown in words, by column.
@@ -227,6 +256,21 @@ VALUE_WORDS: dict[str, dict[str, str]] = {
         "conversion": "Conversion rate",
     },
     "period": {"baseline": "Baseline", "current": "Current"},
+    "group": {"member": "Members", "non_member": "Non-members", "all": "All customers"},
+    "measure": {
+        "aov": "AOV",
+        "orders_per_member_month": "Orders per member a month",
+        "orders_per_customer": "Orders per customer",
+        "revenue_per_customer": "Revenue per customer",
+        "margin_per_customer": "Margin per customer",
+        "repeat_rate": "Repeat rate",
+    },
+    "figure": {
+        "incremental_revenue": "Incremental revenue",
+        "incremental_margin": "Incremental margin",
+        "cost": "Cost",
+        "net": "Net (margin − cost)",
+    },
 }
 
 

@@ -448,8 +448,43 @@ class LoyaltyEffect(Result):
             + f". Intervals: {self.confidence * 100:g} % bootstrap over customers "
             f"({self.n_boot} draws, seed {self.seed}). The joining month is left out."
         )
+        money, signed = fmt.in_currency(self.currency)
+
+        def rate(v: Any, sign: bool = False) -> str:
+            if v is None:
+                return "n/a"
+            return f"{v:+.3f}".replace("-", "−") if sign else f"{v:.3f}"
+
+        rows: dict[str, list[str]] = {
+            "measure": [],
+            "members": [],
+            "had_they_not_joined": [],
+            "effect": [],
+            "relative": [],
+        }
+        for name, row, plain, sign in (
+            ("AOV", self.aov, money, signed),
+            (
+                "Orders per member a month",
+                self.frequency,
+                rate,
+                lambda v: rate(v, True),
+            ),
+        ):
+            rows["measure"].append(name)
+            rows["members"].append(plain(row["members"]))
+            rows["had_they_not_joined"].append(plain(row["counterfactual"]))
+            rows["effect"].append(
+                f"{sign(row['effect'])} ({sign(row['ci_low'])} to {sign(row['ci_high'])})"
+            )
+            rows["relative"].append(
+                f"{fmt.pct(row['relative'], signed=True)} "
+                f"({fmt.pct(row['relative_ci_low'], signed=True)} to "
+                f"{fmt.pct(row['relative_ci_high'], signed=True)})"
+            )
+        shown = small_frame(rows, nw.get_native_namespace(nw.from_native(self.table)))
         return [
-            Section(self.table, self.formats, note=note),
+            Section(shown.to_native(), dict.fromkeys(rows, "text"), note=note),
             Section(self.event_time, EVENT_FORMATS, title="By months since joining"),
         ]
 

@@ -34,7 +34,7 @@ __all__ = ["IMPACT_FORMATS", "LoyaltyImpact", "impact"]
 
 #: How the gap decomposition is shown.
 IMPACT_FORMATS: Formats = {
-    "part": "text",
+    "gap_part": "text",
     "per_order": "change",
     "ci_low": "change",
     "ci_high": "change",
@@ -231,7 +231,7 @@ def impact(
 
     table = small_frame(
         {
-            "part": [_PARTS[k] for k in rows],
+            "gap_part": [_PARTS[k] for k in rows],
             "per_order": col(0),
             "ci_low": col(1),
             "ci_high": col(2),

@@ -221,14 +221,57 @@ class Members(Result):
         return self.gap("aov")
 
     def sections(self) -> list[Section]:
-        """The two groups, and the gaps with their intervals."""
+        """One row per measure: members, non-members and the gap, each with its interval."""
+        table = nw.from_native(self.table, eager_only=True)
+        groups = {row["group"]: row for row in table.iter_rows(named=True)}
+        gaps = {
+            row["measure"]: row
+            for row in nw.from_native(self.gaps, eager_only=True).iter_rows(named=True)
+        }
+        level = fmt.pct(self.confidence, digits=0)
+
+        def shown(kind: str, value: Any, low: Any, high: Any, signed: bool = False) -> str:
+            def one(v: Any, sign: bool = False) -> str:
+                if kind == "money":
+                    return fmt.money(v, self.currency, signed=sign)
+                if kind == "share":
+                    return fmt.pct(v, signed=sign)
+                return fmt.number(v) if not sign or v is None else f"{v:+,.2f}".replace("-", "−")
+
+            if value is None:
+                return "n/a"
+            return f"{one(value, signed)} ({one(low, signed)} to {one(high, signed)})"
+
+        rows: dict[str, list[str]] = {
+            "measure": [],
+            "members_figure": [],
+            "non_members_figure": [],
+            "gap_figure": [],
+        }
+        for m in MEASURES:
+            kind = _KINDS[m]
+            rows["measure"].append(_MEASURE_WORDS[m])
+            for group, key in (("member", "members_figure"), ("non_member", "non_members_figure")):
+                g = groups.get(group, {})
+                rows[key].append(shown(kind, g.get(m), g.get(f"{m}_ci_low"), g.get(f"{m}_ci_high")))
+            gap = gaps.get(m, {})
+            rows["gap_figure"].append(
+                shown(kind, gap.get("gap"), gap.get("ci_low"), gap.get("ci_high"), signed=True)
+            )
+        counts = (
+            f"{fmt.count(groups.get('member', {}).get('customers'))} members and "
+            f"{fmt.count(groups.get('non_member', {}).get('customers'))} non-members ordered in "
+            f"{self.period}; membership at the period's end. In brackets: the {level} interval. "
+            "A comparison: who joins is not random."
+        )
+        shown_table = small_frame(rows, _namespace_of(table))
         return [
-            Section(self.table, self.formats, title=f"Members and non-members, {self.period}"),
             Section(
-                self.gaps,
-                GAP_FORMATS,
-                title="Member - non-member gaps (a comparison: who joins is not random)",
-            ),
+                shown_table.to_native(),
+                {k: "text" for k in rows},
+                title=f"Members and non-members, {self.period}",
+                note=counts,
+            )
         ]
 
     def to_dict(self) -> dict[str, Any]:

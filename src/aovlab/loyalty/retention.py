@@ -158,8 +158,11 @@ class Retention(Result):
         return [
             Section(self.cohort_table, COHORT_FORMATS, title="Cohorts", note=note),
             Section(
-                self.curves,
-                CURVE_FORMATS,
+                # "share" reads as a share of orders elsewhere: shown as "retained" here.
+                nw.from_native(self.curves, eager_only=True)
+                .rename({"share": "retained"})
+                .to_native(),
+                {("retained" if k == "share" else k): v for k, v in CURVE_FORMATS.items()},
                 title="Retention by month since the first order (customer-weighted over cohorts)",
             ),
         ]
