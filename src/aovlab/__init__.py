@@ -34,6 +34,7 @@ _LAZY = (
     "intervals",
     "pricing",
     "bundles",
+    "loyalty",
     "results",
 )
 
@@ -54,6 +55,7 @@ __all__ = [
     "drivers",
     "io",
     "load",
+    "loyalty",
     "metrics",
     "periods",
     "pricing",

@@ -37,7 +37,13 @@ from aovlab.loyalty.effect import LoyaltyEffect
 from aovlab.model import ShopData
 from aovlab.results import Formats, Result, Section
 
-__all__ = ["RETURN_FORMATS", "ProgrammeReturn", "incremental_share", "programme_return"]
+__all__ = [
+    "RETURN_FORMATS",
+    "ProgrammeReturn",
+    "check_costs",
+    "incremental_share",
+    "programme_return",
+]
 
 #: How the programme's return is shown.
 RETURN_FORMATS: Formats = {
@@ -193,6 +199,26 @@ def _nonnegative(name: str, value: Any) -> float | None:
     return float(value)
 
 
+def check_costs(
+    cost_per_member: Any, fee: Any, margin_rate: Any
+) -> tuple[float | None, float | None, float | None]:
+    """The programme's cost parameters checked: amounts of at least 0, a rate from 0 to 1.
+
+    >>> check_costs(5, None, 0.4)
+    (5.0, None, 0.4)
+    """
+    per_member = _nonnegative("cost_per_member", cost_per_member)
+    fixed = _nonnegative("fee", fee)
+    rate = _nonnegative("margin_rate", margin_rate)
+    if rate is not None and rate > 1:
+        raise AovlabInputError(
+            "margin_rate is a share of revenue",
+            expected="a number from 0 to 1",
+            found=repr(margin_rate),
+        )
+    return per_member, fixed, rate
+
+
 def _member_sums(shop: ShopData, span: periods.Window, basis: str) -> dict[str, float]:
     """Members' revenue after joining in the window, its net and cost, and the members."""
     who = base.membership(shop, as_of=span).filter(nw.col("member"))
@@ -253,16 +279,14 @@ def programme_return(
     >>> ret.members, round(ret.margin_rate, 2)
     (2885, 0.51)
     """
-    span = base.window(shop, when)
-    per_member = _nonnegative("cost_per_member", cost_per_member)
-    fixed = _nonnegative("fee", fee)
-    given_rate = None if margin_rate is None else _nonnegative("margin_rate", margin_rate)
-    if given_rate is not None and given_rate > 1:
+    if not isinstance(estimate, LoyaltyEffect):  # e.g. Unavailable: say why, in its words
         raise AovlabInputError(
-            "margin_rate is a share of revenue",
-            expected="a number from 0 to 1",
-            found=repr(margin_rate),
+            "whether the programme pays needs the programme's effect",
+            expected="the result of aovlab.loyalty.effect",
+            found=str(getattr(estimate, "reason", "") or type(estimate).__name__),
         )
+    span = base.window(shop, when)
+    per_member, fixed, given_rate = check_costs(cost_per_member, fee, margin_rate)
     sums = _member_sums(shop, span, basis)
     if sums["revenue"] <= 0:
         raise AovlabInputError(
