@@ -461,6 +461,138 @@ def bundle_margin() -> nbformat.NotebookNode:
     return _notebook(cells)
 
 
+def loyalty_impact() -> nbformat.NotebookNode:
+    md, code = new_markdown_cell, new_code_cell
+    period = "aovlab.periods.trailing(current, 12)"
+    cells = [
+        md(
+            "# Loyalty impact: what the programme really changed, and whether it pays\n\n"
+            "Do members spend more? Almost always, and almost always for the wrong reason: the "
+            "customers who join a loyalty programme are usually the ones who already bought "
+            "more. This notebook separates the two. It compares members with non-members, then "
+            "follows the same customers from before they joined to after, against customers "
+            "who had not joined (yet) over the same months, to estimate what joining itself "
+            "changed in basket size and in how often they order. It then looks at retention "
+            "by cohort, at customer lifetime value (CLV) next to AOV, with CLV : CAC when an "
+            "acquisition cost is given, and at whether the programme earns more margin than "
+            "it costs.\n\n"
+            "The comparison and the return look at the 12 months ending with `current`; the "
+            "programme's effect and the CLV models use all the data, since both need history."
+        ),
+        code(
+            sample_parameters(LOYALTY_TABLES)
+            + 'current = "2026-10"  # the report\'s month: comparison and return cover the 12 months up to it\n'
+            'calibration_end = None  # first day of the CLV holdout, e.g. "2026-05-01"; None: 26 weeks before the data ends\n'
+            "cac = None  # acquisition cost per new customer, e.g. 25.0, for CLV : CAC\n"
+            "cost_per_member = None  # the programme's cost per member over the 12 months (points, discounts)\n"
+            "programme_fee = None  # a fixed cost of the programme over the 12 months (software, staff)\n"
+            "margin_rate = None  # gross margin as a share of revenue, for shops without unit costs\n"
+            "pre_months = 6  # months of history a member needs before joining to count in the effect\n"
+            "interactive = True  # False renders everything statically (reports)\n"
+            "results_path = None  # where the report collects this notebook's headlines",
+            metadata={"tags": ["parameters"]},
+        ),
+        code("import aovlab\n\naovlab.widgets.setup(interactive)"),
+        load_cell(LOYALTY_TABLES),
+        md(
+            "## Members against non-members\n\nCustomers who ordered in the period, split by "
+            "membership at its end: their AOV, how often they ordered, their revenue and margin "
+            "per customer and their repeat rate, each with its 95 % interval. The customer is "
+            "the unit of every interval (one customer's orders are alike). This is a "
+            "comparison: it does not say what the programme did."
+        ),
+        code(
+            CHECK
+            + 'members = aovlab.results.attempt(\n    "Members and non-members", aovlab.loyalty.compare_members, shop, '
+            + period
+            + ",\n)\nmembers"
+        ),
+        code("members.chart()"),
+        md(
+            "## What joining changed\n\nEach member is compared with their own months before "
+            "joining and with customers who had not joined (yet) in the same calendar months: a "
+            "difference-in-differences by joining month, so that a member who joins later is a "
+            "comparison customer until then, never after. Effects are measured in ratios "
+            "(seasons and customers' own habits multiply), from the month after joining (members "
+            "often join with an order), and their intervals come from resampling customers. The "
+            "chart follows members from six months before joining: before month 0 the two lines "
+            "should agree; after it, the gap is the programme's effect."
+        ),
+        code(
+            CHECK
+            + 'effect = aovlab.results.attempt(\n    "The programme\'s effect", aovlab.loyalty.effect, shop, pre_months=pre_months,\n)\neffect'
+        ),
+        code("effect.chart()"),
+        md(
+            "## How much of the gap is selection\n\nAfter joining, members' orders differ from "
+            "those of customers who had not joined in the same months by some amount per order. "
+            "Part of it was already there before they joined (who joins); the rest is what "
+            "joining added. The naive members-against-non-members gap of the first section is "
+            "shown beside it."
+        ),
+        code(CHECK + "split = aovlab.loyalty.gap_split(members, effect)\nsplit"),
+        code("split.chart()"),
+        md(
+            "## Retention by cohort\n\nCustomers grouped by the month of their first order: the "
+            "share of each cohort that ordered again one, two, three ... months later, and the "
+            "same curve for members and non-members (membership at the data's end, so again a "
+            "comparison). Months not complete yet are left blank, never counted as zero."
+        ),
+        code(
+            CHECK
+            + 'retention = aovlab.results.attempt("Retention", aovlab.loyalty.retention, shop)\nretention'
+        ),
+        code("retention.chart()"),
+        code('retention.chart("curve")'),
+        md(
+            "## Customer lifetime value\n\nAOV says what one order is worth; CLV what a customer "
+            "is. Two classic models are fitted to the orders before `calibration_end`: BG/NBD for "
+            "how many more orders each customer places (and whether they are still a customer) "
+            "and Gamma-Gamma for what their orders are worth. The months after it check the "
+            "prediction against what customers actually ordered. The expected margin of the next "
+            "12 months per customer follows, for members and non-members, and CLV : CAC when an "
+            "acquisition cost is given: acquiring a customer should cost less than they will bring."
+        ),
+        code(
+            CHECK
+            + 'value = aovlab.results.attempt(\n    "Customer lifetime value", aovlab.loyalty.clv, shop, calibration_end,\n    cac=cac, margin_rate=margin_rate,\n)\nvalue'
+        ),
+        code("value.chart()"),
+        code('value.chart("holdout")'),
+        md(
+            "## Does the programme pay?\n\nThe margin the members' orders earned beyond what the "
+            "same members would have earned without joining (the estimated effects on basket and "
+            "order rate, applied to their revenue after joining), against the programme's cost: "
+            "`cost_per_member` for every member and a fixed `programme_fee`. The interval of the "
+            "effect is carried through to the net return and the ROI."
+        ),
+        code(
+            CHECK
+            + 'pays = aovlab.results.attempt(\n    "Whether the programme pays", aovlab.loyalty.programme_return, shop, effect,\n    when='
+            + period
+            + ", cost_per_member=cost_per_member,\n    fee=programme_fee, margin_rate=margin_rate,\n)\npays"
+        ),
+        code("pays.chart()"),
+        md(
+            "## Explore\n\nChoose the period, where the CLV models' calibration ends, and the "
+            "programme's cost per member: the comparison, the CLV and the return follow."
+        ),
+        code(
+            "aovlab.widgets.loyalty_explorer(\n    shop, interactive, effect, current=current, "
+            "calibration_end=calibration_end,\n    cost_per_member=cost_per_member, fee=programme_fee, "
+            "margin_rate=margin_rate, cac=cac,\n)"
+        ),
+        code(
+            "aovlab.report.save_results(results_path, members, effect, split, retention, value, pays)"
+        ),
+    ]
+    return _notebook(cells)
+
+
+#: The loyalty notebook needs the customers table; lines and catalogue give the margin.
+LOYALTY_TABLES = ("orders", "lines", "customers", "catalog")
+
+
 #: The bundle notebook needs order lines and the catalogue (costs), nothing else.
 BUNDLE_TABLES = ("orders", "lines", "catalog")
 
@@ -488,6 +620,7 @@ NOTEBOOKS = {
     "02_segment_breakdown.ipynb": segment_breakdown,
     "03_price_sensitivity.ipynb": price_sensitivity,
     "04_bundle_margin.ipynb": bundle_margin,
+    "05_loyalty_impact.ipynb": loyalty_impact,
 }
 
 

@@ -507,3 +507,98 @@ def _months(shop: ShopData) -> list[str]:
         .collect()["m"]
     )
     return sorted((str(m) for m in labels.to_list()), reverse=True)
+
+
+#: The loyalty explorer's option for the CLV model's own default calibration end.
+DEFAULT = "default"
+
+
+def loyalty_explorer(
+    shop: ShopData,
+    interactive: bool,
+    estimate: Any,
+    *,
+    current: str | None = None,
+    calibration_end: str | None = None,
+    cost_per_member: float | None = None,
+    fee: float | None = None,
+    margin_rate: float | None = None,
+    cac: float | None = None,
+) -> None:
+    """The period, the CLV model's calibration end and the cost per member.
+
+    ``estimate`` is the notebook's :func:`aovlab.loyalty.effect` result (it uses all the
+    data, so no control changes it). The period (12 months to a chosen month) redraws
+    the member comparison and the programme's return; the calibration end refits the
+    CLV models; the cost per member recomputes the return. Each period and calibration
+    end is computed once and kept.
+    """
+    from ipywidgets import Dropdown, IntSlider
+
+    from aovlab import loyalty, periods
+    from aovlab.results import attempt
+
+    months = _months(shop)
+    if not months:
+        print("aovlab: no counted orders to explore")
+        return
+    end = current if current in months else months[0]
+    wide = {"description_width": "initial"}
+    period = Dropdown(
+        options=[(f"the 12 months to {m}", m) for m in months],
+        value=end,
+        description="period",
+        style=wide,
+    )
+    starts = [(f"{m}-01", f"{m}-01") for m in months[1:]]
+    chosen = calibration_end if calibration_end in dict(starts) else DEFAULT
+    calibration = Dropdown(
+        options=[("26 weeks before the data ends", DEFAULT), *starts],
+        value=chosen,
+        description="CLV calibration ends",
+        style=wide,
+    )
+    start_cost = round(cost_per_member) if cost_per_member is not None else 5
+    cost = IntSlider(
+        value=start_cost,
+        min=0,
+        max=max(50, start_cost * 2),
+        description=f"cost per member ({shop.currency or ''})",
+        style=wide,
+    )
+    compared: dict[str, Any] = {}
+    fitted: dict[str, Any] = {}
+
+    def render(period: str, calibration: str, cost: int) -> None:
+        span = periods.trailing(period, 12)
+        if span not in compared:
+            compared[span] = attempt("Members and non-members", loyalty.compare_members, shop, span)
+        if calibration not in fitted:
+            fitted[calibration] = attempt(
+                "Customer lifetime value",
+                loyalty.clv,
+                shop,
+                None if calibration == DEFAULT else calibration,
+                cac=cac,
+                margin_rate=margin_rate,
+            )
+        pays = attempt(
+            "Whether the programme pays",
+            loyalty.programme_return,
+            shop,
+            estimate,
+            when=span,
+            cost_per_member=float(cost),
+            fee=fee,
+            margin_rate=margin_rate,
+        )
+        members, value = compared[span], fitted[calibration]
+        show(members, members.chart(), pays, pays.chart(), value, value.chart())
+
+    explore(
+        render,
+        interactive,
+        period=period if interactive else end,
+        calibration=calibration if interactive else chosen,
+        cost=cost if interactive else start_cost,
+    )
