@@ -1126,7 +1126,13 @@ def clv(
     )
     rate = _margin_rates(arr, groups, source, margin_rate)
     value = orders * spend * rate
-    historic = arr.value * rate
+    # Historic CLV: each customer's own margin where costs are known, the rest of their
+    # revenue at their group's rate (all of it at the given rate, or as revenue).
+    historic = (
+        arr.known_margin + (arr.value - arr.known_value) * rate
+        if source == "costs"
+        else arr.value * rate
+    )
 
     names = list(groups)
     means = np.array([value[groups[g]].mean() for g in names])
@@ -1254,12 +1260,7 @@ def _clv_headline(res: Clv) -> str:
     money = fmt.in_currency(res.currency)[0]
     rows = {r["group"]: r for r in res.rows()}
     overall = rows[ALL]
-    what = {
-        "costs": "gross margin",
-        "given": "margin (at the given margin rate)",
-        "revenue": "revenue (no unit costs and no margin rate were given, so this is "
-        "revenue, not margin)",
-    }[res.margin_source]
+    what = {"costs": "gross margin", "given": "margin", "revenue": "revenue"}[res.margin_source]
     text = (
         f"Over the next {_months_text(res.horizon_months)} months each of "
         f"{fmt.count(overall['customers'])} customers is expected to leave "
@@ -1272,6 +1273,12 @@ def _clv_headline(res: Clv) -> str:
             f"{money(rows[NON_MEMBERS]['clv_mean'])}"
         )
     text += "."
+    if res.margin_source == "revenue":
+        text += (
+            " This is revenue, not margin: the data has no unit costs and no margin rate was given."
+        )
+    elif res.margin_source == "given":
+        text += f" Margin at the given rate of {fmt.pct(overall['margin_rate'])} of revenue."
     if res.cac:
         text += f" CLV : CAC is {fmt.number(overall['clv_to_cac'], 1)} at a CAC of {money(res.cac)}"
         text += " (CLV stays below the CAC)." if overall["clv_to_cac"] < 1 else "."
