@@ -219,15 +219,23 @@ def test_conditional_expectation_equals_the_untransformed_formula():
     assert np.all(np.isfinite(big)) and 0 < big[1] < big[0] < (r + 300) / (alpha + 100) * 52
 
 
-def test_predictions_match_simulated_customers():
-    """E[X(t)], E[Y(t) | x, t_x, T] and P(alive) against customers simulated from the model."""
+@pytest.mark.parametrize(
+    "params", [CDNOW, (0.9, 14.2, 1e6, 3e6)], ids=["cdnow", "one-dropout-probability"]
+)
+def test_predictions_match_simulated_customers(params):
+    """E[X(t)], E[Y(t) | x, t_x, T] and P(alive) against customers simulated from the model.
+
+    The second set is a fit where every customer shares one drop-out probability (a and
+    b huge, p = 0.25): there the transformed 2F1 overflows and the limit form is used.
+    """
     rng = np.random.default_rng(14)
     n, age, t = 200_000, 39.0, 39.0
-    x, t_x, age_, hold, alive = simulate_bgnbd(rng, n, CDNOW, age, t_hold=t)
+    x, t_x, age_, hold, alive = simulate_bgnbd(rng, n, params, age, t_hold=t)
     # A new customer's repeat transactions in (0, 39].
-    assert x.mean() == pytest.approx(clv.bgnbd_expected(CDNOW, age), abs=4 * x.std() / np.sqrt(n))
-    predicted = clv.bgnbd_conditional_expected(CDNOW, t, x, t_x, age_)
-    p_alive = clv.bgnbd_p_alive(CDNOW, x, t_x, age_)
+    assert x.mean() == pytest.approx(clv.bgnbd_expected(params, age), abs=4 * x.std() / np.sqrt(n))
+    predicted = clv.bgnbd_conditional_expected(params, t, x, t_x, age_)
+    assert np.all(np.isfinite(predicted))
+    p_alive = clv.bgnbd_p_alive(params, x, t_x, age_)
     for lo, hi in [(0, 0), (1, 1), (2, 3), (4, 7), (8, 10_000)]:
         pick = (x >= lo) & (x <= hi)
         m = pick.sum()
@@ -391,6 +399,15 @@ def test_without_customers_table_everyone_is_one_group(shop):
     out = clv.clv(bare, "2026-05-03")
     assert [r["group"] for r in out.rows()] == ["all customers"]
     assert "members" not in out.headline
+
+
+def test_before_the_programme_there_are_no_members(shop):
+    # The programme launched on 2025-06-01: nobody is a member by 2025-05-01.
+    out = clv.clv(shop, "2025-03-01", "2025-05-01")
+    assert [r["group"] for r in out.rows()] == ["non-members", "all customers"]
+    assert out.group("non-members")["customers"] == out.group("all customers")["customers"]
+    assert "members" not in out.headline
+    assert set(out.distribution["group"].to_list()) == {"non-members", "all customers"}
 
 
 def test_margin_rate_given_and_revenue(shop):

@@ -206,6 +206,14 @@ def bgnbd_conditional_expected(
     with x, so it stays in scipy's accurate range where the raw form overflows (frequent
     buyers, long horizons). A new customer's E[X(t)] is the case x = t_x = T = 0.
 
+    When a and b are both large (from about a thousand: a fit that found every
+    customer to share one drop-out probability p = a/(a+b), the Beta distribution
+    collapsing onto it) the transformed ₂F₁ overflows too. There ₂F₁(r+x, a−1; a+b+x−1;
+    −t/(α+T)), the bracket's Pfaff form, is the mean of (1 + U·t/(α+T))^−(r+x) over
+    U ~ Beta(a−1, b+x), whose spread vanishes: the bracket is 1 − (1 + p'·t/(α+T))^−(r+x)
+    with p' = (a−1)/(a+b+x−1), exact in the limit and within about 1/(a+b) of it
+    before. A value that is still not finite stays NaN (never a silent number).
+
     >>> round(float(bgnbd_conditional_expected((0.243, 4.414, 0.793, 2.426), 39, 2, 30.43, 38.86)), 3)
     1.226
     """
@@ -213,9 +221,14 @@ def bgnbd_conditional_expected(
     a = _a_off_one(a)
     t_, x_, tx_, age_ = (np.asarray(v, dtype=float) for v in (t, x, t_x, age))
     z = t_ / (alpha + age_ + t_)
-    gauss = special.hyp2f1(a + b - 1 - r, a - 1, a + b + x_ - 1, z)
-    bracket = 1.0 - np.exp((a - 1) * np.log1p(-z)) * gauss
-    expected = (a + b + x_ - 1) / (a - 1) * bracket
+    with np.errstate(invalid="ignore", over="ignore"):
+        gauss = special.hyp2f1(a + b - 1 - r, a - 1, a + b + x_ - 1, z)
+        bracket = 1.0 - np.exp((a - 1) * np.log1p(-z)) * gauss
+        expected = (a + b + x_ - 1) / (a - 1) * bracket
+    if a > 1 and not np.all(np.isfinite(expected)):
+        share = (a - 1) / (a + b + x_ - 1)
+        limit = -np.expm1(-(r + x_) * np.log1p(share * t_ / (alpha + age_))) / share
+        expected = np.where(np.isfinite(expected), expected, limit)
     return expected * bgnbd_p_alive(params, x_, tx_, age_)
 
 
@@ -1128,7 +1141,7 @@ def clv(
     )
     bg, gg = _fit_both(x, t_x, age, m, cal_day)
     weeks = (hold - cal) / 7.0
-    predicted = np.asarray(bg.conditional_expected(weeks, x, t_x, age), dtype=float)
+    predicted = _finite(bg, bg.conditional_expected(weeks, x, t_x, age))
     actual = arr.hold_days[known]
     holdout = {
         "start": str(cal_day),
@@ -1161,7 +1174,7 @@ def clv(
     xa, txa, age_all, ma = _rfm(arr.all_days, arr.all_last, arr.all_repeat_value, arr.first, hold)
     bg2, gg2 = _fit_both(xa, txa, age_all, ma, hold_day)
     horizon = horizon_months * WEEKS_PER_MONTH
-    orders = np.asarray(bg2.conditional_expected(horizon, xa, txa, age_all), dtype=float)
+    orders = _finite(bg2, bg2.conditional_expected(horizon, xa, txa, age_all))
     spend = np.asarray(gg2.conditional_value(xa, np.where(ma > 0, ma, np.nan)), dtype=float)
     spend = np.where((xa > 0) & ~(ma > 0), gg2.mean_value, spend)
     alive = np.asarray(bg2.p_alive(xa, txa, age_all), dtype=float)
@@ -1223,12 +1236,27 @@ def clv(
     )
 
 
+def _finite(model: BgNbd, values: Any) -> np.ndarray:
+    """The predictions, or a clear error when some fall outside the numerical range."""
+    out = np.asarray(values, dtype=float)
+    if not np.all(np.isfinite(out)):
+        raise AovlabInputError(
+            "the BG/NBD prediction is out of numerical range for some customers",
+            expected="finite expected orders for every customer",
+            found=f"{int((~np.isfinite(out)).sum())} not finite, with r={model.r:.4g}, "
+            f"alpha={model.alpha:.4g}, a={model.a:.4g}, b={model.b:.4g}",
+        )
+    return out
+
+
 def _groups(member: np.ndarray | None, n: int) -> dict[str, np.ndarray]:
     """Each group's customers as a mask: members and non-members (when known), all customers."""
     everyone = np.ones(n, bool)
     if member is None:
         return {ALL: everyone}
-    return {MEMBERS: member, NON_MEMBERS: ~member, ALL: everyone}
+    groups = {MEMBERS: member, NON_MEMBERS: ~member, ALL: everyone}
+    # Before the programme (or with nobody outside it) a group is empty: left out.
+    return {name: mask for name, mask in groups.items() if mask.any()}
 
 
 def _margin_rates(
@@ -1314,7 +1342,7 @@ def _clv_headline(res: Clv) -> str:
         f"{money(overall['clv_mean'])} of {what} on average (median "
         f"{money(overall['clv_median'])}; {money(overall['clv_total'])} in all)"
     )
-    if MEMBERS in rows:
+    if MEMBERS in rows and NON_MEMBERS in rows:
         text += (
             f": members {money(rows[MEMBERS]['clv_mean'])}, non-members "
             f"{money(rows[NON_MEMBERS]['clv_mean'])}"
