@@ -34,9 +34,11 @@ Why scipy and not pymc-marketing: pymc-marketing 0.19.2 installs on Python 3.11 
 790 MB with pymc, pytensor, numba, arviz), takes 4.1 s to import, and its BetaGeoModel
 MAP fit of the CDNOW summary took 25.8 s cold (graph compilation) and 1.8 s warm, the
 Gamma-Gamma 8.5 s cold; its MAP under default priors also lands away from the published
-maximum-likelihood estimates (a = 0.706, b = 2.092 against 0.793, 2.426). The closed
-forms below with scipy fit the same data in well under a second and reproduce the
-published estimates.
+maximum-likelihood estimates (a = 0.706, b = 2.092 against 0.793, 2.426; with flat priors
+it finds r, α, a, b = 0.243, 4.414, 0.793, 2.426, as here). The closed forms below with
+scipy fit the same data in 0.1 s and reproduce the published estimates; a BG/NBD fit on
+300,000 simulated customers takes 0.7 s, ``clv()`` on the 985,279-order generated shop
+3.4 s (both fits twice, the engine's aggregation 0.3 s of it).
 """
 
 from __future__ import annotations
