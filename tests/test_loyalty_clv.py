@@ -358,6 +358,11 @@ def test_to_dict_headline_and_charts(res):
     assert money(d["clv_12m"]["mean"]) in text and money(d["clv_12m"]["median"]) in text
     assert f"against {d['holdout']['actual_orders']:,} actual" in text
     assert "CLV : CAC is" in text
+    rows = {r["group"]: r for r in d["groups"]}
+    assert (
+        f"members {money(rows['members']['clv_mean'])}, non-members "
+        f"{money(rows['non-members']['clv_mean'])} (a comparison, not the programme's effect)"
+    ) in text
     assert isinstance(res.chart(), alt.Chart) and isinstance(res.chart("holdout"), alt.Chart)
     spec = res.chart().to_dict()
     assert spec["mark"]["type"] == "bar"

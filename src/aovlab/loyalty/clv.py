@@ -1347,7 +1347,7 @@ def _clv_headline(res: Clv) -> str:
     if MEMBERS in rows and NON_MEMBERS in rows:
         text += (
             f": members {money(rows[MEMBERS]['clv_mean'])}, non-members "
-            f"{money(rows[NON_MEMBERS]['clv_mean'])}"
+            f"{money(rows[NON_MEMBERS]['clv_mean'])} (a comparison, not the programme's effect)"
         )
     text += "."
     if res.margin_source == "revenue":
