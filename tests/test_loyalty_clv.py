@@ -17,7 +17,7 @@ from scipy import special
 
 from aovlab import ShopData, metrics
 from aovlab.errors import AovlabInputError
-from aovlab.loyalty import clv
+from aovlab.loyalty import lifetime as clv
 
 CDNOW = (0.243, 4.414, 0.793, 2.426)  # Fader, Hardie & Lee (2005)
 
@@ -371,11 +371,6 @@ def test_to_dict_headline_and_charts(res):
         res.chart("pie")
 
 
-@pytest.mark.xfail(
-    raises=pd.errors.IntCastingNaNError,
-    strict=True,
-    reason="loyalty.base.membership fails on pandas: join_month casts NaN to int64",
-)
 def test_pandas_gives_pandas_with_the_same_figures(res, shop_pd):
     res_pd = clv.clv(shop_pd, cac=25.0)
     assert isinstance(res_pd.table, pd.DataFrame) and isinstance(res_pd.historic, pd.DataFrame)

@@ -27,7 +27,7 @@ import polars as pl
 import pytest
 
 from aovlab import ShopData
-from aovlab.loyalty import clv
+from aovlab.loyalty import lifetime as clv
 
 pytestmark = pytest.mark.real
 

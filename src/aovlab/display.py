@@ -235,6 +235,20 @@ LABELS: dict[str, str] = {
     "members_figure": "Members",
     "non_members_figure": "Non-members",
     "gap_figure": "Members − non-members",
+    "expected_orders": "Expected orders",
+    "expected_order_value": "Expected order value",
+    "margin_rate": "Margin rate",
+    "clv_mean": "CLV per customer",
+    "clv_median": "Median CLV",
+    "clv_total": "CLV in all",
+    "p_alive": "Probability still active",
+    "historic_clv": "Historic CLV per customer",
+    "historic_total": "Historic CLV in all",
+    "frequency": "Repeat orders before the holdout",
+    "predicted_orders": "Predicted orders",
+    "actual_orders": "Actual orders",
+    "predicted_per_customer": "Predicted per customer",
+    "actual_per_customer": "Actual per customer",
 }
 
 #: Machine values shown in words, by column.

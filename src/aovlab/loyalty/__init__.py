@@ -12,6 +12,8 @@ leave the engine:
   event-time view;
 - :func:`gap_split`: the members' AOV gap split into selection (who joins) and effect;
 - :func:`retention`: retention by first-order cohort, members against non-members;
+- :func:`clv`: customer lifetime value, BG/NBD and Gamma-Gamma fitted by maximum
+  likelihood, checked on a holdout; historic CLV by cohort; CLV : CAC;
 - :func:`programme_return`: the incremental margin against the programme's cost;
 - :func:`impact`: the comparison, the effect, the split and the return in one result
   (``aovlab loyalty`` on the command line);
@@ -21,6 +23,7 @@ leave the engine:
 from __future__ import annotations
 
 from aovlab.loyalty.base import membership
+from aovlab.loyalty.lifetime import Clv, clv
 from aovlab.loyalty.effect import LoyaltyEffect, effect
 from aovlab.loyalty.impact import GapSplit, LoyaltyImpact, gap_split, impact
 from aovlab.loyalty.members import Members, compare_members
@@ -28,12 +31,14 @@ from aovlab.loyalty.programme import ProgrammeReturn, programme_return
 from aovlab.loyalty.retention import Retention, retention
 
 __all__ = [
+    "Clv",
     "GapSplit",
     "LoyaltyEffect",
     "LoyaltyImpact",
     "Members",
     "ProgrammeReturn",
     "Retention",
+    "clv",
     "compare_members",
     "effect",
     "gap_split",

@@ -814,26 +814,6 @@ DISTRIBUTION_FORMATS: Formats = {
     "customers": "count",
     "share": "share",
 }
-#: How the tables' columns read to a person (the sections show these words).
-_WORDS = {
-    "group": "Group",
-    "repeat_customers": "Repeat customers",
-    "expected_orders": "Expected orders",
-    "expected_order_value": "Expected order value",
-    "margin_rate": "Margin rate",
-    "clv_mean": "CLV per customer",
-    "clv_median": "Median CLV",
-    "clv_total": "CLV in all",
-    "p_alive": "Probability still active",
-    "historic_clv": "Historic CLV per customer",
-    "historic_total": "Historic CLV in all",
-    "frequency": "Repeat orders before the holdout",
-    "predicted_orders": "Predicted orders",
-    "actual_orders": "Actual orders",
-    "predicted_per_customer": "Predicted per customer",
-    "actual_per_customer": "Actual per customer",
-    "cohort": "First order month",
-}
 ALL = "all customers"
 MEMBERS, NON_MEMBERS = "members", "non-members"
 
@@ -880,15 +860,17 @@ class Clv(Result):
     def sections(self) -> list[Section]:
         """CLV by group, the holdout check by frequency, historic CLV by cohort."""
         shown = [
-            Section(*_worded(self.table, CLV_FORMATS), note=_value_note(self)),
+            Section(self.table, CLV_FORMATS, note=_value_note(self)),
             Section(
-                *_worded(self.holdout_table, HOLDOUT_FORMATS),
+                self.holdout_table,
+                HOLDOUT_FORMATS,
                 title=f"Holdout check: repeat orders from {self.calibration_end} to "
                 f"{self.holdout['last_day']}, predicted by the fit before it",
                 note=_dropout_note(self.bgnbd),
             ),
             Section(
-                *_worded(self.historic, HISTORIC_FORMATS),
+                self.historic,
+                HISTORIC_FORMATS,
                 title="Historic CLV by first-order month",
             ),
         ]
@@ -949,16 +931,6 @@ class Clv(Result):
             "distribution": rows(self.distribution, DISTRIBUTION_FORMATS),
             "historic": rows(self.historic, HISTORIC_FORMATS),
         }
-
-
-def _worded(table: Any, formats: Formats) -> tuple[Any, Formats]:
-    """A table with the column names a person reads, and its formats under those names."""
-    frame = nw.from_native(table, eager_only=True)
-    names = {c: _WORDS.get(c, c) for c in frame.columns}
-    return (
-        frame.rename(names).to_native(),
-        {names[c]: formats[c] for c in frame.columns if c in formats},
-    )
 
 
 def _months_text(months: float) -> str:
