@@ -23,9 +23,9 @@ leave the engine:
 from __future__ import annotations
 
 from aovlab.loyalty.base import membership
-from aovlab.loyalty.lifetime import Clv, clv
 from aovlab.loyalty.effect import LoyaltyEffect, effect
 from aovlab.loyalty.impact import GapSplit, LoyaltyImpact, gap_split, impact
+from aovlab.loyalty.lifetime import Clv, clv
 from aovlab.loyalty.members import Members, compare_members
 from aovlab.loyalty.programme import ProgrammeReturn, programme_return
 from aovlab.loyalty.retention import Retention, retention
