@@ -558,7 +558,9 @@ def loyalty_explorer(
         description="CLV calibration ends",
         style=wide,
     )
-    start_cost = round(cost_per_member) if cost_per_member is not None else 5
+    # No cost given: the slider starts at 0, read as "no cost" (the return shows the
+    # margin alone); a report never shows a cost nobody stated.
+    start_cost = round(cost_per_member) if cost_per_member is not None else 0
     cost = IntSlider(
         value=start_cost,
         min=0,
@@ -588,7 +590,7 @@ def loyalty_explorer(
             shop,
             estimate,
             when=span,
-            cost_per_member=float(cost),
+            cost_per_member=float(cost) if cost or cost_per_member is not None else None,
             fee=fee,
             margin_rate=margin_rate,
         )
