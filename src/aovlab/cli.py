@@ -854,6 +854,79 @@ def loyalty(
 
 
 @app.command()
+def clv(
+    orders: Annotated[Path, typer.Argument(help="Orders file or export (CSV, Parquet, Excel).")],
+    calibration_end: Annotated[
+        str | None,
+        Opt(
+            "--calibration-end",
+            help="First day of the holdout, YYYY-MM-DD: the models are fit on the orders "
+            "before it (default: 26 weeks before the data ends).",
+        ),
+    ] = None,
+    holdout_end: Annotated[
+        str | None,
+        Opt("--holdout-end", help="The day after the holdout (default: after the last order)."),
+    ] = None,
+    lines: LinesOpt = None,
+    customers: Annotated[
+        Path | None,
+        Opt("--customers", help="Customers file (members against non-members when given)."),
+    ] = None,
+    catalog: CatalogOpt = None,
+    cac: Annotated[
+        float | None, Opt(help="Acquisition cost per new customer, for CLV : CAC.")
+    ] = None,
+    margin_rate: Annotated[
+        float | None,
+        Opt("--margin-rate", help="Gross margin as a share of revenue, without unit costs."),
+    ] = None,
+    horizon_months: Annotated[
+        float, Opt("--horizon-months", help="The CLV horizon in months.")
+    ] = 12,
+    basis: Annotated[str, Opt(help="Revenue basis: net, total or gross.")] = "net",
+    currency: CurrencyOpt = None,
+    timezone: TimezoneOpt = None,
+    fmt: FormatOpt = None,
+    sep: SepOpt = None,
+    encoding: EncodingOpt = None,
+    decimal: DecimalOpt = None,
+    dayfirst: DayfirstOpt = None,
+    column_map: MapOpt = None,
+    include_zero_value: ZeroOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Customer lifetime value: BG/NBD and Gamma-Gamma, checked on a holdout; CLV : CAC."""
+    from aovlab.loyalty.lifetime import clv as lifetime_value
+
+    try:
+        shop = _load(
+            orders,
+            dict(lines=lines, customers=customers, catalog=catalog),
+            _read_options(locals()),
+        )
+        result = lifetime_value(
+            shop,
+            calibration_end,
+            holdout_end,
+            horizon_months=horizon_months,
+            cac=cac,
+            margin_rate=margin_rate,
+            basis=basis,
+        )
+    except AovlabInputError as exc:
+        names = {
+            "calibration_end": "--calibration-end",
+            "holdout_end": "--holdout-end",
+            "cac": "--cac",
+            "margin_rate": "--margin-rate",
+            "horizon_months": "--horizon-months",
+        }
+        raise _fail(str(_as_options(exc, names))) from None
+    _emit(shop, result, as_json)
+
+
+@app.command()
 def retention(
     orders: Annotated[Path, typer.Argument(help="Orders file or export (CSV, Parquet, Excel).")],
     customers: Annotated[

@@ -572,7 +572,6 @@ def _as_day(value: Any, name: str) -> dt.date:
     except ValueError:
         raise AovlabInputError(
             f"{name} is not a date",
-            column=name,
             expected="a day as YYYY-MM-DD (e.g. 2026-05-01)",
             found=repr(value),
         ) from None
@@ -767,8 +766,7 @@ def summary(
 
 def _order_error(cal_day: dt.date, hold_day: dt.date | None) -> AovlabInputError:
     return AovlabInputError(
-        "the holdout ends before it starts",
-        column="holdout_end",
+        "holdout_end is not after calibration_end (the holdout would end before it starts)",
         expected=f"a holdout_end after calibration_end ({cal_day})",
         found=f"holdout_end {hold_day}",
     )
@@ -982,9 +980,7 @@ def _check_options(horizon_months: float, cac: float | None, margin_rate: float 
         bad = bad or not math.isfinite(float(value)) or float(value) <= 0  # type: ignore[arg-type]
         bad = bad or (name == "margin_rate" and float(value) > 1)  # type: ignore[arg-type]
         if bad:
-            raise AovlabInputError(
-                f"{name} is out of range", column=name, expected=expected, found=repr(value)
-            )
+            raise AovlabInputError(f"{name} is out of range", expected=expected, found=repr(value))
 
 
 def _ends(
@@ -1007,8 +1003,7 @@ def _ends(
         hold = last + dt.timedelta(days=1)
     if hold > last + dt.timedelta(days=1):
         raise AovlabInputError(
-            "the holdout runs past the end of the data",
-            column="holdout_end",
+            "holdout_end runs past the end of the data",
             expected=f"a day up to {last + dt.timedelta(days=1)} (the day after the last order), "
             "so that the actual orders are all there",
             found=f"holdout_end {hold}; {data}",
@@ -1020,7 +1015,6 @@ def _ends(
     if not first < cal <= last:
         raise AovlabInputError(
             "calibration_end is outside the data",
-            column="calibration_end",
             expected=f"a day after {first} and up to {last}, with orders before it to fit and "
             "after it to check",
             found=f"calibration_end {cal}; {data}",
