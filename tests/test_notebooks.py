@@ -138,3 +138,38 @@ def test_price_notebook_on_an_order_level_export(tmp_path):
         assert f"{part}: not available." in text
     assert "Free-shipping thresholds: not available" not in text
     assert "Threshold(" in text and "TopUpEvidence(" in text
+
+
+def test_loyalty_notebook_without_a_customers_file(tmp_path):
+    """A client with no loyalty data: the member parts say why; retention and CLV still run.
+
+    The report runs every notebook on every client, and a Shopify export has no customers
+    file: the notebook must not fail.
+    """
+    book = NOTEBOOKS_DIR / "05_loyalty_impact.ipynb"
+    out = tmp_path / book.name
+    pm.execute_notebook(
+        str(book),
+        str(out),
+        parameters={"customers": None, "interactive": False},
+        kernel_name="python3",
+        cwd=str(book.parent),
+        progress_bar=False,
+        execution_timeout=120,
+    )
+    nb = nbformat.read(out, as_version=4)
+    text = "\n".join(
+        o.get("data", {}).get("text/plain", "")
+        for c in nb.cells
+        if c.cell_type == "code"
+        for o in c.outputs
+    )
+    for part in (
+        "Members and non-members",
+        "The programme's effect",
+        "Where the gap comes from",
+        "Whether the programme pays",
+    ):
+        assert f"{part}: not available." in text
+    assert "needs a customers table" in text
+    assert "Retention(" in text and "Clv(" in text

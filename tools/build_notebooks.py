@@ -530,7 +530,10 @@ def loyalty_impact() -> nbformat.NotebookNode:
             "joining added. The naive members-against-non-members gap of the first section is "
             "shown beside it."
         ),
-        code(CHECK + "split = aovlab.loyalty.gap_split(members, effect)\nsplit"),
+        code(
+            CHECK
+            + 'split = aovlab.results.attempt(\n    "Where the gap comes from", aovlab.loyalty.gap_split, members, effect,\n)\nsplit'
+        ),
         code("split.chart()"),
         md(
             "## Retention by cohort\n\nCustomers grouped by the month of their first order: the "
