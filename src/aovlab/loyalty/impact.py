@@ -23,8 +23,10 @@ from typing import Any, ClassVar
 
 from aovlab import fmt, periods
 from aovlab.compare import small_frame
+from aovlab.intervals import check_confidence
 from aovlab.loyalty import base
 from aovlab.loyalty.effect import N_BOOT, SEED, LoyaltyEffect, effect
+from aovlab.loyalty.effect import _check as check_effect_options
 from aovlab.loyalty.members import Members, compare_members
 from aovlab.loyalty.programme import ProgrammeReturn, check_costs, programme_return
 from aovlab.model import ShopData
@@ -318,8 +320,10 @@ def impact(
     >>> res.to_dict()["roi"]["estimate"] > 0
     True
     """
-    # Parameters are checked first: a wrong cost is the user's error, not "not available".
+    # Parameters are checked first: a wrong value is the user's error, not "not available".
     check_costs(cost_per_member, fee, margin_rate)
+    check_effect_options(pre_months, n_boot, "acquisition", 12)
+    check_confidence(confidence)
     span = base.window(shop, when)
     members = compare_members(shop, span, basis=basis, confidence=confidence)
     est = attempt(
