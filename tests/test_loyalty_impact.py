@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 import polars as pl
 import pytest
+from test_loyalty_effect import selection_shop
 from typer.testing import CliRunner
 
 import aovlab
@@ -17,7 +18,6 @@ from aovlab.cli import app
 from aovlab.errors import AovlabInputError
 from aovlab.loyalty import compare_members, effect, gap_split, impact
 from aovlab.results import Unavailable
-from test_loyalty_effect import selection_shop
 
 SAMPLE = Path(aovlab.sample.__file__).resolve().parents[2] / "data" / "sample"
 runner = CliRunner()
