@@ -44,6 +44,8 @@ from fork to exit, the process's own peak RSS), round robin, best of ``--repeat`
   The hand-written side stops at the aggregates: no statistics, no bootstrap, no fit, no
   result table. The ratio aovlab / hand-written is thus what the analysis costs above
   the data it must read.
+- ``aovlab-blas1`` (only when named in ``--contenders``): aovlab in a process started
+  with ``OPENBLAS_NUM_THREADS=1``, to show what OpenBLAS's threads cost the fits.
 
 Each run also records the figures the case produced, so the benchmark doubles as a
 recovery check at scale (the effect's relative AOV and frequency estimates with their
@@ -71,6 +73,10 @@ SCALE = 33
 SEED = 14
 CASES = ("effect", "retention", "members", "clv", "impact")
 CONTENDERS = ("aovlab", "polars")
+#: Not run by default: aovlab with OpenBLAS on one thread (``--contenders aovlab,aovlab-blas1,polars``).
+#: On a busy 2-core machine each L-BFGS-B step's small BLAS calls wait for OpenBLAS's
+#: threads; this shows what limiting them (threadpoolctl around the fits) would gain.
+BLAS1 = "aovlab-blas1"
 #: The cases that use margin (unit costs): their shop also loads lines and catalog.
 MARGIN_CASES = ("members", "clv", "impact")
 
@@ -398,10 +404,11 @@ def child(contender: str, case: str, folder: Path) -> None:
 
 def one_run(contender: str, case: str, folder: Path, mem_mb: float) -> dict[str, Any]:
     argv = [
+        *(["env", "OPENBLAS_NUM_THREADS=1"] if contender == BLAS1 else []),
         sys.executable,
         str(Path(__file__).resolve()),
         "--child",
-        contender,
+        "aovlab" if contender == BLAS1 else contender,
         "--case",
         case,
         "--path",
@@ -470,8 +477,9 @@ def main() -> None:
     (CACHE / "loyalty.md").write_text(table)
     print(table)
     for case in cases:
-        if "aovlab" in results.get(case, {}):
-            print(case, json.dumps(results[case]["aovlab"].get("figures")), flush=True)
+        for name in contenders:
+            if name != "polars" and name in results.get(case, {}):
+                print(case, name, json.dumps(results[case][name].get("figures")), flush=True)
 
 
 def markdown(results: dict[str, dict[str, Any]], meta: dict[str, Any]) -> str:
@@ -509,6 +517,18 @@ def markdown(results: dict[str, dict[str, Any]], meta: dict[str, Any]) -> str:
         if a and p and "failure" not in a and "failure" not in p:
             ratio = [f"{a['seconds'] / p['seconds']:.1f}x", f"{a['whole_s'] / p['whole_s']:.2f}x"]
         lines.append("| " + " | ".join([case, *cells(a, True), *cells(p, False), *ratio]) + " |")
+        one = rows.get(BLAS1)
+        if one:
+            ratio = ["", ""]
+            if p and "failure" not in one and "failure" not in p:
+                ratio = [
+                    f"{one['seconds'] / p['seconds']:.1f}x",
+                    f"{one['whole_s'] / p['whole_s']:.2f}x",
+                ]
+            label = f"{case} (aovlab, OPENBLAS_NUM_THREADS=1)"
+            lines.append(
+                "| " + " | ".join([label, *cells(one, True), *cells(p, False), *ratio]) + " |"
+            )
     return "\n".join(lines) + "\n"
 
 
