@@ -436,7 +436,10 @@ def test_margin_rate_given_and_revenue(shop):
         ({"calibration_end": "May 2026"}, "calibration_end is not a date"),
         ({"calibration_end": "2020-01-01"}, "calibration_end is outside the data"),
         ({"calibration_end": "2027-01-01"}, "calibration_end is outside the data"),
-        ({"calibration_end": "2026-05-01", "holdout_end": "2026-04-01"}, "would end before it starts"),
+        (
+            {"calibration_end": "2026-05-01", "holdout_end": "2026-04-01"},
+            "would end before it starts",
+        ),
         ({"calibration_end": "2026-05-01", "holdout_end": "2027-01-01"}, "past the end"),
         ({"horizon_months": 0}, "horizon_months is out of range"),
         ({"cac": -5.0}, "cac is out of range"),

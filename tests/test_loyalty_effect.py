@@ -78,27 +78,33 @@ def test_hand_worked_difference_in_differences(native, match):
     # Jun: control 1 order of 60 -> orders0 = 1, aov0 = 100 * 60 / 50 = 120.
     # Member: 3 orders for 360 over 2 member-months; counterfactual 2 orders, and
     # revenue at the counterfactual AOV 2 * 110 + 1 * 120 = 340.
-    aov, freq = row(res, "aov"), row(res, "orders_per_member_month")
+    aov, freq = row(res, "aov"), row(res, "orders_per_member_year")
     assert aov["members"] == pytest.approx(120.0)
     assert aov["counterfactual"] == pytest.approx(340 / 3)
     assert aov["effect"] == pytest.approx(120 - 340 / 3)
     assert aov["relative"] == pytest.approx(360 / 340 - 1)
-    assert freq["members"] == pytest.approx(1.5)
-    assert freq["counterfactual"] == pytest.approx(1.0)
-    assert freq["effect"] == pytest.approx(0.5)
+    # Per member and year: 1.5 and 1.0 orders a member-month are 18 and 12 a year.
+    assert freq["members"] == pytest.approx(18.0)
+    assert freq["counterfactual"] == pytest.approx(12.0)
+    assert freq["effect"] == pytest.approx(6.0)
     assert freq["relative"] == pytest.approx(0.5)
-    # Before joining the member's orders were 100 against the control's 50.
+    # Before joining the member's orders were 100 against the control's 50; after
+    # joining 120 against the control's (55 + 60) / 2 weighted by the member's orders
+    # (2 in May at 55, 1 in June at 60): 120 - 170 / 3. Of that, the counterfactual
+    # 340 / 3 minus the controls' 170 / 3 was there before (selection).
     assert res.pre_aov_gap == pytest.approx(50.0)
+    assert res.post_aov_gap == pytest.approx(120 - 170 / 3)
+    assert res.selection == pytest.approx(340 / 3 - 170 / 3)
     assert res.members_used == 1 and res.cohorts == 1
     assert isinstance(res.table, native)
     ev = nw.from_native(res.event_time, eager_only=True)
     assert ev["months_since_joining"].to_list() == list(range(-2, 13))
     may = ev.filter(nw.col("months_since_joining") == 1).rows(named=True)[0]
     assert may["aov"] == pytest.approx(120.0) and may["aov_counterfactual"] == pytest.approx(110.0)
-    assert may["orders_per_member_month"] == 2 and may["orders_counterfactual"] == 1
+    assert may["orders_per_member_year"] == 24 and may["orders_counterfactual"] == 12
     # The joining month (April, no orders) is shown but not in the estimate.
     april = ev.filter(nw.col("months_since_joining") == 0).rows(named=True)[0]
-    assert april["orders_per_member_month"] == 0
+    assert april["orders_per_member_year"] == 0
 
 
 def test_a_later_joiner_is_a_control_only_before_joining():
@@ -120,11 +126,11 @@ def test_a_later_joiner_is_a_control_only_before_joining():
         min_members=1,
         n_boot=20,
     )
-    freq = row(res, "orders_per_member_month")
+    freq = row(res, "orders_per_member_year")
     # May: controls C1 + N1, base 4 orders, May 1 -> orders0 = 2 * 1 / 4 = 0.5.
     # June: N1 alone, base 2, June 2 -> orders0 = 2 * 2 / 2 = 2 (with C1 it would be 1.5).
-    assert freq["members"] == pytest.approx(1.5)
-    assert freq["counterfactual"] == pytest.approx(1.25)
+    assert freq["members"] == pytest.approx(12 * 1.5)
+    assert freq["counterfactual"] == pytest.approx(12 * 1.25)
     # C1's own cohort (June) has no month after joining in the data: not counted.
     assert res.members_used == 1 and res.cohorts == 1
 
@@ -157,7 +163,7 @@ def test_the_headline_and_json(sample_effect):
     assert set(d["aov_effect"]) >= {"estimate", "ci_low", "ci_high"}
     assert d["frequency_effect"]["unit"] == "orders per member per year"
     assert d["frequency_effect"]["estimate"] == pytest.approx(
-        12 * sample_effect.frequency["effect"], abs=1e-3
+        sample_effect.frequency["effect"], abs=1e-3
     )
     assert len(d["event_time"]) == 6 + 12 + 1
 

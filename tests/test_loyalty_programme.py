@@ -66,7 +66,14 @@ def test_the_verdict_follows_the_interval(sample):
     assert cheap.headline.endswith("it pays.")
     assert dear.headline.endswith("it does not pay.")
     free = programme_return(shop, est)
-    assert free.cost is None and free.roi is None and "give its cost" in free.headline
+    assert free.cost is None and free.roi is None
+    assert "it pays as long as it costs less than €" in free.headline
+    rows = {r["figure"]: r for r in free.rows_named()}
+    even = rows["break_even_cost_per_member"]
+    # Break-even: the incremental margin spread over every enrolled member.
+    assert even["estimate"] == pytest.approx(rows["incremental_margin"]["estimate"] / free.members)
+    assert even["ci_low"] < even["estimate"] < even["ci_high"]
+    assert free.active_members < free.members
     d = cheap.to_dict()
     assert set(d["roi"]) == {"estimate", "ci_low", "ci_high"}
     assert d["net"]["estimate"] == pytest.approx(cheap.net["estimate"], abs=0.01)

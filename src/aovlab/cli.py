@@ -850,6 +850,10 @@ def loyalty(
             "pre_months": "--pre-months",
         }
         raise _fail(str(_as_options(exc, names))) from None
+    if not result.available:  # not even the member comparison: the data lacks what it needs
+        raise _fail(
+            str(getattr(result.members, "reason", "the member comparison is not available"))
+        )
     _emit(shop, result, as_json)
 
 

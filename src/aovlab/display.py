@@ -220,7 +220,7 @@ LABELS: dict[str, str] = {
     "months_since_joining": "Months since joining",
     "aov_counterfactual": "AOV had they not joined",
     "aov_effect": "AOV effect",
-    "orders_per_member_month": "Orders per member a month",
+    "orders_per_member_year": "Orders per member a year",
     "orders_counterfactual": "Orders had they not joined",
     "frequency_effect": "Order rate effect",
     "frequency_ci_low": "Order rate effect from",
@@ -273,7 +273,7 @@ VALUE_WORDS: dict[str, dict[str, str]] = {
     "group": {"member": "Members", "non_member": "Non-members", "all": "All customers"},
     "measure": {
         "aov": "AOV",
-        "orders_per_member_month": "Orders per member a month",
+        "orders_per_member_year": "Orders per member a year",
         "orders_per_customer": "Orders per customer",
         "revenue_per_customer": "Revenue per customer",
         "margin_per_customer": "Margin per customer",
@@ -284,6 +284,7 @@ VALUE_WORDS: dict[str, dict[str, str]] = {
         "incremental_margin": "Incremental margin",
         "cost": "Cost",
         "net": "Net (margin − cost)",
+        "break_even_cost_per_member": "Break-even cost a member",
     },
 }
 

@@ -34,7 +34,7 @@ Design
 - **Estimates** pool every cohort and month after joining, weighted by what happened:
   the AOV effect is ``sum(revenue) / sum(orders * aov0) - 1`` (in money: the difference
   per member order), the frequency effect ``sum(orders) / sum(orders0) - 1`` (in orders
-  per member and month, and a year).
+  per member and year).
 - **Intervals**: a bootstrap over customers (customers drawn with replacement, a fixed
   seed), on the customer-month aggregates, never on orders; percentile intervals.
 
@@ -60,7 +60,7 @@ from aovlab.compare import namespace, small_frame
 from aovlab.errors import AovlabInputError
 from aovlab.intervals import check_confidence
 from aovlab.loyalty import base
-from aovlab.model import ShopData, collect_all
+from aovlab.model import ShopData, collect_all, finite_or_none
 from aovlab.results import Formats, Result, Section
 
 __all__ = ["EFFECT_FORMATS", "EVENT_FORMATS", "LoyaltyEffect", "effect"]
@@ -89,7 +89,7 @@ EVENT_FORMATS: Formats = {
     "aov_effect": "share",
     "aov_ci_low": "share",
     "aov_ci_high": "share",
-    "orders_per_member_month": "number",
+    "orders_per_member_year": "number",
     "orders_counterfactual": "number",
     "frequency_effect": "share",
     "frequency_ci_low": "share",
@@ -312,6 +312,7 @@ class _Pooled:
     revenue: float
     revenue0: float
     aov_orders: float  # orders in the cells where the AOV counterfactual is defined
+    at_controls: float  # those orders at the controls' AOV of their month and stratum
 
 
 def _pool(c: _Cells, mask: np.ndarray) -> _Pooled:
@@ -324,6 +325,7 @@ def _pool(c: _Cells, mask: np.ndarray) -> _Pooled:
         revenue=float(c.revenue[a].sum()),
         revenue0=float(c.revenue0[a].sum()),
         aov_orders=float(c.orders[a].sum()),
+        at_controls=float(np.nansum(c.at_controls_aov[a])),
     )
 
 
@@ -331,17 +333,34 @@ def _ratio(a: float, b: float) -> float:
     return a / b if b else float("nan")
 
 
-def _estimates(p: _Pooled) -> np.ndarray:
-    """The eight pooled figures, in this order.
+#: The figures :func:`_estimates` returns, in order (frequency per member and year).
+FIGURES = (
+    "aov_effect",
+    "aov_relative",
+    "frequency_effect",
+    "frequency_relative",
+    "aov",
+    "aov_counterfactual",
+    "frequency",
+    "frequency_counterfactual",
+    "gap_after_joining",
+    "selection",
+)
 
-    AOV effect (money), AOV relative effect, frequency effect (orders per member-month),
-    its relative effect, members' AOV, counterfactual AOV, members' orders per
-    member-month, counterfactual.
+
+def _estimates(p: _Pooled) -> np.ndarray:
+    """The pooled figures named by :data:`FIGURES`.
+
+    The members' AOV after joining minus the controls' AOV in the same months and strata
+    (per member order) is the gap after joining; it splits exactly into the effect
+    (members' AOV minus their counterfactual) and selection (the counterfactual minus
+    the controls': what was there before joining, carried by the controls' trend).
     """
     aov = _ratio(p.revenue, p.aov_orders)
     aov0 = _ratio(p.revenue0, p.aov_orders)
-    freq = _ratio(p.orders, p.member_months)
-    freq0 = _ratio(p.orders0, p.member_months)
+    controls = _ratio(p.at_controls, p.aov_orders)
+    freq = 12 * _ratio(p.orders, p.member_months)
+    freq0 = 12 * _ratio(p.orders0, p.member_months)
     return np.array(
         [
             aov - aov0,
@@ -352,12 +371,14 @@ def _estimates(p: _Pooled) -> np.ndarray:
             aov0,
             freq,
             freq0,
+            aov - controls,
+            aov0 - controls,
         ]
     )
 
 
 def _event_estimates(c: _Cells, events: np.ndarray) -> np.ndarray:
-    """Per event time: the eight figures of :func:`_estimates`, shape (len(events), 8)."""
+    """Per event time: the figures of :func:`_estimates`, shape (len(events), len(FIGURES))."""
     return np.array([_estimates(_pool(c, c.e == e)) for e in events])
 
 
@@ -379,7 +400,7 @@ class LoyaltyEffect(Result):
     """The programme's estimated effect on AOV and order frequency, with the event-time view.
 
     ``table`` has one row per measure (``aov``: money per member order;
-    ``orders_per_member_month``), with the members' figure, the counterfactual (what the
+    ``orders_per_member_year``), with the members' figure, the counterfactual (what the
     same members would have done had they not joined), the effect and its interval,
     and the relative effect and its interval. ``event_time`` has the same by months
     since joining.
@@ -398,6 +419,7 @@ class LoyaltyEffect(Result):
     draws: np.ndarray = field(default_factory=lambda: np.empty((0, 8)))
     pre_aov_gap: float | None = None
     post_aov_gap: float | None = None
+    selection_ci: tuple[float | None, float | None] = (None, None)
     formats: ClassVar[Formats] = EFFECT_FORMATS
 
     def _row(self, measure: str) -> dict[str, Any]:
@@ -432,8 +454,8 @@ class LoyaltyEffect(Result):
 
     @property
     def frequency(self) -> dict[str, Any]:
-        """The frequency row (orders per member and month)."""
-        return self._row("orders_per_member_month")
+        """The frequency row (orders per member and year)."""
+        return self._row("orders_per_member_year")
 
     def _headline(self) -> str:
         return _headline(self)
@@ -453,7 +475,7 @@ class LoyaltyEffect(Result):
         def rate(v: Any, sign: bool = False) -> str:
             if v is None:
                 return "n/a"
-            return f"{v:+.3f}".replace("-", "−") if sign else f"{v:.3f}"
+            return f"{v:+.2f}".replace("-", "−") if sign else f"{v:.2f}"
 
         rows: dict[str, list[str]] = {
             "measure": [],
@@ -465,7 +487,7 @@ class LoyaltyEffect(Result):
         for name, row, plain, sign in (
             ("AOV", self.aov, money, signed),
             (
-                "Orders per member a month",
+                "Orders per member a year",
                 self.frequency,
                 rate,
                 lambda v: rate(v, True),
@@ -496,9 +518,9 @@ class LoyaltyEffect(Result):
         """``aov_effect`` and ``frequency_effect`` (estimate, ci_low, ci_high, relative ...)."""
         aov, freq = self.aov, self.frequency
 
-        def pack(row: dict[str, Any], scale: float = 1.0) -> dict[str, Any]:
+        def pack(row: dict[str, Any]) -> dict[str, Any]:
             def num(v: Any) -> float | None:
-                return None if v is None else round(float(v) * scale, 4)
+                return None if v is None else round(float(v), 4)
 
             return {
                 "estimate": num(row["effect"]),
@@ -517,13 +539,14 @@ class LoyaltyEffect(Result):
             "headline": self.headline,
             "currency": self.currency,
             "aov_effect": pack(aov),
-            "frequency_effect": {**pack(freq, 12.0), "unit": "orders per member per year"},
+            "frequency_effect": {**pack(freq), "unit": "orders per member per year"},
             "members_used": self.members_used,
             "cohorts": self.cohorts,
             "pre_months": self.pre_months,
             "pre_aov_gap": None if self.pre_aov_gap is None else round(self.pre_aov_gap, 2),
             "post_aov_gap": None if self.post_aov_gap is None else round(self.post_aov_gap, 2),
             "selection": None if self.selection is None else round(self.selection, 2),
+            "selection_ci": [None if v is None else round(v, 2) for v in self.selection_ci],
             "selection_share": None
             if self.selection_share is None
             else round(self.selection_share, 4),
@@ -550,10 +573,10 @@ def _event_chart(res: LoyaltyEffect) -> Any:
     for actual, counterfactual, title, fmt_ in (
         ("aov", "aov_counterfactual", f"AOV ({res.currency or ''})", ",.2f"),
         (
-            "orders_per_member_month",
+            "orders_per_member_year",
             "orders_counterfactual",
-            "Orders per member and month",
-            ",.3f",
+            "Orders per member a year",
+            ",.2f",
         ),
     ):
         long = (
@@ -599,13 +622,13 @@ def _event_chart(res: LoyaltyEffect) -> Any:
 
 def _headline(res: LoyaltyEffect) -> str:
     aov, freq = res.aov, res.frequency
-    money, signed = fmt.in_currency(res.currency)
+    signed = fmt.in_currency(res.currency)[1]
     level = f"{res.confidence * 100:g} %"
 
     def pct(v: Any) -> str:
         return fmt.pct(v, signed=True)
 
-    per_year = None if freq["effect"] is None else freq["effect"] * 12
+    per_year = freq["effect"]
     text = (
         f"Joining changed members' orders by {signed(aov['effect'])} "
         f"({pct(aov['relative'])}; {level} interval {signed(aov['ci_low'])} to "
@@ -615,12 +638,6 @@ def _headline(res: LoyaltyEffect) -> str:
         "member a year), against customers who had not joined (yet) in the same months; "
         f"{res.members_used:,} members with {res.pre_months} months of history before joining."
     )
-    if res.pre_aov_gap is not None:
-        gap = res.pre_aov_gap
-        text += (
-            f" Before joining, their orders were already {money(abs(gap))} "
-            f"{'larger' if gap >= 0 else 'smaller'} than those of customers who had not joined."
-        )
     return text
 
 
@@ -750,15 +767,13 @@ def effect(
     post = cells.e >= 1
     point = _estimates(_pool(cells, post))
     event_point = _event_estimates(cells, events)
-    # Members against the controls' AOV: before joining (who joins), and after joining,
-    # where the gap splits exactly into that selection and the effect (same cells).
+    # Members against the controls' AOV in the base months (who joins, as measured then).
     pre_gap = _gap(cells, cells.e < 0)
-    post_gap = _gap(cells, post & ~np.isnan(cells.revenue0))
 
     rng = np.random.default_rng(seed)
     n_cust = len(panel.cust_cell)
-    draws = np.empty((boot, 8))
-    event_draws = np.empty((boot, len(events), 8))
+    draws = np.empty((boot, len(FIGURES)))
+    event_draws = np.empty((boot, len(events), len(FIGURES)))
     for b in range(boot):
         weights = np.bincount(rng.integers(0, n_cust, n_cust), minlength=n_cust).astype(float)
         c = _cells(*_sums(panel, weights), grid, pre, match)
@@ -775,7 +790,7 @@ def effect(
     backend = namespace(shop)
     table = small_frame(
         {
-            "measure": ["aov", "orders_per_member_month"],
+            "measure": ["aov", "orders_per_member_year"],
             "members": np.array([point[4], point[6]]),
             "counterfactual": np.array([point[5], point[7]]),
             "effect": np.array([point[0], point[2]]),
@@ -797,7 +812,7 @@ def effect(
             "aov_effect": event_point[:, 1],
             "aov_ci_low": ev_low[:, 1],
             "aov_ci_high": ev_high[:, 1],
-            "orders_per_member_month": event_point[:, 6],
+            "orders_per_member_year": event_point[:, 6],
             "orders_counterfactual": event_point[:, 7],
             "frequency_effect": event_point[:, 3],
             "frequency_ci_low": ev_low[:, 3],
@@ -820,7 +835,8 @@ def effect(
         confidence=confidence,
         draws=draws,
         pre_aov_gap=pre_gap,
-        post_aov_gap=post_gap,
+        post_aov_gap=finite_or_none(point[8]),
+        selection_ci=(finite_or_none(low[9]), finite_or_none(high[9])),
     )
 
 

@@ -43,10 +43,10 @@ IMPACT_FORMATS: Formats = {
 }
 
 _PARTS = {
-    "naive_gap": "Members against non-members in the period (a comparison)",
-    "gap_after_joining": "Members after joining against customers not (yet) joined, same months",
-    "selection": "  of which there before joining (who joins)",
-    "effect": "  of which joining added (the programme's effect)",
+    "naive_gap": "Members vs non-members, the period",
+    "gap_after_joining": "Members after joining vs not yet joined",
+    "selection": "... there before joining (who joins)",
+    "effect": "... added by joining (the effect)",
 }
 
 
@@ -66,12 +66,20 @@ class GapSplit(Result):
     selection: float | None = None
     effect: float | None = None
     effect_ci: tuple[float | None, float | None] = (None, None)
+    selection_ci: tuple[float | None, float | None] = (None, None)
     confidence: float = 0.95
     formats: ClassVar[Formats] = IMPACT_FORMATS
 
     @property
     def selection_share(self) -> float | None:
-        """The share of the gap after joining that was there before (None for a zero gap)."""
+        """The share of the members' gap after joining that was there before joining.
+
+        The gap after joining compares members' orders after they joined with those of
+        customers who had not joined (yet), in the same months: the naive comparison
+        that the selection can be read from. The period comparison's gap
+        (``naive_gap``) also counts members' orders from before they joined and other
+        months, so it is no base for a share. None for a gap of zero.
+        """
         if self.selection is None or not self.gap_after_joining:
             return None
         return self.selection / self.gap_after_joining
@@ -87,15 +95,21 @@ class GapSplit(Result):
             )
         if self.gap_after_joining is not None and self.effect is not None:
             low, high = self.effect_ci
+            s_low, s_high = self.selection_ci
             gap = self.gap_after_joining
             parts.append(
                 "Against customers who had not joined (yet) in the same months, members' "
                 f"orders after joining were {money(abs(gap))} "
                 f"{'larger' if gap >= 0 else 'smaller'}: {signed(self.selection)} of that "
-                f"was there before they joined (who joins) and {signed(self.effect)} "
-                f"({fmt.pct(self.confidence, digits=0)} interval {signed(low)} to "
-                f"{signed(high)}) is what joining added."
+                f"({signed(s_low)} to {signed(s_high)}) was there before they joined (who "
+                f"joins) and {signed(self.effect)} ({fmt.pct(self.confidence, digits=0)} "
+                f"interval {signed(low)} to {signed(high)}) is what joining added."
             )
+            if self.naive_gap is not None and abs(self.naive_gap) < abs(gap):
+                parts.append(
+                    "The period's comparison shows less because it also counts members' "
+                    "orders from before they joined."
+                )
         return " ".join(parts)
 
     def chart(self) -> Any:
@@ -155,13 +169,14 @@ def gap_split(members: Any, estimate: Any) -> GapSplit:
     if isinstance(estimate, LoyaltyEffect):
         a = estimate.aov
         rows["gap_after_joining"] = (estimate.post_aov_gap, None, None)
-        rows["selection"] = (estimate.selection, None, None)
+        rows["selection"] = (estimate.selection, *estimate.selection_ci)
         rows["effect"] = (a["effect"], a["ci_low"], a["ci_high"])
         fields = {
             "gap_after_joining": estimate.post_aov_gap,
             "selection": estimate.selection,
             "effect": a["effect"],
             "effect_ci": (a["ci_low"], a["ci_high"]),
+            "selection_ci": estimate.selection_ci,
             "confidence": estimate.confidence,
         }
 
@@ -191,17 +206,28 @@ def gap_split(members: Any, estimate: Any) -> GapSplit:
 
 @dataclass(repr=False)
 class LoyaltyImpact(Result):
-    """The comparison, the effect and the return together; ``table`` is the gap split."""
+    """The comparison, the effect, the gap split and the return together.
 
-    members: Members | None = None
+    Each part is its own result, or :class:`~aovlab.results.Unavailable` saying why the
+    data cannot answer it (no customers table, no join dates, no margin). ``table`` is
+    the gap split's (empty where the comparison is not available).
+    """
+
+    members: Members | Unavailable | None = None
     effect: LoyaltyEffect | Unavailable | None = None
     programme: ProgrammeReturn | Unavailable | None = None
-    split: GapSplit | None = None
+    split: GapSplit | Unavailable | None = None
     period: str = ""
     formats: ClassVar[Formats] = IMPACT_FORMATS
 
+    @property
+    def available(self) -> bool:
+        """Whether the member comparison, the least this needs, could be made."""
+        return isinstance(self.members, Members)
+
     def _headline(self) -> str:
-        assert self.split is not None
+        if not isinstance(self.split, GapSplit):
+            return str(getattr(self.members, "headline", ""))
         parts = [self.split.headline]
         eff = self.effect
         if isinstance(eff, LoyaltyEffect):
@@ -218,27 +244,33 @@ class LoyaltyImpact(Result):
         return " ".join(parts)
 
     def sections(self) -> list[Section]:
-        """The gap split, then each part's own tables."""
-        out = [Section(self.table, self.formats, title="Where the members' AOV gap comes from")]
-        for part in (self.members, self.effect, self.programme):
-            if part is not None and not isinstance(part, Unavailable):
-                out += part.sections()
+        """The answer: where the members' AOV gap comes from, and whether it pays.
+
+        Each part's own tables are on the part (``members``, ``effect``, ``programme``).
+        """
+        out: list[Section] = []
+        if isinstance(self.split, GapSplit):
+            out.append(
+                Section(self.table, self.formats, title="Where the members' AOV gap comes from")
+            )
+        if isinstance(self.programme, ProgrammeReturn):
+            out += self.programme.sections()
         return out
 
-    def chart(self, kind: str = "members") -> Any:
-        """``"members"`` (the comparison), ``"gap"``, ``"event"`` (months since joining), ``"return"``."""
+    def chart(self, kind: str = "gap") -> Any:
+        """``"gap"``, ``"members"`` (the comparison), ``"event"`` (months since joining), ``"return"``."""
         from aovlab.errors import AovlabInputError
 
         parts = {
-            "members": self.members,
             "gap": self.split,
+            "members": self.members,
             "event": self.effect,
             "return": self.programme,
         }
         if kind not in parts:
             raise AovlabInputError(
                 "unknown loyalty chart",
-                expected="'members', 'gap', 'event' or 'return'",
+                expected="'gap', 'members', 'event' or 'return'",
                 found=repr(kind),
             )
         part = parts[kind]
@@ -247,13 +279,13 @@ class LoyaltyImpact(Result):
 
     def to_dict(self) -> dict[str, Any]:
         """The CLI's JSON (see the issue): the comparison, the effects, selection, ROI."""
-        assert self.members is not None and self.split is not None
-        comparison = self.members.to_dict()
+        comparison = self.members.to_dict() if isinstance(self.members, Members) else None
         eff = self.effect
         eff_d = eff.to_dict() if eff is not None else {}
         ret = self.programme
         ret_d = ret.to_dict() if ret is not None else {}
         available = isinstance(eff, LoyaltyEffect)
+        split = self.split if isinstance(self.split, GapSplit) else None
 
         def r(v: float | None, digits: int = 2) -> float | None:
             return None if v is None else round(v, digits)
@@ -262,14 +294,15 @@ class LoyaltyImpact(Result):
             "headline": self.headline,
             "currency": self.currency,
             "period": self.period,
-            "members": comparison["members"],
-            "non_members": comparison["non_members"],
-            "naive_aov_gap": comparison["naive_aov_gap"],
+            "members": comparison["members"] if comparison else None,
+            "non_members": comparison["non_members"] if comparison else None,
+            "naive_aov_gap": comparison["naive_aov_gap"] if comparison else None,
             "aov_effect": eff_d.get("aov_effect"),
             "frequency_effect": eff_d.get("frequency_effect"),
-            "aov_gap_after_joining": r(self.split.gap_after_joining),
-            "selection": r(self.split.selection),
-            "selection_share": r(self.split.selection_share, 4),
+            "aov_gap_after_joining": r(split.gap_after_joining) if split else None,
+            "selection": r(split.selection) if split else None,
+            "selection_ci": [r(v) for v in split.selection_ci] if split else None,
+            "selection_share": r(split.selection_share, 4) if split else None,
             "effect_available": available,
             "effect_reason": None if available or eff is None else eff_d.get("reason"),
             "roi": ret_d.get("roi") if isinstance(ret, ProgrammeReturn) else None,
@@ -325,7 +358,9 @@ def impact(
     check_effect_options(pre_months, n_boot, "acquisition", 12)
     check_confidence(confidence)
     span = base.window(shop, when)
-    members = compare_members(shop, span, basis=basis, confidence=confidence)
+    members = attempt(
+        "Members and non-members", compare_members, shop, span, basis=basis, confidence=confidence
+    )
     est = attempt(
         "The programme's effect",
         effect,
@@ -336,20 +371,28 @@ def impact(
         seed=seed,
         confidence=confidence,
     )
-    programme = attempt(
-        "Whether the programme pays",
-        programme_return,
-        shop,
-        est,
-        when=span,
-        cost_per_member=cost_per_member,
-        fee=fee,
-        margin_rate=margin_rate,
-        basis=basis,
-    )
-    split = gap_split(members, est)
+    if isinstance(est, LoyaltyEffect):
+        programme = attempt(
+            "Whether the programme pays",
+            programme_return,
+            shop,
+            est,
+            when=span,
+            cost_per_member=cost_per_member,
+            fee=fee,
+            margin_rate=margin_rate,
+            basis=basis,
+        )
+    else:  # the effect says why; the return need not say it again
+        programme = Unavailable(
+            table=None,
+            what="Whether the programme pays",
+            reason="it needs the programme's effect (see above).",
+        )
+    split = attempt("Where the gap comes from", gap_split, members, est)
+    table = split.table if isinstance(split, GapSplit) else None
     return LoyaltyImpact(
-        table=split.table,
+        table=table,
         currency=shop.currency,
         members=members,
         effect=est,

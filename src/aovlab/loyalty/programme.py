@@ -73,6 +73,7 @@ class ProgrammeReturn(Result):
 
     period: str = ""
     members: int = 0
+    active_members: int = 0
     member_revenue: float = 0.0
     margin_rate: float = 0.0
     margin_rate_source: str = "unit costs"
@@ -107,7 +108,12 @@ class ProgrammeReturn(Result):
             f"after joining"
         )
         if self.cost is None:
-            return text + "; give its cost (cost per member, fee) to see whether it pays."
+            b = self._figure("break_even_cost_per_member")
+            return (
+                f"{text}: it pays as long as it costs less than {money(b['estimate'])} a "
+                f"member over the period ({money(b['ci_low'])} to {money(b['ci_high'])}; "
+                f"{self.members:,} members)."
+            )
         net = self.net or {}
         low, high = self.roi_ci
         verdict = (
@@ -127,11 +133,19 @@ class ProgrammeReturn(Result):
     def sections(self) -> list[Section]:
         """The figures with their intervals, and how they were computed."""
         note = (
-            f"{self.members:,} members in the period; margin rate "
+            f"{self.members:,} members enrolled by the period's end ({self.active_members:,} "
+            "of them ordered after joining in it): the cost counts every enrolled member. "
+            "Margin rate "
             f"{fmt.pct(self.margin_rate)} ({self.margin_rate_source}). Incremental revenue = "
             "members' revenue after joining x (1 - 1 / ((1 + AOV effect) x (1 + frequency "
             "effect)))."
         )
+        if self.roi is not None:
+            low, high = self.roi_ci
+            note += (
+                f" ROI {fmt.pct(self.roi, signed=True)} ({fmt.pct(low, signed=True)} to "
+                f"{fmt.pct(high, signed=True)})."
+            )
         return [Section(self.table, self.formats, note=note)]
 
     def chart(self) -> Any:
@@ -139,16 +153,26 @@ class ProgrammeReturn(Result):
         import altair as alt
 
         from aovlab import charts
+        from aovlab.display import VALUE_WORDS
 
+        words = VALUE_WORDS["figure"]
         frame = nw.from_native(self.table, eager_only=True).filter(
             nw.col("figure").is_in(["incremental_margin", "cost", "net"])
         )
+        frame = frame.with_columns(
+            nw.new_series(
+                "figure",
+                [words.get(f, f) for f in frame["figure"].to_list()],
+                nw.String(),
+                backend=nw.get_native_namespace(frame),
+            )
+        )
         data = charts._data(frame)
-        x = alt.X("estimate:Q", title=f"{self.currency or ''}")
+        x = alt.X("estimate:Q", title=f"Over the period ({self.currency or ''})")
         y = alt.Y("figure:N", title=None, sort=None)
         bars = alt.Chart(data).mark_bar(color=charts.PALETTE[0]).encode(x=x, y=y)
         rules = alt.Chart(data).mark_rule(color="#333333").encode(x="ci_low:Q", x2="ci_high:Q", y=y)
-        return (bars + rules).properties(title="The programme's margin against its cost")
+        return (bars + rules).properties(title="The programme's margin against its cost", width=520)
 
     def to_dict(self) -> dict[str, Any]:
         """Each figure with its interval, and ``roi`` (estimate, ci_low, ci_high)."""
@@ -236,9 +260,11 @@ def _member_sums(shop: ShopData, span: periods.Window, basis: str) -> dict[str, 
         nw.col("cogs").sum().alias("cogs"),
     )
     members = who.select(nw.len().alias("members"))
-    got, count = (frame.collect() for frame in (sums, members))
+    active = after.select(nw.col("customer_id").n_unique().alias("active"))
+    got, count, ordered = (frame.collect() for frame in (sums, members, active))
     out = {k: float(v or 0.0) for k, v in got.rows(named=True)[0].items()}
     out["members"] = float(count.item())
+    out["active"] = float(ordered.item())
     return out
 
 
@@ -308,7 +334,8 @@ def programme_return(
             "the programme's margin needs unit costs or a margin rate",
             table="lines",
             column="unit_cost",
-            expected="unit costs on the lines (or a catalogue), or margin_rate=",
+            expected="unit costs on the lines (or a catalogue), or a margin rate "
+            "(margin_rate=; --margin-rate on the command line)",
             found="no unit cost on any member order",
         )
     members = int(sums["members"])
@@ -331,6 +358,12 @@ def programme_return(
         "incremental_revenue": (inc_rev, *interval(revenue * draw_share)),
         "incremental_margin": (inc_margin, *interval(revenue * draw_share * rate)),
     }
+    if members:
+        # The cost per member at which margin and cost match (after any fixed fee).
+        rows["break_even_cost_per_member"] = (
+            (inc_margin - (fixed or 0.0)) / members,
+            *interval((revenue * draw_share * rate - (fixed or 0.0)) / members),
+        )
     cost = None
     roi: float | None = None
     roi_ci: tuple[float | None, float | None] = (None, None)
@@ -356,6 +389,7 @@ def programme_return(
         currency=shop.currency,
         period=span.label,
         members=members,
+        active_members=int(sums["active"]),
         member_revenue=revenue,
         margin_rate=rate,
         margin_rate_source=source,
