@@ -482,7 +482,7 @@ def loyalty_impact() -> nbformat.NotebookNode:
         code(
             sample_parameters(LOYALTY_TABLES)
             + 'current = "2026-10"  # the report\'s month: comparison and return cover the 12 months up to it\n'
-            'calibration_end = None  # first day of the CLV holdout, e.g. "2026-05-01"; None: 26 weeks before the data ends\n'
+            'calibration_end = None  # first day of the CLV holdout check, e.g. "2026-05-01"; None: 26 weeks before the data ends\n'
             "cac = None  # acquisition cost per new customer, e.g. 25.0, for CLV : CAC\n"
             "cost_per_member = None  # the programme's cost per member over the 12 months (points, discounts)\n"
             "programme_fee = None  # a fixed cost of the programme over the 12 months (software, staff)\n"
@@ -495,19 +495,27 @@ def loyalty_impact() -> nbformat.NotebookNode:
         code("import aovlab\n\naovlab.widgets.setup(interactive)"),
         load_cell(LOYALTY_TABLES),
         md(
+            "## The answer\n\nWhere the members' larger orders come from (who joins, or what "
+            "joining did), how joining changed the order rate, and whether the programme pays "
+            "for itself. Without a stated cost, the answer is the most it may cost a member "
+            "to pay. The sections below show each part."
+        ),
+        code(
+            CHECK
+            + "answer = aovlab.loyalty.impact(\n    shop, "
+            + period
+            + ", cost_per_member=cost_per_member,\n"
+            "    fee=programme_fee, margin_rate=margin_rate, pre_months=pre_months,\n)\nanswer"
+        ),
+        md(
             "## Members against non-members\n\nCustomers who ordered in the period, split by "
             "membership at its end: their AOV, how often they ordered, their revenue and margin "
             "per customer and their repeat rate, each with its 95 % interval. The customer is "
             "the unit of every interval (one customer's orders are alike). This is a "
             "comparison: it does not say what the programme did."
         ),
-        code(
-            CHECK
-            + 'members = aovlab.results.attempt(\n    "Members and non-members", aovlab.loyalty.compare_members, shop, '
-            + period
-            + ",\n)\nmembers"
-        ),
-        code("members.chart()"),
+        code(CHECK + "answer.members"),
+        code('answer.chart("members")'),
         md(
             "## What joining changed\n\nEach member is compared with their own months before "
             "joining and with customers who had not joined (yet) in the same calendar months: a "
@@ -518,23 +526,17 @@ def loyalty_impact() -> nbformat.NotebookNode:
             "chart follows members from six months before joining: before month 0 the two lines "
             "should agree; after it, the gap is the programme's effect."
         ),
-        code(
-            CHECK
-            + 'effect = aovlab.results.attempt(\n    "The programme\'s effect", aovlab.loyalty.effect, shop, pre_months=pre_months,\n)\neffect'
-        ),
-        code("effect.chart()"),
+        code(CHECK + "answer.effect"),
+        code('answer.chart("event")'),
         md(
             "## How much of the gap is selection\n\nAfter joining, members' orders differ from "
             "those of customers who had not joined in the same months by some amount per order. "
             "Part of it was already there before they joined (who joins); the rest is what "
-            "joining added. The naive members-against-non-members gap of the first section is "
-            "shown beside it."
+            "joining added. The members-against-non-members gap of the period is shown beside "
+            "it: it also counts members' orders from before they joined."
         ),
-        code(
-            CHECK
-            + 'split = aovlab.results.attempt(\n    "Where the gap comes from", aovlab.loyalty.gap_split, members, effect,\n)\nsplit'
-        ),
-        code("split.chart()"),
+        code(CHECK + "answer.split"),
+        code('answer.chart("gap")'),
         md(
             "## Retention by cohort\n\nCustomers grouped by the month of their first order: the "
             "share of each cohort that ordered again one, two, three ... months later, and the "
@@ -549,12 +551,14 @@ def loyalty_impact() -> nbformat.NotebookNode:
         code('retention.chart("curve")'),
         md(
             "## Customer lifetime value\n\nAOV says what one order is worth; CLV what a customer "
-            "is. Two classic models are fitted to the orders before `calibration_end`: BG/NBD for "
-            "how many more orders each customer places (and whether they are still a customer) "
-            "and Gamma-Gamma for what their orders are worth. The months after it check the "
-            "prediction against what customers actually ordered. The expected margin of the next "
-            "12 months per customer follows, for members and non-members, and CLV : CAC when an "
-            "acquisition cost is given: acquiring a customer should cost less than they will bring."
+            "is. Two classic models describe each customer: BG/NBD for how many more orders they "
+            "place (and whether they are still a customer) and Gamma-Gamma for what their orders "
+            "are worth. To check them, they are first fitted to the orders before "
+            "`calibration_end` and their prediction compared with what customers ordered after "
+            "it. The CLV itself comes from the models fitted to all the data: the expected "
+            "margin of the next 12 months per customer, for members and non-members, and "
+            "CLV : CAC when an acquisition cost is given (acquiring a customer should cost less "
+            "than they bring)."
         ),
         code(
             CHECK
@@ -566,28 +570,22 @@ def loyalty_impact() -> nbformat.NotebookNode:
             "## Does the programme pay?\n\nThe margin the members' orders earned beyond what the "
             "same members would have earned without joining (the estimated effects on basket and "
             "order rate, applied to their revenue after joining), against the programme's cost: "
-            "`cost_per_member` for every member and a fixed `programme_fee`. The interval of the "
-            "effect is carried through to the net return and the ROI."
+            "`cost_per_member` for every enrolled member and a fixed `programme_fee`. The "
+            "interval of the effect is carried through to the net return and the ROI. Without "
+            "a cost, the break-even cost per member says how much the programme may cost."
         ),
-        code(
-            CHECK
-            + 'pays = aovlab.results.attempt(\n    "Whether the programme pays", aovlab.loyalty.programme_return, shop, effect,\n    when='
-            + period
-            + ", cost_per_member=cost_per_member,\n    fee=programme_fee, margin_rate=margin_rate,\n)\npays"
-        ),
-        code("pays.chart()"),
+        code(CHECK + "answer.programme"),
+        code('answer.chart("return")'),
         md(
-            "## Explore\n\nChoose the period, where the CLV models' calibration ends, and the "
-            "programme's cost per member: the comparison, the CLV and the return follow."
+            "## Explore\n\nChoose the period, where the CLV holdout check starts, and the "
+            "programme's cost per member: the comparison, the CLV check and the return follow."
         ),
         code(
-            "aovlab.widgets.loyalty_explorer(\n    shop, interactive, effect, current=current, "
+            "aovlab.widgets.loyalty_explorer(\n    shop, interactive, answer.effect, current=current, "
             "calibration_end=calibration_end,\n    cost_per_member=cost_per_member, fee=programme_fee, "
             "margin_rate=margin_rate, cac=cac,\n)"
         ),
-        code(
-            "aovlab.report.save_results(results_path, members, effect, split, retention, value, pays)"
-        ),
+        code("aovlab.report.save_results(results_path, answer, retention, value)"),
     ]
     return _notebook(cells)
 

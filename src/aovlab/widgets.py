@@ -525,48 +525,70 @@ def loyalty_explorer(
     margin_rate: float | None = None,
     cac: float | None = None,
 ) -> None:
-    """The period, the CLV model's calibration end and the cost per member.
+    """The period, the CLV holdout's start and the cost per member.
 
     ``estimate`` is the notebook's :func:`aovlab.loyalty.effect` result (it uses all the
     data, so no control changes it). The period (12 months to a chosen month) redraws
-    the member comparison and the programme's return; the calibration end refits the
-    CLV models; the cost per member recomputes the return. Each period and calibration
-    end is computed once and kept.
+    the member comparison and the programme's return; the holdout's start refits the CLV
+    models' check (the CLV itself comes from all the data); the cost per member
+    recomputes the return. Each period and holdout start is computed once and kept.
+    Under the controls: the headlines and the charts (the tables are above).
     """
-    from ipywidgets import Dropdown, IntSlider
+    from IPython.display import HTML
+    from ipywidgets import Dropdown, IntSlider, Layout
 
     from aovlab import loyalty, periods
+    from aovlab.display import prose
     from aovlab.results import attempt
 
     months = _months(shop)
     if not months:
         print("aovlab: no counted orders to explore")
         return
+    # Only whole 12-month windows inside the data (all months when it holds fewer).
+    whole = months[: max(1, len(months) - 11)]
     end = current if current in months else months[0]
     wide = {"description_width": "initial"}
     period = Dropdown(
-        options=[(f"the 12 months to {m}", m) for m in months],
+        options=[(f"the 12 months to {m}", m) for m in (whole if end in whole else months)],
         value=end,
         description="period",
         style=wide,
+        layout=Layout(width="24em"),
     )
     starts = [(f"{m}-01", f"{m}-01") for m in months[1:]]
     chosen = calibration_end if calibration_end in dict(starts) else DEFAULT
     calibration = Dropdown(
         options=[("26 weeks before the data ends", DEFAULT), *starts],
         value=chosen,
-        description="CLV calibration ends",
+        description="CLV holdout check from",
         style=wide,
+        layout=Layout(width="28em"),
     )
-    # No cost given: the slider starts at 0, read as "no cost" (the return shows the
-    # margin alone); a report never shows a cost nobody stated.
+    # No cost given: the slider starts at 0, read as "no cost" (the return then gives the
+    # break-even cost); a report never shows a cost nobody stated.
     start_cost = round(cost_per_member) if cost_per_member is not None else 0
+    first = attempt(
+        "Whether the programme pays",
+        loyalty.programme_return,
+        shop,
+        estimate,
+        when=periods.trailing(end, 12),
+        fee=fee,
+        margin_rate=margin_rate,
+    )
+    even: list[dict[str, Any]] = getattr(first, "rows_named", list)()
+    top = max(
+        (r["ci_high"] or 0.0 for r in even if r["figure"] == "break_even_cost_per_member"),
+        default=0.0,
+    )
     cost = IntSlider(
         value=start_cost,
         min=0,
-        max=max(50, start_cost * 2),
+        max=max(50, start_cost * 2, round(top * 1.5)),
         description=f"cost per member ({shop.currency or ''})",
         style=wide,
+        layout=Layout(width="36em"),
     )
     compared: dict[str, Any] = {}
     fitted: dict[str, Any] = {}
@@ -595,7 +617,8 @@ def loyalty_explorer(
             margin_rate=margin_rate,
         )
         members, value = compared[span], fitted[calibration]
-        show(members, members.chart(), pays, pays.chart(), value, value.chart())
+        for result in (members, pays, value):
+            show(HTML(f"<p>{prose(result.headline)}</p>"), result.chart())
 
     explore(
         render,

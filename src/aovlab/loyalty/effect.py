@@ -596,9 +596,10 @@ def _event_chart(res: LoyaltyEffect) -> Any:
                     range=[charts.PALETTE[0], charts.PALETTE[5]],
                 ),
             ),
+            # The same field and title as the colour: one legend shows both.
             strokeDash=alt.StrokeDash(
                 "who:N",
-                legend=None,
+                title=None,
                 scale=alt.Scale(domain=["Members", "Had they not joined"], range=[[1, 0], [4, 3]]),
             ),
             tooltip=[

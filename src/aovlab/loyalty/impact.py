@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from aovlab import fmt, periods
-from aovlab.compare import small_frame
+from aovlab.compare import namespace, small_frame
 from aovlab.intervals import check_confidence
 from aovlab.loyalty import base
 from aovlab.loyalty.effect import N_BOOT, SEED, LoyaltyEffect, effect
@@ -135,7 +135,7 @@ class GapSplit(Result):
             )
         )
         rules = alt.Chart(data).mark_rule(color="#333333").encode(x="ci_low:Q", x2="ci_high:Q", y=y)
-        return (bars + rules).properties(title="Where the members' AOV gap comes from")
+        return (bars + rules).properties(title="Where the members' AOV gap comes from", width=420)
 
 
 def gap_split(members: Any, estimate: Any) -> GapSplit:
@@ -159,7 +159,9 @@ def gap_split(members: Any, estimate: Any) -> GapSplit:
         raise AovlabInputError(
             "the gap split needs the member comparison",
             expected="the result of aovlab.loyalty.compare_members",
-            found=str(getattr(members, "reason", "") or type(members).__name__),
+            found="the member comparison is not available (its reason is given with it)"
+            if getattr(members, "reason", None)
+            else type(members).__name__,
         )
     naive = members.naive_aov_gap
     rows: dict[str, tuple[Any, Any, Any]] = {
@@ -390,7 +392,21 @@ def impact(
             reason="it needs the programme's effect (see above).",
         )
     split = attempt("Where the gap comes from", gap_split, members, est)
-    table = split.table if isinstance(split, GapSplit) else None
+    if isinstance(split, GapSplit):
+        table = split.table
+    else:  # an empty split: the same columns, no rows
+        import narwhals.stable.v2 as nw
+
+        table = nw.from_dict(
+            {"gap_part": [], "per_order": [], "ci_low": [], "ci_high": []},
+            schema={
+                "gap_part": nw.String(),
+                "per_order": nw.Float64(),
+                "ci_low": nw.Float64(),
+                "ci_high": nw.Float64(),
+            },
+            backend=namespace(shop),
+        ).to_native()
     return LoyaltyImpact(
         table=table,
         currency=shop.currency,
