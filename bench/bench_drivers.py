@@ -9,8 +9,8 @@ figures.
 
 Built so far: ``drivers.decompose`` (the AOV decomposition), the segment breakdown
 (``segments.breakdown`` with its intervals, ``segments.rfm``), pricing and the bundles'
-pairs (``bundles.pairs.pairs``). Loyalty has placeholder rows ("not built yet") until they exist; each adds its cases
-to ``ANALYSES``. The breakdown's hand-written version computes the same intervals from
+pairs (``bundles.pairs.pairs``). Loyalty needs a shop with customers and is measured by
+bench_loyalty.py; bench/README.md's table carries its rows. The breakdown's hand-written version computes the same intervals from
 the same per-segment moments, and the time they take is printed as a share. Results accumulate by analysis, case and size in
 bench/.cache/analyses_results.json (``--sizes 1`` then ``--sizes 10`` keeps both), and
 the markdown table of all of them is printed and written to bench/.cache/analyses.md.
@@ -564,7 +564,6 @@ ANALYSES: dict[str, list[Case]] = {
             orders=lambda shop: int(with_pairs(shop)["n"]),
         ),
     ],
-    "loyalty": [],
 }
 
 
