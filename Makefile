@@ -60,7 +60,6 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_read.py
 	$(BIN)/python bench/bench_drivers.py
 	$(BIN)/python bench/bench_process.py
-	$(BIN)/python bench/bench_bundles.py
 	$(BIN)/python bench/bench_loyalty.py
 
 # Jupyter refuses to run as root unless told; containers run as root.
