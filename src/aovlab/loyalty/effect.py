@@ -725,6 +725,16 @@ def effect(
     controls = int(
         np.sum((panel.cust_cell >= 0) & (panel.cust_cell // max(t_count, 1) == t_count + 1))
     )
+    if controls == 0 and t_count < 2:
+        # Non-members may well have ordered: with one month of data nobody has a month
+        # of history after their first, so nobody can be compared.
+        raise AovlabInputError(
+            "the programme's effect needs months of history before and after joining",
+            table="orders",
+            column="ordered_at",
+            expected=f"registered customers' orders over {pre + 2} calendar months or more",
+            found=f"orders in {t_count} calendar month ({base.month_text(panel.first_month)})",
+        )
     if controls == 0:
         raise AovlabInputError(
             "the programme's effect needs customers who never joined",
