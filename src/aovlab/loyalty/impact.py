@@ -25,6 +25,7 @@ from aovlab import fmt, periods
 from aovlab.compare import small_frame
 from aovlab.loyalty import base
 from aovlab.loyalty.effect import N_BOOT, SEED, LoyaltyEffect, effect
+from aovlab.loyalty.effect import _check as check_effect_parameters
 from aovlab.loyalty.members import Members, compare_members
 from aovlab.loyalty.programme import ProgrammeReturn, check_costs, programme_return
 from aovlab.model import ShopData
@@ -320,6 +321,7 @@ def impact(
     """
     # Parameters are checked first: a wrong cost is the user's error, not "not available".
     check_costs(cost_per_member, fee, margin_rate)
+    check_effect_parameters(pre_months, n_boot, "acquisition", 12)
     span = base.window(shop, when)
     members = compare_members(shop, span, basis=basis, confidence=confidence)
     est = attempt(
