@@ -543,11 +543,21 @@ def fit_gamma_gamma(x: Any, m: Any) -> GammaGamma:
     29
     """
     x_, m_ = np.asarray(x, dtype=float), np.asarray(m, dtype=float)
+    # γ is in money units, and the log-parameters are bounded (e^15 ≈ 3.3 million): in a
+    # currency of large nominal amounts (orders of a million dong or rupiah) γ hit the
+    # bound and the fit was silently wrong. Values are fitted in units of a power of ten
+    # that keeps the mean per transaction below 1,000 (no change for euro-sized
+    # amounts); γ and the log-likelihood are taken back to the currency's units.
+    unit = 10.0 ** max(0, math.floor(math.log10(max(float(np.mean(m_)), 1.0))) - 2)
+    m_ = m_ / unit
     scale = float(np.mean(m_))
     starts = [np.array([1.0, 2.0, scale]), np.array([5.0, 4.0, 3.0 * scale])]
     starts.append(np.array([0.5, 1.5, 0.3 * scale]))
     params, ll = _fit(_gamma_gamma_parts, starts, (x_, m_), "Gamma-Gamma")
+    # The density of m = unit · m' is f(m') / unit for each customer.
+    ll -= len(x_) * math.log(unit)
     p, q, g = (float(v) for v in params)
+    g *= unit
     fitted = GammaGamma(p, q, g, log_likelihood=ll, customers=len(x_))
     if fitted.q <= 1:
         raise AovlabInputError(
