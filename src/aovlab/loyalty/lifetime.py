@@ -92,6 +92,7 @@ HISTOGRAM_BINS = 20
 
 _DAY_US = 86_400_000_000
 _EPOCH = dt.date(1970, 1, 1)
+_NO_DROPOUT = 1e-6  # below this drop-out probability a/(a+b) the BG/NBD is the NBD
 _LOG_BOUND = 15.0  # log-parameters are kept within ±15 (e^15 ≈ 3.3 million)
 
 # --------------------------------------------------------------------------- BG/NBD
@@ -214,7 +215,9 @@ def bgnbd_conditional_expected(
     −t/(α+T)), the bracket's Pfaff form, is the mean of (1 + U·t/(α+T))^−(r+x) over
     U ~ Beta(a−1, b+x), whose spread vanishes: the bracket is 1 − (1 + p'·t/(α+T))^−(r+x)
     with p' = (a−1)/(a+b+x−1), exact in the limit and within about 1/(a+b) of it
-    before. A value that is still not finite stays NaN (never a silent number).
+    before. With a/(a+b) below a millionth (no drop-out) the NBD's (r+x) t / (α+T)
+    stands in where the Gauss function overflows. A value that is still not finite stays
+    NaN (never a silent number).
 
     >>> round(float(bgnbd_conditional_expected((0.243, 4.414, 0.793, 2.426), 39, 2, 30.43, 38.86)), 3)
     1.226
@@ -231,6 +234,13 @@ def bgnbd_conditional_expected(
         share = (a - 1) / (a + b + x_ - 1)
         limit = -np.expm1(-(r + x_) * np.log1p(share * t_ / (alpha + age_))) / share
         expected = np.where(np.isfinite(expected), expected, limit)
+    if a / (a + b) < _NO_DROPOUT and not np.all(np.isfinite(expected)):
+        # A fit without drop-out (a → 0 against b: p = a/(a+b) below a millionth, often
+        # with r and α large, one purchase rate for everyone) overflows the Gauss
+        # function. The BG/NBD is then the NBD, E[Y(t) | x, T] = (r+x) t / (α+T), to
+        # within p times the expected orders.
+        nbd = (r + x_) * t_ / (alpha + age_)
+        expected = np.where(np.isfinite(expected), expected, nbd)
     return expected * bgnbd_p_alive(params, x_, tx_, age_)
 
 
