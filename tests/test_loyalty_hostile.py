@@ -487,3 +487,23 @@ def test_bgnbd_prediction_without_dropout_is_the_nbd():
     )
     res = clv(shop_of(make_orders(60), make_customers(60)))
     assert_clean(res)
+
+
+def test_too_few_members_message_counts_consistently():
+    # Members who signed up but never ordered are in the effect's panel (from their
+    # sign-up); the message used to read "580 of 342 members who ordered".
+    tables = aovlab.sample.generate(scale=0.2, seed=1)
+    cust = tables["customers"]
+    cust = pl.concat([cust, cust.with_columns(("X" + pl.col("customer_id")).alias("customer_id"))])
+    s = aovlab.ShopData.from_frames(
+        tables["orders"],
+        tables["lines"],
+        customers=cust,
+        currency="EUR",
+        timezone="Europe/Stockholm",
+    )
+    with pytest.raises(AovlabInputError) as err:
+        effect(s, n_boot=20, min_members=10**6)
+    found = re.findall(r"found:\s+([\d,]+) of ([\d,]+)", str(err.value))[0]
+    used, listed = (int(v.replace(",", "")) for v in found)
+    assert used <= listed
