@@ -507,3 +507,25 @@ def test_too_few_members_message_counts_consistently():
     found = re.findall(r"found:\s+([\d,]+) of ([\d,]+)", str(err.value))[0]
     used, listed = (int(v.replace(",", "")) for v in found)
     assert used <= listed
+
+
+def test_a_shop_in_another_time_zone_counts_its_own_months():
+    # New York: 22:30 on 31 March local is 1 April in UTC. C0's second order is in
+    # April local (month 1); C1's is still March local (the first order's month).
+    orders = {
+        "order_id": ["1", "2", "3", "4", "5"],
+        "customer_id": ["C0", "C0", "C1", "C1", "C2"],
+        "ordered_at": [
+            "2025-03-10T12:00:00-04:00",
+            "2025-04-01T00:30:00-04:00",
+            "2025-03-10T12:00:00-04:00",
+            "2025-03-31T22:30:00-04:00",
+            "2025-06-30T23:00:00-04:00",
+        ],
+        "total": [10.0] * 5,
+    }
+    s = shop_of(orders, tz="America/New_York")
+    d = {c["cohort"]: c for c in retention(s, by_member=False).to_dict()["cohorts"]}
+    assert d["2025-03"]["customers"] == 2
+    assert d["2025-03"]["retention"][0] == 0.5
+    assert d["2025-03"]["repeat_rate"] == 1.0
