@@ -529,3 +529,35 @@ def test_a_shop_in_another_time_zone_counts_its_own_months():
     assert d["2025-03"]["customers"] == 2
     assert d["2025-03"]["retention"][0] == 0.5
     assert d["2025-03"]["repeat_rate"] == 1.0
+
+
+# --------------------------------------------------------------------------- not fixed here
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="base.require_customers (the lead's file) says 'found: neither' when the "
+    "loyalty_member column is there but false on every row",
+)
+def test_all_false_flag_message_does_not_deny_the_column():
+    s = shop_of(make_orders(), make_customers(member=lambda i: False, joined=None))
+    with pytest.raises(AovlabInputError) as err:
+        compare_members(s)
+    assert "found:    neither" not in str(err.value)
+
+
+def test_every_customer_a_member_refused_naming_non_members():
+    s = shop_of(make_orders(), make_customers(member=lambda i: True))
+    with pytest.raises(AovlabInputError, match="no non-members"):
+        compare_members(s)
+    with pytest.raises(AovlabInputError, match="never joined"):
+        effect(s, n_boot=20)
+
+
+def test_guest_only_shop_refused_everywhere():
+    orders = make_orders(5, guests=50)
+    orders["customer_id"] = [None] * len(orders["customer_id"])
+    s = shop_of(orders)
+    for fn in (compare_members, retention, clv, impact):
+        with pytest.raises(AovlabInputError):
+            fn(s)
