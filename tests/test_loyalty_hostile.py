@@ -561,3 +561,15 @@ def test_guest_only_shop_refused_everywhere():
     for fn in (compare_members, retention, clv, impact):
         with pytest.raises(AovlabInputError):
             fn(s)
+
+
+def test_email_ids_match_across_case_and_spaces_and_never_show():
+    orders = make_orders(60)
+    orders["customer_id"] = [f"zed{c}@qxmail.test" for c in orders["customer_id"]]
+    cust = make_customers(60)
+    cust["customer_id"] = [f" ZED{c}@QXmail.test " for c in cust["customer_id"]]
+    s = shop_of(orders, cust)
+    res = compare_members(s)
+    assert res.group("member")["customers"] > 0
+    text = res.headline + json.dumps(res.to_dict(), default=str) + str(res.sections())
+    assert "qxmail" not in text.lower()
