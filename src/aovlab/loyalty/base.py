@@ -59,7 +59,7 @@ def require_customers(shop: ShopData, what: str) -> None:
             f"{what} needs to know who is a loyalty member",
             table="customers",
             expected="a column loyalty_member (true/false) or loyalty_joined_at (a date)",
-            found="neither",
+            found="no loyalty_joined_at column, and loyalty_member false (or missing) on every row",
             present=columns,
         )
 

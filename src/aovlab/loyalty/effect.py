@@ -125,6 +125,9 @@ class _Panel:
     row_revenue: np.ndarray
     undated: int  # members without a join date (left out)
     members: int  # members in the customers table with a first order
+    # Dated members in the panel: with a first order or a sign-up date (a member who
+    # signed up and never ordered has a history of zero orders).
+    listed: int = 0
 
 
 def _panel(shop: ShopData, basis: str) -> _Panel:
@@ -203,6 +206,7 @@ def _panel(shop: ShopData, basis: str) -> _Panel:
         row_revenue=np.round(rows["revenue"].to_numpy().astype(float), 6)[ok],
         undated=int((undated & ordered).sum()),
         members=int((member & ordered).sum()),
+        listed=int((member & (cust_cell >= 0)).sum()),
     )
 
 
@@ -743,6 +747,16 @@ def effect(
     controls = int(
         np.sum((panel.cust_cell >= 0) & (panel.cust_cell // max(t_count, 1) == t_count + 1))
     )
+    if controls == 0 and t_count < 2:
+        # Non-members may well have ordered: with one month of data nobody has a month
+        # of history after their first, so nobody can be compared.
+        raise AovlabInputError(
+            "the programme's effect needs months of history before and after joining",
+            table="orders",
+            column="ordered_at",
+            expected=f"registered customers' orders over {pre + 2} calendar months or more",
+            found=f"orders in {t_count} calendar month ({base.month_text(panel.first_month)})",
+        )
     if controls == 0:
         raise AovlabInputError(
             "the programme's effect needs customers who never joined",
@@ -758,7 +772,8 @@ def effect(
             column="loyalty_joined_at",
             expected=f"at least {min_members} members whose orders start {pre} months or more "
             "before the month they joined, with a month of data after it",
-            found=f"{used:,} of {panel.members:,} members who ordered"
+            found=f"{used:,} of {panel.listed:,} members with a join date "
+            f"({panel.members:,} members ordered)"
             + (f" ({panel.undated:,} without a join date)" if panel.undated else ""),
         )
 

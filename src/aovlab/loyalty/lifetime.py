@@ -93,6 +93,7 @@ HISTOGRAM_BINS = 20
 
 _DAY_US = 86_400_000_000
 _EPOCH = dt.date(1970, 1, 1)
+_NO_DROPOUT = 1e-6  # below this drop-out probability a/(a+b) the BG/NBD is the NBD
 _LOG_BOUND = 15.0  # log-parameters are kept within ±15 (e^15 ≈ 3.3 million)
 
 # --------------------------------------------------------------------------- BG/NBD
@@ -215,7 +216,9 @@ def bgnbd_conditional_expected(
     −t/(α+T)), the bracket's Pfaff form, is the mean of (1 + U·t/(α+T))^−(r+x) over
     U ~ Beta(a−1, b+x), whose spread vanishes: the bracket is 1 − (1 + p'·t/(α+T))^−(r+x)
     with p' = (a−1)/(a+b+x−1), exact in the limit and within about 1/(a+b) of it
-    before. A value that is still not finite stays NaN (never a silent number).
+    before. With a/(a+b) below a millionth (no drop-out) the NBD's (r+x) t / (α+T)
+    stands in where the Gauss function overflows. A value that is still not finite stays
+    NaN (never a silent number).
 
     >>> round(float(bgnbd_conditional_expected((0.243, 4.414, 0.793, 2.426), 39, 2, 30.43, 38.86)), 3)
     1.226
@@ -232,6 +235,13 @@ def bgnbd_conditional_expected(
         share = (a - 1) / (a + b + x_ - 1)
         limit = -np.expm1(-(r + x_) * np.log1p(share * t_ / (alpha + age_))) / share
         expected = np.where(np.isfinite(expected), expected, limit)
+    if a / (a + b) < _NO_DROPOUT and not np.all(np.isfinite(expected)):
+        # A fit without drop-out (a → 0 against b: p = a/(a+b) below a millionth, often
+        # with r and α large, one purchase rate for everyone) overflows the Gauss
+        # function. The BG/NBD is then the NBD, E[Y(t) | x, T] = (r+x) t / (α+T), to
+        # within p times the expected orders.
+        nbd = (r + x_) * t_ / (alpha + age_)
+        expected = np.where(np.isfinite(expected), expected, nbd)
     return expected * bgnbd_p_alive(params, x_, tx_, age_)
 
 
@@ -550,11 +560,21 @@ def fit_gamma_gamma(x: Any, m: Any) -> GammaGamma:
     29
     """
     x_, m_ = np.asarray(x, dtype=float), np.asarray(m, dtype=float)
+    # γ is in money units, and the log-parameters are bounded (e^15 ≈ 3.3 million): in a
+    # currency of large nominal amounts (orders of a million dong or rupiah) γ hit the
+    # bound and the fit was silently wrong. Values are fitted in units of a power of ten
+    # that keeps the mean per transaction below 1,000 (no change for euro-sized
+    # amounts); γ and the log-likelihood are taken back to the currency's units.
+    unit = 10.0 ** max(0, math.floor(math.log10(max(float(np.mean(m_)), 1.0))) - 2)
+    m_ = m_ / unit
     scale = float(np.mean(m_))
     starts = [np.array([1.0, 2.0, scale]), np.array([5.0, 4.0, 3.0 * scale])]
     starts.append(np.array([0.5, 1.5, 0.3 * scale]))
     params, ll = _fit(_gamma_gamma_parts, starts, (x_, m_), "Gamma-Gamma")
+    # The density of m = unit · m' is f(m') / unit for each customer.
+    ll -= len(x_) * math.log(unit)
     p, q, g = (float(v) for v in params)
+    g *= unit
     fitted = GammaGamma(p, q, g, log_likelihood=ll, customers=len(x_))
     if fitted.q <= 1:
         raise AovlabInputError(

@@ -355,6 +355,32 @@ def _without_group(row: dict[str, Any]) -> dict[str, Any]:
 # --------------------------------------------------------------------------- the analysis
 
 
+def _require_shared_ids(shop: ShopData) -> None:
+    """A clear error when no id in the customers table is a customer_id of the orders."""
+    ids = base.customer_orders(shop).select("customer_id").unique()
+    table = shop.scan("customers").select("customer_id")
+    listed, matched = (
+        int(v)
+        for v in nw.concat(
+            [
+                table.select(nw.len().alias("n")),
+                table.join(ids, on="customer_id", how="semi").select(nw.len().alias("n")),
+            ]
+        )
+        .collect()["n"]
+        .to_list()
+    )
+    if listed and not matched:
+        raise AovlabInputError(
+            "the customers table and the orders share no customer id",
+            table="customers",
+            column="customer_id",
+            expected="the customer_id values the orders use (same spelling, case and spaces)",
+            found=f"none of the {listed:,} customers' ids is a customer_id in the orders "
+            "(hashed emails against order ids?)",
+        )
+
+
 def compare_members(
     shop: ShopData,
     when: str | periods.Window | None = None,
@@ -409,6 +435,8 @@ def compare_members(
     sums = _group_sums(shop, window, basis)
     if not sums or sum(s["customers"] for s in sums.values()) == 0:
         raise no_counted_orders(f"{window.label} from registered customers", *counted_span(shop))
+    if "member" not in sums:
+        _require_shared_ids(shop)
     for group, words in (("member", "loyalty members"), ("non_member", "non-members")):
         if group not in sums:
             other = "non_member" if group == "member" else "member"

@@ -329,6 +329,18 @@ def retention(shop: ShopData, *, by_member: bool = True, months: int | None = No
             "No member split: the shop has no customers table saying who is a loyalty member."
         )
     sizes, activity = _counts(shop, last, last_complete, months, split)
+    if not len(sizes) and partial is not None:
+        registered = base.customer_orders(shop).select(nw.len()).collect().item()
+        if registered:
+            # Registered customers ordered, but only in the partial last month.
+            raise AovlabInputError(
+                "retention needs a complete calendar month of registered customers' orders",
+                table="orders",
+                column="ordered_at",
+                expected="first orders in a month before the data's last (partial) month",
+                found=f"all {registered:,} registered customers' orders fall in {partial}, "
+                f"which the data ends in on {last:%Y-%m-%d}",
+            )
     if not len(sizes):
         raise AovlabInputError(
             "no registered customer has a counted order",
