@@ -132,9 +132,15 @@ def test_tiny_shop_headline_and_chart():
     )
     assert "not the programme's effect: who joins is not random" in res.headline
     chart = res.chart().to_dict()
-    assert "facet" in chart
-    measures = {v["measure"] for v in next(iter(chart["datasets"].values()))}
-    assert measures == {"AOV", "Orders per customer", "Revenue per customer", "Repeat rate"}
+    # One panel per measure with costs known for neither group's margin: four panels,
+    # each titled by its measure and unit.
+    titles = [p["layer"][0]["encoding"]["x"]["title"] for p in chart["vconcat"]]
+    assert titles == [
+        "AOV (EUR)",
+        "Orders per customer",
+        "Revenue per customer (EUR)",
+        "Repeat rate (%)",
+    ]
     assert "<table" in res._repr_html_()
 
 
@@ -233,7 +239,8 @@ def test_sample_members_spend_more_per_order_and_order_more(sample_res):
             assert group[f"{m}_ci_low"] < group[m] < group[f"{m}_ci_high"]
     assert out["members"]["margin_per_customer"] is not None
     assert sample_res.headline.startswith("Members' orders were €8.81 larger than non-members'")
-    assert len(next(iter(sample_res.chart().to_dict()["datasets"].values()))) == 10
+    panels = sample_res.chart().to_dict()["vconcat"]
+    assert len(panels) == 5  # every measure, two groups each
 
 
 # --------------------------------------------------------------------------- simulation

@@ -234,13 +234,16 @@ class Members(Result):
             def one(v: Any, sign: bool = False) -> str:
                 if kind == "money":
                     return fmt.money(v, self.currency, signed=sign)
+                if kind == "share" and sign:  # a difference of two rates: points
+                    return "n/a" if v is None else f"{v * 100:+.1f}".replace("-", "−")
                 if kind == "share":
-                    return fmt.pct(v, signed=sign)
+                    return fmt.pct(v)
                 return fmt.number(v) if not sign or v is None else f"{v:+,.2f}".replace("-", "−")
 
             if value is None:
                 return "n/a"
-            return f"{one(value, signed)} ({one(low, signed)} to {one(high, signed)})"
+            points = " points" if kind == "share" and signed else ""
+            return f"{one(value, signed)}{points} ({one(low, signed)} to {one(high, signed)})"
 
         rows: dict[str, list[str]] = {
             "measure": [],
@@ -289,52 +292,70 @@ class Members(Result):
         }
 
     def chart(self) -> Any:
-        """Each measure for members and non-members, the point with its interval, one panel each."""
+        """Each measure for members and non-members: the point with its interval, one row each.
+
+        One small panel per measure, each on its own axis in its own unit (money with
+        the currency, the repeat rate in per cent).
+        """
         import altair as alt
 
         from aovlab import charts
 
         table = nw.from_native(self.table, eager_only=True)
-        rows: dict[str, list[Any]] = {k: [] for k in ("measure", "group", "value", "low", "high")}
-        for row in table.iter_rows(named=True):
-            for m in MEASURES:
+        words = {"member": "Members", "non_member": "Non-members"}
+        order = ["Members", "Non-members"]
+        panels = []
+        for m in MEASURES:
+            rows: dict[str, list[Any]] = {"group": [], "value": [], "low": [], "high": []}
+            for row in table.iter_rows(named=True):
                 if row[m] is None:
                     continue
-                rows["measure"].append(_MEASURE_WORDS[m])
-                rows["group"].append("Members" if row["group"] == "member" else "Non-members")
+                rows["group"].append(words.get(row["group"], row["group"]))
                 rows["value"].append(row[m])
                 rows["low"].append(row[f"{m}_ci_low"])
                 rows["high"].append(row[f"{m}_ci_high"])
-        if not rows["measure"]:
-            return charts.message("No members or non-members to compare.")
-        data = small_frame(rows, _namespace_of(table))
-        base_chart = alt.Chart(charts._data(data))
-        y = alt.Y("group:N", title=None, sort=["Members", "Non-members"])
-        color = alt.Color("group:N", title=None, sort=["Members", "Non-members"])
-        whisker = base_chart.mark_rule(strokeWidth=2).encode(
-            y=y, x=alt.X("low:Q", title=None, scale=alt.Scale(zero=False)), x2="high:Q", color=color
-        )
-        point = base_chart.mark_point(filled=True, size=70).encode(
-            y=y,
-            x="value:Q",
-            color=color,
-            tooltip=[
-                alt.Tooltip("measure:N"),
-                alt.Tooltip("group:N"),
-                alt.Tooltip("value:Q", format=",.3f"),
-                alt.Tooltip("low:Q", format=",.3f", title="interval from"),
-                alt.Tooltip("high:Q", format=",.3f", title="interval to"),
-            ],
-        )
-        return (
-            alt.layer(whisker, point)
-            .properties(width=420, height=alt.Step(22))
-            .facet(
-                row=alt.Row("measure:N", title=None, sort=[_MEASURE_WORDS[m] for m in MEASURES]),
-                title=f"Members and non-members, {self.period}, with "
-                f"{fmt.pct(self.confidence, digits=0)} intervals (a comparison, not an effect)",
+            if not rows["group"]:
+                continue
+            kind = _KINDS[m]
+            unit = (
+                f" ({self.currency})"
+                if kind == "money" and self.currency
+                else (" (%)" if kind == "share" else "")
             )
-            .resolve_scale(x="independent")
+            form = ".0%" if kind == "share" else (",.0f" if kind == "money" else ",.2f")
+            data = charts._data(small_frame(rows, _namespace_of(table)))
+            y = alt.Y("group:N", title=None, sort=order)
+            color = alt.Color("group:N", title=None, sort=order)
+            x = alt.X(
+                "low:Q",
+                title=_MEASURE_WORDS[m] + unit,
+                scale=alt.Scale(zero=False),
+                axis=alt.Axis(format=form, tickCount=5),
+            )
+            whisker = (
+                alt.Chart(data).mark_rule(strokeWidth=2).encode(y=y, x=x, x2="high:Q", color=color)
+            )
+            point = (
+                alt.Chart(data)
+                .mark_point(filled=True, size=70)
+                .encode(
+                    y=y,
+                    x="value:Q",
+                    color=color,
+                    tooltip=[
+                        alt.Tooltip("group:N", title=""),
+                        alt.Tooltip("value:Q", format=form, title=_MEASURE_WORDS[m]),
+                        alt.Tooltip("low:Q", format=form, title="interval from"),
+                        alt.Tooltip("high:Q", format=form, title="interval to"),
+                    ],
+                )
+            )
+            panels.append(alt.layer(whisker, point).properties(width=420, height=alt.Step(20)))
+        if not panels:
+            return charts.message("No members or non-members to compare.")
+        return alt.vconcat(*panels, spacing=14).properties(
+            title=f"Members and non-members, {self.period}, {fmt.pct(self.confidence, digits=0)} "
+            "intervals"
         )
 
 
