@@ -319,21 +319,19 @@ def test_holdout_on_the_sample_is_within_ten_percent(res):
 
 def test_clv_groups_add_up_and_match_independent_figures(res, shop):
     rows = {r["group"]: r for r in res.rows()}
-    assert list(rows) == ["members", "non-members", "all customers"]
+    assert list(rows) == ["member", "non_member", "all"]
     members = shop.customers.filter(pl.col("loyalty_member"))["customer_id"]
     registered = metrics.order_table(shop)["customer_id"].drop_nulls().unique()
-    assert rows["members"]["customers"] == registered.is_in(members.implode()).sum()
-    assert rows["members"]["customers"] + rows["non-members"]["customers"] == 5_161
-    total = rows["members"]["clv_total"] + rows["non-members"]["clv_total"]
-    assert rows["all customers"]["clv_total"] == pytest.approx(total, abs=0.02)
+    assert rows["member"]["customers"] == registered.is_in(members.implode()).sum()
+    assert rows["member"]["customers"] + rows["non_member"]["customers"] == 5_161
+    total = rows["member"]["clv_total"] + rows["non_member"]["clv_total"]
+    assert rows["all"]["clv_total"] == pytest.approx(total, abs=0.02)
     # Historic CLV per customer: the same as the customer KPIs' gross margin per customer.
     kpi = metrics.customer_kpis(shop, when="2024-11..2026-10").rows()[0]
-    assert rows["all customers"]["historic_clv"] == pytest.approx(kpi["clv_historic"], abs=0.01)
-    assert rows["all customers"]["clv_to_cac"] == pytest.approx(
-        rows["all customers"]["clv_mean"] / 25.0, abs=1e-3
-    )
+    assert rows["all"]["historic_clv"] == pytest.approx(kpi["clv_historic"], abs=0.01)
+    assert rows["all"]["clv_to_cac"] == pytest.approx(rows["all"]["clv_mean"] / 25.0, abs=1e-3)
     # The planted effect: members order 25 % more often after joining and spend 12 % more.
-    assert rows["members"]["clv_mean"] > rows["non-members"]["clv_mean"]
+    assert rows["member"]["clv_mean"] > rows["non_member"]["clv_mean"]
     # The histogram holds every customer once per group.
     dist = res.distribution
     for name, row in rows.items():
@@ -341,7 +339,7 @@ def test_clv_groups_add_up_and_match_independent_figures(res, shop):
         assert part["customers"].sum() == row["customers"]
         assert part["share"].sum() == pytest.approx(1.0)
     hist = res.historic
-    assert hist.filter(pl.col("group") == "all customers")["customers"].sum() == 5_161
+    assert hist.filter(pl.col("group") == "all")["customers"].sum() == 5_161
 
 
 def test_to_dict_headline_and_charts(res):
@@ -360,12 +358,12 @@ def test_to_dict_headline_and_charts(res):
     assert "CLV : CAC is" in text
     rows = {r["group"]: r for r in d["groups"]}
     assert (
-        f"members {money(rows['members']['clv_mean'])}, non-members "
-        f"{money(rows['non-members']['clv_mean'])} (a comparison, not the programme's effect)"
+        f"members {money(rows['member']['clv_mean'])}, non-members "
+        f"{money(rows['non_member']['clv_mean'])} (a comparison, not the programme's effect)"
     ) in text
-    assert isinstance(res.chart(), alt.Chart) and isinstance(res.chart("holdout"), alt.Chart)
+    assert isinstance(res.chart(), alt.FacetChart) and isinstance(res.chart("holdout"), alt.Chart)
     spec = res.chart().to_dict()
-    assert spec["mark"]["type"] == "bar"
+    assert spec["spec"]["mark"]["type"] == "bar" and "facet" in spec
     assert len(res.sections()) == 3 and "<table" in res._repr_html_()
     with pytest.raises(AovlabInputError, match="unknown CLV chart"):
         res.chart("pie")
@@ -397,33 +395,31 @@ def test_without_customers_table_everyone_is_one_group(shop):
         tables["orders"], tables["lines"], currency="EUR", timezone=shop.timezone
     )
     out = clv.clv(bare, "2026-05-03")
-    assert [r["group"] for r in out.rows()] == ["all customers"]
+    assert [r["group"] for r in out.rows()] == ["all"]
     assert "members" not in out.headline
 
 
 def test_before_the_programme_there_are_no_members(shop):
     # The programme launched on 2025-06-01: nobody is a member by 2025-05-01.
     out = clv.clv(shop, "2025-03-01", "2025-05-01")
-    assert [r["group"] for r in out.rows()] == ["non-members", "all customers"]
-    assert out.group("non-members")["customers"] == out.group("all customers")["customers"]
+    assert [r["group"] for r in out.rows()] == ["non_member", "all"]
+    assert out.group("non_member")["customers"] == out.group("all")["customers"]
     assert "members" not in out.headline
-    assert set(out.distribution["group"].to_list()) == {"non-members", "all customers"}
+    assert set(out.distribution["group"].to_list()) == {"non_member", "all"}
 
 
 def test_margin_rate_given_and_revenue(shop):
     base = clv.clv(shop, "2026-05-03", margin_rate=1.0)
     half = clv.clv(shop, "2026-05-03", margin_rate=0.5)
     assert half.margin_source == "given"
-    assert half.group("all customers")["clv_mean"] == pytest.approx(
-        base.group("all customers")["clv_mean"] / 2, abs=0.01
+    assert half.group("all")["clv_mean"] == pytest.approx(
+        base.group("all")["clv_mean"] / 2, abs=0.01
     )
     assert "Margin at the given rate of 50.0 % of revenue" in half.headline
     longer = clv.clv(shop, "2026-05-03", horizon_months=24)
     assert "clv_24m" in longer.to_dict()
     short = clv.clv(shop, "2026-05-03")
-    assert (
-        longer.group("all customers")["clv_mean"] > 1.8 * short.group("all customers")["clv_mean"]
-    )
+    assert longer.group("all")["clv_mean"] > 1.8 * short.group("all")["clv_mean"]
 
 
 # --------------------------------------------------------------------------- bad input
@@ -485,3 +481,19 @@ def test_non_convergence_is_reported(monkeypatch):
     with pytest.raises(AovlabInputError, match="the BG/NBD fit did not converge") as err:
         clv.fit_bgnbd(x, t_x, age_)
     assert "ITERATIONS REACHED LIMIT" in str(err.value)
+
+
+def test_the_headline_warns_when_the_holdout_check_is_far_off(shop):
+    # Two weeks of calibration against 23 months of holdout: the prediction is far off
+    # and the headline says to treat the CLV with caution.
+    res = clv.clv(shop, "2024-11-15")
+    assert abs(res.holdout["relative_error"]) > clv.CAUTION
+    assert "treat the CLV with caution" in res.headline
+    fine = clv.clv(shop)
+    assert "caution" not in fine.headline
+    # Without a CAC: the most a new customer may cost to pay back within the horizon.
+    assert "Acquiring a customer pays back within 12 months while it costs less than €" in (
+        fine.headline
+    )
+    short = clv.clv(shop, "2026-10-25")
+    assert "-day holdout" in short.headline and "checks little" in short.headline

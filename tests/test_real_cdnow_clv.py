@@ -144,7 +144,7 @@ def test_clv_on_cdnow_is_revenue_for_one_group(shop, ours):
     d = res.to_dict()
     assert (d["bgnbd"]["r"], d["bgnbd"]["a"]) == pytest.approx((0.2426, 0.7929), abs=5e-4)
     assert d["customers"] == 2_357 and d["margin_source"] == "revenue"
-    assert [g["group"] for g in d["groups"]] == ["all customers"]
+    assert [g["group"] for g in d["groups"]] == ["all"]
     assert d["holdout"]["actual_orders"] == 1_882
     fit = clv.fit_bgnbd(ours["x"], ours["t_x"], ours["T"])
     predicted = fit.conditional_expected(39, ours["x"], ours["t_x"], ours["T"]).sum()

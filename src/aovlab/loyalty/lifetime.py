@@ -839,8 +839,8 @@ DISTRIBUTION_FORMATS: Formats = {
     "customers": "count",
     "share": "share",
 }
-ALL = "all customers"
-MEMBERS, NON_MEMBERS = "members", "non-members"
+ALL = "all"
+MEMBERS, NON_MEMBERS = "member", "non_member"
 
 
 @dataclass(repr=False)
@@ -968,7 +968,7 @@ def _value_note(res: Clv) -> str:
         "costs": f"gross margin (net revenue − unit costs; costs known for "
         f"{fmt.pct(res.cost_coverage, digits=0)} of revenue)",
         "given": "margin at the given margin rate",
-        "revenue": "revenue: no unit costs and no margin_rate, so not margin",
+        "revenue": "revenue (not margin: the data has no unit costs and no margin rate was given)",
     }[res.margin_source]
     return (
         f"CLV is the expected {what} over the next {horizon} months (undiscounted), from "
@@ -1352,16 +1352,34 @@ def _clv_headline(res: Clv) -> str:
     if res.cac:
         text += f" CLV : CAC is {fmt.number(overall['clv_to_cac'], 1)} at a CAC of {money(res.cac)}"
         text += " (CLV stays below the CAC)." if overall["clv_to_cac"] < 1 else "."
+    else:  # no CAC given: the most a new customer may cost to pay back within the horizon
+        text += (
+            f" Acquiring a customer pays back within {_months_text(res.horizon_months)} months "
+            f"while it costs less than {money(overall['clv_mean'])} (the mean CLV)."
+        )
     h = res.holdout
     error = h["relative_error"]
+    days = round(h["weeks"] * 7)
+    span = f"{fmt.number(h['weeks'], 0)}-week holdout" if h["weeks"] >= 2 else f"{days}-day holdout"
     text += (
-        f" Checked on the {fmt.number(h['weeks'], 0)}-week holdout ({h['start']} to "
+        f" Checked on the {span} ({h['start']} to "
         f"{h['last_day']}), the fit on the orders before it predicted "
         f"{fmt.count(round(h['predicted_orders']))} repeat orders against "
         f"{fmt.count(h['actual_orders'])} actual"
         + (f" ({fmt.pct(error, signed=True)})." if error is not None else ".")
     )
+    if error is not None and abs(error) > CAUTION:
+        text += (
+            f" That is off by more than {fmt.pct(CAUTION, digits=0)}: treat the CLV with "
+            "caution (a short calibration, a season, or a change in the shop can do this)."
+        )
+    elif h["weeks"] < 4:
+        text += " A holdout this short checks little: give it a few months."
     return text
+
+
+#: A holdout prediction further off than this share makes the headline say so.
+CAUTION = 0.20
 
 
 def _distribution_chart(res: Clv) -> Any:
@@ -1374,26 +1392,47 @@ def _distribution_chart(res: Clv) -> Any:
         return charts.message("No customers to draw a CLV distribution for")
     groups = [g for g in dict.fromkeys(frame["group"].to_list()) if g != ALL] or [ALL]
     frame = frame.filter(nw.col("group").is_in(groups))
+    from aovlab.display import VALUE_WORDS
+
+    words = VALUE_WORDS["group"]
+    frame = frame.with_columns(
+        nw.new_series(
+            "group",
+            [words.get(g, g) for g in frame["group"].to_list()],
+            nw.String(),
+            backend=nw.get_native_namespace(frame),
+        )
+    )
+    shown = [words.get(g, g) for g in groups]
+    # The last bin is open-ended ("and above"): its label says so.
+    last = frame.filter(nw.col("open_ended"))["clv_from"].max()
+    plus = (
+        f"datum.value >= {float(last)} ? datum.label + '+' : datum.label" if last else "datum.label"
+    )
     axis = alt.Axis(
         format=",.0f",
         title=f"Expected CLV, {_months_text(res.horizon_months)} months ({res.currency or ''})",
+        labelExpr=plus,
     )
     return (
-        alt.Chart(charts._data(frame), title="Expected CLV per customer, by group")
-        .mark_bar(opacity=0.55, binSpacing=0)
+        alt.Chart(charts._data(frame))
+        .mark_bar(binSpacing=1)
         .encode(
             x=alt.X("clv_from:Q", bin="binned", axis=axis),
             x2="clv_to:Q",
-            y=alt.Y("share:Q", stack=None, axis=alt.Axis(format=".0%", title="Share of customers")),
-            color=alt.Color("group:N", title=None, sort=groups),
+            y=alt.Y("share:Q", axis=alt.Axis(format=".0%", title="Share of customers")),
+            color=alt.Color("group:N", title=None, sort=shown, legend=None),
             tooltip=[
-                alt.Tooltip("group:N"),
+                alt.Tooltip("group:N", title=""),
                 alt.Tooltip("clv_from:Q", format=",.2f", title="CLV from"),
                 alt.Tooltip("clv_to:Q", format=",.2f", title="to (the last bin: and above)"),
                 alt.Tooltip("customers:Q", format=","),
                 alt.Tooltip("share:Q", format=".1%"),
             ],
         )
+        .properties(width=520, height=120)
+        .facet(row=alt.Row("group:N", title=None, sort=shown))
+        .properties(title="Expected CLV per customer, by group")
     )
 
 
