@@ -933,6 +933,7 @@ def clv(
 @app.command()
 def retention(
     orders: Annotated[Path, typer.Argument(help="Orders file or export (CSV, Parquet, Excel).")],
+    lines: LinesOpt = None,
     customers: Annotated[
         Path | None,
         Opt("--customers", help="Customers file (members against non-members when given)."),
@@ -955,7 +956,9 @@ def retention(
     from aovlab.loyalty.retention import retention as cohorts
 
     try:
-        shop = _load(orders, dict(customers=customers), _read_options(locals()))
+        # Lines are read (and checked) like every command's, though retention needs none:
+        # the same files as `aovlab loyalty` work here.
+        shop = _load(orders, dict(lines=lines, customers=customers), _read_options(locals()))
         result = cohorts(shop, months=months)
     except AovlabInputError as exc:
         raise _fail(str(_as_options(exc, {"months": "--months"}))) from None

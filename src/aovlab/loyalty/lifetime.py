@@ -841,6 +841,12 @@ DISTRIBUTION_FORMATS: Formats = {
 }
 ALL = "all"
 MEMBERS, NON_MEMBERS = "member", "non_member"
+#: The wide historic table's column per group (labels in aovlab.display).
+_HISTORIC_WIDE = {
+    "member": "historic_clv_members",
+    "non_member": "historic_clv_non_members",
+    "all": "historic_clv",
+}
 
 
 @dataclass(repr=False)
@@ -894,12 +900,43 @@ class Clv(Result):
                 note=_dropout_note(self.bgnbd),
             ),
             Section(
-                self.historic,
-                HISTORIC_FORMATS,
-                title="Historic CLV by first-order month",
+                self._historic_wide(),
+                {
+                    "cohort": "text",
+                    "customers": "count",
+                    **dict.fromkeys(_HISTORIC_WIDE.values(), "money"),
+                    "clv_mean": "money",
+                },
+                title="Historic CLV (margin per customer so far) by first-order month",
             ),
         ]
         return shown
+
+    def _historic_wide(self) -> Any:
+        """Historic CLV with a row per cohort and a column per group (all customers' count)."""
+        frame = nw.from_native(self.historic, eager_only=True)
+        rows = list(frame.iter_rows(named=True))
+        cohorts = list(dict.fromkeys(r["cohort"] for r in rows))
+        cell = {(r["cohort"], r["group"]): r for r in rows}
+        groups = [g for g in _HISTORIC_WIDE if any(k[1] == g for k in cell)]
+
+        def column(group: str, name: str) -> np.ndarray:
+            return np.array(
+                [
+                    np.nan if cell.get((c, group), {}).get(name) is None else cell[(c, group)][name]
+                    for c in cohorts
+                ],
+                dtype=float,
+            )
+
+        columns: dict[str, Any] = {
+            "cohort": cohorts,
+            "customers": [int(cell.get((c, ALL), {}).get("customers") or 0) for c in cohorts],
+        }
+        for g in groups:
+            columns[_HISTORIC_WIDE[g]] = column(g, "historic_clv")
+        columns["clv_mean"] = column(ALL, "clv_mean")
+        return small_frame(columns, nw.get_native_namespace(frame)).to_native()
 
     def chart(self, kind: str = "distribution") -> Any:
         """The CLV distribution by group (default), or ``"holdout"``: predicted vs actual."""

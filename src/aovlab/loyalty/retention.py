@@ -73,6 +73,8 @@ CURVE_FORMATS: Formats = {
     "share": "share",
 }
 _GROUP_WORDS = {"all": "All customers", "member": "Members", "non_member": "Non-members"}
+#: The wide curve table's column per group (labels in aovlab.display).
+_WIDE = {"member": "retained_members", "non_member": "retained_non_members", "all": "retained_all"}
 
 
 @dataclass(repr=False)
@@ -158,14 +160,28 @@ class Retention(Result):
         return [
             Section(self.cohort_table, COHORT_FORMATS, title="Cohorts", note=note),
             Section(
-                # "share" reads as a share of orders elsewhere: shown as "retained" here.
-                nw.from_native(self.curves, eager_only=True)
-                .rename({"share": "retained"})
-                .to_native(),
-                {("retained" if k == "share" else k): v for k, v in CURVE_FORMATS.items()},
-                title="Retention by month since the first order (customer-weighted over cohorts)",
+                self._curves_wide(),
+                {"months_since": "count", **dict.fromkeys(_WIDE.values(), "share")},
+                title="Share ordering again, by month since the first order "
+                "(customer-weighted over the cohorts that reached that month)",
             ),
         ]
+
+    def _curves_wide(self) -> Any:
+        """The curves with one column per group: a row per month since the first order."""
+        frame = nw.from_native(self.curves, eager_only=True)
+        months = sorted(set(frame["months_since"].to_list()))
+        cells = {
+            (row["group"], row["months_since"]): row["share"] for row in frame.iter_rows(named=True)
+        }
+        groups = [g for g in _WIDE if any(k[0] == g for k in cells)]
+        columns: dict[str, Any] = {"months_since": months}
+        for g in groups:
+            columns[_WIDE[g]] = np.array(
+                [np.nan if cells.get((g, m)) is None else cells[(g, m)] for m in months],
+                dtype=float,
+            )
+        return small_frame(columns, nw.get_native_namespace(frame)).to_native()
 
     def chart(self, kind: str = "heatmap") -> Any:
         """The retention heat map (cohort x months since); ``"curve"``: the curves by group."""
