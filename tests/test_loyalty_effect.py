@@ -22,7 +22,7 @@ def at(y: int, m: int, d: int = 10) -> dt.datetime:
     return dt.datetime(y, m, d, 12, 0)
 
 
-def hand_shop(native=pl.DataFrame, extra=(), **changes) -> ShopData:
+def hand_shop(native=pl.DataFrame, extra=(), extra_signup="2025-12-01", **changes) -> ShopData:
     """One member who joins in April 2026, one never-member; both signed up in December.
 
     Member M1: Feb 100, Mar 100 (base), joins 15 Apr, May 120 + 120, Jun 120.
@@ -57,7 +57,7 @@ def hand_shop(native=pl.DataFrame, extra=(), **changes) -> ShopData:
     }
     customers.update(changes)
     for name in {r[1] for r in extra} - {"M1", "C1"}:  # never-members
-        for column, value in (("customer_id", name), ("signed_up_at", "2025-12-01")):
+        for column, value in (("customer_id", name), ("signed_up_at", extra_signup)):
             customers[column] = [*customers[column], value]
         customers["loyalty_member"] = [*customers["loyalty_member"], False]
         customers["loyalty_joined_at"] = [*customers["loyalty_joined_at"], None]
@@ -364,3 +364,29 @@ def test_chart_is_built_from_the_event_table_only(sample_effect):
     assert len(spec["hconcat"]) == 2
     text = str(spec)
     assert "Had they not joined" in text and "Months since joining" in text
+
+
+def test_refuses_when_no_customer_is_comparable():
+    # Members who came in in December and join in April; never-members who came in only
+    # in March: no control has history over the members' base months (Feb, Mar) in the
+    # same stratum, so no figure can be computed. Used to return n/a everywhere.
+    late = [
+        ("x1", "N1", at(2026, 3, 20), 50.0),
+        ("x2", "N1", at(2026, 5), 50.0),
+        ("x3", "N1", at(2026, 6), 50.0),
+    ]
+    shop = hand_shop(
+        extra=late,
+        extra_signup="2026-03-01",
+        loyalty_member=[True, True],
+        loyalty_joined_at=["2026-04-15", "2026-04-20"],
+    )
+    with pytest.raises(AovlabInputError, match="no comparison customers") as exc:
+        effect(shop, pre_months=2, min_members=1, n_boot=20)
+    assert "of the same first-order month" in str(exc.value)
+
+
+def test_selection_share_has_an_interval_only_when_the_gap_is_clear():
+    res = effect(selection_shop(11), n_boot=60)
+    low, high = res.selection_share_ci
+    assert low is not None and low < res.selection_share < high

@@ -92,3 +92,31 @@ def test_refusals():
         programme_return(shop, est, margin_rate=40)
     with pytest.raises(AovlabInputError, match="no member orders after joining in 2026-03"):
         programme_return(shop, est, when="2026-03", margin_rate=0.3)
+
+
+def test_a_cost_of_zero_pays_when_the_margin_is_clearly_positive(sample):
+    shop, est = sample
+    free = programme_return(shop, est, fee=0.0)
+    assert free.cost == 0.0 and free.roi is None
+    assert free.headline.endswith("it pays.")
+    assert free.to_dict()["roi"] is None
+
+
+def test_only_dated_members_orders_from_the_month_after_joining_count(sample):
+    import narwhals.stable.v2 as nw
+
+    from aovlab.loyalty import base
+
+    shop, est = sample
+    ret = programme_return(shop, est)
+    # Independently: dated members (joined before the period's end), orders in the period
+    # in a month after their join month.
+    span = base.window(shop, None)
+    who = base.membership(shop, as_of=span).filter(
+        nw.col("member") & ~nw.col("joined_at").is_null()
+    )
+    orders = base.customer_orders(shop, when=span).join(
+        who.select("customer_id", "join_month"), on="customer_id"
+    )
+    revenue = orders.filter(nw.col("month") > nw.col("join_month")).select(nw.col("value").sum())
+    assert ret.member_revenue == pytest.approx(revenue.collect().item())

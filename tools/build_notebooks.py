@@ -523,8 +523,9 @@ def loyalty_impact() -> nbformat.NotebookNode:
             "comparison customer until then, never after. Effects are measured in ratios "
             "(seasons and customers' own habits multiply), from the month after joining (members "
             "often join with an order), and their intervals come from resampling customers. The "
-            "chart follows members from six months before joining: before month 0 the two lines "
-            "should agree; after it, the gap is the programme's effect."
+            "chart follows members from `pre_months` before joining. Those months anchor the "
+            "counterfactual, so the two lines agree there in total by design; they show how "
+            "steady members were before joining. After month 0, the gap is the programme's effect."
         ),
         code(CHECK + "answer.effect"),
         code('answer.chart("event")'),

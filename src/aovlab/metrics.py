@@ -123,7 +123,10 @@ def repeat_rate(repeat_customers: Any, customers: Any) -> Any:
 
 
 def clv_to_cac(clv: Any, cac: Any) -> Any:
-    """CLV : CAC, the historic margin per customer over the acquisition cost.
+    """CLV : CAC, a customer's lifetime value over the cost of acquiring one.
+
+    The member comparison's historic CLV (margin per customer so far) and the CLV models'
+    expected margin over a horizon both use it.
 
     >>> clv_to_cac(150.0, 50.0)
     3.0

@@ -535,7 +535,7 @@ def loyalty_explorer(
     Under the controls: the headlines and the charts (the tables are above).
     """
     from IPython.display import HTML
-    from ipywidgets import Dropdown, IntSlider, Layout
+    from ipywidgets import Dropdown, FloatSlider, Layout
 
     from aovlab import loyalty, periods
     from aovlab.display import prose
@@ -567,7 +567,7 @@ def loyalty_explorer(
     )
     # No cost given: the slider starts at 0, read as "no cost" (the return then gives the
     # break-even cost); a report never shows a cost nobody stated.
-    start_cost = round(cost_per_member) if cost_per_member is not None else 0
+    start_cost = float(cost_per_member) if cost_per_member is not None else 0.0
     first = attempt(
         "Whether the programme pays",
         loyalty.programme_return,
@@ -582,10 +582,13 @@ def loyalty_explorer(
         (r["ci_high"] or 0.0 for r in even if r["figure"] == "break_even_cost_per_member"),
         default=0.0,
     )
-    cost = IntSlider(
-        value=start_cost,
+    # Half-unit steps: a stated cost on them (2.50) is kept exactly; the report (static)
+    # uses the stated cost itself.
+    cost = FloatSlider(
+        value=round(start_cost * 2) / 2,
         min=0,
-        max=max(50, start_cost * 2, round(top * 1.5)),
+        max=float(max(50, round(start_cost * 2), round(top * 1.5))),
+        step=0.5,
         description=f"cost per member ({shop.currency or ''})",
         style=wide,
         layout=Layout(width="36em"),
@@ -593,7 +596,7 @@ def loyalty_explorer(
     compared: dict[str, Any] = {}
     fitted: dict[str, Any] = {}
 
-    def render(period: str, calibration: str, cost: int) -> None:
+    def render(period: str, calibration: str, cost: float) -> None:
         span = periods.trailing(period, 12)
         if span not in compared:
             compared[span] = attempt("Members and non-members", loyalty.compare_members, shop, span)

@@ -39,8 +39,9 @@ Design
   seed), on the customer-month aggregates, never on orders; percentile intervals.
 
 The event-time view gives the same pooled figures by months since joining, from
-``-pre_months`` (the base months, where members and their counterfactual should agree)
-to ``horizon`` months after.
+``-pre_months`` to ``horizon`` months after. The counterfactual is anchored on the base
+months, so there the two agree in total by construction: the base months show how
+steady the members were before joining, not a test of parallel trends.
 
 Only customer-month aggregates leave the engine (at most one row per customer and month
 with an order); everything after is small numpy arithmetic.
@@ -63,7 +64,7 @@ from aovlab.loyalty import base
 from aovlab.model import ShopData, collect_all, finite_or_none
 from aovlab.results import Formats, Result, Section
 
-__all__ = ["EFFECT_FORMATS", "EVENT_FORMATS", "LoyaltyEffect", "effect"]
+__all__ = ["EFFECT_FORMATS", "EVENT_FORMATS", "FIGURES", "LoyaltyEffect", "check_options", "effect"]
 
 Match = Literal["acquisition", "none"]
 
@@ -424,6 +425,7 @@ class LoyaltyEffect(Result):
     pre_aov_gap: float | None = None
     post_aov_gap: float | None = None
     selection_ci: tuple[float | None, float | None] = (None, None)
+    selection_share_ci: tuple[float | None, float | None] = (None, None)
     formats: ClassVar[Formats] = EFFECT_FORMATS
 
     def _row(self, measure: str) -> dict[str, Any]:
@@ -515,7 +517,7 @@ class LoyaltyEffect(Result):
         ]
 
     def chart(self) -> Any:
-        """AOV and orders per member-month by months since joining, members vs counterfactual."""
+        """AOV and orders per member a year by months since joining, members vs counterfactual."""
         return _event_chart(self)
 
     def to_dict(self) -> dict[str, Any]:
@@ -551,6 +553,9 @@ class LoyaltyEffect(Result):
             "post_aov_gap": None if self.post_aov_gap is None else round(self.post_aov_gap, 2),
             "selection": None if self.selection is None else round(self.selection, 2),
             "selection_ci": [None if v is None else round(v, 2) for v in self.selection_ci],
+            "selection_share_ci": [
+                None if v is None else round(v, 4) for v in self.selection_share_ci
+            ],
             "selection_share": None
             if self.selection_share is None
             else round(self.selection_share, 4),
@@ -649,7 +654,15 @@ def _headline(res: LoyaltyEffect) -> str:
 # --------------------------------------------------------------------------- the function
 
 
-def _check(pre_months: Any, n_boot: Any, match: Any, horizon: Any) -> tuple[int, int, Match, int]:
+def check_options(
+    pre_months: Any, n_boot: Any, match: Any, horizon: Any
+) -> tuple[int, int, Match, int]:
+    """The effect's options checked: whole numbers in range and a known comparison.
+
+    >>> check_options(6, 200, "acquisition", 12)
+    (6, 200, 'acquisition', 12)
+    """
+
     def whole(name: str, value: Any, lo: int) -> int:
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < lo:
             raise AovlabInputError(
@@ -715,7 +728,7 @@ def effect(
     >>> round(res.aov["relative"], 2), round(res.frequency["relative"], 2)
     (0.15, 0.29)
     """
-    pre, boot, match, hor = _check(pre_months, n_boot, match, horizon)
+    pre, boot, match, hor = check_options(pre_months, n_boot, match, horizon)
     confidence = check_confidence(confidence)
     base.require_customers(shop, "The programme's effect")
     if not base.has_join_dates(shop):
@@ -782,8 +795,18 @@ def effect(
     cells = _cells(*_sums(panel, None), grid, pre, match)
     post = cells.e >= 1
     point = _estimates(_pool(cells, post))
+    if not (np.isfinite(point[1]) and np.isfinite(point[3])):
+        raise AovlabInputError(
+            "the programme's effect has no comparison customers",
+            table="customers",
+            expected="never-joined or not-yet-joined customers with orders over the joining "
+            f"cohorts' {pre} base months and after them"
+            + (", of the same first-order month" if match == "acquisition" else ""),
+            found=f"{used:,} members with history, but no such customers to compare them with",
+        )
     event_point = _event_estimates(cells, events)
-    # Members against the controls' AOV in the base months (who joins, as measured then).
+    # Members against the controls' AOV before joining (every month before, not only the
+    # base months): who joins, as measured then.
     pre_gap = _gap(cells, cells.e < 0)
 
     rng = np.random.default_rng(seed)
@@ -853,7 +876,27 @@ def effect(
         pre_aov_gap=pre_gap,
         post_aov_gap=finite_or_none(point[8]),
         selection_ci=(finite_or_none(low[9]), finite_or_none(high[9])),
+        selection_share_ci=_share_interval(draws, confidence),
     )
+
+
+def _share_interval(draws: np.ndarray, confidence: float) -> tuple[float | None, float | None]:
+    """The percentile interval of selection / gap after joining over the bootstrap draws.
+
+    None when the gap's own interval holds zero: a share of a gap that may be nothing
+    means nothing.
+    """
+    alpha = (1 - confidence) / 2
+    gap, sel = draws[:, 8], draws[:, 9]
+    ok = np.isfinite(gap) & np.isfinite(sel)
+    if not ok.any():
+        return None, None
+    g_low, g_high = np.quantile(gap[ok], [alpha, 1 - alpha])
+    if g_low <= 0 <= g_high:
+        return None, None
+    share = sel[ok] / gap[ok]
+    low, high = np.quantile(share, [alpha, 1 - alpha])
+    return float(low), float(high)
 
 
 def _gap(c: _Cells, mask: np.ndarray) -> float | None:

@@ -26,7 +26,7 @@ from aovlab.compare import namespace, small_frame
 from aovlab.intervals import check_confidence
 from aovlab.loyalty import base
 from aovlab.loyalty.effect import N_BOOT, SEED, LoyaltyEffect, effect
-from aovlab.loyalty.effect import _check as check_effect_options
+from aovlab.loyalty.effect import check_options as check_effect_options
 from aovlab.loyalty.members import Members, compare_members
 from aovlab.loyalty.programme import ProgrammeReturn, check_costs, programme_return
 from aovlab.model import ShopData
@@ -67,6 +67,7 @@ class GapSplit(Result):
     effect: float | None = None
     effect_ci: tuple[float | None, float | None] = (None, None)
     selection_ci: tuple[float | None, float | None] = (None, None)
+    selection_share_ci: tuple[float | None, float | None] = (None, None)
     confidence: float = 0.95
     formats: ClassVar[Formats] = IMPACT_FORMATS
 
@@ -179,6 +180,7 @@ def gap_split(members: Any, estimate: Any) -> GapSplit:
             "effect": a["effect"],
             "effect_ci": (a["ci_low"], a["ci_high"]),
             "selection_ci": estimate.selection_ci,
+            "selection_share_ci": estimate.selection_share_ci,
             "confidence": estimate.confidence,
         }
 
@@ -305,6 +307,7 @@ class LoyaltyImpact(Result):
             "selection": r(split.selection) if split else None,
             "selection_ci": [r(v) for v in split.selection_ci] if split else None,
             "selection_share": r(split.selection_share, 4) if split else None,
+            "selection_share_ci": [r(v, 4) for v in split.selection_share_ci] if split else None,
             "effect_available": available,
             "effect_reason": None if available or eff is None else eff_d.get("reason"),
             "roi": ret_d.get("roi") if isinstance(ret, ProgrammeReturn) else None,

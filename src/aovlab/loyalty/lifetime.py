@@ -980,6 +980,12 @@ class Clv(Result):
                 k: round(v, 6) if isinstance(v, float) else v for k, v in self.holdout.items()
             },
             "holdout_by_frequency": rows(self.holdout_table, HOLDOUT_FORMATS),
+            # `clv` whatever the horizon; `clv_12m` (the horizon's own name) beside it.
+            "clv": {
+                "mean": overall["clv_mean"],
+                "median": overall["clv_median"],
+                "total": overall["clv_total"],
+            },
             horizon: {
                 "mean": overall["clv_mean"],
                 "median": overall["clv_median"],
@@ -1389,10 +1395,10 @@ def _clv_headline(res: Clv) -> str:
     if res.cac:
         text += f" CLV : CAC is {fmt.number(overall['clv_to_cac'], 1)} at a CAC of {money(res.cac)}"
         text += " (CLV stays below the CAC)." if overall["clv_to_cac"] < 1 else "."
-    else:  # no CAC given: the most a new customer may cost to pay back within the horizon
+    else:  # no CAC given: the CAC at which CLV : CAC is 1 for today's average customer
         text += (
-            f" Acquiring a customer pays back within {_months_text(res.horizon_months)} months "
-            f"while it costs less than {money(overall['clv_mean'])} (the mean CLV)."
+            f" CLV : CAC is 1 at a CAC of {money(overall['clv_mean'])}: the seeds' rule (CAC "
+            "below CLV) holds below it, for new customers who buy like today's average one."
         )
     h = res.holdout
     error = h["relative_error"]

@@ -56,7 +56,8 @@ from aovlab.compare import counted_span, namespace, no_counted_orders, small_fra
 from aovlab.errors import AovlabInputError
 from aovlab.loyalty import base
 from aovlab.model import ShopData, finite_or_none
-from aovlab.pricing.abtest import _moments, proportions, welch
+from aovlab.pricing.abtest import moments as power_moments
+from aovlab.pricing.abtest import proportions, welch
 from aovlab.results import Formats, Result, Section
 
 __all__ = [
@@ -557,7 +558,7 @@ def _figures(
         ("revenue_per_customer", "r"),
         ("margin_per_customer", "m"),
     ):
-        mean, std, skew = _moments(n_cust, arr(key), arr(key * 2), arr(key * 3))
+        mean, std, skew = power_moments(n_cust, arr(key), arr(key * 2), arr(key * 3))
         low, high, _ = intervals.mean_intervals(n_cust, mean, std, {}, confidence, skew=skew)
         if measure == "margin_per_customer":
             # A partial margin is never shown as a whole one: null where costs are missing.

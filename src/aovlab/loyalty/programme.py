@@ -116,11 +116,12 @@ class ProgrammeReturn(Result):
             )
         net = self.net or {}
         low, high = self.roi_ci
+        # The verdict reads the net's interval (an ROI has none at a cost of zero).
         verdict = (
             "it pays"
-            if (low is not None and low > 0)
+            if (net.get("ci_low") is not None and net["ci_low"] > 0)
             else "it does not pay"
-            if (high is not None and high < 0)
+            if (net.get("ci_high") is not None and net["ci_high"] < 0)
             else "whether it pays is within the uncertainty"
         )
         return (
@@ -134,7 +135,9 @@ class ProgrammeReturn(Result):
         """The figures with their intervals, and how they were computed."""
         note = (
             f"{self.members:,} members enrolled by the period's end ({self.active_members:,} "
-            "of them ordered after joining in it): the cost counts every enrolled member. "
+            "of them ordered after joining in it): the cost counts every enrolled member. The "
+            "effect, estimated on the members with history before joining, is applied to every "
+            "dated member's orders from the month after joining. "
             "Margin rate "
             f"{fmt.pct(self.margin_rate)} ({self.margin_rate_source}). Incremental revenue = "
             "members' revenue after joining x (1 - 1 / ((1 + AOV effect) x (1 + frequency "
@@ -194,7 +197,9 @@ class ProgrammeReturn(Result):
             "members": self.members,
             "margin_rate": round(self.margin_rate, 4),
             **figures,
-            "roi": {
+            "roi": None
+            if self.roi is None
+            else {
                 "estimate": r(self.roi),
                 "ci_low": r(self.roi_ci[0]),
                 "ci_high": r(self.roi_ci[1]),
@@ -249,8 +254,11 @@ def _member_sums(shop: ShopData, span: periods.Window, basis: str) -> dict[str, 
     orders = base.customer_orders(shop, basis=basis, when=span).join(
         who.select("customer_id", "joined_at"), on="customer_id", how="inner"
     )
+    # As the effect measures it: dated members' orders from the month after they joined
+    # (an undated member's orders cannot be told apart; the joining month is left out).
     after = orders.filter(
-        nw.col("joined_at").is_null() | (nw.col("ordered_at") >= nw.col("joined_at"))
+        ~nw.col("joined_at").is_null()
+        & (base.month_number("ordered_at") > base.month_number("joined_at"))
     )
     costed = ~nw.col("cogs").is_null()
     sums = after.select(

@@ -55,6 +55,7 @@ __all__ = [
     "TRAFFIC_ARM_COLUMNS",
     "AbTest",
     "abtest",
+    "moments",
     "proportions",
     "variant_columns",
     "welch",
@@ -243,8 +244,15 @@ def proportions(
     return out
 
 
-def _moments(n: np.ndarray, s1: np.ndarray, s2: np.ndarray, s3: np.ndarray) -> tuple[Any, ...]:
-    """Mean, standard deviation (ddof=1) and skewness (``m3 / m2**1.5``) from power sums."""
+def moments(n: np.ndarray, s1: np.ndarray, s2: np.ndarray, s3: np.ndarray) -> tuple[Any, ...]:
+    """Mean, standard deviation (ddof=1) and skewness (``m3 / m2**1.5``) from power sums.
+
+    ``n`` values, ``s1 = sum(x)``, ``s2 = sum(x**2)``, ``s3 = sum(x**3)``: what an engine
+    aggregates in one pass (the A/B read-out and the member comparison use it).
+
+    >>> [round(float(v), 4) for v in moments(np.array(3.0), np.array(6.0), np.array(14.0), np.array(36.0))]
+    [2.0, 1.0, 0.0]
+    """
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = s1 / n
         m2 = np.maximum(s2 / n - mean**2, 0.0)
@@ -885,7 +893,7 @@ def abtest(
     revenue = np.array([float(r["revenue"]) for r in pair])
     s2 = np.array([float(r["sum_sq"]) for r in pair])
     s3 = np.array([float(r["sum_cube"]) for r in pair])
-    mean, std, skew = _moments(n, revenue, s2, s3)
+    mean, std, skew = moments(n, revenue, s2, s3)
     aov_low, aov_high = intervals.t_interval(n, mean, std, confidence, skew=skew)
     aov = welch((n[0], mean[0], std[0]), (n[1], mean[1], std[1]), confidence)
 
@@ -902,7 +910,7 @@ def abtest(
             for b in proportion_confint(n, sessions, alpha=1 - confidence, method="wilson")
         )
         conversion = proportions((n[0], sessions[0]), (n[1], sessions[1]), confidence)
-        rpv_mean, rpv_std, rpv_skew = _moments(sessions, revenue, s2, s3)
+        rpv_mean, rpv_std, rpv_skew = moments(sessions, revenue, s2, s3)
         rpv_low, rpv_high = intervals.t_interval(
             sessions, rpv_mean, rpv_std, confidence, skew=rpv_skew
         )
