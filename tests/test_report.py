@@ -477,3 +477,13 @@ def test_replacing_a_folder_keeps_a_whole_one_when_the_move_fails(tmp_path, monk
     with pytest.raises(OSError):
         report._replace_folder(again, final)
     assert (final / "index.html").read_text() == "new"
+
+
+def test_pages_carry_a_small_stylesheet_with_print_and_phone_rules(outcome):
+    """Not JupyterLab's 260 KB of CSS on every page: the report folder has a size budget."""
+    for run in outcome.notebooks:
+        page = (outcome.folder / run.html).read_text(encoding="utf-8")
+        css = "".join(re.findall(r"<style[^>]*>(.*?)</style>", page, flags=re.S))
+        assert len(css) < 10_000, (run.name, len(css))
+        assert "@media print" in css and "max-width: 600px" in css
+        assert 'name="viewport"' in page
