@@ -487,3 +487,15 @@ def test_pages_carry_a_small_stylesheet_with_print_and_phone_rules(outcome):
         assert len(css) < 10_000, (run.name, len(css))
         assert "@media print" in css and "max-width: 600px" in css
         assert 'name="viewport"' in page
+
+
+def test_the_report_folder_stays_within_its_budget(outcome):
+    """Issue 15's budget: under 3 MB; the executed notebooks keep their outputs but the
+    charts' SVG, which their pages hold."""
+    size = sum(p.stat().st_size for p in outcome.folder.rglob("*") if p.is_file())
+    assert size < 3_000_000, size
+    for run in outcome.notebooks:
+        nb = nbformat.read(outcome.folder / f"{run.name}.ipynb", as_version=4)
+        outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+        assert outputs and not any("image/svg+xml" in o.get("data", {}) for o in outputs)
+        assert any("text/html" in o.get("data", {}) for o in outputs)  # the tables stay

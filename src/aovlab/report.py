@@ -375,7 +375,21 @@ def _run_notebook(
     target = out / f"{name}.html"
     target.write_text(body, encoding="utf-8")
     run.html = target.name
+    # The executed notebook keeps every output but the charts' SVG, which its page holds:
+    # drawn twice, they were a third of the report folder.
+    _without_svg(nb)
+    nbformat.write(nb, executed)
     return run
+
+
+def _without_svg(nb: Any) -> None:
+    """Drop the SVG drawing of every chart output (its text and data stay)."""
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            data = output.get("data")
+            if data and "image/svg+xml" in data:
+                del data["image/svg+xml"]
+                data.setdefault("text/plain", "(chart: see the HTML page)")
 
 
 def _title(stem: str, nb: Any = None) -> str:
