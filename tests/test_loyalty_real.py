@@ -15,44 +15,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from aovlab import ShopData
 from aovlab.loyalty import lifetime
 from aovlab.loyalty.lifetime import clv
 from aovlab.loyalty.retention import retention
 
 pytestmark = pytest.mark.real
-NON_PRODUCT = {"POST", "DOT", "D", "M", "BANK CHARGES", "AMAZONFEE", "CRUK", "C2", "PADS", "S", "B"}
-
-
-@pytest.fixture(scope="module")
-def retail(real_retail):
-    raw = pd.read_csv(real_retail, dtype={"InvoiceNo": str, "StockCode": str, "CustomerID": str})
-    keep = (
-        ~raw["InvoiceNo"].str.startswith(("C", "A"))
-        & (raw["Quantity"] > 0)
-        & (raw["UnitPrice"] > 0)
-        & ~raw["StockCode"].isin(NON_PRODUCT)
-    )
-    return raw[keep].copy()
-
-
-@pytest.fixture(scope="module")
-def retail_shop(retail):
-    lines = pd.DataFrame(
-        {
-            "order_id": retail["InvoiceNo"],
-            "sku": retail["StockCode"],
-            "product": retail["Description"],
-            "quantity": retail["Quantity"].astype(float),
-            "unit_price": retail["UnitPrice"],
-        }
-    )
-    orders = (
-        retail.groupby("InvoiceNo", as_index=False)
-        .agg(ordered_at=("InvoiceDate", "min"), customer_id=("CustomerID", "first"))
-        .rename(columns={"InvoiceNo": "order_id"})
-    )
-    return ShopData.from_frames(orders, lines, currency="GBP", timezone="Europe/London")
 
 
 @pytest.fixture(scope="module")

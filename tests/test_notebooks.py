@@ -98,6 +98,28 @@ def test_drivers_explorer_baseline_shows_the_period_before(shop, monkeypatch):
     assert seen[0].to_dict()["baseline"]["period"] == "2026-07"
 
 
+def static_text(name: str, tmp_path: Path, **parameters) -> str:
+    """Run a notebook with ``interactive=False`` and the parameters; its outputs' plain text."""
+    book = NOTEBOOKS_DIR / name
+    out = tmp_path / book.name
+    pm.execute_notebook(
+        str(book),
+        str(out),
+        parameters={**parameters, "interactive": False},
+        kernel_name="python3",
+        cwd=str(book.parent),
+        progress_bar=False,
+        execution_timeout=120,
+    )
+    nb = nbformat.read(out, as_version=4)
+    return "\n".join(
+        o.get("data", {}).get("text/plain", "")
+        for c in nb.cells
+        if c.cell_type == "code"
+        for o in c.outputs
+    )
+
+
 def test_price_notebook_on_an_order_level_export(tmp_path):
     """A client export without order lines or test arms: the parts that need them say why.
 
@@ -110,29 +132,13 @@ def test_price_notebook_on_an_order_level_export(tmp_path):
     pl.read_csv(NOTEBOOKS_DIR.parent / "data" / "sample" / "orders.csv").drop("ab_arm").write_csv(
         orders
     )
-    book = NOTEBOOKS_DIR / "03_price_sensitivity.ipynb"
-    out = tmp_path / book.name
-    pm.execute_notebook(
-        str(book),
-        str(out),
-        parameters={
-            "orders": str(orders),
-            "lines": None,
-            "catalog": None,
-            "traffic": None,
-            "interactive": False,
-        },
-        kernel_name="python3",
-        cwd=str(book.parent),
-        progress_bar=False,
-        execution_timeout=120,
-    )
-    nb = nbformat.read(out, as_version=4)
-    text = "\n".join(
-        o.get("data", {}).get("text/plain", "")
-        for c in nb.cells
-        if c.cell_type == "code"
-        for o in c.outputs
+    text = static_text(
+        "03_price_sensitivity.ipynb",
+        tmp_path,
+        orders=str(orders),
+        lines=None,
+        catalog=None,
+        traffic=None,
     )
     for part in ("Price elasticity", "Best-seller what-if", "Price test"):
         assert f"{part}: not available." in text
@@ -146,24 +152,7 @@ def test_loyalty_notebook_without_a_customers_file(tmp_path):
     The report runs every notebook on every client, and a Shopify export has no customers
     file: the notebook must not fail.
     """
-    book = NOTEBOOKS_DIR / "05_loyalty_impact.ipynb"
-    out = tmp_path / book.name
-    pm.execute_notebook(
-        str(book),
-        str(out),
-        parameters={"customers": None, "interactive": False},
-        kernel_name="python3",
-        cwd=str(book.parent),
-        progress_bar=False,
-        execution_timeout=120,
-    )
-    nb = nbformat.read(out, as_version=4)
-    text = "\n".join(
-        o.get("data", {}).get("text/plain", "")
-        for c in nb.cells
-        if c.cell_type == "code"
-        for o in c.outputs
-    )
+    text = static_text("05_loyalty_impact.ipynb", tmp_path, customers=None)
     for part in (
         "Members and non-members",
         "The programme's effect",

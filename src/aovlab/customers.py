@@ -573,7 +573,7 @@ class RfmResult(Result):
     def grid_rows(self) -> list[dict[str, Any]]:
         """The 25 cells of the grid as plain, rounded values."""
         frame = nw.from_native(self.grid, eager_only=True)
-        return [display.rounded(row, GRID_FORMATS) for row in frame.iter_rows(named=True)]
+        return display.rounded_rows(frame, GRID_FORMATS)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain values: ``as_of``, ``rfm`` (one entry per segment) and the ``grid``."""
@@ -861,7 +861,7 @@ class TopCustomers(Result):
     def pareto_rows(self) -> list[dict[str, Any]]:
         """The Pareto curve's points as plain, rounded values."""
         frame = nw.from_native(self.pareto, eager_only=True)
-        return [display.rounded(row, PARETO_FORMATS) for row in frame.iter_rows(named=True)]
+        return display.rounded_rows(frame, PARETO_FORMATS)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain values: ``top_customers`` (one entry each) and the ``pareto`` points."""

@@ -409,6 +409,12 @@ def table_html(
     )
 
 
+def rounded_rows(table: Any, formats: Formats) -> list[dict[str, Any]]:
+    """A small table's rows as plain dicts, each figure rounded by its kind (:func:`rounded`)."""
+    frame = nw.from_native(table, eager_only=True)
+    return [rounded(row, formats) for row in frame.iter_rows(named=True)]
+
+
 def rounded(row: Mapping[str, Any], formats: Formats, digits: int = 2) -> dict[str, Any]:
     """A row's figures rounded for JSON: money to the cent, shares and numbers to 6 places."""
     from aovlab.model import finite_or_none

@@ -71,8 +71,7 @@ class Result:
 
     def rows(self) -> list[dict[str, Any]]:
         """``table`` as plain dicts, figures rounded for display and JSON."""
-        frame = nw.from_native(self.table, eager_only=True)
-        return [display.rounded(row, self.formats) for row in frame.iter_rows(named=True)]
+        return display.rounded_rows(self.table, self.formats)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain values: the headline, the currency and the table's rows."""

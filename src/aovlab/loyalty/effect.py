@@ -56,7 +56,7 @@ from typing import Any, ClassVar, Literal
 import narwhals.stable.v2 as nw
 import numpy as np
 
-from aovlab import fmt
+from aovlab import display, fmt
 from aovlab.compare import namespace, small_frame
 from aovlab.errors import AovlabInputError
 from aovlab.intervals import check_confidence
@@ -269,7 +269,6 @@ def _cells(
     if match == "none":
         n, o, r = np.cumsum(n, axis=1), np.cumsum(o, axis=1), np.cumsum(r, axis=1)
     # Controls: every join index from k on (k <= T + 1, the never-members).
-    rn = np.cumsum(n[::-1], axis=0)[::-1]
     ro = np.cumsum(o[::-1], axis=0)[::-1]
     rr = np.cumsum(r[::-1], axis=0)[::-1]
     # Sums over the base months [g - pre, g - 1] by cumulating over t.
@@ -289,7 +288,6 @@ def _cells(
     ot_base, rt_base = co[j, s, hi] - co[j, s, lo], cr[j, s, hi] - cr[j, s, lo]
     oc, rc = ro[k, s, t], rr[k, s, t]
     oc_base, rc_base = cro[k, s, hi] - cro[k, s, lo], crr[k, s, hi] - crr[k, s, lo]
-    del rn
     with np.errstate(divide="ignore", invalid="ignore"):
         orders0 = np.where(oc_base > 0, ot_base * oc / oc_base, np.nan)
         aov0 = (rt_base / ot_base) * (rc / oc) / (rc_base / oc_base)
@@ -382,9 +380,14 @@ def _estimates(p: _Pooled) -> np.ndarray:
     )
 
 
+def _event_pools(c: _Cells, events: np.ndarray) -> list[_Pooled]:
+    """The cells pooled by months since joining, one pool per event time."""
+    return [_pool(c, c.e == e) for e in events]
+
+
 def _event_estimates(c: _Cells, events: np.ndarray) -> np.ndarray:
     """Per event time: the figures of :func:`_estimates`, shape (len(events), len(FIGURES))."""
-    return np.array([_estimates(_pool(c, c.e == e)) for e in events])
+    return np.array([_estimates(p) for p in _event_pools(c, events)])
 
 
 def _treated(panel: _Panel, pre: int) -> tuple[int, int]:
@@ -560,16 +563,8 @@ class LoyaltyEffect(Result):
             if self.selection_share is None
             else round(self.selection_share, 4),
             "bootstrap": {"draws": self.n_boot, "seed": self.seed, "confidence": self.confidence},
-            "event_time": self.rows_of(self.event_time, EVENT_FORMATS),
+            "event_time": display.rounded_rows(self.event_time, EVENT_FORMATS),
         }
-
-    @staticmethod
-    def rows_of(table: Any, formats: Formats) -> list[dict[str, Any]]:
-        """A table's rows as plain, rounded dicts."""
-        from aovlab import display
-
-        frame = nw.from_native(table, eager_only=True)
-        return [display.rounded(row, formats) for row in frame.iter_rows(named=True)]
 
 
 def _event_chart(res: LoyaltyEffect) -> Any:
@@ -804,7 +799,8 @@ def effect(
             + (", of the same first-order month" if match == "acquisition" else ""),
             found=f"{used:,} members with history, but no such customers to compare them with",
         )
-    event_point = _event_estimates(cells, events)
+    event_pools = _event_pools(cells, events)
+    event_point = np.array([_estimates(p) for p in event_pools])
     # Members against the controls' AOV before joining (every month before, not only the
     # base months): who joins, as measured then.
     pre_gap = _gap(cells, cells.e < 0)
@@ -841,7 +837,7 @@ def effect(
         },
         backend,
     )
-    counts = np.array([_pool(cells, cells.e == e).member_months for e in events])
+    counts = np.array([p.member_months for p in event_pools])
     event_table = small_frame(
         {
             "months_since_joining": events.tolist(),

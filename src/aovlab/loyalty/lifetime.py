@@ -957,10 +957,6 @@ class Clv(Result):
         overall = self.group(ALL)
         horizon = f"clv_{_months_text(self.horizon_months)}m"
 
-        def rows(table: Any, formats: Formats) -> list[dict[str, Any]]:
-            frame = nw.from_native(table, eager_only=True)
-            return [display.rounded(r, formats) for r in frame.iter_rows(named=True)]
-
         assert self.bgnbd and self.gamma_gamma and self.refit_bgnbd and self.refit_gamma_gamma
         return {
             "headline": self.headline,
@@ -979,7 +975,7 @@ class Clv(Result):
             "holdout": {
                 k: round(v, 6) if isinstance(v, float) else v for k, v in self.holdout.items()
             },
-            "holdout_by_frequency": rows(self.holdout_table, HOLDOUT_FORMATS),
+            "holdout_by_frequency": display.rounded_rows(self.holdout_table, HOLDOUT_FORMATS),
             # `clv` whatever the horizon; `clv_12m` (the horizon's own name) beside it.
             "clv": {
                 "mean": overall["clv_mean"],
@@ -996,8 +992,8 @@ class Clv(Result):
             "cac": self.cac,
             "clv_to_cac": overall["clv_to_cac"],
             "groups": self.rows(),
-            "distribution": rows(self.distribution, DISTRIBUTION_FORMATS),
-            "historic": rows(self.historic, HISTORIC_FORMATS),
+            "distribution": display.rounded_rows(self.distribution, DISTRIBUTION_FORMATS),
+            "historic": display.rounded_rows(self.historic, HISTORIC_FORMATS),
         }
 
 

@@ -53,6 +53,7 @@ from scipy import stats
 
 from aovlab import fmt, intervals, metrics, periods
 from aovlab.compare import counted_span, namespace, no_counted_orders, small_frame
+from aovlab.display import VALUE_WORDS
 from aovlab.errors import AovlabInputError
 from aovlab.loyalty import base
 from aovlab.model import ShopData, finite_or_none
@@ -303,7 +304,7 @@ class Members(Result):
         from aovlab import charts
 
         table = nw.from_native(self.table, eager_only=True)
-        words = {"member": "Members", "non_member": "Non-members"}
+        words = VALUE_WORDS["group"]
         order = ["Members", "Non-members"]
         panels = []
         for m in MEASURES:

@@ -41,6 +41,7 @@ import numpy as np
 
 from aovlab import fmt, metrics, periods
 from aovlab.compare import counted_span, namespace, small_frame
+from aovlab.display import VALUE_WORDS
 from aovlab.errors import AovlabInputError
 from aovlab.loyalty import base
 from aovlab.model import ShopData, collect_all, finite_or_none
@@ -72,7 +73,6 @@ CURVE_FORMATS: Formats = {
     "active": "count",
     "share": "share",
 }
-_GROUP_WORDS = {"all": "All customers", "member": "Members", "non_member": "Non-members"}
 #: The wide curve table's column per group (labels in aovlab.display).
 _WIDE = {"member": "retained_members", "non_member": "retained_non_members", "all": "retained_all"}
 
@@ -203,7 +203,7 @@ class Retention(Result):
             data = curves.with_columns(
                 nw.new_series(
                     "who",
-                    [_GROUP_WORDS[w] for w in words],
+                    [VALUE_WORDS["group"][w] for w in words],
                     nw.String(),
                     backend=nw.get_native_namespace(curves),
                 )
