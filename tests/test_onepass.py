@@ -6,6 +6,8 @@ tables and notes, or raise the same error: the fast path may only decline.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import narwhals.stable.v2 as nw
 import polars as pl
 import pytest
@@ -18,7 +20,7 @@ from aovlab import AovlabInputError, onepass
 from aovlab.io import shopify
 from aovlab.io.canonical import read_table
 from aovlab.io.parse import read_text as read_text_file
-from aovlab.model import ShopData, _Reading
+from aovlab.model import ShopData, _Reading, offset_datetimes
 
 SAMPLE = aovlab.sample.DATA_DIR
 
@@ -156,6 +158,35 @@ CHANGES = {
         _set(o, "ordered_at", 1, "2026-02-30T10:00:00+01:00"),
         ln,
     ),
+    "date with a space after it": lambda o, ln: (
+        _set(o, "ordered_at", 1, "2026-10-02T10:00:00+02:00 "),
+        ln,
+    ),
+    "empty date": lambda o, ln: (_set(o, "ordered_at", 1, ""), ln),
+    "offset without a colon": lambda o, ln: (
+        _set(o, "ordered_at", 1, "2026-10-02T10:00:00+0200"),
+        ln,
+    ),
+    "offset out of range": lambda o, ln: (
+        _set(o, "ordered_at", 1, "2026-10-02T10:00:00+24:00"),
+        ln,
+    ),
+    "offsets of every sign": lambda o, ln: (
+        o.with_columns(
+            pl.Series(
+                "ordered_at",
+                [
+                    "2026-10-01T00:30:00-05:30",
+                    "2026-10-02T23:59:59+14:00",
+                    "2026-10-03T12:00:00-00:00",
+                    "2026-10-04T12:00:00+00:45",
+                    "2026-10-05T08:00:00-12:00",
+                    "2026-10-06T08:00:00+02:00",
+                ],
+            )
+        ),
+        ln,
+    ),
     "local time the clocks skip": lambda o, ln: (_local(o, "2026-03-29T02:30:00"), ln),
     "local time the clocks repeat": lambda o, ln: (_local(o, "2026-10-25T02:30:00"), ln),
     "email as customer id": lambda o, ln: (_set(o, "customer_id", 0, "anna@example.com"), ln),
@@ -261,3 +292,26 @@ def test_combined_rules_give_the_same_shop_or_error_either_way(monkeypatch, chan
             return  # two changes that do not combine (one removed what the other edits)
     fast, slow = both_ways(monkeypatch, orders, lines, currency="EUR", timezone="Europe/Stockholm")
     assert_same(fast, slow)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.datetimes(min_value=dt.datetime(1970, 1, 2), max_value=dt.datetime(2099, 12, 30)),
+    st.integers(min_value=-(23 * 60 + 59), max_value=23 * 60 + 59),
+    st.sampled_from(["T", " "]),
+    st.sampled_from(["UTC", "Europe/Stockholm", "America/St_Johns", "Asia/Kathmandu"]),
+)
+def test_offsets_read_apart_give_the_instant_polars_reads(local, minutes, sep, tz):
+    sign = "-" if minutes < 0 else "+"
+    text = (
+        local.replace(microsecond=0).strftime(f"%Y-%m-%d{sep}%H:%M:%S")
+        + f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+    )
+    fmt = f"%Y-%m-%d{sep}%H:%M:%S%:z"
+    frame = pl.DataFrame({"t": [text]})
+    ours = nw.from_native(frame).select(offset_datetimes(nw.col("t"), fmt, tz))["t"].to_native()
+    theirs = frame.select(
+        pl.col("t").str.to_datetime(fmt, time_unit="us", time_zone="UTC").dt.convert_time_zone(tz)
+    )["t"]
+    assert ours.to_list() == theirs.to_list()
+    assert ours.dtype == theirs.dtype

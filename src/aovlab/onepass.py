@@ -56,6 +56,7 @@ from aovlab.model import (
     is_free_text,
     minor_unit,
     no_cost_note,
+    offset_datetimes,
     uniform_format,
 )
 from aovlab.privacy import is_personal_column, personal_values
@@ -292,11 +293,14 @@ def _build(
     digits = minor_unit(currency)
     half_unit = 0.5 * 10**-digits
 
-    stripped = col("ordered_at").str.strip_chars()
-    text = nw.when(stripped != "").then(stripped)
     if parse.endswith("%:z"):
-        when = text.str.to_datetime(parse).dt.convert_time_zone(ctx.tz)
+        # Values are read as they are, without trimming: a space or an empty value
+        # stops the strict parse, and the step-by-step path reads it by its rules.
+        text = col("ordered_at")
+        when = offset_datetimes(text, parse, ctx.tz)
     else:
+        stripped = col("ordered_at").str.strip_chars()
+        text = nw.when(stripped != "").then(stripped)
         when = text.str.to_datetime(parse).dt.replace_time_zone(ctx.tz)
 
     lines = ln.lazy().with_columns(
