@@ -2,6 +2,7 @@
 
 import json
 import re
+import tempfile
 import zipfile
 from pathlib import Path
 
@@ -129,7 +130,7 @@ def test_a_failing_notebook_is_named_and_the_others_land(tmp_path):
     books.mkdir()
     tiny_notebook(
         books / "01_fine.ipynb",
-        "import aovlab\nshop = aovlab.load(orders=orders)\nprint(len(shop.orders))",
+        "import aovlab\nshop = aovlab.load(orders=orders)\nprint(len(shop.frame()))",
     )
     tiny_notebook(books / "02_broken.ipynb", "raise RuntimeError('planted failure')")
     tiny_notebook(books / "03_after.ipynb", "print('still here')")
@@ -143,6 +144,26 @@ def test_a_failing_notebook_is_named_and_the_others_land(tmp_path):
     assert "02_broken" not in index or "failed" in index
     assert "<script>alert(1)</script>" not in index and "&lt;script&gt;" in index
     assert (outcome.folder / "03_after.html").exists()
+
+
+def test_notebooks_read_the_export_once_checked_and_the_copy_goes(tmp_path, monkeypatch):
+    """Each notebook gets the shop the report validated, as Parquet, not the export again."""
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    monkeypatch.setattr("tempfile.tempdir", None)  # read TMPDIR again
+    books = tmp_path / "books"
+    books.mkdir()
+    tiny_notebook(
+        books / "01_shop.ipynb",
+        "import json, aovlab\nshop = aovlab.load(orders=orders)\n"
+        "print(json.dumps([aovlab.io.converted.is_converted(orders), len(shop.frame()),"
+        " sorted(t for t in aovlab.model.TABLES if getattr(shop, t) is not None)]))",
+    )
+    outcome = sample_report(tmp_path / "out", notebooks=books)
+    nb = nbformat.read(outcome.folder / "01_shop.ipynb", as_version=4)
+    printed = json.loads(nb.cells[-1].outputs[0]["text"])
+    assert printed == [True, 29736, ["catalog", "customers", "lines", "orders", "traffic"]]
+    assert list((tmp_path / "tmp").iterdir()) == []  # the shared copy is removed
 
 
 def test_bad_export_fails_before_any_notebook(tmp_path):
@@ -388,14 +409,17 @@ def test_no_local_path_in_any_report_file(tmp_path):
     assert [n.status for n in outcome.notebooks] == ["ok", "failed"]
     nb = nbformat.read(outcome.folder / "01_prints.ipynb", as_version=4)
     injected = next(c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", []))
+    # The parameters shown are the export's files; the notebook read the report's
+    # shared copy of the checked shop, whose temporary folder is named nowhere.
     assert 'orders = "orders.csv"' in injected.source
-    assert "orders.csv" in nb.cells[-1].outputs[0]["text"]
+    assert nb.cells[-1].outputs[0]["text"] == "shop\n.01_prints.results.json\n"
     for path in outcome.folder.iterdir():
         text = path.read_bytes().decode("utf-8", "ignore")
-        for local in (str(data), str(tmp_path), str(books)):
+        for local in (str(data), str(tmp_path), str(books), tempfile.gettempdir() + "/"):
             assert local not in text, (path.name, local)
-    assert "orders.csv.missing" in outcome.notebooks[1].error
+    assert "No such file or directory: 'shop.missing'" in outcome.notebooks[1].error
     assert str(tmp_path) not in outcome.notebooks[1].error
+    assert tempfile.gettempdir() + "/" not in outcome.notebooks[1].error
 
 
 def test_a_run_that_dies_leaves_the_old_report_or_none(tmp_path, monkeypatch):
