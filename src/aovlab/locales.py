@@ -1,7 +1,8 @@
 r"""The client's locale: how numbers, amounts, percentages and dates are written.
 
-Every figure a person reads goes through :mod:`aovlab.fmt` (headlines, when a result is
-made), :mod:`aovlab.display` (tables) and the chart theme of :mod:`aovlab.charts` (axes).
+Every figure a person reads goes through :mod:`aovlab.fmt` (a result's headline, written
+when it is first read, then kept), :mod:`aovlab.display` (tables) and the chart theme of
+:mod:`aovlab.charts` (axes, when a chart is drawn).
 They all read one setting, the current locale, so a German client gets "1.234,56 €",
 "2,5 %" and "24. Nov. 2026" everywhere without any analysis taking a ``locale``
 parameter. The words stay English; only figures and dates follow the locale. The locale
