@@ -227,6 +227,19 @@ def test_report_refuses_an_unknown_locale_before_reading(tmp_path):
         report.run(tmp_path / "missing.csv", month=None, client="x", out=tmp_path, locale="xx")
 
 
+def test_cli_report_refuses_an_unknown_locale(tmp_path):
+    from typer.testing import CliRunner
+
+    from aovlab.cli import app
+
+    out = tmp_path / "reports"
+    got = CliRunner().invoke(app, ["report", "--sample", "--locale", "klingon", "--out", str(out)])
+    assert got.exit_code == 2
+    assert "locale (--locale): is not a locale aovlab knows" in got.output
+    assert "'klingon'" in got.output and "en-GB" in got.output
+    assert not out.exists()  # refused before anything was read or written
+
+
 @pytest.mark.slow
 def test_report_in_swedish(tmp_path):
     """The primer alone, in sv: its page, the index and the summary write kronor Swedish."""

@@ -26,25 +26,23 @@ def _missing(value: Any) -> bool:
     return value is None or (isinstance(value, float) and not math.isfinite(value))
 
 
-@functools.lru_cache(maxsize=256)
-def _pattern(tag: str, digits: int, grouped: bool = True) -> Any:
+@functools.lru_cache(maxsize=32)
+def _pattern(digits: int) -> Any:
+    """Babel's pattern of a grouped number with ``digits`` decimals (symbols come later)."""
     from babel.numbers import parse_pattern
 
-    del tag  # one cache entry per locale keeps the patterns' symbols apart
-    head = "#,##0" if grouped else "0"
-    return parse_pattern(head + ("." + "0" * digits if digits > 0 else ""))
+    return parse_pattern("#,##0" + ("." + "0" * digits if digits > 0 else ""))
 
 
-def _digits(value: float | int, digits: int, *, grouped: bool = True) -> str:
+def _digits(value: float | int, digits: int) -> str:
     """``value`` with ``digits`` decimals in the current locale's separators.
 
     Rounded as Python rounds the float (``f"{v:.2f}"``), then written by Babel, so a
-    figure rounds the same in every locale.
+    figure rounds the same in every locale; a whole number (``int``) stays exact.
     """
-    tag = locales.current()
     exact = isinstance(value, int) and digits <= 0
     text = str(value) if exact else f"{value:.{max(digits, 0)}f}"
-    return str(_pattern(tag, digits, grouped).apply(Decimal(text), locales.babel_locale(tag)))
+    return str(_pattern(digits).apply(Decimal(text), locales.babel_locale(locales.current())))
 
 
 @functools.lru_cache(maxsize=256)
