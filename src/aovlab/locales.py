@@ -20,6 +20,9 @@ great-tables' ``locale`` option or a plotting library's theme, it is set once:
 - :func:`locale` sets it for a ``with`` block only, in a :class:`contextvars.ContextVar`:
   what the report does for one client. The previous locale comes back at the end of the
   block, and two clients reported at once in two threads never see each other's.
+  A chart is drawn when it is displayed: one made in a ``with`` block that a notebook
+  cell shows after the block follows the locale of the display (in a notebook, use
+  ``set_locale`` or ``aovlab.widgets.setup(interactive, locale)``).
 
 The default, ``en``, writes figures exactly as aovlab always has ("€1,234.56",
 "1,234.56 kr", "2.5 %"). :func:`for_currency` gives the report its default when no
