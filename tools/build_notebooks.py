@@ -41,7 +41,7 @@ def primer() -> nbformat.NotebookNode:
     params = code(
         sample_parameters()
         + 'month = "2026-08"  # the month to look at (YYYY-MM)\n'
-        + "interactive = True  # False renders everything statically (reports)\n"
+        + "interactive = True  # False renders everything statically (reports)\nlocale = None  # how figures are written: de, sv, nb, en-GB, ...; None: English (en)\n"
         + "results_path = None  # where the report collects this notebook's headlines\n",
         metadata={"tags": ["parameters"]},
     )
@@ -56,7 +56,7 @@ def primer() -> nbformat.NotebookNode:
             "and run all cells; with `interactive = True` the last section has controls."
         ),
         params,
-        code("import aovlab\n\naovlab.widgets.setup(interactive)"),
+        code("import aovlab\n\naovlab.widgets.setup(interactive, locale)"),
         md(
             "## The definitions\n\n"
             "- **AOV** (average order value) = revenue / orders. A shop with 400,000 of "
@@ -126,7 +126,7 @@ def aov_drivers() -> nbformat.NotebookNode:
         + 'current = "2026-08"  # the period to explain: 2026-10, 2026Q3 or 2026-10-01..2026-10-15\n'
         + "baseline = None  # the period to compare with; None: the one just before\n"
         + 'dimension = "device"  # where orders came from: channel, country, customer_type, ...\n'
-        + "interactive = True  # False renders everything statically (reports)\n"
+        + "interactive = True  # False renders everything statically (reports)\nlocale = None  # how figures are written: de, sv, nb, en-GB, ...; None: English (en)\n"
         + "results_path = None  # where the report collects this notebook's headlines\n",
         metadata={"tags": ["parameters"]},
     )
@@ -141,7 +141,7 @@ def aov_drivers() -> nbformat.NotebookNode:
             "orders behind the move, and says where to look next."
         ),
         params,
-        code("import aovlab\n\naovlab.widgets.setup(interactive)"),
+        code("import aovlab\n\naovlab.widgets.setup(interactive, locale)"),
         load_cell(DRIVER_TABLES),
         md("## The answer in two sentences"),
         code(
@@ -220,10 +220,10 @@ def segment_breakdown() -> nbformat.NotebookNode:
             "# Segment breakdown: who buys what\n\nOne AOV target for the whole shop hides that customer groups buy differently: a channel that brings many small baskets, returning customers who spend more, a few customers who carry a large share of revenue. This notebook splits the period's orders by any dimension, with an interval around each segment's AOV so that a gap is not read into noise; then it looks at customers: new against returning, RFM groups, the most valuable customers, and a target per segment instead of one for all.\n\nSegments with fewer than `min_orders` orders are never shown on their own: they are merged into one \"Other\" row, because their AOV is noise and a segment of three orders points at people."
         ),
         code(
-            'orders = "../data/sample/orders.csv"\nlines = "../data/sample/lines.csv"\ncustomers = "../data/sample/customers.csv"\ncatalog = "../data/sample/catalog.csv"\nread_options = {}  # e.g. {"currency": "SEK", "timezone": "Europe/Stockholm", "decimal": ","}\ncurrent = "2026-10"  # the period to break down: 2026-10, 2026Q3, 2026 or 2026-10-01..2026-10-15\nbaseline = None  # the period to compare with; None: the one just before\ndimension = "channel"  # split by: channel, device, country, customer_type, loyalty_status, ...\nsecond_dimension = "device"  # the second dimension of the pair view\nmin_orders = 30  # segments with fewer orders are merged into "Other"\nas_of = None  # RFM as of this date (2026-10-31); None: the end of the current period\nuplift = 0.10  # the AOV uplift each segment is asked for\ninteractive = True  # False renders everything statically (reports)\nresults_path = None  # where the report collects this notebook\'s headlines',
+            'orders = "../data/sample/orders.csv"\nlines = "../data/sample/lines.csv"\ncustomers = "../data/sample/customers.csv"\ncatalog = "../data/sample/catalog.csv"\nread_options = {}  # e.g. {"currency": "SEK", "timezone": "Europe/Stockholm", "decimal": ","}\ncurrent = "2026-10"  # the period to break down: 2026-10, 2026Q3, 2026 or 2026-10-01..2026-10-15\nbaseline = None  # the period to compare with; None: the one just before\ndimension = "channel"  # split by: channel, device, country, customer_type, loyalty_status, ...\nsecond_dimension = "device"  # the second dimension of the pair view\nmin_orders = 30  # segments with fewer orders are merged into "Other"\nas_of = None  # RFM as of this date (2026-10-31); None: the end of the current period\nuplift = 0.10  # the AOV uplift each segment is asked for\ninteractive = True  # False renders everything statically (reports)\nlocale = None  # how figures are written: de, sv, nb, en-GB, ...; None: English (en)\nresults_path = None  # where the report collects this notebook\'s headlines',
             metadata={"tags": ["parameters"]},
         ),
-        code("import aovlab\n\naovlab.widgets.setup(interactive)"),
+        code("import aovlab\n\naovlab.widgets.setup(interactive, locale)"),
         code(
             "shop = aovlab.load(orders=orders, lines=lines, customers=customers, catalog=catalog, **read_options)\nshop"
         ),
@@ -321,11 +321,11 @@ def price_sensitivity() -> nbformat.NotebookNode:
             "top_up_share = None  # share of orders within reach that top up; None: observed, else 0.30\n"
             "offer_threshold = 100.0  # a spend-threshold discount: this much off ...\n"
             "offer_discount = 10.0  # ... on orders of at least offer_threshold\n"
-            "interactive = True  # False renders everything statically (reports)\n"
+            "interactive = True  # False renders everything statically (reports)\nlocale = None  # how figures are written: de, sv, nb, en-GB, ...; None: English (en)\n"
             "results_path = None  # where the report collects this notebook's headlines",
             metadata={"tags": ["parameters"]},
         ),
-        code("import aovlab\n\naovlab.widgets.setup(interactive)"),
+        code("import aovlab\n\naovlab.widgets.setup(interactive, locale)"),
         load_cell(PRICING_TABLES),
         md(
             "## How price-sensitive are the buyers?\n\nUnits of each SKU per week against its average price that week, on a log-log scale, with one effect per SKU and one per week: a Christmas peak or a promotion week moves every SKU at once and is not read as a response to price. Only SKUs whose price really changed inform the estimate; the interval is clustered by SKU. An elasticity of -1.2 means a 10 % price rise loses about 11 % of units."
@@ -417,11 +417,11 @@ def bundle_margin() -> nbformat.NotebookNode:
             "bundle_price = None  # ... or its price (then set bundle_discount to None)\n"
             "cost_rate = None  # unit cost as a share of price, for SKUs without a cost\n"
             "take_rate = 0.05  # share of orders with some of the items that would take the bundle\n"
-            "interactive = True  # False renders everything statically (reports)\n"
+            "interactive = True  # False renders everything statically (reports)\nlocale = None  # how figures are written: de, sv, nb, en-GB, ...; None: English (en)\n"
             "results_path = None  # where the report collects this notebook's headlines",
             metadata={"tags": ["parameters"]},
         ),
-        code("import aovlab\n\naovlab.widgets.setup(interactive)"),
+        code("import aovlab\n\naovlab.widgets.setup(interactive, locale)"),
         load_cell(BUNDLE_TABLES),
         md(
             "## What is bought together\n\nEach order is a basket of distinct products. For every pair of products: the orders that hold both (support is their share of all orders), how often a buyer of one also takes the other (confidence, both ways), and the lift: how many times more often the two meet than if customers chose them independently. A pair seen in a handful of orders is not a discovery: each pair is tested against chance (Fisher's exact test), with the false-discovery rate controlled over every pair that could have been tested."
@@ -488,11 +488,11 @@ def loyalty_impact() -> nbformat.NotebookNode:
             "programme_fee = None  # a fixed cost of the programme over the 12 months (software, staff)\n"
             "margin_rate = None  # gross margin as a share of revenue, for shops without unit costs\n"
             "pre_months = 6  # months of history a member needs before joining to count in the effect\n"
-            "interactive = True  # False renders everything statically (reports)\n"
+            "interactive = True  # False renders everything statically (reports)\nlocale = None  # how figures are written: de, sv, nb, en-GB, ...; None: English (en)\n"
             "results_path = None  # where the report collects this notebook's headlines",
             metadata={"tags": ["parameters"]},
         ),
-        code("import aovlab\n\naovlab.widgets.setup(interactive)"),
+        code("import aovlab\n\naovlab.widgets.setup(interactive, locale)"),
         load_cell(LOYALTY_TABLES),
         md(
             "## The answer\n\nWhere the members' larger orders come from (who joins, or what "

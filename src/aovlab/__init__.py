@@ -16,6 +16,7 @@ __version__ = "0.1.0"
 from aovlab import io, metrics, periods
 from aovlab.errors import AovlabInputError, Note
 from aovlab.io import load
+from aovlab.locales import locale, set_locale
 from aovlab.model import ShopData
 
 # Imported on first use: Altair and the notebook machinery take seconds to import, and
@@ -55,6 +56,7 @@ __all__ = [
     "drivers",
     "io",
     "load",
+    "locale",
     "loyalty",
     "metrics",
     "periods",
@@ -63,5 +65,6 @@ __all__ = [
     "results",
     "sample",
     "segments",
+    "set_locale",
     "widgets",
 ]

@@ -2,16 +2,24 @@
 
 Every builder takes a result and returns an ``alt.Chart`` made from ``result.table``;
 none recomputes a figure.
+
+Axes, legends and tooltips write numbers and dates in the current locale
+(:mod:`aovlab.locales`): the theme adds Vega's ``config.locale`` (d3's number and time
+definitions, built from Babel's data) when the chart is drawn. It travels in the spec
+itself, so every way a chart is drawn follows it: the report's SVG (vl-convert), the
+live widget in JupyterLab (vega-embed) and a chart saved to HTML. In ``de`` an axis
+reads "1.234"; in the default ``en`` the spec carries no locale and is as before.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import copy
+from typing import TYPE_CHECKING, Any, cast
 
 import altair as alt
 import narwhals.stable.v2 as nw
 
-from aovlab import periods
+from aovlab import locales, periods
 
 if TYPE_CHECKING:  # the results import this module lazily; types only
     from aovlab.customers import RfmResult, TopCustomers
@@ -37,29 +45,35 @@ def _data(frame: nw.DataFrame[Any]) -> Any:
 
 @alt.theme.register(THEME, enable=True)
 def theme() -> alt.theme.ThemeConfig:
-    """The aovlab house theme: quiet grid, one palette, readable labels."""
-    return {
-        "config": {
-            "view": {"continuousWidth": 640, "continuousHeight": 280, "stroke": None},
-            "font": FONT,
-            "range": {"category": PALETTE},
-            "axis": {
-                "labelFontSize": 11,
-                "titleFontSize": 12,
-                "titleFontWeight": "normal",
-                "gridColor": "#e6e6e6",
-                "domainColor": "#999999",
-                "tickColor": "#999999",
-            },
-            "legend": {
-                "labelFontSize": 11,
-                "titleFontSize": 12,
-                "orient": "top",
-                "labelLimit": 320,
-            },
-            "title": {"fontSize": 14, "anchor": "start", "fontWeight": "bold"},
-        }
+    """The aovlab house theme: quiet grid, one palette, readable labels, the locale's numbers.
+
+    Altair calls it each time a chart becomes a spec, so the locale is the one current
+    when the chart is drawn.
+    """
+    config: dict[str, Any] = {
+        "view": {"continuousWidth": 640, "continuousHeight": 280, "stroke": None},
+        "font": FONT,
+        "range": {"category": PALETTE},
+        "axis": {
+            "labelFontSize": 11,
+            "titleFontSize": 12,
+            "titleFontWeight": "normal",
+            "gridColor": "#e6e6e6",
+            "domainColor": "#999999",
+            "tickColor": "#999999",
+        },
+        "legend": {
+            "labelFontSize": 11,
+            "titleFontSize": 12,
+            "orient": "top",
+            "labelLimit": 320,
+        },
+        "title": {"fontSize": 14, "anchor": "start", "fontWeight": "bold"},
     }
+    tag = locales.current()
+    if tag != locales.DEFAULT:
+        config["locale"] = copy.deepcopy(locales.vega_locale(tag))
+    return cast("alt.theme.ThemeConfig", {"config": config})
 
 
 def kpi_chart(result: KpiResult) -> alt.Chart:

@@ -1175,6 +1175,13 @@ def report(
     include_zero_value: ZeroOpt = False,
     notebooks: Annotated[Path | None, Opt(help="Folder of notebooks to run.")] = None,
     timeout: Annotated[int, Opt(help="Seconds a notebook cell may run.")] = 600,
+    locale: Annotated[
+        str | None,
+        Opt(
+            help="How figures and dates are written: de, sv, nb, nl, en-GB, ... "
+            "(default: the currency's; English for EUR)."
+        ),
+    ] = None,
 ) -> None:
     """Run every notebook for one client and month into a folder of offline HTML."""
     from aovlab import report as report_mod
@@ -1201,6 +1208,7 @@ def report(
             notebooks=notebooks,
             **_read_options(locals()),
             timeout=timeout,
+            locale=locale,
         )
     except AovlabInputError as exc:
         raise _fail(str(exc)) from None

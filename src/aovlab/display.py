@@ -19,8 +19,9 @@ p          a p-value                              0.0032, < 0.0001
 text       anything else                          as it is
 =========  =====================================  ==============
 
-Client text (product names, discount codes) is escaped; negative amounts never wrap
-after their minus sign.
+Figures are written in the current locale (:mod:`aovlab.locales`): in ``de`` the money
+row reads 94,47 €, −4,10 €, the share 2,5 %. Client text (product names, discount codes)
+is escaped; negative amounts never wrap after their minus sign.
 """
 
 from __future__ import annotations
@@ -342,12 +343,20 @@ def _p_value(value: Any) -> str:
 
     >>> _p_value(0.0031705), _p_value(1.2e-18), _p_value(1.0), _p_value(None)
     ('0.0032', '< 0.0001', '1', '')
+    >>> from aovlab import locales
+    >>> with locales.locale("de"):
+    ...     _p_value(0.0031705), _p_value(1.2e-18), _p_value(0.25)
+    ('0,0032', '< 0,0001', '0,25')
     """
     if value is None or value != value:
         return ""
     if value < 1e-4:
-        return "< 0.0001"
-    return f"{float(value):.2g}" if value < 0.1 else f"{float(value):.2f}".rstrip("0").rstrip(".")
+        text = "< 0.0001"
+    elif value < 0.1:
+        text = f"{float(value):.2g}"
+    else:
+        text = f"{float(value):.2f}".rstrip("0").rstrip(".")
+    return text.replace(".", fmt.decimal_sign())  # a p-value has no thousands to group
 
 
 def shown(column: str, value: Any) -> Any:
@@ -395,7 +404,7 @@ def table_html(
             tds.append(f"<td style='{style};white-space:nowrap'>{text}</td>")
         body.append("<tr>" + "".join(tds) + "</tr>")
     more = (
-        f"<p><em>{len(frame) - max_rows:,} more rows not shown</em></p>"
+        f"<p><em>{fmt.count(len(frame) - max_rows)} more rows not shown</em></p>"
         if len(frame) > max_rows
         else ""
     )

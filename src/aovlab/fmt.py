@@ -1,11 +1,23 @@
-"""Number formatting for headlines and tables (one place, one style)."""
+"""Number formatting for headlines and tables (one place, one style).
+
+Figures follow the current locale (:mod:`aovlab.locales`; ``en`` unless set): its
+decimal and group separators, where the currency symbol goes, its month names. The
+signs are aovlab's in every locale: "−" (U+2212) before a negative amount or share and
+"+" before a gain when ``signed``.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
 import math
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
+from aovlab import locales
+
+# English locales: these symbols go before the amount, any other after it ("1,234.50 kr").
 _PREFIX = {"EUR": "€", "GBP": "£", "USD": "$"}
 _SUFFIX = {"SEK": " kr", "NOK": " kr", "DKK": " kr"}
 
@@ -14,10 +26,53 @@ def _missing(value: Any) -> bool:
     return value is None or (isinstance(value, float) and not math.isfinite(value))
 
 
+@functools.lru_cache(maxsize=32)
+def _pattern(digits: int) -> Any:
+    """Babel's pattern of a grouped number with ``digits`` decimals (symbols come later)."""
+    from babel.numbers import parse_pattern
+
+    return parse_pattern("#,##0" + ("." + "0" * digits if digits > 0 else ""))
+
+
+def _digits(value: float | int, digits: int) -> str:
+    """``value`` with ``digits`` decimals in the current locale's separators.
+
+    Rounded as Python rounds the float (``f"{v:.2f}"``), then written by Babel, so a
+    figure rounds the same in every locale; a whole number (``int``) stays exact.
+    """
+    exact = isinstance(value, int) and digits <= 0
+    text = str(value) if exact else f"{value:.{max(digits, 0)}f}"
+    return str(_pattern(digits).apply(Decimal(text), locales.babel_locale(locales.current())))
+
+
+@functools.lru_cache(maxsize=256)
+def _placement(tag: str, code: str) -> tuple[str, str]:
+    """The text before and after an amount in ``code`` in the locale ``tag``."""
+    if locales.is_english(tag):
+        if code in _PREFIX:
+            return _PREFIX[code], ""
+        if code in _SUFFIX:
+            return "", _SUFFIX[code]
+        return "", f" {code}" if code else ""
+    from babel.numbers import get_currency_symbol
+
+    loc = locales.babel_locale(tag)
+    pattern = loc.currency_formats["standard"]
+    if not code:
+        return "", ""
+    symbol = get_currency_symbol(code, locale=loc)
+    if code in ("SEK", "NOK", "DKK") and symbol == code:
+        symbol = "kr"  # a Nordic crown reads "kr" in any language
+    return pattern.prefix[0].replace("¤", symbol), pattern.suffix[0].replace("¤", symbol)
+
+
 def money(
     value: Any, currency: str | None, *, digits: int = 2, short: bool = False, signed: bool = False
 ) -> str:
-    """Format an amount with its currency's symbol (``signed``: a ``+`` on gains too).
+    r"""Format an amount with its currency's symbol (``signed``: a ``+`` on gains too).
+
+    In English locales €, £ and $ go before the amount and any other symbol after it;
+    other locales place the symbol as Babel's (CLDR's) currency pattern does.
 
     Examples
     --------
@@ -27,6 +82,10 @@ def money(
     ('€0.00', '+€8.29')
     >>> money(3_512_345.0, "GBP", short=True)
     '£3.51m'
+    >>> from aovlab import locales
+    >>> with locales.locale("de"):
+    ...     money(-1234.56, "EUR"), money(12_345.0, "EUR", short=True)
+    ('−1.234,56\xa0€', '12,3k\xa0€')
     """
     if _missing(value):
         return "n/a"
@@ -36,17 +95,13 @@ def money(
     sign = "−" if number < 0 else "+" if signed and number > 0 else ""
     number = abs(number)
     if short and number >= 1_000_000:
-        body = f"{number / 1_000_000:,.2f}m"
+        body = _digits(number / 1_000_000, 2) + "m"
     elif short and number >= 10_000:
-        body = f"{number / 1_000:,.1f}k"
+        body = _digits(number / 1_000, 1) + "k"
     else:
-        body = f"{number:,.{digits}f}"
-    code = (currency or "").upper()
-    if code in _PREFIX:
-        return f"{sign}{_PREFIX[code]}{body}"
-    if code in _SUFFIX:
-        return f"{sign}{body}{_SUFFIX[code]}"
-    return f"{sign}{body} {code}".rstrip()
+        body = _digits(number, digits)
+    before, after = _placement(locales.current(), (currency or "").upper())
+    return f"{sign}{before}{body}{after}"
 
 
 def in_currency(
@@ -64,6 +119,8 @@ def in_currency(
 def pct(value: Any, *, digits: int = 1, signed: bool = False) -> str:
     """Format a share (0.025) as a percentage ("2.5 %").
 
+    A space before "%" (non-breaking where the locale writes one, as in ``sv``/``de``).
+
     >>> pct(0.025), pct(-0.032, signed=True), pct(None)
     ('2.5 %', '−3.2 %', 'n/a')
     """
@@ -77,7 +134,14 @@ def pct(value: Any, *, digits: int = 1, signed: bool = False) -> str:
         if signed
         else ("−" if number < 0 else "")
     )
-    return f"{sign}{abs(number):,.{digits}f} %"
+    return f"{sign}{_digits(abs(number), digits)}{_percent_space(locales.current())}%"
+
+
+@functools.lru_cache(maxsize=64)
+def _percent_space(tag: str) -> str:
+    """A non-breaking space where the locale's percent pattern has one, else a space."""
+    pattern = locales.babel_locale(tag).percent_formats[None].pattern
+    return "\u00a0" if "\u00a0%" in pattern else " "
 
 
 def count(value: Any) -> str:
@@ -88,7 +152,7 @@ def count(value: Any) -> str:
     """
     if _missing(value):
         return "n/a"
-    return f"{int(value):,}"
+    return _grouped(int(value), 0)
 
 
 def number(value: Any, digits: int = 2) -> str:
@@ -99,7 +163,26 @@ def number(value: Any, digits: int = 2) -> str:
     """
     if _missing(value):
         return "n/a"
-    return f"{float(value):,.{digits}f}"
+    return _grouped(float(value), digits)
+
+
+def decimal_sign() -> str:
+    """The current locale's decimal sign ("." in ``en``, "," in ``de``).
+
+    >>> decimal_sign()
+    '.'
+    """
+    return str(locales.babel_locale(locales.current()).number_symbols["latn"]["decimal"])
+
+
+def _grouped(value: float | int, digits: int) -> str:
+    """A number with the locale's own minus sign ("-" in ``en``, "−" in ``sv``)."""
+    from babel.numbers import get_minus_sign_symbol
+
+    text = _digits(abs(value), digits)
+    if f"{value:.{digits}f}".startswith("-"):  # negative as Python writes it (also -0.00)
+        return get_minus_sign_symbol(locales.babel_locale(locales.current())) + text
+    return text
 
 
 _NUMBER_WORDS = (
@@ -213,30 +296,47 @@ def dimension_label(name: str, plural: bool = False) -> str:
     return f"{head} {_plural_word(last)}".strip() if head else _plural_word(last)
 
 
-_MONTHS = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
-
-
 def period_name(label: str) -> str:
     """A period label as people say it: a month by its name, other labels as they are.
 
     >>> period_name("2011-11"), period_name("2026Q3"), period_name("2026-10-01")
     ('November 2011', '2026Q3', '2026-10-01')
+    >>> from aovlab import locales
+    >>> with locales.locale("sv"):
+    ...     period_name("2011-11")
+    'november 2011'
     """
     if len(label) == 7 and label[4] == "-" and label[:4].isdigit() and label[5:].isdigit():
         month = int(label[5:])
         if 1 <= month <= 12:
-            return f"{_MONTHS[month - 1]} {label[:4]}"
+            from babel.dates import format_skeleton
+
+            day = dt.date(int(label[:4]), month, 1)
+            return str(format_skeleton("yMMMM", day, locale=_babel()))
     return label
+
+
+def date(value: dt.date | str | None) -> str:
+    """A day as the locale writes it in text: "Nov 24, 2026", "24. Nov. 2026".
+
+    ``value`` is a date, a datetime (its day) or an ISO date text.
+
+    >>> date("2026-11-24"), date(None)
+    ('Nov 24, 2026', 'n/a')
+    >>> from aovlab import locales
+    >>> with locales.locale("nb"):
+    ...     date("2026-11-24")
+    '24. nov. 2026'
+    """
+    if value is None:
+        return "n/a"
+    from babel.dates import format_skeleton
+
+    day = dt.date.fromisoformat(value[:10]) if isinstance(value, str) else value
+    if isinstance(day, dt.datetime):
+        day = day.date()
+    return str(format_skeleton("yMMMd", day, locale=_babel()))
+
+
+def _babel() -> Any:
+    return locales.babel_locale(locales.current())

@@ -27,7 +27,7 @@ from typing import Any
 
 import narwhals.stable.v2 as nw
 
-from aovlab import __version__, display, fmt, metrics, periods, resources
+from aovlab import __version__, display, fmt, locales, metrics, periods, resources
 from aovlab.errors import AovlabInputError
 from aovlab.io import load
 from aovlab.io.parse import check_currency, check_timezone
@@ -618,9 +618,15 @@ def run(
     traffic: str | Path | None = None,
     notebooks: str | Path | None = None,
     timeout: int = 600,
+    locale: str | None = None,
     **read_options: Any,
 ) -> ReportOutcome:
     """Produce the report of one client and month in ``out/<client>/<month>/``.
+
+    ``locale`` (``de``, ``sv``, ``en-GB``, ...) is how every figure and date of the report
+    is written, its pages' headlines, tables and chart axes and the index; ``None``: the
+    currency's (:func:`aovlab.locales.for_currency`). Every notebook gets it as its
+    ``locale`` parameter.
 
     ``read_options`` (currency, timezone, format, sep, encoding, decimal, dayfirst) are
     passed to :func:`aovlab.load` here and, as the ``read_options`` parameter, to every
@@ -631,6 +637,8 @@ def run(
     out_folder = _writable_folder(Path(out))
     check_currency(read_options.get("currency"))
     check_timezone(read_options.get("timezone"))
+    if locale is not None:  # refused before anything is read or run
+        locale = locales.check(locale, source="locale (--locale)")
     source = Path(notebooks) if notebooks else NOTEBOOKS_DIR
     books = _notebooks(source)
     paths = {
@@ -647,8 +655,11 @@ def run(
     if not month:
         month = latest_complete_month(shop)
         month_note = default_month_note(month, "--month")
-    monthly = trend(shop, month)
-    data = summary(shop, month, monthly)
+    locale = locale or locales.for_currency(shop.currency)
+    with locales.locale(locale):  # a headline is written when it is first read
+        monthly = trend(shop, month)
+        data = summary(shop, month, monthly)
+    data["locale"] = locale
     # Absolute: notebooks run with their own folder as working directory.
     client_folder = out_folder / slug(client)
     folder = client_folder / data["month"]
@@ -672,7 +683,9 @@ def run(
     try:
         parameters = _shared_shop(shop, shared, given, read_options)
         # Notebooks name the report's month `month` (the primer) or `current` (the analyses).
-        parameters.update(month=data["month"], current=data["month"], interactive=False)
+        parameters.update(
+            month=data["month"], current=data["month"], interactive=False, locale=locale
+        )
         shown = {**{t: given.get(t) for t in TABLES}, "read_options": read_options}
         runs = [
             _run_notebook(book.resolve(), work, parameters, timeout, folders, shown)
@@ -695,9 +708,9 @@ def run(
             encoding="utf-8",
         )
         _write_tables(shop, data["month"], work / "tables.xlsx", monthly)
-        (work / "index.html").write_text(
-            _index_html(client, data, runs, month_note), encoding="utf-8"
-        )
+        with locales.locale(locale):
+            page = _index_html(client, data, runs, month_note)
+        (work / "index.html").write_text(page, encoding="utf-8")
         _replace_folder(work, folder)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)

@@ -18,13 +18,17 @@ import anywidget
 import narwhals.stable.v2 as nw
 import traitlets
 
-from aovlab import charts, metrics
+from aovlab import charts, locales, metrics
 from aovlab.errors import AovlabInputError
 from aovlab.model import ShopData
 
 
-def setup(interactive: bool) -> None:
+def setup(interactive: bool, locale: str | None = None) -> None:
     """Prepare a notebook: the house chart theme and a renderer fit for where it runs.
+
+    ``locale`` (``de``, ``sv``, ``en-GB``, ...; ``None``: ``en``) is the one every figure
+    of the notebook is written in: headlines, tables and chart axes (see
+    :mod:`aovlab.locales`). It is set for the whole kernel, so it lasts from cell to cell.
 
     Every Altair chart a cell displays goes through the renderer chosen here, so every
     notebook and every analysis gets it by calling ``setup`` once. Neither choice needs
@@ -36,6 +40,7 @@ def setup(interactive: bool) -> None:
     - ``interactive=False``: inline SVG from vl-convert, byte-for-byte deterministic
       (the report).
     """
+    locales.set_locale(locale)
     alt.theme.enable(charts.THEME)
     if interactive:
         alt.renderers.register(OFFLINE_RENDERER, offline_renderer)
