@@ -164,11 +164,14 @@ def kpis(
     as_json: JsonOpt = False,
 ) -> None:
     """Core KPIs of an export: AOV, median, trimmed AOV, UPT, AUR, margin per order."""
+    from aovlab.periods import PERIODS
+
     try:
         shop = _load(
             orders,
             dict(lines=lines, customers=customers, catalog=catalog, traffic=traffic),
-            _read_options(locals()),
+            # Only the dimension grouped by is read; the figures use no other.
+            {**_read_options(locals()), "dimensions": [by] if by and by not in PERIODS else []},
         )
         overall, *rest = metrics.kpis_many(
             shop, [None, *([by] if by else [])], basis=basis, when=when

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -36,16 +37,49 @@ SHOP_FILE = "shop.json"
 PathOrFrame = str | Path | Any
 
 
-def read_table(path: str | Path, table: str, **options: Any) -> pl.DataFrame:
+def read_table(
+    path: str | Path, table: str, *, dimensions: Iterable[str] | None = None, **options: Any
+) -> pl.DataFrame:
     """Read one canonical table from CSV or Parquet.
 
     Plain UTF-8, comma-separated files take a fast typed read. Anything else (another
     separator or encoding, decimal commas, currency symbols, day-first dates) is read as
     text and parsed with what :mod:`aovlab.io.parse` can detect, or with ``options``
     (``sep``, ``encoding``, ``decimal``, ``dayfirst``); what it cannot decide is refused.
+    ``dimensions``: for orders, see :func:`load` (a CSV or Parquet file reads only those
+    columns; other files drop the rest after reading).
     """
+    frame = _read_table(Path(path), table, options, dimensions)
+    if dimensions is None or table != "orders":
+        return frame
+    keep = kept_columns(frame.columns, dimensions)
+    return frame if keep is None or len(keep) == len(frame.columns) else frame.select(keep)
+
+
+def kept_columns(header: Iterable[str], dimensions: Iterable[str]) -> list[str] | None:
+    """The orders columns to read: the canonical ones and ``dimensions``; None for all.
+
+    None when a dimension named is not in the header, so that whatever asks for it
+    says what the file has. Names compare as the loader reads them (trimmed, lower case).
+
+    >>> kept_columns(["Order_ID", "ordered_at", "channel", "device", "email"], ["channel"])
+    ['Order_ID', 'ordered_at', 'channel']
+    >>> kept_columns(["order_id", "channel"], ["colour"]) is None
+    True
+    """
+    columns = list(header)
+    names = {c: c.strip().lstrip("\ufeff").lower() for c in columns}
+    wanted = {d.strip().lower() for d in dimensions}
+    if not wanted <= set(names.values()):
+        return None
+    return [c for c in columns if names[c] in ORDER_COLUMNS or names[c] in wanted]
+
+
+def _read_table(
+    path: Path, table: str, options: dict[str, Any], dimensions: Iterable[str] | None
+) -> pl.DataFrame:
     check_sep(options.get("sep"))
-    file = Path(path)
+    file = path
     if not file.exists():
         raise AovlabInputError(
             "file not found",
@@ -61,6 +95,10 @@ def read_table(path: str | Path, table: str, **options: Any) -> pl.DataFrame:
     suffix = "".join(file.suffixes[-2:]).lower() if file.suffix == ".gz" else file.suffix.lower()
     try:
         if suffix in (".parquet", ".pq", ".xlsx"):
+            if suffix != ".xlsx" and dimensions is not None and table == "orders":
+                names = pl.read_parquet_schema(file)
+                keep = None if options.get("column_map") else kept_columns(names, dimensions)
+                return pl.read_parquet(file, columns=keep)
             frame = pl.read_parquet(file) if suffix != ".xlsx" else _read_excel(file, table)
             if options.get("column_map"):
                 frame = _apply_map(frame, options["column_map"], str(file))
@@ -75,7 +113,7 @@ def read_table(path: str | Path, table: str, **options: Any) -> pl.DataFrame:
                     found="0 bytes",
                 )
             if _plain(file, options) and not options.get("column_map"):
-                fast = _read_csv(file, table)
+                fast = _read_csv(file, table, dimensions)
                 if fast is not None and not _needs_date_detection(fast):
                     return fast
             return _read_text_table(file, table, options)
@@ -202,29 +240,41 @@ def _utf8(file: Path) -> bool:
 _UTF8_SAMPLE = 1_000_000
 
 
-def _read_csv(file: Path, table: str) -> pl.DataFrame | None:
+def _read_csv(
+    file: Path, table: str, dimensions: Iterable[str] | None = None
+) -> pl.DataFrame | None:
     """Fast path: numeric canonical columns typed, the rest text; None if a number fails.
 
     Columns that repeat a few values on many rows (an order's channel, device or
     country; a line's product and category) are read as categoricals: a number per
-    row and each text once, a fraction of the memory of text.
+    row and each text once, a fraction of the memory of text. With ``dimensions``
+    (orders), the other dimension columns are not read at all.
     """
     header = pl.read_csv(file, n_rows=0, infer_schema=False, raise_if_empty=True).columns
-    names = {c: c.strip().lstrip("\ufeff").lower() for c in header}
+    keep = (
+        kept_columns(header, dimensions) if dimensions is not None and table == "orders" else None
+    )
+    names = {c: c.strip().lstrip("\ufeff").lower() for c in (keep or header)}
     typed: dict[str, Any] = {c: pl.Float64 for c, n in names.items() if n in NUMERIC_COLUMNS}
     repeated = _REPEATED.get(table)
     if repeated is not None:
         typed |= {c: pl.Categorical for c, n in names.items() if repeated(n)}
     options: dict[str, Any] = {"infer_schema": False, "encoding": "utf8", "raise_if_empty": True}
+    if keep is not None and len(keep) < len(header):
+        options["columns"] = keep
     try:
         frame = pl.read_csv(file, schema_overrides=typed or None, **options)
     except pl.exceptions.ComputeError:
         return None  # a number that is not plain, or bytes that are not UTF-8: text path
-    if not typed:
-        return drop_blank_rows(frame)
-    tail = tail_text(file)  # of the decompressed text when gzipped
-    check_last_line(tail, ",", len(frame.columns), frame.height, str(file))
-    return drop_blank_rows(frame) if frame.null_count().sum_horizontal().item() else frame
+    unblank = drop_blank_rows(frame) if frame.null_count().sum_horizontal().item() else frame
+    if "columns" in options and unblank.height < frame.height:
+        # A row empty in the columns read may hold a value in one left out: read every
+        # column, so that a row is only dropped when it is blank in the file.
+        return None
+    if typed:
+        tail = tail_text(file)  # of the decompressed text when gzipped
+        check_last_line(tail, ",", len(header), frame.height, str(file))
+    return unblank
 
 
 DATE_COLUMNS = frozenset({"ordered_at", "date", "loyalty_joined_at", "signed_up_at"})
@@ -392,6 +442,7 @@ def load(
     salt: str | None = None,
     column_map: dict[str, str] | None = None,
     include_zero_value: bool = False,
+    dimensions: Iterable[str] | None = None,
 ) -> ShopData:
     """Load canonical tables (paths or frames) into a validated :class:`ShopData`.
 
@@ -421,6 +472,13 @@ def load(
         Keep orders with no merchandise value (every line priced 0). By default they are
         left out, as they are not sales (stock adjustments, free replacements), and the
         notes say how many.
+    dimensions
+        The order columns to keep beside the canonical ones (default: every one). The
+        others are not read from a canonical CSV or Parquet file at all, so they cost no
+        time or memory, are not checked and appear in no result: the command line
+        passes the one it groups by. If a name is not a column of the file, every
+        column is read (an analysis asked for it then lists those there are). Frames,
+        platform exports and converted shops ignore it.
 
     Examples
     --------
@@ -513,6 +571,7 @@ def load(
             frames[table] = read_table(
                 value,
                 table,
+                dimensions=dimensions if table == "orders" and not column_map else None,
                 sep=sep,
                 encoding=encoding,
                 decimal=decimal,
