@@ -20,6 +20,7 @@ import secrets
 import shutil
 import sys
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -276,6 +277,10 @@ def _scrub_parameters(nb: Any, params: dict[str, Any]) -> None:
     from papermill.translators import translate_parameters
 
     shown = {k: Path(v).name if k in _PATH_PARAMETERS and v else v for k, v in params.items()}
+    # A client's salt (``aovlab report --config``) keys its customer ids: never written.
+    options = shown.get("read_options")
+    if isinstance(options, dict) and "salt" in options:
+        shown["read_options"] = {**options, "salt": "(the client's salt: not kept)"}
     for cell in nb.cells:
         if "injected-parameters" in cell.metadata.get("tags", []):
             cell.source = translate_parameters("python3", "python", shown, "Parameters")
@@ -609,6 +614,7 @@ def run(
     traffic: str | Path | None = None,
     notebooks: str | Path | None = None,
     timeout: int = 600,
+    progress: Callable[[str], None] | None = None,
     **read_options: Any,
 ) -> ReportOutcome:
     """Produce the report of one client and month in ``out/<client>/<month>/``.
@@ -617,7 +623,8 @@ def run(
     passed to :func:`aovlab.load` here and, as the ``read_options`` parameter, to every
     notebook, so each reads the export the same way. Raises
     :class:`~aovlab.errors.AovlabInputError` before running any notebook when the export
-    does not validate.
+    does not validate. ``progress``, when given, is called with each notebook's name
+    after it ran (``aovlab report --config`` shows it).
     """
     out_folder = _writable_folder(Path(out))
     check_currency(read_options.get("currency"))
@@ -661,7 +668,11 @@ def run(
     local.add(sys.prefix)  # the virtual environment, in tracebacks
     folders = sorted((f for f in local if f.strip("/")), key=len, reverse=True)
     try:
-        runs = [_run_notebook(book.resolve(), work, parameters, timeout, folders) for book in books]
+        runs = []
+        for book in books:
+            runs.append(_run_notebook(book.resolve(), work, parameters, timeout, folders))
+            if progress is not None:
+                progress(book.stem)
         data["client"] = client
         data["notebooks"] = [
             {
