@@ -179,10 +179,10 @@ def test_every_problem_at_once(tmp_path):
 
 
 def test_unreadable_config(tmp_path):
-    with pytest.raises(clients.ConfigError, match="nothing.toml: cannot be read"):
+    with pytest.raises(clients.ConfigError, match=r"nothing\.toml: cannot be read"):
         clients.read_config(tmp_path / "nothing.toml")
     (tmp_path / "latin.toml").write_bytes(b'[[clients]]\nname = "K\xf6ln"\n')
-    with pytest.raises(clients.ConfigError, match="latin.toml: is not UTF-8 text"):
+    with pytest.raises(clients.ConfigError, match=r"latin\.toml: is not UTF-8 text"):
         clients.read_config(tmp_path / "latin.toml")
 
 
@@ -205,7 +205,9 @@ def test_a_long_backfill_has_every_month_once():
     assert list(months) == sorted(set(months))
 
 
-@pytest.mark.parametrize("value", ["2026-1", "26-10", "2026-00", "2026/10", "", "latest", "0000-05"])
+@pytest.mark.parametrize(
+    "value", ["2026-1", "26-10", "2026-00", "2026/10", "", "latest", "0000-05"]
+)
 def test_bad_months_are_refused(value):
     with pytest.raises(AovlabInputError, match="is not a month"):
         clients.parse_months(value, source="--months")
@@ -240,7 +242,9 @@ def test_config_refuses_single_client_options(tmp_path, args, fragment):
     assert result.exit_code == 2 and fragment in result.stderr, result.stderr
 
 
-@pytest.mark.parametrize("flag", [["--jobs", "2"], ["--quiet"], ["--json"], ["--months", "2026-10"]])
+@pytest.mark.parametrize(
+    "flag", [["--jobs", "2"], ["--quiet"], ["--json"], ["--months", "2026-10"]]
+)
 def test_config_options_need_a_config(flag):
     result = cli("--sample", *flag)
     assert result.exit_code == 2 and "go with --config CLIENTS.toml" in result.stderr
@@ -259,7 +263,9 @@ def test_a_clients_months_run_in_order_and_a_failure_stops_none(tmp_path, monkey
         progress("00_kpi_primer")
         books = [report.NotebookRun("00_kpi_primer", "ok")]
         if month == "2026-03":
-            books.append(report.NotebookRun("01_drivers", "failed", error="\nValueError: boom\nmore"))
+            books.append(
+                report.NotebookRun("01_drivers", "failed", error="\nValueError: boom\nmore")
+            )
         return report.ReportOutcome(folder=folder, index=folder / "index.html", notebooks=books)
 
     class Queue:
@@ -280,7 +286,9 @@ def test_a_clients_months_run_in_order_and_a_failure_stops_none(tmp_path, monkey
         ("2026-03", "failed", "acme-ab/2026-03"),
     ]
     # the error's first line, the config's folder taken out of it
-    assert records[1].errors == [{"notebook": None, "error": "acme/orders.csv: no orders in this month"}]
+    assert records[1].errors == [
+        {"notebook": None, "error": "acme/orders.csv: no orders in this month"}
+    ]
     assert records[2].errors == [{"notebook": "01_drivers", "error": "ValueError: boom"}]
     assert [e[0] for e in events] == [
         *("start", "notebook", "done"),
@@ -319,7 +327,10 @@ def test_index_lists_earlier_months_and_escapes_names(tmp_path):
     assert "<script>" not in page and "orders.csv: &lt;script&gt;x&lt;/script&gt;" in page
     assert "href='b-acme-b-co/2026-09/index.html'" in page
     assert "1,234" in page and "456.50 CHF" in page and "−3.1 %" in page
-    assert "failed: 1 notebook failed (earlier run)" in page and "01_x: KeyError: &#x27;sku&#x27;" in page
+    assert (
+        "failed: 1 notebook failed (earlier run)" in page
+        and "01_x: KeyError: &#x27;sku&#x27;" in page
+    )
     assert "failed: report not written" in page
     section = page.split("<h2 id=")[1]
     assert section.index("2026-10") < section.index("2026-09")  # the latest month first
@@ -339,9 +350,15 @@ SLEEPY = [new_markdown_cell("# Sleepy"), new_code_cell("import time\ntime.sleep(
 
 def notebook_folder(folder: Path, name: str, cells: list) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
-    parameters = new_code_cell("month = None\nresults_path = None", metadata={"tags": ["parameters"]})
+    parameters = new_code_cell(
+        "month = None\nresults_path = None", metadata={"tags": ["parameters"]}
+    )
     nb = new_notebook(cells=[cells[0], parameters, *cells[1:]])
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     nbformat.write(nb, folder / name)
     return folder
 
@@ -475,3 +492,32 @@ def test_ctrl_c_stops_cleanly_with_no_half_written_report(tmp_path):
         "folder is left, and the clients index was not rewritten"
     )
     assert [p.relative_to(out).as_posix() for p in out.rglob("*")] == ["alpha"]
+
+
+def test_the_readme_example_is_a_valid_config(tmp_path):
+    """Every key of the README's example is one read_config takes, with the value it shows."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    example = readme.split("#### Many clients", 1)[1].split("```toml\n", 1)[1].split("```", 1)[0]
+    for name in ("are/orders_export.csv", "are/lines.csv", "are/catalog.csv"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).touch()
+    message = refusal(tmp_path, example)
+    assert "client 'Berlin Bikes GmbH', key 'orders': file not found" in message
+    assert message.count("expected:") == 1  # the Berlin export only
+    (tmp_path / "berlin").mkdir()
+    (tmp_path / "berlin" / "Bestellungen.csv").touch()
+    are, berlin = clients.read_config(tmp_path / "clients.toml").clients
+    assert (are.slug, are.locale, are.months) == ("åre-outdoor-ab", "sv", ("2026-10",))
+    assert are.read_options["salt"] == "a-secret-of-this-client"
+    assert berlin.read_options == {
+        "format": "canonical",
+        "map": {"order_id": "Bestellnummer", "ordered_at": "Datum", "total": "Summe"},
+        "sep": ";",
+        "decimal": ",",
+        "dayfirst": True,
+        "encoding": "cp1252",
+        "include_zero_value": False,
+        "currency": "EUR",
+        "timezone": "Europe/Stockholm",
+    }
+    assert berlin.months[0] == "2026-01" and len(berlin.months) == 10
