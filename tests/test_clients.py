@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import shutil
@@ -101,9 +102,9 @@ def test_paths_are_read_from_the_config_folder_and_defaults_apply(tmp_path, monk
     assert acme.read_options == {
         "timezone": "Europe/Oslo",
         "sep": "\t",
-        "map": {"order_id": "Order ID", "total": "Grand Total, EUR"},
+        "column_map": {"order_id": "Order ID", "total": "Grand Total, EUR"},
     }
-    assert beta.read_options == {"timezone": "UTC", "sep": "\t", "map": {"order_id": "Nr"}}
+    assert beta.read_options == {"timezone": "UTC", "sep": "\t", "column_map": {"order_id": "Nr"}}
     assert acme.months == ("2026-10",)
     assert beta.months == ("2025-12", "2026-01", "2026-02")
     assert clients.read_config(path).notebooks == tmp_path / "cfg"
@@ -342,6 +343,7 @@ def test_index_lists_earlier_months_and_escapes_names(tmp_path):
 
 # --------------------------------------------------------------------------- real runs
 
+SALT = "salt-8f3e2a-of-zeta"
 #: A notebook that only needs a kernel: the report machinery without an analysis.
 TINY = [new_markdown_cell("# Tiny"), new_code_cell("print(month)")]
 #: One that takes its time, to be interrupted.
@@ -351,7 +353,7 @@ SLEEPY = [new_markdown_cell("# Sleepy"), new_code_cell("import time\ntime.sleep(
 def notebook_folder(folder: Path, name: str, cells: list) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     parameters = new_code_cell(
-        "month = None\nresults_path = None", metadata={"tags": ["parameters"]}
+        "month = None\nresults_path = None\nread_options = {}", metadata={"tags": ["parameters"]}
     )
     nb = new_notebook(cells=[cells[0], parameters, *cells[1:]])
     nb.metadata["kernelspec"] = {
@@ -423,24 +425,32 @@ def test_rerun_is_byte_identical_and_json_is_one_object(tmp_path):
     path = tmp_path / "clients.toml"
     path.write_text(
         f'notebooks = "notebooks"\n[[clients]]\nname = "Zeta"\norders = "{orders}"\n'
-        f'months = "2026-09..2026-10"\n[[clients]]\nname = "Alpha"\norders = "{orders}"\n'
-        + broken_client(tmp_path),
+        f'months = "2026-09..2026-10"\nsalt = "{SALT}"\n'
+        f'[[clients]]\nname = "Alpha"\norders = "{orders}"\n' + broken_client(tmp_path),
         encoding="utf-8",
     )
     out = tmp_path / "reports"
-    first = cli("--config", path, "--out", out, "--jobs", "2", "--quiet")
-    assert first.exit_code == 1
-    # --quiet: the failure and the final line only
-    assert first.stderr == (
+    events: list = []
+    first = clients.run(clients.read_config(path), out=out, jobs=2, listener=events.append)
+    assert [(r.client, r.month) for r in first.failed] == [("Broken Shop", None)]
+    # report.run's progress hook: each notebook, as it finishes, in month order
+    assert sorted(e[1:] for e in events if e[0] == "notebook") == [
+        ("Alpha", None, "00_tiny"),
+        ("Zeta", "2026-09", "00_tiny"),
+        ("Zeta", "2026-10", "00_tiny"),
+    ]
+    zeta_months = [e[1].month for e in events if e[0] == "done" and e[1].client == "Zeta"]
+    assert zeta_months == ["2026-09", "2026-10"]
+    before = {p: (out / p).read_bytes() for p in ("index.html", "runs.json")}
+    second = cli("--config", path, "--out", out, "--json", "--quiet", "--jobs", "2")
+    assert second.exit_code == 1
+    assert {p: (out / p).read_bytes() for p in before} == before
+    # --quiet: the failure only; --json: one object on stdout, nothing else
+    assert second.stderr == (
         "aovlab: Broken Shop latest month: failed: broken/orders.csv: is not an export "
         "format aovlab knows\n"
     )
-    assert first.stdout == f"{out / 'index.html'}\n"
-    before = {p: (out / p).read_bytes() for p in ("index.html", "runs.json")}
-    second = cli("--config", path, "--out", out, "--json", "--jobs", "2")
-    assert second.exit_code == 1
-    assert {p: (out / p).read_bytes() for p in before} == before
-    payload = json.loads(second.stdout)  # nothing else on stdout
+    payload = json.loads(second.stdout)
     assert payload["index"] == str(out / "index.html") and payload["status"] == "failed"
     assert [c["name"] for c in payload["clients"]] == ["Alpha", "Broken Shop", "Zeta"]
     zeta = payload["clients"][2]["months"]
@@ -450,6 +460,10 @@ def test_rerun_is_byte_identical_and_json_is_one_object(tmp_path):
     ]
     assert zeta[1]["figures"]["previous_month"] == "2026-09"
     assert books.is_dir() and not list(out.glob(".*"))
+    # the salt reached the notebooks (read_options) but no file keeps it
+    executed = (out / "zeta" / "2026-10" / "00_tiny.ipynb").read_text(encoding="utf-8")
+    assert "the client's salt: not kept" in executed
+    assert not [p for p in out.rglob("*") if p.is_file() and SALT.encode() in p.read_bytes()]
 
 
 @pytest.mark.slow
@@ -511,7 +525,7 @@ def test_the_readme_example_is_a_valid_config(tmp_path):
     assert are.read_options["salt"] == "a-secret-of-this-client"
     assert berlin.read_options == {
         "format": "canonical",
-        "map": {"order_id": "Bestellnummer", "ordered_at": "Datum", "total": "Summe"},
+        "column_map": {"order_id": "Bestellnummer", "ordered_at": "Datum", "total": "Summe"},
         "sep": ";",
         "decimal": ",",
         "dayfirst": True,
@@ -521,3 +535,7 @@ def test_the_readme_example_is_a_valid_config(tmp_path):
         "timezone": "Europe/Stockholm",
     }
     assert berlin.months[0] == "2026-01" and len(berlin.months) == 10
+    # every option is one aovlab.load takes (report.run passes them on)
+    assert set(berlin.read_options) | set(are.read_options) <= set(
+        inspect.signature(aovlab.load).parameters
+    )

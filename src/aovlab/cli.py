@@ -1306,8 +1306,8 @@ def _report_clients(options: dict[str, Any]) -> None:
         raise _fail(str(exc)) from None
     except clients.InterruptedRunError as exc:
         raise _fail(str(exc), 130) from None
-    except KeyboardInterrupt:  # before any client started
-        raise _fail("interrupted before any client ran; nothing was written", 130) from None
+    except KeyboardInterrupt:  # before the clients started, or while the index was written
+        raise _fail("interrupted; no half-written report or index is left", 130) from None
     except OSError as exc:  # the reports folder: full, read-only, taken
         where = exc.filename or options["out"]
         raise _fail(f"cannot write the clients index ({where}): {exc.strerror or exc}") from None

@@ -457,7 +457,8 @@ def _check(data: dict[str, Any], config_path: Path, shown: str, months: str | No
         for key in (k for k in CLIENT_KEYS if k not in ("name", "months", *FILE_KEYS)):
             if key in merged:
                 try:
-                    options[key] = _option(key, merged[key])
+                    # `map` as --map names it; aovlab.load calls it column_map.
+                    options["column_map" if key == "map" else key] = _option(key, merged[key])
                 except AovlabInputError as exc:
                     problem(
                         f"{label}, key '{key}'",
