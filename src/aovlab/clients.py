@@ -1057,6 +1057,25 @@ def write_index(out: str | Path, config: Config, runs: list[MonthRun]) -> tuple[
 
     The index lists each client (by name) with this run's months and the months earlier
     runs left in ``out``; the same runs give the same bytes.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> acme = Client("Acme AB", "acme-ab", {}, {}, None, (None,))
+    >>> config = Config(Path("clients.toml"), (acme,))
+    >>> broken = MonthRun(
+    ...     "Acme AB", "acme-ab", None, "failed",
+    ...     errors=[{"notebook": None, "error": "orders.csv: <not> an export"}],
+    ... )
+    >>> index, runs = write_index(folder, config, [broken])
+    >>> json.loads(runs.read_text())["reports"]
+    {'failed': 1, 'ok': 0, 'total': 1}
+    >>> "orders.csv: &lt;not&gt; an export" in index.read_text()
+    True
+    >>> before = index.read_bytes()
+    >>> write_index(folder, config, [broken])[0].read_bytes() == before
+    True
     """
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
