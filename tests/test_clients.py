@@ -299,6 +299,46 @@ def test_a_clients_months_run_in_order_and_a_failure_stops_none(tmp_path, monkey
     assert events[1] == ("notebook", "Acme AB", "2026-01", "00_kpi_primer")
 
 
+def test_a_kernel_that_did_not_start_runs_the_month_again(tmp_path, monkeypatch):
+    """Another kernel took a port in between: the month runs again, up to twice more."""
+    calls, events = [], []
+
+    def fake_run(orders, *, month, client, out, progress=None, **options):
+        calls.append(month)
+        folder = Path(out) / report.slug(client) / "2026-10"
+        folder.mkdir(parents=True, exist_ok=True)
+        error = "RuntimeError: Kernel died before replying to kernel_info"
+        books = [
+            report.NotebookRun(
+                "00_kpi_primer",
+                "failed" if len(calls) < 3 else "ok",
+                error=error if len(calls) < 3 else None,
+            )
+        ]
+        if client == "Beta":  # a real failure is not tried again
+            books = [report.NotebookRun("01_x", "failed", error="ValueError: boom")]
+        return report.ReportOutcome(folder=folder, index=folder / "index.html", notebooks=books)
+
+    monkeypatch.setattr(report, "run", fake_run)
+    monkeypatch.setattr(
+        clients, "_QUEUE", type("Q", (), {"put": lambda self, e: events.append(e)})()
+    )
+    acme, beta = clients.read_config(
+        config(tmp_path, ACME + '[[clients]]\nname = "Beta"\norders = "beta/orders.csv"\n')
+    ).clients
+    (record,) = clients._run_client(
+        clients._Job(acme, str(tmp_path / "o"), None, 60, str(tmp_path))
+    )
+    # asked for the latest month; the runs again ask for the month the first one chose
+    assert calls == [None, "2026-10", "2026-10"] and record.status == "ok"
+    assert [e[0] for e in events] == ["start", "retry", "retry", "done"]
+    calls.clear()
+    (record,) = clients._run_client(
+        clients._Job(beta, str(tmp_path / "o"), None, 60, str(tmp_path))
+    )
+    assert calls == [None] and record.errors == [{"notebook": "01_x", "error": "ValueError: boom"}]
+
+
 def test_index_lists_earlier_months_and_escapes_names(tmp_path):
     path = config(tmp_path, ACME.replace("Acme AB", "<b>Acme</b> & Co"))
     cfg = clients.read_config(path)

@@ -698,15 +698,22 @@ def _run_client(job: _Job) -> list[MonthRun]:
             **client.read_options,
         }
         try:
-            outcome = report.run(
-                client.files["orders"],
-                month=month,
-                client=client.name,
-                out=job.out,
-                notebooks=job.notebooks,
-                timeout=job.timeout,
-                **arguments,
-            )
+            asked = month
+            for attempt in range(KERNEL_START_RETRIES + 1):
+                outcome = report.run(
+                    client.files["orders"],
+                    month=asked,
+                    client=client.name,
+                    out=job.out,
+                    notebooks=job.notebooks,
+                    timeout=job.timeout,
+                    **arguments,
+                )
+                if not any(_kernel_did_not_start(b.error) for b in outcome.failed):
+                    break
+                if attempt < KERNEL_START_RETRIES:
+                    asked = outcome.folder.name  # "the latest month" is known now
+                    _emit("retry", client.name, month)
         except KeyboardInterrupt:
             _emit("interrupted", client.name, month)
             return records
@@ -739,6 +746,27 @@ def _run_client(job: _Job) -> list[MonthRun]:
         records.append(record)
         _emit("done", asdict(record))
     return records
+
+
+#: How many times a month runs again when a notebook's kernel did not start. That is no
+#: fault of the client's: jupyter_client picks free ports for a kernel before the kernel
+#: binds them, and another kernel starting at the same moment (a parallel client) can
+#: take one in between ("Address already in use"; about one start in 70 with two jobs
+#: on two busy cores).
+KERNEL_START_RETRIES = 2
+
+_KERNEL_START_ERRORS = ("Kernel died before replying to kernel_info", "Kernel didn't respond in")
+
+
+def _kernel_did_not_start(error: str | None) -> bool:
+    """Whether a notebook failed because its kernel never started (worth a second try).
+
+    >>> _kernel_did_not_start("RuntimeError: Kernel died before replying to kernel_info")
+    True
+    >>> _kernel_did_not_start("AovlabInputError: orders.csv (orders): file not found")
+    False
+    """
+    return any(text in (error or "") for text in _KERNEL_START_ERRORS)
 
 
 def _local(text: str, job: _Job) -> str:
@@ -1325,7 +1353,10 @@ def _failure_lines(record: MonthRun) -> list[str]:
 
 
 class _Display:
-    """Progress on stderr: clients and notebooks done, what runs now, elapsed time."""
+    """Progress on stderr: clients and notebooks done, what runs now, elapsed time.
+
+    One line for each client-month running now: its notebooks done, the last one's name.
+    """
 
     def __init__(self, console: Any, config: Config, per_month: int, total: int) -> None:
         from rich.progress import (
@@ -1342,7 +1373,7 @@ class _Display:
         self.progress = Progress(
             SpinnerColumn(),
             TextColumn("{task.description}", markup=False),
-            BarColumn(),
+            BarColumn(bar_width=24),
             MofNCompleteColumn(),
             TimeElapsedColumn(),
             console=console,
@@ -1351,8 +1382,8 @@ class _Display:
         self.clients_left = {c.name: len(c.months) for c in config.clients}
         self.clients = self.progress.add_task("clients", total=len(config.clients))
         self.books = self.progress.add_task("notebooks", total=total * per_month)
-        self.now: dict[tuple[str, str | None], str] = {}
-        self.counted: dict[tuple[str, str | None], int] = {}
+        #: The running client-months: their line's task and notebooks done.
+        self.running: dict[tuple[str, str | None], tuple[Any, int]] = {}
 
     def start(self) -> None:
         self.progress.start()
@@ -1360,49 +1391,63 @@ class _Display:
     def stop(self) -> None:
         self.progress.stop()
 
-    def _describe(self) -> None:
-        shown = "; ".join(
-            f"{client} {month or 'latest month'}{': ' + book if book else ''}"
-            for (client, month), book in sorted(self.now.items(), key=lambda kv: kv[0][0])
-        )
-        self.progress.update(
-            self.books, description=f"notebooks  now: {shown}" if shown else "notebooks"
-        )
+    def _finish(self, key: tuple[str, str | None]) -> None:
+        """Take a client-month's line away; count the notebooks it did not run as done."""
+        if key not in self.running and key[1] is not None:
+            key = (key[0], None)  # asked as "the latest month": named only once done
+        task, done = self.running.pop(key, (None, 0))
+        if task is not None:
+            self.progress.remove_task(task)
+        self.progress.advance(self.books, self.per_month - done)
 
     def update(self, event: tuple[Any, ...]) -> None:
         kind = event[0]
         if kind == "start":
-            self.now[(event[1], event[2])] = ""
-            self.counted[(event[1], event[2])] = 0
+            key = (event[1], event[2])
+            task = self.progress.add_task(
+                f"  {event[1]} {event[2] or 'latest month'}", total=self.per_month
+            )
+            self.running[key] = (task, 0)
         elif kind == "notebook":
             key = (event[1], event[2])
-            self.now[key] = f"{event[3]} done"
-            self.counted[key] = self.counted.get(key, 0) + 1
+            task, done = self.running.get(key, (None, 0))
+            if task is not None:
+                self.running[key] = (task, done + 1)
+                self.progress.update(
+                    task,
+                    advance=1,
+                    description=f"  {event[1]} {event[2] or 'latest month'}: {event[3]}",
+                )
             self.progress.advance(self.books)
-        elif kind in ("done", "interrupted"):
-            if kind == "done":
-                record: MonthRun = event[1]
-                key = (record.client, record.month)
-                # A month asked as "latest" is known by its name only once done.
-                started = key if key in self.now else (record.client, None)
-                self.now.pop(started, None)
-                self.progress.advance(self.books, self.per_month - self.counted.pop(started, 0))
-                if record.status == "ok":
-                    self.console.print(
-                        f"ok      {record.client} {record.month}", markup=False, highlight=False
-                    )
-                else:
-                    for line in _failure_lines(record):
-                        self.console.print(
-                            f"FAILED  {line}",
-                            style="red",
-                            markup=False,
-                            highlight=False,
-                            soft_wrap=True,
-                        )
-                self.clients_left[record.client] -= 1
-                if not self.clients_left[record.client]:
-                    self.progress.advance(self.clients)
+        elif kind == "retry":  # the month runs again: its notebooks count again
+            key = (event[1], event[2])
+            task, done = self.running.get(key, (None, 0))
+            if task is not None:
+                self.running[key] = (task, 0)
+                self.progress.update(
+                    task,
+                    completed=0,
+                    description=f"  {event[1]} {event[2] or 'latest month'}: again (a kernel did not start)",
+                )
+            self.progress.advance(self.books, -done)
+        elif kind == "interrupted":
+            self._finish((event[1], event[2]))
+        elif kind == "done":
+            record: MonthRun = event[1]
+            self._finish((record.client, record.month))
+            if record.status == "ok":
+                self.console.print(
+                    f"ok      {record.client} {record.month}", markup=False, highlight=False
+                )
             else:
-                self.now.pop((event[1], event[2]), None)
-        self._describe()
+                for line in _failure_lines(record):
+                    self.console.print(
+                        f"FAILED  {line}",
+                        style="red",
+                        markup=False,
+                        highlight=False,
+                        soft_wrap=True,
+                    )
+            self.clients_left[record.client] -= 1
+            if not self.clients_left[record.client]:
+                self.progress.advance(self.clients)
