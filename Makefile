@@ -7,10 +7,11 @@ STAMP  := $(VENV)/.installed
 MONTH  ?=
 OUT    ?= reports
 
-.PHONY: help setup report test test-data browser lint typecheck bench lab sample notebooks clean lock
+.PHONY: help setup report clients test test-data browser lint typecheck bench lab sample notebooks clean lock
 
 help:
 	@echo "make report   build the env, then the sample shop's monthly report (prints its path)"
+	@echo "make clients  the sample shop as three clients (data/sample/clients.toml), one index"
 	@echo "make test     build the env, then every test, ruff and mypy"
 	@echo "make lab      open the notebooks in JupyterLab"
 	@echo "make bench    run the benchmarks in bench/"
@@ -25,6 +26,13 @@ $(STAMP): requirements.lock pyproject.toml
 
 report: $(STAMP)
 	$(BIN)/aovlab report --sample --client "Sample Shop" $(if $(MONTH),--month $(MONTH)) --out $(OUT)
+
+# Every client of a clients config (the sample shop three times), into one clients index
+# whose path is the last line printed. JOBS=1 runs one client at a time.
+JOBS   ?=
+MONTHS ?=
+clients: $(STAMP)
+	$(BIN)/aovlab report --config data/sample/clients.toml --out $(OUT) $(if $(JOBS),--jobs $(JOBS)) $(if $(MONTHS),--months $(MONTHS))
 
 # Real public data shipped inside a registry package: the CDNOW transactions in the
 # lifetimes wheel (read from the wheel, never installed). Offline, its tests skip.

@@ -139,7 +139,8 @@ def _profile_child(folder: Path, out: Path) -> None:
         for cell in nb.cells:
             duration = cell.metadata.get("papermill", {}).get("duration")
             if cell.cell_type == "code" and duration is not None:
-                first = next((line for line in cell.source.splitlines() if line.strip()), "")
+                code = [ln for ln in cell.source.splitlines() if ln.strip() and ln[0] != "#"]
+                first = code[0] if code else ""
                 cells.append({"source": first[:70], "seconds": float(duration)})
         books.append({"notebook": Path(path).stem, "wall": wall, "cells": cells})
         return nb

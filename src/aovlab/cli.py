@@ -1185,11 +1185,37 @@ def report(
             "(default: the currency's; English for EUR)."
         ),
     ] = None,
+    config: Annotated[
+        Path | None,
+        Opt(
+            help="Clients config (TOML): run every client and month it lists (README).",
+            dir_okay=False,
+        ),
+    ] = None,
+    months: Annotated[
+        str | None,
+        Opt(help="With --config: the months for every client, 2026-10 or 2026-01..2026-10."),
+    ] = None,
+    jobs: Annotated[
+        int | None, Opt(help="With --config: clients run at once (default: the cores).")
+    ] = None,
+    quiet: Annotated[
+        bool, Opt("--quiet", help="With --config: print only failures and the index path.")
+    ] = False,
+    as_json: Annotated[
+        bool, Opt("--json", help="With --config: one JSON object of every client-month on stdout.")
+    ] = False,
 ) -> None:
-    """Run every notebook for one client and month into a folder of offline HTML."""
+    """Run every notebook for one client and month into a folder of offline HTML.
+
+    With --config, every client and month of a clients config, into one clients index.
+    """
     from aovlab import report as report_mod
     from aovlab import sample as sample_mod
 
+    if config is not None or months is not None or jobs is not None or quiet or as_json:
+        _report_clients(locals())
+        return
     if use_sample:
         base = sample_mod.DATA_DIR
         orders, lines, customers = base / "orders.csv", base / "lines.csv", base / "customers.csv"
@@ -1227,6 +1253,77 @@ def report(
     typer.echo(str(outcome.index.resolve()))
     if outcome.failed:
         raise typer.Exit(1)
+
+
+#: Options of `report` that name one client's export: the config holds them instead.
+_ONE_CLIENT = {
+    "orders": "--orders",
+    "lines": "--lines",
+    "customers": "--customers",
+    "catalog": "--catalog",
+    "traffic": "--traffic",
+    "month": "--month",
+    "use_sample": "--sample",
+    "currency": "--currency",
+    "timezone": "--timezone",
+    "fmt": "--format",
+    "sep": "--sep",
+    "encoding": "--encoding",
+    "decimal": "--decimal",
+    "dayfirst": "--dayfirst/--monthfirst",
+    "column_map": "--map",
+    "include_zero_value": "--include-zero-value",
+    "locale": "--locale",
+}
+
+
+def _report_clients(options: dict[str, Any]) -> None:
+    """`aovlab report --config`: every client of a config (see aovlab.clients)."""
+    from aovlab import clients
+
+    if options["config"] is None:
+        given = [
+            flag
+            for name, flag in (("months", "--months"), ("jobs", "--jobs"), ("quiet", "--quiet"))
+            if options[name]
+        ] + (["--json"] if options["as_json"] else [])
+        raise _fail(f"{', '.join(given)} go with --config CLIENTS.toml (a run of many clients)")
+    clash = [flag for name, flag in _ONE_CLIENT.items() if options[name] not in (None, False)]
+    if options["client"] != "Client":
+        clash.append("--client")
+    if clash:
+        raise _fail(
+            f"--config takes each client's files and options from the config; "
+            f"drop {', '.join(clash)}"
+            + (" (use --months for the months)" if "--month" in clash else "")
+        )
+    if options["jobs"] is not None and options["jobs"] < 1:
+        raise _fail(f"--jobs is how many clients run at once: 1 or more, not {options['jobs']}")
+    if options["timeout"] < 1:
+        raise _fail(
+            f"--timeout is the seconds a notebook cell may run: 1 or more, not {options['timeout']}"
+        )
+    try:
+        code = clients.command(
+            options["config"],
+            out=options["out"],
+            jobs=options["jobs"],
+            months=options["months"],
+            notebooks=options["notebooks"],
+            timeout=options["timeout"],
+            quiet=options["quiet"],
+            as_json=options["as_json"],
+        )
+    except AovlabInputError as exc:
+        raise _fail(str(exc)) from None
+    except clients.InterruptedRunError as exc:
+        raise _fail(str(exc), 130) from None
+    except KeyboardInterrupt:  # before the clients started, or while the index was written
+        raise _fail("interrupted; no half-written report or index is left", 130) from None
+    except OSError as exc:  # the reports folder: full, read-only, taken
+        where = exc.filename or options["out"]
+        raise _fail(f"cannot write the clients index ({where}): {exc.strerror or exc}") from None
+    raise typer.Exit(code)
 
 
 def main() -> None:

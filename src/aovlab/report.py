@@ -21,6 +21,7 @@ import shutil
 import sys
 import tempfile
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -278,6 +279,10 @@ def _scrub_parameters(nb: Any, params: dict[str, Any]) -> None:
     from papermill.translators import translate_parameters
 
     shown = {k: Path(v).name if k in _PATH_PARAMETERS and v else v for k, v in params.items()}
+    # A client's salt (``aovlab report --config``) keys its customer ids: never written.
+    options = shown.get("read_options")
+    if isinstance(options, dict) and "salt" in options:
+        shown["read_options"] = {**options, "salt": "(the client's salt: not kept)"}
     for cell in nb.cells:
         if "injected-parameters" in cell.metadata.get("tags", []):
             cell.source = translate_parameters("python3", "python", shown, "Parameters")
@@ -619,6 +624,7 @@ def run(
     notebooks: str | Path | None = None,
     timeout: int = 600,
     locale: str | None = None,
+    progress: Callable[[str], None] | None = None,
     **read_options: Any,
 ) -> ReportOutcome:
     """Produce the report of one client and month in ``out/<client>/<month>/``.
@@ -632,7 +638,8 @@ def run(
     passed to :func:`aovlab.load` here and, as the ``read_options`` parameter, to every
     notebook, so each reads the export the same way. Raises
     :class:`~aovlab.errors.AovlabInputError` before running any notebook when the export
-    does not validate.
+    does not validate. ``progress``, when given, is called with each notebook's name
+    after it ran (``aovlab report --config`` shows it).
     """
     out_folder = _writable_folder(Path(out))
     check_currency(read_options.get("currency"))
@@ -687,10 +694,11 @@ def run(
             month=data["month"], current=data["month"], interactive=False, locale=locale
         )
         shown = {**{t: given.get(t) for t in TABLES}, "read_options": read_options}
-        runs = [
-            _run_notebook(book.resolve(), work, parameters, timeout, folders, shown)
-            for book in books
-        ]
+        runs = []
+        for book in books:
+            runs.append(_run_notebook(book.resolve(), work, parameters, timeout, folders, shown))
+            if progress is not None:
+                progress(book.stem)
         data["client"] = client
         data["notebooks"] = [
             {
