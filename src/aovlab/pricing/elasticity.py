@@ -129,7 +129,7 @@ def _whole(value: Any, name: str, *, minimum: int = 1) -> int:
 
 def _pct_words(share: float) -> str:
     """A share as "5 %" or "7.5 %" (no trailing zero)."""
-    return f"{share * 100:.1f}".rstrip("0").rstrip(".") + " %"
+    return fmt.pct(share, trim=True)
 
 
 # --------------------------------------------------------------------------- the panel
@@ -458,7 +458,7 @@ def elasticity(
     method = (
         f"OLS of log(units) on log(average unit price) with SKU and {period} fixed "
         f"effects (pyfixest feols), standard errors clustered by SKU (CRV1), "
-        f"{confidence * 100:g} % t interval on {len(varies) - 1} degrees of freedom "
+        f"{fmt.pct(confidence, digits=4, trim=True)} t interval on {len(varies) - 1} degrees of freedom "
         f"(SKUs whose price changed - 1); prices of SKUs that did not change price held "
         f"at their mean"
     )
@@ -561,7 +561,7 @@ def _fit(panel: Any, varies: set[str], min_category_skus: int, confidence: float
 def _elasticity_headline(res: Elasticity) -> str:
     e, low, high = res.elasticity, res.ci_low, res.ci_high
     change = 1.1**e - 1
-    level = f"{res.confidence * 100:g} %"
+    level = fmt.pct(res.confidence, digits=4, trim=True)
     moved = "loses" if change < 0 else "gains"
     source = (
         f"elasticity {fmt.number(e)}, {level} CI {fmt.number(low)} to {fmt.number(high)}; "
@@ -621,7 +621,7 @@ def _elasticity_chart(res: Elasticity) -> Any:
     )
     base = alt.Chart(
         data,
-        title=f"Price elasticity of units by category, with its {res.confidence * 100:g} % interval",
+        title=f"Price elasticity of units by category, with its {fmt.pct(res.confidence, digits=4, trim=True)} interval",
     )
     whisker = base.mark_rule(strokeWidth=2).encode(
         y=y,
