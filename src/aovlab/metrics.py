@@ -743,7 +743,7 @@ def _headline(result: KpiResult) -> str:
         return (
             f"{fmt.count(r['orders'])} orders {span} brought {fmt.money(r['revenue'], cur, short=True)} "
             f"{label} revenue: AOV {fmt.money(r['aov'], cur)}, median {fmt.money(r['median_order_value'], cur)}. "
-            f"The top 1 % of orders carry {fmt.pct(r['top1pct_revenue_share'])} of revenue."
+            f"The top {fmt.pct(0.01, digits=0)} of orders carry {fmt.pct(r['top1pct_revenue_share'])} of revenue."
             + ("" if r["upt"] is not None else " UPT and AUR need order lines (or a units column).")
         )
     key = result.keys[0]

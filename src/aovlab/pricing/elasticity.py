@@ -575,12 +575,13 @@ def _elasticity_headline(res: Elasticity) -> str:
         if res.skus_with_variation < FEW_SKUS
         else ""
     )
+    ten = fmt.pct(0.10, digits=0)
     if low <= 0 <= high:
         return (
-            f"The data cannot tell whether price moves units: at the estimate a 10 % price "
+            f"The data cannot tell whether price moves units: at the estimate a {ten} price "
             f"rise {moved} about {fmt.pct(abs(change), digits=0)} of units ({source}).{few}"
         )
-    text = f"A 10 % price rise {moved} about {fmt.pct(abs(change), digits=0)} of units ({source})."
+    text = f"A {ten} price rise {moved} about {fmt.pct(abs(change), digits=0)} of units ({source})."
     if e > 0:
         return (
             text + " Units rising with price is unusual: something else that moved with the "
@@ -806,7 +807,7 @@ def _changes(change: float | Sequence[float]) -> list[float]:
 def _elasticity_of(shop: ShopData, given: float | Elasticity | None) -> tuple[float, str]:
     if isinstance(given, Elasticity):
         return float(given.elasticity), (
-            f"estimated, {given.confidence * 100:g} % CI {fmt.number(given.ci_low)} to "
+            f"estimated, {fmt.pct(given.confidence, digits=4, trim=True)} CI {fmt.number(given.ci_low)} to "
             f"{fmt.number(given.ci_high)}"
         )
     if isinstance(given, Unavailable):  # the notebook's estimate, which the data refused
