@@ -386,3 +386,23 @@ def test_figures_in_prose_stay_english_by_default(shop):
             display.label("margin_change_per_1000_orders") == f"Margin change per 1{NBSP}000 orders"
         )
         assert fmt.pct(0.975, digits=4, trim=True) == f"97,5{NBSP}%"
+
+
+def test_a_data_note_counts_in_the_locale_it_was_loaded_in():
+    """A note written while the data is read, as the report's checks page shows it."""
+    import polars as pl
+
+    from aovlab.model import ShopData
+
+    n = 1200
+    orders = {
+        "order_id": [str(i) for i in range(n)],
+        "ordered_at": ["2099-01-01 10:00:00"] * n,
+        "merchandise": [10.0] * n,
+    }
+    with aovlab.locale("de"):
+        shop = ShopData.from_frames(pl.DataFrame(orders), currency="EUR", timezone="UTC")
+        assert "orders=1.200" in repr(shop)
+    notes = [str(note) for note in shop.notes]
+    assert any("1.200 order(s) are dated in the future" in note for note in notes), notes
+    assert "orders=1,200" in repr(shop)  # a repr is written when it is read
