@@ -271,3 +271,138 @@ def test_report_in_swedish(tmp_path):
     assert data["locale"] == "sv" and data["kpis"]["aov"] == pytest.approx(120.92, abs=0.01)
     executed = (outcome.folder / "00_kpi_primer.ipynb").read_text(encoding="utf-8")
     assert 'locale = \\"sv\\"' in executed  # the parameter the notebook was run with
+
+
+# --------------------------------------------------------------------------- figures in prose
+# Counts, rates, p-values and confidence levels written into headlines, notes and table
+# cells by the analyses themselves (not only by fmt's money/pct) follow the locale too.
+
+#: A figure as English writes it: "2,885", "0.40", "0.032", "+5.6", or "95 %" with a
+#: plain space (de writes a non-breaking one). A German "1.234" or "0,032" does not match.
+ENGLISH = re.compile(
+    r"(?<![\d.,])[1-9]\d{0,2}(?:,\d{3})+(?!\d)|\d\.\d{1,2}(?!\d)|(?<![\d.,])0\.\d| [1-9]\d? %"
+)
+
+
+def _read(res) -> str:
+    """Everything a person reads of a result: its headline, notes and tables."""
+    return res.headline + "\n" + res._repr_html_()
+
+
+def _english(text: str) -> list[str]:
+    return [text[max(m.start() - 30, 0) : m.end() + 10] for m in ENGLISH.finditer(text)]
+
+
+def test_member_comparison_in_german(shop):
+    with aovlab.locale("de"):
+        res = aovlab.loyalty.compare_members(shop)
+        text = _read(res)
+    assert "(1.574 members, 3.004 non-members)" in res.headline
+    assert "ordered 2,81 times each against 2,46" in res.headline
+    assert "+0,35 (+0,21 to +0,49)" in text  # orders per customer: a signed gap
+    assert "+5,6 points (+2,6 to +8,6)" in text  # repeat rate: points
+    assert not _english(text), _english(text)
+
+
+def test_loyalty_effect_and_programme_in_german(shop):
+    with aovlab.locale("de"):
+        res = aovlab.loyalty.impact(shop)
+        effect = res.effect
+        text = _read(res) + _read(effect)
+    assert "+0,40 orders a member a year" in effect.headline
+    assert "1.516 members with 6 months of history" in effect.headline
+    assert "1.516 members in 16 joining cohorts" in text
+    assert f"Intervals: 95{NBSP}% bootstrap" in text
+    assert "(20,21\xa0€ to 37,08\xa0€; 2.885 members)" in res.headline
+    assert "2,885" not in text
+    assert not _english(text), _english(text)
+
+
+def test_price_test_in_german(shop):
+    """The sample's May 2026 price test: p-values in the headline and the tables."""
+    with aovlab.locale("de"):
+        res = aovlab.pricing.abtest(shop, "ab_arm")
+        text = _read(res)
+    assert f"95{NBSP}% CI +1,2{NBSP}% to +28,5{NBSP}%, p = 0,032)" in res.headline
+    assert "p = 0,19, not significant" in res.headline
+    assert "about 9.100 orders per arm" in res.headline
+    assert ">0,032</td>" in text and ">0,19</td>" in text  # the p column
+    assert not _english(text), _english(text)
+
+
+def test_bundle_margin_in_german(shop):
+    with aovlab.locale("de"):
+        pairs = aovlab.bundles.pairs(shop)
+        res = aovlab.bundles.bundle_margin(shop, aovlab.bundles.suggest(shop, pairs), discount=0.1)
+        text = _read(res)
+    assert "on the 2,8 orders a month that already have both" in res.headline
+    assert f"it pays when 0,6{NBSP}% of the 170 orders" in res.headline
+    assert "per 1.000 orders and AOV changes by +0,34\xa0€." in res.headline
+    assert "<th>Margin change per 1.000 orders</th>" in text  # the column's label
+    assert not _english(text), _english(text)
+
+
+def test_customers_and_kpis_in_german(shop):
+    with aovlab.locale("de"):
+        rfm = aovlab.segments.rfm(shop)
+        kpis = metrics.kpis(shop, when="2026-10")
+        clv = aovlab.loyalty.clv(shop, "2026-06-30", horizon_months=1.5)
+        text = _read(rfm) + _read(kpis) + _read(clv)
+    assert f"are 10,9{NBSP}% of the 5.161 registered customers" in rfm.headline
+    assert f"The top 1{NBSP}% of orders carry 7,2{NBSP}% of revenue." in kpis.headline
+    assert "Over the next 1,5 months each of 5.161 customers" in clv.headline
+    assert "3.436 repeat orders against 3.323 actual" in clv.headline
+    assert not _english(text), _english(text)
+
+
+def test_worked_examples_and_the_shop_in_german(shop):
+    with aovlab.locale("de"):
+        table = metrics.worked_examples()
+        summary, page = repr(shop), shop._repr_html_()
+    assert list(table["formula"]) == [
+        "400.000 / 4.234",
+        "10.000 / 100",
+        "10.000 / 400.000",
+        f"400.000 x 2,5{NBSP}% x 94,47",
+        "2,5 units x 40,00",
+    ]
+    assert list(table["result"]) == ["94,47", "100,00", f"2,5{NBSP}%", "944.700,00", "100,00"]
+    assert "orders=29.736, lines=47.685, customers=9.004, catalog=80, traffic=3.790" in summary
+    assert "<td>orders</td><td style='text-align:right'>29.736</td>" in page
+    assert not _english(summary + page), _english(summary + page)
+
+
+def test_figures_in_prose_stay_english_by_default(shop):
+    """The same figures in ``en``, as aovlab always wrote them."""
+    assert "orders=29,736" in repr(shop)
+    assert metrics.worked_examples()["formula"].iloc[3] == "400,000 x 2.5 % x 94.47"
+    assert "p = 0.032" in aovlab.pricing.abtest(shop, "ab_arm").headline
+    assert display.label("margin_change_per_1000_orders") == "Margin change per 1,000 orders"
+    assert display.label("top1pct_revenue_share") == "Top 1 % of orders' revenue share"
+    assert fmt.number(-0.35, signed=True) == "−0.35" and fmt.number(0.0, signed=True) == "+0.00"
+    assert fmt.pct(0.975, digits=4, trim=True) == "97.5 %"
+    with aovlab.locale("sv"):
+        assert (
+            display.label("margin_change_per_1000_orders") == f"Margin change per 1{NBSP}000 orders"
+        )
+        assert fmt.pct(0.975, digits=4, trim=True) == f"97,5{NBSP}%"
+
+
+def test_a_data_note_counts_in_the_locale_it_was_loaded_in():
+    """A note written while the data is read, as the report's checks page shows it."""
+    import polars as pl
+
+    from aovlab.model import ShopData
+
+    n = 1200
+    orders = {
+        "order_id": [str(i) for i in range(n)],
+        "ordered_at": ["2099-01-01 10:00:00"] * n,
+        "merchandise": [10.0] * n,
+    }
+    with aovlab.locale("de"):
+        shop = ShopData.from_frames(pl.DataFrame(orders), currency="EUR", timezone="UTC")
+        assert "orders=1.200" in repr(shop)
+    notes = [str(note) for note in shop.notes]
+    assert any("1.200 order(s) are dated in the future" in note for note in notes), notes
+    assert "orders=1,200" in repr(shop)  # a repr is written when it is read

@@ -764,7 +764,7 @@ def _rfm_headline(res: RfmResult) -> str:
     return (
         text + f"; {fmt.counted(n, 'customer')} who used to buy often "
         f"{'has' if n == 1 else 'have'} lapsed (at risk or cannot lose: last order "
-        f"{days:,.0f} days ago on average)."
+        f"{fmt.number(days, 0)} days ago on average)."
     )
 
 

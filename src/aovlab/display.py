@@ -39,14 +39,15 @@ from aovlab import fmt
 Formats = dict[str, str]
 
 #: Human labels of the machine column names. ``{baseline}`` and ``{current}`` are filled
-#: with the periods a result compares.
+#: with the periods a result compares, ``{thousand}`` and ``{one_percent}`` with those
+#: figures in the current locale ("1,000", "1.000").
 LABELS: dict[str, str] = {
     "orders": "Orders",
     "revenue": "Revenue",
     "aov": "AOV",
     "median_order_value": "Median order",
     "trimmed_aov": "Trimmed AOV",
-    "top1pct_revenue_share": "Top 1 % of orders' revenue share",
+    "top1pct_revenue_share": "Top {one_percent} of orders' revenue share",
     "units": "Units",
     "upt": "Units per order",
     "aur": "Revenue per unit",
@@ -204,7 +205,7 @@ LABELS: dict[str, str] = {
     "discount_given_away": "Discount given away, {period}",
     "discount_given_away_per_month": "Discount given away a month",
     "break_even_take_rate": "Break-even take rate",
-    "margin_change_per_1000_orders": "Margin change per 1,000 orders",
+    "margin_change_per_1000_orders": "Margin change per {thousand} orders",
     "margin_note": "Note",
     "take_rate": "Take rate",
     # loyalty
@@ -309,6 +310,8 @@ def label(column: str, context: Mapping[str, str] | None = None) -> str:
     filled.setdefault("baseline", "before")
     filled.setdefault("current", "now")
     filled.setdefault("period", "the period")
+    filled.setdefault("thousand", fmt.count(1000))
+    filled.setdefault("one_percent", fmt.pct(0.01, digits=0))
     return text.format(**filled)
 
 

@@ -498,7 +498,9 @@ def _decomposition_headline(res: Decomposition) -> str:
     else:
         pct = abs(d["change_pct"])
         size = (
-            fmt.pct(pct) if round(pct * 100, 1) else f"{money(abs(d['change']))} (less than 0.1 %)"
+            fmt.pct(pct)
+            if round(pct * 100, 1)
+            else f"{money(abs(d['change']))} (less than {fmt.pct(0.001)})"
         )
         text = (
             f"AOV {_direction(d['change'])} {size} "
@@ -1405,7 +1407,7 @@ def _top_products(frame: nw.DataFrame[Any], top: int) -> nw.DataFrame[Any]:
         return head
     other = rest.select(
         nw.lit(OTHER_PRODUCTS).alias("sku"),
-        nw.lit(f"({len(rest)} other products)").alias("product"),
+        nw.lit(f"({fmt.count(len(rest))} other products)").alias("product"),
         nw.lit(None, dtype=nw.String()).alias("category"),
         *(nw.col(c).sum() for c in ("baseline_units_per_order", "current_units_per_order")),
         nw.lit(None, dtype=nw.Float64()).alias("baseline_unit_price"),

@@ -116,17 +116,23 @@ def in_currency(
     return (lambda v: money(v, currency)), (lambda v: money(v, currency, signed=True))
 
 
-def pct(value: Any, *, digits: int = 1, signed: bool = False) -> str:
+def pct(value: Any, *, digits: int = 1, signed: bool = False, trim: bool = False) -> str:
     """Format a share (0.025) as a percentage ("2.5 %").
 
     A space before "%" (non-breaking where the locale writes one, as in ``sv``/``de``).
+    ``trim``: up to ``digits`` decimals, trailing zeros dropped ("5 %", "7.5 %"), as a
+    confidence level or a rule's share reads in a sentence.
 
     >>> pct(0.025), pct(-0.032, signed=True), pct(None)
     ('2.5 %', '−3.2 %', 'n/a')
+    >>> pct(0.95, digits=4, trim=True), pct(0.075, trim=True), pct(0.05, trim=True)
+    ('95 %', '7.5 %', '5 %')
     """
     if _missing(value):
         return "n/a"
     number = float(value) * 100
+    if trim:
+        digits = _needed(number, digits)
     if round(number, digits) == 0:
         number = 0.0
     sign = (
@@ -155,15 +161,36 @@ def count(value: Any) -> str:
     return _grouped(int(value), 0)
 
 
-def number(value: Any, digits: int = 2) -> str:
+def number(value: Any, digits: int = 2, *, signed: bool = False, trim: bool = False) -> str:
     """Format a plain number.
 
-    >>> number(2.456)
-    '2.46'
+    ``signed``: "+" before a gain (and a zero) and "−" before a loss, as ``f"{v:+.2f}"``
+    writes them (with aovlab's "−"). ``trim``: up to ``digits`` decimals, trailing zeros
+    dropped ("12", "1.5").
+
+    >>> number(2.456), number(1234.5, 1), number(0.4, signed=True), number(-0.35, signed=True)
+    ('2.46', '1,234.5', '+0.40', '−0.35')
+    >>> number(12.0, 6, trim=True), number(1.5, 6, trim=True)
+    ('12', '1.5')
+    >>> from aovlab import locales
+    >>> with locales.locale("de"):
+    ...     number(1234.5, 1), number(-0.35, signed=True), number(1.5, 6, trim=True)
+    ('1.234,5', '−0,35', '1,5')
     """
     if _missing(value):
         return "n/a"
-    return _grouped(float(value), digits)
+    number = float(value)
+    if trim:
+        digits = _needed(number, digits)
+    if signed:
+        sign = "−" if f"{number:+.{digits}f}".startswith("-") else "+"
+        return sign + _digits(abs(number), digits)
+    return _grouped(number, digits)
+
+
+def _needed(value: float, digits: int) -> int:
+    """How many of ``digits`` decimals ``value`` needs once trailing zeros are dropped."""
+    return len(f"{abs(value):.{max(digits, 0)}f}".partition(".")[2].rstrip("0"))
 
 
 def decimal_sign() -> str:

@@ -194,25 +194,32 @@ def worked_examples() -> Any:
     """
     import pandas as pd
 
+    n = fmt.count  # the figures in the formulas follow the locale too
     rows = [
-        ("AOV = revenue / orders", "400,000 / 4,234", aov(400_000, 4_234)),
-        ("AOV = revenue / orders", "10,000 / 100", aov(10_000, 100)),
+        ("AOV = revenue / orders", f"{n(400_000)} / {n(4_234)}", aov(400_000, 4_234)),
+        ("AOV = revenue / orders", f"{n(10_000)} / 100", aov(10_000, 100)),
         (
             "conversion rate = orders / sessions",
-            "10,000 / 400,000",
+            f"{n(10_000)} / {n(400_000)}",
             conversion_rate(10_000, 400_000),
         ),
         (
             "revenue = sessions x CR x AOV",
-            "400,000 x 2.5 % x 94.47",
+            f"{n(400_000)} x {fmt.pct(0.025)} x {fmt.number(94.47)}",
             funnel_revenue(
                 400_000, conversion_rate(10_000, 400_000), round(aov(400_000, 4_234), 2)
             ),
         ),
-        ("AOV = UPT x AUR", "2.5 units x 40.00", upt(250, 100) * aur(10_000, 250)),
+        (
+            "AOV = UPT x AUR",
+            f"{fmt.number(2.5, 1)} units x {fmt.number(40)}",
+            upt(250, 100) * aur(10_000, 250),
+        ),
     ]
     frame = pd.DataFrame(rows, columns=["metric", "formula", "value"])
-    frame["result"] = [f"{v:,.2f}" if i != 2 else fmt.pct(v) for i, v in enumerate(frame["value"])]
+    frame["result"] = [
+        fmt.number(v) if i != 2 else fmt.pct(v) for i, v in enumerate(frame["value"])
+    ]
     return frame.drop(columns="value").set_index("metric")
 
 
@@ -736,7 +743,7 @@ def _headline(result: KpiResult) -> str:
         return (
             f"{fmt.count(r['orders'])} orders {span} brought {fmt.money(r['revenue'], cur, short=True)} "
             f"{label} revenue: AOV {fmt.money(r['aov'], cur)}, median {fmt.money(r['median_order_value'], cur)}. "
-            f"The top 1 % of orders carry {fmt.pct(r['top1pct_revenue_share'])} of revenue."
+            f"The top {fmt.pct(0.01, digits=0)} of orders carry {fmt.pct(r['top1pct_revenue_share'])} of revenue."
             + ("" if r["upt"] is not None else " UPT and AUR need order lines (or a units column).")
         )
     key = result.keys[0]

@@ -27,6 +27,7 @@ import narwhals.stable.v2 as nw
 import polars as pl
 from narwhals.dependencies import is_pandas_dataframe
 
+from aovlab import fmt
 from aovlab.errors import AovlabInputError, Note
 from aovlab.privacy import (
     DEFAULT_SALT,
@@ -288,7 +289,7 @@ class ShopData:
 
     def __repr__(self) -> str:
         s = self.summary()
-        tables = ", ".join(f"{k}={v:,}" for k, v in s["tables"].items())
+        tables = ", ".join(f"{k}={fmt.count(v)}" for k, v in s["tables"].items())
         return (
             f"ShopData({s['name'] or 'unnamed shop'}: {tables}; {s['currency']}, "
             f"{s['timezone']}; {s['first_order']} .. {s['last_order']}; "
@@ -298,7 +299,7 @@ class ShopData:
     def _repr_html_(self) -> str:
         s = self.summary()
         rows = "".join(
-            f"<tr><td>{html.escape(k)}</td><td style='text-align:right'>{v:,}</td></tr>"
+            f"<tr><td>{html.escape(k)}</td><td style='text-align:right'>{fmt.count(v)}</td></tr>"
             for k, v in s["tables"].items()
         )
         notes = "".join(f"<li>{html.escape(n)}</li>" for n in s["notes"])
@@ -598,8 +599,8 @@ def _drop_personal(
             )
         )
     if dropped or cleaned:
-        parts = [f"{c} ({int(found[c]):,} values: column left out)" for c in dropped] + [
-            f"{c} ({int(found[c]):,} values removed)" for c in cleaned
+        parts = [f"{c} ({fmt.count(int(found[c]))} values: column left out)" for c in dropped] + [
+            f"{c} ({fmt.count(int(found[c]))} values removed)" for c in cleaned
         ]
         ctx.notes.append(
             Note(
@@ -644,8 +645,8 @@ def _drop_free_text(frame: nw.DataFrame[Any], table: str, ctx: _Reading) -> nw.D
                 "left out columns with nearly one value per order or per customer, which "
                 "split nothing and may name people: "
                 + ", ".join(
-                    f"{c} ({distinct[c]:,} values in {present[c]:,} orders, "
-                    f"{customers:,} customers)"
+                    f"{c} ({fmt.count(distinct[c])} values in {fmt.count(present[c])} orders, "
+                    f"{fmt.count(customers)} customers)"
                     for c in wide
                 ),
             )
@@ -693,7 +694,7 @@ def _pseudonymise_emails(frame: nw.DataFrame[Any], table: str, ctx: _Reading) ->
         Note(
             "info",
             table,
-            f"{len(mapping):,} customer id(s) were email addresses or phone numbers: replaced "
+            f"{fmt.count(len(mapping))} customer id(s) were email addresses or phone numbers: replaced "
             "by keyed hashes"
             + ("" if ctx.salt else " with the default salt (set a salt per client)"),
             count=len(mapping),
@@ -955,7 +956,7 @@ def parse_datetime_text(raw: pl.Series, tz: str) -> tuple[pl.Series, DatetimePro
             "mixes date-times with and without a UTC offset",
             "one form on every row: every value with an offset (2026-10-03 14:22:05+02:00), "
             "or none (local times in the shop's time zone)",
-            f"{n_aware:,} value(s) with an offset and {n_naive:,} without, e.g. "
+            f"{fmt.count(n_aware)} value(s) with an offset and {fmt.count(n_naive)} without, e.g. "
             + _examples(text, minority, 3),
             "export the file again with one date format",
         )
@@ -1436,7 +1437,7 @@ def _reconcile(
                 Note(
                     "warning",
                     table,
-                    f"{bad.shape[0]:,} order(s) whose parts do not add up to their total "
+                    f"{fmt.count(bad.shape[0])} order(s) whose parts do not add up to their total "
                     "(merchandise - discount + shipping"
                     + (")" if tax_included else " + tax)")
                     + "; kept as exported",
@@ -1453,7 +1454,7 @@ def _reconcile(
                 Note(
                     "warning",
                     table,
-                    f"{bad.shape[0]:,} order(s) whose merchandise differs from the sum of their lines",
+                    f"{fmt.count(bad.shape[0])} order(s) whose merchandise differs from the sum of their lines",
                     tuple(bad["order_id"].head(_MAX_EXAMPLES).to_list()),
                     bad.shape[0],
                 )
@@ -1465,7 +1466,7 @@ def _reconcile(
                 Note(
                     "warning",
                     table,
-                    f"{no_lines.shape[0]:,} order(s) have no lines: their units, UPT, AUR and "
+                    f"{fmt.count(no_lines.shape[0])} order(s) have no lines: their units, UPT, AUR and "
                     "margin are unknown",
                     tuple(no_lines["order_id"].head(_MAX_EXAMPLES).to_list()),
                     no_lines.shape[0],
@@ -1478,7 +1479,7 @@ def _reconcile(
             Note(
                 "warning",
                 table,
-                f"{overdrawn.shape[0]:,} order(s) have a discount larger than their merchandise "
+                f"{fmt.count(overdrawn.shape[0])} order(s) have a discount larger than their merchandise "
                 "(a shipping discount counted with the order's?): their net revenue is "
                 "negative, which lowers AOV on the net basis",
                 tuple(overdrawn["order_id"].head(_MAX_EXAMPLES).to_list()),
@@ -1503,7 +1504,7 @@ def _future_dates(frame: nw.DataFrame[Any], tz: str, notes: list[Note]) -> None:
             Note(
                 "warning",
                 "orders",
-                f"{future.shape[0]:,} order(s) are dated in the future: a wrong date format or clock?",
+                f"{fmt.count(future.shape[0])} order(s) are dated in the future: a wrong date format or clock?",
                 tuple(future["order_id"].head(_MAX_EXAMPLES).to_list()),
                 future.shape[0],
             )
@@ -1517,7 +1518,7 @@ def _currency(frame: nw.DataFrame[Any], currency: str | None, table: str) -> str
     found = sorted({str(c).upper() for c in frame["currency"].drop_nulls().unique().to_list()})
     if len(found) > 1:
         counts = frame.group_by("currency").agg(nw.len()).sort("currency")
-        shown = ", ".join(f"{c} ({n:,} orders)" for c, n in counts.iter_rows())
+        shown = ", ".join(f"{c} ({fmt.count(n)} orders)" for c, n in counts.iter_rows())
         raise AovlabInputError(
             "mixes currencies",
             table=table,
@@ -1629,14 +1630,14 @@ def _zero_value(
             if source == "total"
             else None,
             expected="orders whose items are worth more than 0",
-            found=f"{gone.shape[0]:,} order(s), all with {where}",
+            found=f"{fmt.count(gone.shape[0])} order(s), all with {where}",
             hint="include_zero_value=True / --include-zero-value counts free orders too",
         )
     ctx.notes.append(
         Note(
             "info",
             table,
-            f"{gone.shape[0]:,} order(s) with no merchandise value ({where}: stock "
+            f"{fmt.count(gone.shape[0])} order(s) with no merchandise value ({where}: stock "
             "adjustments, free replacements) are not sales: left out of orders, AOV and every "
             "analysis (include_zero_value=True / --include-zero-value keeps them)",
             tuple(gone["order_id"].head(_MAX_EXAMPLES).to_list()),
@@ -1672,7 +1673,7 @@ def _check_line_orders(
             Note(
                 "warning",
                 "lines",
-                f"{orphans.shape[0]:,} line(s) belong to no known order and are left out",
+                f"{fmt.count(orphans.shape[0])} line(s) belong to no known order and are left out",
                 tuple(orphans["order_id"].unique().sort().head(_MAX_EXAMPLES).to_list()),
                 orphans.shape[0],
             )
@@ -1694,7 +1695,7 @@ def no_cost_note(lines: nw.DataFrame[Any]) -> Note | None:
     return Note(
         "warning",
         "lines",
-        f"{no_cost.shape[0]:,} line(s) have no unit cost: margin figures leave them out "
+        f"{fmt.count(no_cost.shape[0])} line(s) have no unit cost: margin figures leave them out "
         "and say how much revenue they cover",
         tuple(str(s) for s in skus),
         no_cost.shape[0],
@@ -1754,7 +1755,7 @@ def _check_customer_ids(
             Note(
                 "warning",
                 "customers",
-                f"none of the {customers.shape[0]:,} customers has an order: the customers "
+                f"none of the {fmt.count(customers.shape[0])} customers has an order: the customers "
                 "file and the orders use different ids (a Shopify export's customers are "
                 "hashed emails: give the customers file an email column as customer_id)",
                 tuple(str(v) for v in customers["customer_id"].head(_MAX_EXAMPLES).to_list()),

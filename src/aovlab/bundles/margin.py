@@ -395,7 +395,7 @@ def _refuse_unknown(shop: ShopData, unknown: list[str], span: periods.Window) ->
             hint = f" (did you mean {', '.join(close)}?)" if close else ""
             parts.append(f"{sku} is not in the order lines at all{hint}")
     shown = ", ".join(known[:_SHOWN]) + (
-        f" and {len(known) - _SHOWN:,} more" if len(known) > _SHOWN else ""
+        f" and {fmt.count(len(known) - _SHOWN)} more" if len(known) > _SHOWN else ""
     )
     return AovlabInputError(
         f"unknown SKU{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}",
@@ -738,12 +738,16 @@ class BundleMargin(Result):
         )
         y = alt.Y(
             "margin_change_per_1000_orders:Q",
-            title=f"Margin change per 1,000 orders ({currency})".replace(" ()", ""),
+            title=f"Margin change per {fmt.count(1000)} orders ({currency})".replace(" ()", ""),
             axis=alt.Axis(format=",.0f"),
         )
         tooltip = [
             alt.Tooltip("take_rate:Q", format=".1%", title="take rate"),
-            alt.Tooltip("margin_change_per_1000_orders:Q", format=",.2f", title="per 1,000 orders"),
+            alt.Tooltip(
+                "margin_change_per_1000_orders:Q",
+                format=",.2f",
+                title=f"per {fmt.count(1000)} orders",
+            ),
         ]
         line = (
             alt.Chart(charts._data(curve))
@@ -903,7 +907,7 @@ def _bundle_headline(res: BundleMargin) -> str:
     def orders(n: float) -> str:
         value = n / res.months if monthly else n
         if value < 10 and round(value) != round(value, 1):
-            return f"{value:.1f} orders"  # 2.5 orders a month, not 2 or 3
+            return f"{fmt.number(value, 1)} orders"  # 2.5 orders a month, not 2 or 3
         return fmt.counted(round(value), "order")
 
     both = "both" if k == 2 else f"all {fmt.counted(k, 'item', words=True).split()[0]}"
@@ -942,7 +946,7 @@ def _bundle_headline(res: BundleMargin) -> str:
         if be == 0:
             share = "any"
         elif be < 0.0005:
-            share = "under 0.1 %"
+            share = f"under {fmt.pct(0.001)}"
         else:
             share = fmt.pct(be, digits=0 if be >= 0.095 else 1)
         text += f"; it pays when {share} of {candidates}"
@@ -951,7 +955,7 @@ def _bundle_headline(res: BundleMargin) -> str:
     amount = f" by {_money(abs(change), res.currency)}" if change else ""
     text += (
         f". At a {_share(res.take_rate)} take rate margin {verb}{amount} per "
-        f"1,000 orders and AOV changes by {fmt.money(res.aov_change, res.currency, signed=True)}."
+        f"{fmt.count(1000)} orders and AOV changes by {fmt.money(res.aov_change, res.currency, signed=True)}."
     )
     return text
 

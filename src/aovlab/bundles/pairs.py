@@ -497,7 +497,7 @@ def pairs(
             table="lines",
             column="category",
             expected="a category on the order lines or in a catalogue (--catalog)",
-            found=f"no line of the {n:,} orders in {span.label} has a category",
+            found=f"no line of the {fmt.count(n)} orders in {span.label} has a category",
         )
     each = counts["orders"].to_numpy().astype(np.int64)
     keep = each >= floor

@@ -160,7 +160,7 @@ class Suggestions(Result):
                 y=alt.Y("bundle:N", sort=None, title=None, axis=alt.Axis(labelLimit=360)),
                 x=alt.X(
                     "margin_change_per_1000_orders:Q",
-                    title=f"Margin change per 1,000 orders at a {fmt.pct(self.take_rate, digits=0)} "
+                    title=f"Margin change per {fmt.count(1000)} orders at a {fmt.pct(self.take_rate, digits=0)} "
                     f"take rate ({self.currency or ''})",
                     axis=money,
                 ),
@@ -174,7 +174,7 @@ class Suggestions(Result):
                     alt.Tooltip(
                         "margin_change_per_1000_orders:Q",
                         format=",.2f",
-                        title="Margin / 1,000 orders",
+                        title=f"Margin / {fmt.count(1000)} orders",
                     ),
                     alt.Tooltip(
                         "break_even_take_rate:Q", format=".1%", title="Break-even take rate"

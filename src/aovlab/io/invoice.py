@@ -21,6 +21,7 @@ from typing import Any
 
 import polars as pl
 
+from aovlab import fmt
 from aovlab.errors import AovlabInputError, Note
 from aovlab.io.parse import TextFile, detect_dayfirst, parse_amounts, to_iso_dates
 from aovlab.io.result import Read, headers, in_file
@@ -153,7 +154,7 @@ def read(text: TextFile, options: dict[str, Any], source: str) -> Read:
             source=source,
             table="orders",
             expected="invoices with product lines (quantity > 0, not C or A invoices)",
-            found=", ".join(f"{k}: {n:,} line(s)" for k, n in kinds.iter_rows()),
+            found=", ".join(f"{k}: {fmt.count(n)} line(s)" for k, n in kinds.iter_rows()),
         )
     lines = kept.filter(pl.col("kind") == "product").select(
         "__file_row",
@@ -191,7 +192,7 @@ def read(text: TextFile, options: dict[str, Any], source: str) -> Read:
             Note(
                 "info",
                 "orders",
-                f"{no_products.height:,} invoice(s) without a product line (only postage, fees or corrections) are not orders",
+                f"{fmt.count(no_products.height)} invoice(s) without a product line (only postage, fees or corrections) are not orders",
                 tuple(no_products["invoice"].sort().head(5).to_list()),
                 no_products.height,
             )
@@ -205,7 +206,7 @@ def read(text: TextFile, options: dict[str, Any], source: str) -> Read:
             Note(
                 "info",
                 "lines",
-                f"{free.height:,} product line(s) at price 0 kept",
+                f"{fmt.count(free.height)} product line(s) at price 0 kept",
                 tuple(free["order_id"].head(5).to_list()),
                 free.height,
             )
@@ -223,7 +224,7 @@ def _count(notes: list[Note], rows: pl.DataFrame, what: str) -> None:
             Note(
                 "info",
                 "orders",
-                f"{rows.height:,} line(s) on {invoices:,} invoice(s), value {rows['value'].sum():,.2f}: {what}",
+                f"{fmt.count(rows.height)} line(s) on {fmt.count(invoices)} invoice(s), value {fmt.number(rows['value'].sum(), 2)}: {what}",
                 tuple(rows["invoice"].unique().sort().head(5).to_list()),
                 rows.height,
             )

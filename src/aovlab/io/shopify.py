@@ -21,6 +21,7 @@ from typing import Any
 
 import polars as pl
 
+from aovlab import fmt
 from aovlab.errors import AovlabInputError, Note
 from aovlab.io.parse import TextFile, parse_amounts
 from aovlab.io.result import Read, headers, in_file, refuse_repeated_orders
@@ -305,7 +306,7 @@ def read(text: TextFile, options: dict[str, Any], source: str) -> Read:
             Note(
                 "info",
                 "orders",
-                f"{excluded.height:,} gift-card or tip line(s), value {excluded['__value'].sum():,.2f}, are not merchandise "
+                f"{fmt.count(excluded.height)} gift-card or tip line(s), value {fmt.number(excluded['__value'].sum(), 2)}, are not merchandise "
                 "and are taken out of their orders' totals",
                 tuple(excluded["name"].head(5).to_list()),
                 excluded.height,

@@ -20,6 +20,7 @@ from typing import Any
 
 import polars as pl
 
+from aovlab import fmt
 from aovlab.errors import AovlabInputError, Note
 from aovlab.io.parse import TextFile, parse_amounts
 from aovlab.io.result import Read, headers, in_file, refuse_repeated_orders
@@ -226,7 +227,7 @@ def read(text: TextFile, options: dict[str, Any], source: str) -> Read:
             Note(
                 "info",
                 "orders",
-                f"{fees.height:,} order(s) carry fees, counted with shipping (charges that are not merchandise)",
+                f"{fmt.count(fees.height)} order(s) carry fees, counted with shipping (charges that are not merchandise)",
                 tuple(fees["order_id"].head(5).to_list()),
                 fees.height,
             )

@@ -472,11 +472,11 @@ class LoyaltyEffect(Result):
     def sections(self) -> list[Section]:
         """The effect summary, then the event-time table."""
         note = (
-            f"{self.members_used:,} members in {self.cohorts} joining cohorts with "
+            f"{fmt.count(self.members_used)} members in {self.cohorts} joining cohorts with "
             f"{self.pre_months} months of history before joining; compared with customers "
             "who had not joined (yet) in the same months"
             + (", of the same first-order month" if self.match == "acquisition" else "")
-            + f". Intervals: {self.confidence * 100:g} % bootstrap over customers "
+            + f". Intervals: {fmt.pct(self.confidence, digits=4, trim=True)} bootstrap over customers "
             f"({self.n_boot} draws, seed {self.seed}). The joining month is left out."
         )
         money, signed = fmt.in_currency(self.currency)
@@ -484,7 +484,7 @@ class LoyaltyEffect(Result):
         def rate(v: Any, sign: bool = False) -> str:
             if v is None:
                 return "n/a"
-            return f"{v:+.2f}".replace("-", "−") if sign else f"{v:.2f}"
+            return fmt.number(v, signed=sign)
 
         rows: dict[str, list[str]] = {
             "measure": [],
@@ -628,7 +628,7 @@ def _event_chart(res: LoyaltyEffect) -> Any:
 def _headline(res: LoyaltyEffect) -> str:
     aov, freq = res.aov, res.frequency
     signed = fmt.in_currency(res.currency)[1]
-    level = f"{res.confidence * 100:g} %"
+    level = fmt.pct(res.confidence, digits=4, trim=True)
 
     def pct(v: Any) -> str:
         return fmt.pct(v, signed=True)
@@ -639,9 +639,9 @@ def _headline(res: LoyaltyEffect) -> str:
         f"({pct(aov['relative'])}; {level} interval {signed(aov['ci_low'])} to "
         f"{signed(aov['ci_high'])}) and their order rate by {pct(freq['relative'])} "
         f"({pct(freq['relative_ci_low'])} to {pct(freq['relative_ci_high'])}; "
-        f"{'n/a' if per_year is None else f'{per_year:+.2f}'.replace('-', '−')} orders a "
+        f"{fmt.number(per_year, signed=True)} orders a "
         "member a year), against customers who had not joined (yet) in the same months; "
-        f"{res.members_used:,} members with {res.pre_months} months of history before joining."
+        f"{fmt.count(res.members_used)} members with {res.pre_months} months of history before joining."
     )
     return text
 
@@ -750,7 +750,7 @@ def effect(
             table="customers",
             column="loyalty_joined_at",
             expected="join dates for members",
-            found=f"none of the {panel.members:,} members who ordered has a join date",
+            found=f"none of the {fmt.count(panel.members)} members who ordered has a join date",
         )
     controls = int(
         np.sum((panel.cust_cell >= 0) & (panel.cust_cell // max(t_count, 1) == t_count + 1))
@@ -780,9 +780,9 @@ def effect(
             column="loyalty_joined_at",
             expected=f"at least {min_members} members whose orders start {pre} months or more "
             "before the month they joined, with a month of data after it",
-            found=f"{used:,} of {panel.listed:,} members with a join date "
-            f"({panel.members:,} members ordered)"
-            + (f" ({panel.undated:,} without a join date)" if panel.undated else ""),
+            found=f"{fmt.count(used)} of {fmt.count(panel.listed)} members with a join date "
+            f"({fmt.count(panel.members)} members ordered)"
+            + (f" ({fmt.count(panel.undated)} without a join date)" if panel.undated else ""),
         )
 
     grid = _grid(t_count, pre, match)
@@ -797,7 +797,7 @@ def effect(
             expected="never-joined or not-yet-joined customers with orders over the joining "
             f"cohorts' {pre} base months and after them"
             + (", of the same first-order month" if match == "acquisition" else ""),
-            found=f"{used:,} members with history, but no such customers to compare them with",
+            found=f"{fmt.count(used)} members with history, but no such customers to compare them with",
         )
     event_pools = _event_pools(cells, events)
     event_point = np.array([_estimates(p) for p in event_pools])

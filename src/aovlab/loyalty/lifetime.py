@@ -998,11 +998,17 @@ class Clv(Result):
 
 
 def _months_text(months: float) -> str:
+    """The horizon in a column name (``clv_12m``): the same in every locale."""
     return f"{months:g}"
 
 
+def _months_words(months: float) -> str:
+    """The horizon in a sentence ("12", "1.5"), in the locale's decimal sign."""
+    return fmt.number(months, 6, trim=True)
+
+
 def _value_note(res: Clv) -> str:
-    horizon = _months_text(res.horizon_months)
+    horizon = _months_words(res.horizon_months)
     what = {
         "costs": f"gross margin (net revenue − unit costs; costs known for "
         f"{fmt.pct(res.cost_coverage, digits=0)} of revenue)",
@@ -1371,7 +1377,7 @@ def _clv_headline(res: Clv) -> str:
     overall = rows[ALL]
     what = {"costs": "gross margin", "given": "margin", "revenue": "revenue"}[res.margin_source]
     text = (
-        f"Over the next {_months_text(res.horizon_months)} months each of "
+        f"Over the next {_months_words(res.horizon_months)} months each of "
         f"{fmt.count(overall['customers'])} customers is expected to leave "
         f"{money(overall['clv_mean'])} of {what} on average (median "
         f"{money(overall['clv_median'])}; {money(overall['clv_total'])} in all)"
@@ -1450,7 +1456,7 @@ def _distribution_chart(res: Clv) -> Any:
     )
     axis = alt.Axis(
         format=",.0f",
-        title=f"Expected CLV, {_months_text(res.horizon_months)} months ({res.currency or ''})",
+        title=f"Expected CLV, {_months_words(res.horizon_months)} months ({res.currency or ''})",
         labelExpr=plus,
     )
     return (

@@ -237,10 +237,10 @@ class Members(Result):
                 if kind == "money":
                     return fmt.money(v, self.currency, signed=sign)
                 if kind == "share" and sign:  # a difference of two rates: points
-                    return "n/a" if v is None else f"{v * 100:+.1f}".replace("-", "−")
+                    return "n/a" if v is None else fmt.number(v * 100, 1, signed=True)
                 if kind == "share":
                     return fmt.pct(v)
-                return fmt.number(v) if not sign or v is None else f"{v:+,.2f}".replace("-", "−")
+                return fmt.number(v, signed=sign)
 
             if value is None:
                 return "n/a"
@@ -399,7 +399,7 @@ def _require_shared_ids(shop: ShopData) -> None:
             table="customers",
             column="customer_id",
             expected="the customer_id values the orders use (same spelling, case and spaces)",
-            found=f"none of the {listed:,} customers' ids is a customer_id in the orders "
+            found=f"none of the {fmt.count(listed)} customers' ids is a customer_id in the orders "
             "(hashed emails against order ids?)",
         )
 

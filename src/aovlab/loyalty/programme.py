@@ -100,7 +100,7 @@ class ProgrammeReturn(Result):
     def _headline(self) -> str:
         money = fmt.in_currency(self.currency)[0]
         m = self.incremental_margin
-        level = f"{self.confidence * 100:g} %"
+        level = fmt.pct(self.confidence, digits=4, trim=True)
         text = (
             f"In {fmt.period_name(self.period)}, the programme added "
             f"{money(m['estimate'])} of margin ({level} interval {money(m['ci_low'])} to "
@@ -112,7 +112,7 @@ class ProgrammeReturn(Result):
             return (
                 f"{text}: it pays as long as it costs less than {money(b['estimate'])} a "
                 f"member over the period ({money(b['ci_low'])} to {money(b['ci_high'])}; "
-                f"{self.members:,} members)."
+                f"{fmt.count(self.members)} members)."
             )
         net = self.net or {}
         low, high = self.roi_ci
@@ -134,7 +134,7 @@ class ProgrammeReturn(Result):
     def sections(self) -> list[Section]:
         """The figures with their intervals, and how they were computed."""
         note = (
-            f"{self.members:,} members enrolled by the period's end ({self.active_members:,} "
+            f"{fmt.count(self.members)} members enrolled by the period's end ({fmt.count(self.active_members)} "
             "of them ordered after joining in it): the cost counts every enrolled member. The "
             "effect, estimated on the members with history before joining, is applied to every "
             "dated member's orders from the month after joining. "

@@ -354,7 +354,7 @@ def retention(shop: ShopData, *, by_member: bool = True, months: int | None = No
                 table="orders",
                 column="ordered_at",
                 expected="first orders in a month before the data's last (partial) month",
-                found=f"all {registered:,} registered customers' orders fall in {partial}, "
+                found=f"all {fmt.count(registered)} registered customers' orders fall in {partial}, "
                 f"which the data ends in on {last:%Y-%m-%d}",
             )
     if not len(sizes):

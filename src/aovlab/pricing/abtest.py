@@ -498,8 +498,8 @@ def _p(p: Any) -> str:
     if p is None or not math.isfinite(p):
         return "p n/a"
     if p < 0.001:
-        return "p < 0.001"
-    return f"p = {p:.3f}" if p < 0.1 else f"p = {p:.2f}"
+        return f"p < {fmt.number(0.001, 3)}"
+    return f"p = {fmt.number(p, 3 if p < 0.1 else 2)}"
 
 
 def _arm_name(label: str) -> str:

@@ -129,7 +129,7 @@ def _whole(value: Any, name: str, *, minimum: int = 1) -> int:
 
 def _pct_words(share: float) -> str:
     """A share as "5 %" or "7.5 %" (no trailing zero)."""
-    return f"{share * 100:.1f}".rstrip("0").rstrip(".") + " %"
+    return fmt.pct(share, trim=True)
 
 
 # --------------------------------------------------------------------------- the panel
@@ -458,7 +458,7 @@ def elasticity(
     method = (
         f"OLS of log(units) on log(average unit price) with SKU and {period} fixed "
         f"effects (pyfixest feols), standard errors clustered by SKU (CRV1), "
-        f"{confidence * 100:g} % t interval on {len(varies) - 1} degrees of freedom "
+        f"{fmt.pct(confidence, digits=4, trim=True)} t interval on {len(varies) - 1} degrees of freedom "
         f"(SKUs whose price changed - 1); prices of SKUs that did not change price held "
         f"at their mean"
     )
@@ -561,7 +561,7 @@ def _fit(panel: Any, varies: set[str], min_category_skus: int, confidence: float
 def _elasticity_headline(res: Elasticity) -> str:
     e, low, high = res.elasticity, res.ci_low, res.ci_high
     change = 1.1**e - 1
-    level = f"{res.confidence * 100:g} %"
+    level = fmt.pct(res.confidence, digits=4, trim=True)
     moved = "loses" if change < 0 else "gains"
     source = (
         f"elasticity {fmt.number(e)}, {level} CI {fmt.number(low)} to {fmt.number(high)}; "
@@ -575,12 +575,13 @@ def _elasticity_headline(res: Elasticity) -> str:
         if res.skus_with_variation < FEW_SKUS
         else ""
     )
+    ten = fmt.pct(0.10, digits=0)
     if low <= 0 <= high:
         return (
-            f"The data cannot tell whether price moves units: at the estimate a 10 % price "
+            f"The data cannot tell whether price moves units: at the estimate a {ten} price "
             f"rise {moved} about {fmt.pct(abs(change), digits=0)} of units ({source}).{few}"
         )
-    text = f"A 10 % price rise {moved} about {fmt.pct(abs(change), digits=0)} of units ({source})."
+    text = f"A {ten} price rise {moved} about {fmt.pct(abs(change), digits=0)} of units ({source})."
     if e > 0:
         return (
             text + " Units rising with price is unusual: something else that moved with the "
@@ -621,7 +622,7 @@ def _elasticity_chart(res: Elasticity) -> Any:
     )
     base = alt.Chart(
         data,
-        title=f"Price elasticity of units by category, with its {res.confidence * 100:g} % interval",
+        title=f"Price elasticity of units by category, with its {fmt.pct(res.confidence, digits=4, trim=True)} interval",
     )
     whisker = base.mark_rule(strokeWidth=2).encode(
         y=y,
@@ -806,7 +807,7 @@ def _changes(change: float | Sequence[float]) -> list[float]:
 def _elasticity_of(shop: ShopData, given: float | Elasticity | None) -> tuple[float, str]:
     if isinstance(given, Elasticity):
         return float(given.elasticity), (
-            f"estimated, {given.confidence * 100:g} % CI {fmt.number(given.ci_low)} to "
+            f"estimated, {fmt.pct(given.confidence, digits=4, trim=True)} CI {fmt.number(given.ci_low)} to "
             f"{fmt.number(given.ci_high)}"
         )
     if isinstance(given, Unavailable):  # the notebook's estimate, which the data refused
