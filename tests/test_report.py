@@ -517,7 +517,7 @@ def test_the_index_is_a_one_screen_summary(outcome, shop):
     )
     assert "vs September 2026" in index and "vs October 2025" in index
     head = re.search(r"<table class='figures'>(.*?)</table>", index, re.S)[0]
-    for label in ("Orders", "AOV", "Median order value"):
+    for label in ("Orders", "AOV", "Median order", "Units per order", "Margin per order"):
         assert re.search(rf">{label}</th>", head, re.I), label
     # The three findings with a margin effect, largest first, each linking to its page.
     found = data["findings"]
@@ -629,7 +629,8 @@ def test_a_monthly_run_and_a_backfill_give_the_same_figures(tmp_path):
     assert alone["previous"]["kpis"] is None and alone["year_ago"]["kpis"] is None
     assert [t["month"] for t in alone["trend"]] == ["2026-10"]
     assert any(
-        "2026-09 is not compared: the data begins on 2026-09-15" in n for n in alone["notes"]
+        "2026-09 is not compared: the data begins on 2026-09-15 and no earlier report" in n
+        for n in alone["notes"]
     )
 
 

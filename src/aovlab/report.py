@@ -309,27 +309,23 @@ def summary(
     first = shop.scan().select(nw.col("ordered_at").min()).collect().item()
     rows = {r["month"]: r for r in monthly.rows()}
     months: dict[str, dict[str, Any]] = {}
-    partial: dict[str, str] = {}
     for label in _month_labels(window):
-        start = periods.parse_window(label).start
         if label == window.label:
             months[label] = out["kpis"]
-        elif label in rows and first is not None and first.date() <= start:
+        elif label in rows and _covers(first, label):
             months[label] = {k: rows[label].get(k) for k in SUMMARY_FIGURES}
         elif label in stored.months:
             months[label] = stored.months[label]
-        elif label in rows and first is not None:
-            partial[label] = f"{first:%Y-%m-%d}"
     notes = [str(n) for n in shop.notes] + list(stored.notes)
     for key, label in (("previous", window.previous().label), ("year_ago", year_before(month))):
         figures = months.get(label)
         out[key] = {"month": label, "kpis": figures}
         if figures:
             out["change" if key == "previous" else "year_change"] = _changes(out["kpis"], figures)
-        elif label in partial:
+        elif first is not None and not _covers(first, label):
             notes.append(
-                f"{label} is not compared: the data begins on {partial[label]}, within the "
-                f"month (the report of {label} in this client's folder would give its figures)"
+                f"{label} is not compared: the data begins on {first:%Y-%m-%d} and no earlier "
+                "report in this client's folder has its figures"
             )
     out["trend"] = [{"month": m, **figures} for m, figures in months.items()]
     # The orders that each move this month's AOV by 2 % or more, whether or not the
@@ -340,6 +336,15 @@ def summary(
     out["large_orders"] = {"headline": large.headline, "orders": large.to_list()}
     out["notes"] = notes
     return out
+
+
+def _covers(first: Any, label: str) -> bool:
+    """Whether data whose first order is at ``first`` covers the whole month ``label``.
+
+    >>> _covers(dt.datetime(2026, 9, 1, 0, 5), "2026-09"), _covers(dt.datetime(2026, 9, 2), "2026-09")
+    (True, False)
+    """
+    return first is not None and first.date() <= periods.parse_window(label).start
 
 
 def _month_labels(window: periods.Window) -> list[str]:
@@ -845,12 +850,13 @@ def _figures_html(data: dict[str, Any]) -> str:
 
 def _findings_html(data: dict[str, Any], runs: list[NotebookRun]) -> str:
     """The most important findings, one sentence each, each linking to its page."""
-    titles = {r.name: r.title or _title(r.name) for r in runs}
+    # The page's short name: its title up to the colon ("Loyalty impact").
+    titles = {r.name: (r.title or _title(r.name)).split(":")[0] for r in runs}
     items = []
     for found in data.get("findings", []):
         page = found.get("html")
         title = html.escape(titles.get(found.get("notebook", ""), ""))
-        link = f" <a href='{html.escape(page)}'>{title}</a>" if page else ""
+        link = f" <a href='{html.escape(page)}'>({title})</a>" if page else ""
         items.append(f"<li>{display.prose(found['text'])}{link}</li>")
     if not items:
         return ""
