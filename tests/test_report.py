@@ -652,3 +652,32 @@ def test_an_earlier_summary_in_another_currency_or_broken_is_not_used(tmp_path):
     stored = report.stored_figures(folder, "2026-10", "EUR")
     assert stored.months["2026-09"]["aov"] == 10.5 and stored.months["2026-09"]["orders"] is None
     assert stored.months["2025-10"]["aov"] is None and set(stored.months) == {"2025-10", "2026-09"}
+
+
+def test_the_index_escapes_everything_it_shows(shop):
+    data = report.summary(shop, "2026-10")
+    data["findings"] = [
+        {
+            "text": 'A 10 % bundle of <script>alert(1)</script> and =HYPERLINK("x") pays.',
+            "margin_per_month": 10.0,
+            "notebook": "04_x",
+            "html": "04_x.html'><script>",
+        }
+    ]
+    runs = [
+        report.NotebookRun("04_x", "ok", title="<b>Bundles</b>: t", html="04_x.html"),
+        report.NotebookRun(
+            "05_y", "skipped", title="L", html="05_y.html", reason="needs <i>it</i>"
+        ),
+        report.NotebookRun("06_z", "failed", title="Z", error="Boom <img src=x onerror=1>\nmore"),
+    ]
+    page = report._index_html("<svg onload=alert(2)>", data, runs)
+    body = page.split("</head>", 1)[1]
+    for raw in ("<script>", "<b>Bundles", "<i>it</i>", "<img src=x", "<svg onload", "'><script>"):
+        assert raw not in body, raw
+    assert (
+        "&lt;script&gt;alert(1)&lt;/script&gt;" in body and "(&lt;b&gt;Bundles&lt;/b&gt;)" in body
+    )
+    assert "<strong>skipped</strong>: needs &lt;i&gt;it&lt;/i&gt;" in body
+    assert "<strong>failed</strong>: Boom &lt;img src=x onerror=1&gt;<details>" in body
+    assert body.count("<svg") == 1  # the trend chart only

@@ -94,7 +94,9 @@ def _money(value: float, currency: str | None) -> str:
 
 def _whatif(result: Any) -> Finding | None:
     data = result.to_dict()
-    options = [c for c in data.get("changes", []) if c.get("margin_change") is not None]
+    # Several price changes tried: each in "changes"; one: its figures at the top level.
+    tried = data.get("changes") or [data]
+    options = [c for c in tried if c.get("margin_change") is not None and "change" in c]
     if not options:
         return None
     best = max(options, key=lambda c: c["margin_change"])
