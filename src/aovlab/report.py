@@ -1027,7 +1027,7 @@ def run(
     folders = sorted((f for f in local if f.strip("/")), key=len, reverse=True)
     try:
         runs = [
-            _run_notebook(book.resolve(), work, parameters, timeout, folders, shop=shop)
+            _run_notebook(book.resolve(), work, parameters, timeout, folders, shop)
             for book in books
         ]
         data["client"] = client
