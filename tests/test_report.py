@@ -1,5 +1,6 @@
 """The monthly report end to end: offline HTML, summary, failures isolated, reruns identical."""
 
+import html
 import json
 import re
 import tempfile
@@ -523,3 +524,257 @@ def test_the_report_folder_stays_within_its_budget(outcome):
         outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
         assert outputs and not any("image/svg+xml" in o.get("data", {}) for o in outputs)
         assert any("text/html" in o.get("data", {}) for o in outputs)  # the tables stay
+
+
+# --------------------------------------------------------------------------- issue 15: index
+
+
+def test_the_index_is_a_one_screen_summary(outcome, shop):
+    data = json.loads((outcome.folder / "summary.json").read_text(encoding="utf-8"))
+    index = outcome.index.read_text(encoding="utf-8")
+    # Key figures against the month before and the same month a year before.
+    year = aovlab.metrics.kpis(shop, when="2025-10").rows()[0]
+    assert data["year_ago"]["month"] == "2025-10"
+    assert data["year_ago"]["kpis"]["aov"] == year["aov"]
+    assert data["year_change"]["aov"] == pytest.approx(
+        data["kpis"]["aov"] / year["aov"] - 1, abs=1e-6
+    )
+    assert "vs September 2026" in index and "vs October 2025" in index
+    head = re.search(r"<table class='figures'>(.*?)</table>", index, re.S)[0]
+    for label in ("Orders", "AOV", "Median order", "Units per order", "Margin per order"):
+        assert re.search(rf">{label}</th>", head, re.I), label
+    # The three findings with a margin effect, largest first, each linking to its page.
+    found = data["findings"]
+    assert len(found) == 3
+    margins = [abs(f["margin_per_month"]) for f in found]
+    assert margins == sorted(margins, reverse=True) and all(m > 0 for m in margins)
+    every = [f for n in data["notebooks"] for f in n["findings"] if f["margin_per_month"]]
+    assert margins[0] == max(abs(f["margin_per_month"]) for f in every)
+    listed = re.search(r"<ol class='findings'>(.*?)</ol>", index, re.S)[1]
+    for f in found:
+        assert display.prose(f["text"]) in listed and f"href='{f['html']}'" in listed
+    # The 13-month chart, drawn offline from the monthly figures.
+    assert index.count("<svg") == 1 and len(data["trend"]) == 13
+    assert "max-width: 600px" in index and "@media print" in index
+
+
+def test_a_notebook_whose_data_is_missing_is_skipped_without_a_kernel(tmp_path):
+    """Orders of one month, no lines, no customer ids: the three notebooks that need them
+    are skipped (no kernel starts), each page says what it needs, the index says why."""
+    books = tmp_path / "books"
+    books.mkdir()
+    for name in ("01_aov_drivers", "04_bundle_margin", "05_loyalty_impact"):
+        (books / f"{name}.ipynb").write_bytes((report.NOTEBOOKS_DIR / f"{name}.ipynb").read_bytes())
+    orders = pl.read_csv(SAMPLE / "orders.csv", infer_schema=False)
+    month = orders.filter(pl.col("ordered_at").str.starts_with("2026-10")).drop("customer_id")
+    month.write_csv(tmp_path / "orders.csv")
+    (tmp_path / "shop.json").write_bytes((SAMPLE / "shop.json").read_bytes())  # time zone
+    outcome = report.run(
+        tmp_path / "orders.csv", month="2026-10", client="C", out=tmp_path / "o", notebooks=books
+    )
+    assert not outcome.failed
+    reasons = {n.name: n.reason for n in outcome.notebooks if n.status == "skipped"}
+    assert reasons == {
+        "01_aov_drivers": "needs the whole of 2026-09 to compare 2026-10 with: the data begins on 2026-10-01",
+        "04_bundle_margin": "needs order lines: the data has none (give a lines file, --lines; "
+        "Shopify and WooCommerce exports carry them)",
+        "05_loyalty_impact": "needs customer ids on the orders: the data has none (a "
+        "customer_id column; a Shopify export's Email)",
+    }
+    assert sorted(p.name for p in outcome.folder.iterdir()) == [
+        "01_aov_drivers.html",
+        "04_bundle_margin.html",
+        "05_loyalty_impact.html",
+        "index.html",
+        "summary.json",
+        "tables.xlsx",
+    ]  # no executed notebook: none ran
+    page = (outcome.folder / "04_bundle_margin.html").read_text(encoding="utf-8")
+    assert "Skipped this month" in page and "order lines: the data has none" in page
+    assert "Bundle margin" in page  # the notebook's own introduction
+    index = outcome.index.read_text(encoding="utf-8")
+    for run in outcome.notebooks:
+        assert f"href='{run.html}'" in index
+        assert html.escape(run.reason) in index
+    data = json.loads((outcome.folder / "summary.json").read_text(encoding="utf-8"))
+    assert [(n["status"], n["reason"]) for n in data["notebooks"]] == [
+        ("skipped", r) for r in reasons.values()
+    ]
+    # The month before is not in the data: not compared, and the index says why.
+    assert data["previous"]["kpis"] is None and "change" not in data
+    assert any("2026-09 is not compared" in n for n in data["notes"])
+
+
+def test_unknown_needs_fail_that_notebook_only(tmp_path, shop):
+    with pytest.raises(aovlab.AovlabInputError, match="declares a need no export can meet"):
+        report.missing(shop, ["lines", "a_crystal_ball"], "2026-10")
+    assert report.missing(shop, ["lines", "customer_ids", "previous_month"], "2026-10") == []
+    assert report.missing(shop, ["previous_month"], "2024-11") == [
+        "the whole of 2024-10 to compare 2024-11 with: the data begins on 2024-11-01"
+    ]
+
+
+def skipped_only(folder: Path) -> Path:
+    """A notebook folder whose one notebook needs lines: with an orders-only export the
+    report runs no kernel at all (a fast end-to-end run)."""
+    folder.mkdir()
+    tiny_notebook(folder / "01_lines.ipynb", "print(month)")
+    nb = nbformat.read(folder / "01_lines.ipynb", as_version=4)
+    nb.metadata["aovlab"] = {"needs": ["lines"]}
+    nbformat.write(nb, folder / "01_lines.ipynb")
+    return folder
+
+
+def test_a_monthly_run_and_a_backfill_give_the_same_figures(tmp_path):
+    """The data wins for every month it covers whole; the report of the month before fills
+    in what the export no longer covers; a month the export covers in part never counts."""
+    books = skipped_only(tmp_path / "books")
+    orders = pl.read_csv(SAMPLE / "orders.csv", infer_schema=False)
+    # A monthly export: from the middle of September (a part month) to the end of October.
+    recent = orders.filter(pl.col("ordered_at") >= "2026-09-15")
+    recent.write_csv(tmp_path / "recent.csv")
+    (tmp_path / "shop.json").write_bytes((SAMPLE / "shop.json").read_bytes())  # time zone
+
+    def run(path: Path, month: str, out: str) -> dict:
+        outcome = report.run(path, month=month, client="C", out=tmp_path / out, notebooks=books)
+        assert [n.status for n in outcome.notebooks] == ["skipped"]
+        return json.loads((outcome.folder / "summary.json").read_text(encoding="utf-8"))
+
+    backfill = [run(SAMPLE / "orders.csv", m, "backfill") for m in ("2026-09", "2026-10")][-1]
+    # The monthly client: September's report was made from September's export (here the
+    # full history), October's from the recent export only.
+    run(SAMPLE / "orders.csv", "2026-09", "monthly")
+    monthly = run(tmp_path / "recent.csv", "2026-10", "monthly")
+    for key in ("kpis", "previous", "change", "year_ago", "year_change", "trend"):
+        assert monthly[key] == backfill[key], key
+    assert len(monthly["trend"]) == 13 and monthly["year_ago"]["kpis"] is not None
+    # Without September's report the recent export alone compares with nothing.
+    alone = run(tmp_path / "recent.csv", "2026-10", "alone")
+    assert alone["previous"]["kpis"] is None and alone["year_ago"]["kpis"] is None
+    assert [t["month"] for t in alone["trend"]] == ["2026-10"]
+    assert any(
+        "2026-09 is not compared: the data begins on 2026-09-15 and no earlier report" in n
+        for n in alone["notes"]
+    )
+
+
+def test_an_earlier_summary_in_another_currency_or_broken_is_not_used(tmp_path):
+    folder = tmp_path / "c"
+    (folder / "2026-09").mkdir(parents=True)
+    target = folder / "2026-09" / "summary.json"
+    target.write_text('{"month": "2026-09", "currency": "SEK", "basis": "net", "kpis": {}}')
+    stored = report.stored_figures(folder, "2026-10", "EUR")
+    assert stored.months == {} and "in SEK on a net basis, not EUR net: not used" in stored.notes[0]
+    target.write_text("{not json")
+    stored = report.stored_figures(folder, "2026-10", "EUR")
+    assert stored.months == {} and "could not be read (JSONDecodeError)" in stored.notes[0]
+    assert report.stored_figures(folder, "2026-08", "EUR") == report.Stored()
+    target.write_text(
+        '{"month": "2026-09", "currency": "EUR", "kpis": {"aov": 10.5, "orders": true},'
+        ' "trend": [{"month": "2025-10", "aov": "=1+1"}, 7]}'
+    )
+    stored = report.stored_figures(folder, "2026-10", "EUR")
+    assert stored.months["2026-09"]["aov"] == 10.5 and stored.months["2026-09"]["orders"] is None
+    assert stored.months["2025-10"]["aov"] is None and set(stored.months) == {"2025-10", "2026-09"}
+
+
+def test_the_index_escapes_everything_it_shows(shop):
+    data = report.summary(shop, "2026-10")
+    data["findings"] = [
+        {
+            "text": 'A 10 % bundle of <script>alert(1)</script> and =HYPERLINK("x") pays.',
+            "margin_per_month": 10.0,
+            "notebook": "04_x",
+            "html": "04_x.html'><script>",
+        }
+    ]
+    runs = [
+        report.NotebookRun("04_x", "ok", title="<b>Bundles</b>: t", html="04_x.html"),
+        report.NotebookRun(
+            "05_y", "skipped", title="L", html="05_y.html", reason="needs <i>it</i>"
+        ),
+        report.NotebookRun("06_z", "failed", title="Z", error="Boom <img src=x onerror=1>\nmore"),
+    ]
+    page = report._index_html("<svg onload=alert(2)>", data, runs)
+    body = page.split("</head>", 1)[1]
+    for raw in ("<script>", "<b>Bundles", "<i>it</i>", "<img src=x", "<svg onload", "'><script>"):
+        assert raw not in body, raw
+    assert (
+        "&lt;script&gt;alert(1)&lt;/script&gt;" in body and "(&lt;b&gt;Bundles&lt;/b&gt;)" in body
+    )
+    assert "<strong>skipped</strong>: needs &lt;i&gt;it&lt;/i&gt;" in body
+    assert "<strong>failed</strong>: Boom &lt;img src=x onerror=1&gt;<details>" in body
+    assert body.count("<svg") == 1  # the trend chart only
+
+
+def _browser_missing() -> str | None:
+    if not Path("/usr/bin/chromium").exists():
+        return "/usr/bin/chromium is missing (apt-get install chromium; make test does it as root)"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "the playwright package is missing (pip install -e '.[dev]')"
+    return None
+
+
+@pytest.mark.skipif(_browser_missing() is not None, reason=str(_browser_missing()))
+def test_every_chart_draws_offline_on_every_page(outcome):
+    """Each page opened in Chromium with nothing but the file: every chart is drawn."""
+    from urllib.parse import urlparse
+
+    from playwright.sync_api import sync_playwright
+
+    pages = sorted(outcome.folder.glob("*.html"))
+    assert {p.name for p in pages} >= {"index.html", "01_aov_drivers.html"}
+    # What each page should show: the notebook's chart outputs (its .ipynb keeps a
+    # marker where the SVG was), and the index's trend chart.
+    expected = {"index.html": 1}
+    for book in outcome.folder.glob("*.ipynb"):
+        nb = nbformat.read(book, as_version=4)
+        expected[f"{book.stem}.html"] = sum(
+            "(chart: see the HTML page)" in o.get("data", {}).get("text/plain", "")
+            for c in nb.cells
+            for o in c.get("outputs", [])
+        )
+    assert sum(expected.values()) >= 15
+    outside: list[str] = []
+
+    def only_the_file(route) -> None:
+        if urlparse(route.request.url).scheme in ("file", "data", "blob"):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    drawn: dict[str, list[dict]] = {}
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path="/usr/bin/chromium",
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--proxy-server=127.0.0.1:9"],
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 1000})
+            page.route("**/*", only_the_file)
+            for html_file in pages:
+                page.goto(html_file.as_uri(), wait_until="load")
+                drawn[html_file.name] = page.eval_on_selector_all(
+                    "svg",
+                    """svgs => svgs
+                        .filter(s => s.querySelector('g[class*="mark-"]'))
+                        .map(s => {
+                            const box = s.getBoundingClientRect();
+                            const shapes = s.querySelectorAll(
+                                'g[class*="mark-"] path, g[class*="mark-"] rect,'
+                                + ' g[class*="mark-"] circle, g[class*="mark-"] line,'
+                                + ' g[class*="mark-"] text');
+                            return {width: box.width, height: box.height, shapes: shapes.length};
+                        })""",
+                )
+        finally:
+            browser.close()
+    assert outside == []
+    for name, charts in drawn.items():
+        assert len(charts) == expected.get(name, 0), name
+        for chart in charts:
+            assert chart["width"] > 50 and chart["height"] > 50 and chart["shapes"] > 0, name

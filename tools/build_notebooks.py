@@ -210,7 +210,7 @@ def aov_drivers() -> nbformat.NotebookNode:
         ),
         code("aovlab.report.save_results(results_path, drivers, trend, contrib)"),
     ]
-    return _notebook(cells)
+    return _notebook(cells, needs=("previous_month",))
 
 
 def segment_breakdown() -> nbformat.NotebookNode:
@@ -458,7 +458,7 @@ def bundle_margin() -> nbformat.NotebookNode:
         code("aovlab.widgets.bundle_explorer(shop, interactive, bundle, pairs=pairs)"),
         code("aovlab.report.save_results(results_path, pairs, suggestions, bundle)"),
     ]
-    return _notebook(cells)
+    return _notebook(cells, needs=("lines",))
 
 
 def loyalty_impact() -> nbformat.NotebookNode:
@@ -588,7 +588,7 @@ def loyalty_impact() -> nbformat.NotebookNode:
         ),
         code("aovlab.report.save_results(results_path, answer, retention, value)"),
     ]
-    return _notebook(cells)
+    return _notebook(cells, needs=("customer_ids",))
 
 
 #: The loyalty notebook needs the customers table; lines and catalogue give the margin.
@@ -603,10 +603,19 @@ BUNDLE_TABLES = ("orders", "lines", "catalog")
 PRICING_TABLES = ("orders", "lines", "catalog", "traffic")
 
 
-def _notebook(cells: list[nbformat.NotebookNode]) -> nbformat.NotebookNode:
+def _notebook(
+    cells: list[nbformat.NotebookNode], needs: tuple[str, ...] = ()
+) -> nbformat.NotebookNode:
+    """A notebook of ``cells`` with stable cell ids.
+
+    ``needs``: what the data must have for the report to run it (aovlab.report.NEEDS);
+    without it the report skips the notebook and its page says what it needs.
+    """
     for number, cell in enumerate(cells):
         cell.id = f"cell-{number:02d}"  # stable ids: a rebuild changes nothing
     nb = new_notebook(cells=cells)
+    if needs:
+        nb.metadata["aovlab"] = {"needs": list(needs)}
     nb.metadata["kernelspec"] = {
         "name": "python3",
         "display_name": "Python 3",

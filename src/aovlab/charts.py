@@ -801,3 +801,32 @@ def message(text: str) -> alt.Chart:
         .encode(text="text:N")
         .properties(width=640, height=40)
     )
+
+
+def monthly_aov(rows: list[dict[str, Any]], currency: str | None) -> alt.Chart:
+    """AOV and median order value by month from monthly figures (the report index's chart).
+
+    ``rows`` are plain dicts with ``month``, ``aov`` and ``median_order_value`` (a
+    summary's trend): aggregates only, months without a figure left out.
+
+    >>> chart = monthly_aov([{"month": "2026-10", "aov": 120.92, "median_order_value": 72.9}], "EUR")
+    >>> [v["measure"] for v in chart.to_dict()["data"]["values"]]
+    ['AOV', 'Median order value']
+    """
+    measures = (("aov", "AOV"), ("median_order_value", "Median order value"))
+    values = [
+        {"month": r["month"], "measure": name, "value": round(float(r[key]), 2)}
+        for r in rows
+        for key, name in measures
+        if r.get(key) is not None
+    ]
+    return (
+        alt.Chart(alt.Data(values=values), title=f"AOV and median by month ({currency or ''})")
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("month:O", title=None),
+            y=alt.Y("value:Q", title=currency or None, axis=alt.Axis(format=",.0f")),
+            color=alt.Color("measure:N", title=None, sort=[name for _, name in measures]),
+        )
+        .properties(width=560, height=200)
+    )

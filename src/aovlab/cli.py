@@ -1247,9 +1247,7 @@ def report(
     if outcome.month_note:
         err.print(outcome.month_note, highlight=False, soft_wrap=True)
     for run in outcome.notebooks:
-        first = (run.error or "").strip().splitlines()[:1]
-        mark = "ok" if run.status == "ok" else f"FAILED: {first[0] if first else 'failed'}"
-        err.print(f"  {run.name}: {mark}", highlight=False, soft_wrap=True)
+        err.print(f"  {run.name}: {run.status_line}", highlight=False, soft_wrap=True)
     typer.echo(str(outcome.index.resolve()))
     if outcome.failed:
         raise typer.Exit(1)

@@ -43,14 +43,35 @@ SUMMARY_FIGURES = (*metrics.KPI_FIGURES, "sessions", "conversion_rate")
 
 @dataclass
 class NotebookRun:
-    """What happened to one notebook in a report run."""
+    """What happened to one notebook in a report run.
+
+    ``status`` is "ok", "failed" (``error`` says why) or "skipped": the data lacks what
+    the notebook needs (``reason`` says what; its page says so and no kernel ran).
+    ``findings`` are its results' :class:`aovlab.findings.Finding` as plain dicts.
+    """
 
     name: str
-    status: str  # "ok" or "failed"
+    status: str
     title: str = ""
     html: str | None = None
     headlines: list[str] = field(default_factory=list)
     error: str | None = None
+    reason: str | None = None
+    findings: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def status_line(self) -> str:
+        """The status in one line: "ok", "skipped: needs ..." or "FAILED: <first line>".
+
+        >>> NotebookRun("04_bundle_margin", "skipped", reason="needs order lines").status_line
+        'skipped: needs order lines'
+        """
+        if self.status == "skipped":
+            return f"skipped: {self.reason}"
+        if self.status == "failed":
+            first = (self.error or "").strip().splitlines()[:1]
+            return f"FAILED: {first[0] if first else 'failed'}"
+        return self.status
 
 
 @dataclass
@@ -65,8 +86,13 @@ class ReportOutcome:
 
     @property
     def failed(self) -> list[NotebookRun]:
-        """The notebooks that did not run through."""
-        return [n for n in self.notebooks if n.status != "ok"]
+        """The notebooks that failed (a skipped notebook is not a failure)."""
+        return [n for n in self.notebooks if n.status == "failed"]
+
+    @property
+    def skipped(self) -> list[NotebookRun]:
+        """The notebooks skipped because the data lacks what they need."""
+        return [n for n in self.notebooks if n.status == "skipped"]
 
 
 # --------------------------------------------------------------------------- helpers
@@ -146,14 +172,19 @@ def latest_complete_month(shop: ShopData) -> str:
 
 
 def save_results(path: str | None, *results: Any) -> None:
-    """Write a notebook's headlines to a JSON side file for the report's index.
+    """Write a notebook's headlines and findings to a JSON side file for the report's index.
 
     Notebooks call this last with their ``results_path`` parameter; ``None`` (a person
-    running the notebook by hand) writes nothing.
+    running the notebook by hand) writes nothing. Each result gives its headline and its
+    :func:`aovlab.findings.of` (a sentence and, for a priced decision, its margin effect
+    per month); an analysis the data could not answer gives no finding.
     """
     if not path:
         return
-    payload = {"headlines": [r.headline for r in results]}
+    from aovlab import findings
+
+    found = [f.to_dict() for f in map(findings.of, results) if f is not None]
+    payload = {"headlines": [r.headline for r in results], "findings": found}
     Path(path).write_text(
         json.dumps(payload, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
     )
@@ -180,12 +211,94 @@ def trend(shop: ShopData, month: str) -> metrics.KpiResult:
     return metrics.kpis(shop, by="month", when=periods.trailing(window, TREND_MONTHS))
 
 
-def summary(shop: ShopData, month: str, monthly: metrics.KpiResult | None = None) -> dict[str, Any]:
-    """The key figures of a month, the month before, and the last 13 months' trend.
+@dataclass(frozen=True)
+class Stored:
+    """Figures of earlier months that earlier reports wrote, and what was noted reading them."""
 
-    ``monthly`` is :func:`trend` of the same month when the caller has it already.
+    months: dict[str, dict[str, Any]] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+
+
+def _number(value: Any) -> float | int | None:
+    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def stored_figures(client_folder: Path, month: str, currency: str | None) -> Stored:
+    """The figures the report of the month before wrote: its month and its 13-month trend.
+
+    Read from ``<client folder>/<month before>/summary.json`` when that report exists, so
+    a monthly run whose export no longer covers the earlier months still compares with
+    them. A file that cannot be read, or in another currency, is not used (and noted).
+    """
+    previous = periods.parse_window(month).previous().label
+    path = client_folder / previous / "summary.json"
+    if not path.is_file():
+        return Stored()
+    where = f"{previous}/summary.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        rows = [*data.get("trend", []), {"month": data["month"], **data["kpis"]}]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        return Stored(
+            notes=(
+                f"the report of {where} could not be read ({type(exc).__name__}): earlier "
+                "months come from the data only",
+            )
+        )
+    if data.get("currency") != currency or data.get("basis", "net") != "net":
+        return Stored(
+            notes=(
+                f"the report of {where} is in {data.get('currency')} on a "
+                f"{data.get('basis')} basis, not {currency} net: not used",
+            )
+        )
+    months = {
+        row["month"]: {k: _number(row.get(k)) for k in SUMMARY_FIGURES}
+        for row in rows
+        if isinstance(row, dict) and isinstance(row.get("month"), str)
+    }
+    return Stored(months=months)
+
+
+def year_before(month: str) -> str:
+    """The same month a year earlier.
+
+    >>> year_before("2026-10")
+    '2025-10'
+    """
+    window = periods.parse_window(month)
+    return f"{window.start.year - 1:04d}-{window.start.month:02d}"
+
+
+def _changes(now: dict[str, Any], then: dict[str, Any]) -> dict[str, float | None]:
+    """Each figure's relative change (None where the earlier one is zero)."""
+    return {
+        k: (round(metrics.share(now[k] - then[k], then[k]), 6) if then[k] else None)
+        for k in SUMMARY_FIGURES
+        if now.get(k) is not None and then.get(k) is not None
+    }
+
+
+def summary(
+    shop: ShopData,
+    month: str,
+    monthly: metrics.KpiResult | None = None,
+    stored: Stored | None = None,
+) -> dict[str, Any]:
+    """The key figures of a month, against the month before and the same month last year.
+
+    ``monthly`` is :func:`trend` of the same month when the caller has it already;
+    ``stored`` the figures of earlier reports (:func:`stored_figures`).
+
+    Which source gives an earlier month's figures: the data, when it covers the whole
+    month (its first order is on or before the month's first day); else the earlier
+    report's summary.json; else none (the month is not compared, and a note says why).
+    So a backfill over one long export and a run each month on that month's export give
+    the same figures, and a month the export covers only in part never counts as whole.
+    The trend holds the 13 months up to ``month`` that have figures.
     """
     monthly = monthly or trend(shop, month)
+    stored = stored or Stored()
     window = periods.parse_window(month)
     current = metrics.kpis(shop, when=month)
     out: dict[str, Any] = {
@@ -195,36 +308,83 @@ def summary(shop: ShopData, month: str, monthly: metrics.KpiResult | None = None
         "headline": current.headline,
         "kpis": _figures(current),
     }
-    previous = window.previous()
+    first = shop.scan().select(nw.col("ordered_at").min()).collect().item()
     rows = {r["month"]: r for r in monthly.rows()}
-    before = (
-        {k: rows[previous.label].get(k) for k in SUMMARY_FIGURES}
-        if previous.label in rows
-        else None
-    )
-    out["previous"] = {"month": previous.label, "kpis": before}
-    if before:
-        out["change"] = {
-            k: (
-                round(metrics.share(out["kpis"][k] - before[k], before[k]), 6)
-                if before[k]
-                else None
+    months: dict[str, dict[str, Any]] = {}
+    for label in _month_labels(window):
+        if label == window.label:
+            months[label] = out["kpis"]
+        elif label in rows and _covers(first, label):
+            months[label] = {k: rows[label].get(k) for k in SUMMARY_FIGURES}
+        elif label in stored.months:
+            months[label] = stored.months[label]
+    notes = [str(n) for n in shop.notes] + list(stored.notes)
+    for key, label in (("previous", window.previous().label), ("year_ago", year_before(month))):
+        figures = months.get(label)
+        out[key] = {"month": label, "kpis": figures}
+        if figures:
+            out["change" if key == "previous" else "year_change"] = _changes(out["kpis"], figures)
+        elif first is not None and not _covers(first, label):
+            notes.append(
+                f"{label} is not compared: the data begins on {first:%Y-%m-%d} and no earlier "
+                "report in this client's folder has its figures"
             )
-            for k in SUMMARY_FIGURES
-            if out["kpis"].get(k) is not None and before.get(k) is not None
-        }
-    out["trend"] = [
-        {k: r[k] for k in ("month", "orders", "revenue", "aov", "median_order_value")}
-        for r in rows.values()
-    ]
+    out["trend"] = [{"month": m, **figures} for m, figures in months.items()]
     # The orders that each move this month's AOV by 2 % or more, whether or not the
     # month's mean/median gap is unusual: one large order must not distort the insight.
     from aovlab.drivers import large_orders
 
     large = large_orders(shop, window.label)
     out["large_orders"] = {"headline": large.headline, "orders": large.to_list()}
-    out["notes"] = [str(n) for n in shop.notes]
+    out["notes"] = notes
     return out
+
+
+def _covers(first: Any, label: str) -> bool:
+    """Whether data whose first order is at ``first`` covers the whole month ``label``.
+
+    >>> _covers(dt.datetime(2026, 9, 1, 0, 5), "2026-09"), _covers(dt.datetime(2026, 9, 2), "2026-09")
+    (True, False)
+    """
+    return first is not None and first.date() <= periods.parse_window(label).start
+
+
+def _month_labels(window: periods.Window) -> list[str]:
+    """The labels of the trend's months, oldest first, ending with ``window``.
+
+    >>> _month_labels(periods.parse_window("2026-02"))[:2], len(_month_labels(periods.parse_window("2026-02")))
+    (['2025-02', '2025-03'], 13)
+    """
+    labels = [window]
+    while len(labels) < TREND_MONTHS:
+        labels.insert(0, labels[0].previous())
+    return [w.label for w in labels]
+
+
+def top_findings(runs: list[NotebookRun], n: int = 3) -> list[dict[str, Any]]:
+    """The ``n`` most important findings across the notebooks, each with its page.
+
+    Ranked by :func:`aovlab.findings.top`: by the size of their margin effect per month,
+    those without one after.
+    """
+    from aovlab import findings
+
+    pairs = [
+        (run, findings.Finding(f["text"], _number(f.get("margin_per_month"))))
+        for run in runs
+        if run.status == "ok"
+        for f in run.findings
+        if isinstance(f.get("text"), str)
+    ]
+    return [
+        {
+            "text": found.text,
+            "margin_per_month": found.margin_per_month,
+            "notebook": run.name,
+            "html": run.html,
+        }
+        for run, found in findings.top(pairs, n)
+    ]
 
 
 # --------------------------------------------------------------------------- notebooks
@@ -328,18 +488,20 @@ def _run_notebook(
     parameters: dict[str, Any],
     timeout: int,
     folders: list[str],
+    shop: ShopData | None = None,
     given: dict[str, Any] | None = None,
 ) -> NotebookRun:
     """Run one notebook into ``out``; any failure is recorded in the result, never raised.
 
-    ``folders`` are local folders to take out of everything written (see :func:`_scrub`);
-    ``given``: parameters to show in the executed notebook instead of those it ran
-    with (the export's files rather than the shared copy of the shop).
+    ``folders`` are local folders to take out of everything written (see :func:`_scrub`).
+    With ``shop``, a notebook whose declared needs (:func:`needs`) the data lacks is not
+    run: it gets a page saying what it needs, and the status "skipped". ``given``:
+    parameters to show in the executed notebook instead of those it ran with (the
+    export's files rather than the shared copy of the shop).
     """
     import nbformat
     import papermill as pm
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
-    from nbconvert import HTMLExporter
 
     name = path.stem
     executed = out / f"{name}.ipynb"
@@ -347,10 +509,19 @@ def _run_notebook(
     run = NotebookRun(name=name, status="ok", title=_title(name))
     try:
         declared = set(_declared(path))
-        run.title = _title(name, nbformat.read(path, as_version=4))
+        source_nb = nbformat.read(path, as_version=4)
+        run.title = _title(name, source_nb)
     except _BrokenNotebookError as exc:
         run.status, run.error = "failed", f"{path.name} {exc}"
         return run
+    if shop is not None:
+        try:
+            lacking = missing(shop, needs(source_nb), parameters.get("month") or "")
+        except AovlabInputError as exc:
+            run.status, run.error = "failed", f"{path.name}: {exc}"
+            return run
+        if lacking:
+            return _skip(run, source_nb, out, lacking)
     params = {k: v for k, v in {**parameters, "results_path": str(side)}.items() if k in declared}
     try:
         pm.execute_notebook(
@@ -369,7 +540,9 @@ def _run_notebook(
         run.status, run.error = "failed", _scrub(_error_text(exc), folders)
     if side.exists():
         with contextlib.suppress(ValueError, AttributeError):  # a side file half-written
-            run.headlines = json.loads(side.read_text(encoding="utf-8")).get("headlines", [])
+            saved = json.loads(side.read_text(encoding="utf-8"))
+            run.headlines = saved.get("headlines", [])
+            run.findings = [f for f in saved.get("findings", []) if isinstance(f, dict)]
         side.unlink()
     if not executed.exists():
         return run
@@ -378,6 +551,18 @@ def _run_notebook(
     _scrub_parameters(nb, {k: (given or {}).get(k, v) for k, v in params.items()})
     _scrub_outputs(nb, folders)
     nbformat.write(nb, executed)
+    run.html = _write_page(nb, out / f"{name}.html", run.title)
+    # The executed notebook keeps every output but the charts' SVG, which its page holds:
+    # drawn twice, they were a third of the report folder.
+    _without_svg(nb)
+    nbformat.write(nb, executed)
+    return run
+
+
+def _write_page(nb: Any, target: Path, title: str) -> str:
+    """A notebook as an HTML page without code, through the report's own template."""
+    from nbconvert import HTMLExporter
+
     exporter = HTMLExporter(
         template_name="aovlab_report",
         extra_template_basedirs=[str(TEMPLATES_DIR)],
@@ -385,14 +570,108 @@ def _run_notebook(
         exclude_input_prompt=True,
         exclude_output_prompt=True,
     )
-    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": run.title}})
-    target = out / f"{name}.html"
+    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
     target.write_text(body, encoding="utf-8")
-    run.html = target.name
-    # The executed notebook keeps every output but the charts' SVG, which its page holds:
-    # drawn twice, they were a third of the report folder.
-    _without_svg(nb)
-    nbformat.write(nb, executed)
+    return target.name
+
+
+# --------------------------------------------------------------------------- needs
+
+#: What a notebook may declare it needs (its metadata ``{"aovlab": {"needs": [...]}}``,
+#: written by tools/build_notebooks.py), and where the data gets it.
+NEEDS = {
+    "lines": "order lines",
+    "customer_ids": "customer ids on the orders",
+    "previous_month": "the whole month before the report's month",
+}
+
+
+def needs(nb: Any) -> list[str]:
+    """What a notebook declares it needs from the data (none: it runs on any export).
+
+    >>> import nbformat
+    >>> needs(nbformat.read(NOTEBOOKS_DIR / "04_bundle_margin.ipynb", as_version=4))
+    ['lines']
+    """
+    declared = nb.metadata.get("aovlab", {}).get("needs", [])
+    return [str(n) for n in declared] if isinstance(declared, list) else [str(declared)]
+
+
+def missing(shop: ShopData, wanted: list[str], month: str) -> list[str]:
+    """What of ``wanted`` the shop lacks for the report's ``month``, each in words.
+
+    Empty when it has everything. An unknown need raises
+    :class:`~aovlab.errors.AovlabInputError` (a notebook asking for what no export has).
+
+    Examples
+    --------
+    >>> import aovlab, polars as pl
+    >>> orders = pl.DataFrame({"order_id": ["1", "2"], "total": [10.0, 20.0],
+    ...                        "ordered_at": ["2026-09-30 23:10", "2026-10-02 10:00"]})
+    >>> shop = aovlab.ShopData.from_frames(orders, currency="EUR")
+    >>> for reason in missing(shop, ["lines", "customer_ids", "previous_month"], "2026-10"):
+    ...     print(reason)
+    order lines: the data has none (give a lines file, --lines; Shopify and WooCommerce exports carry them)
+    customer ids on the orders: the data has none (a customer_id column; a Shopify export's Email)
+    the whole of 2026-09 to compare 2026-10 with: the data begins on 2026-09-30
+    >>> missing(aovlab.sample.load(), ["lines", "customer_ids", "previous_month"], "2026-10")
+    []
+    """
+    unknown = [w for w in wanted if w not in NEEDS]
+    if unknown:
+        raise AovlabInputError(
+            "declares a need no export can meet",
+            source="notebook metadata aovlab.needs",
+            expected="some of " + ", ".join(NEEDS),
+            found=", ".join(unknown),
+        )
+    reasons = []
+    if "lines" in wanted and (
+        shop.lines is None or not shop.scan("lines").select(nw.len()).collect().item()
+    ):
+        reasons.append(
+            "order lines: the data has none (give a lines file, --lines; Shopify and "
+            "WooCommerce exports carry them)"
+        )
+    if "customer_ids" in wanted:
+        has_ids = "customer_id" in shop.columns("orders") and bool(
+            shop.scan().select(nw.col("customer_id").count()).collect().item()
+        )
+        if not has_ids:
+            reasons.append(
+                "customer ids on the orders: the data has none (a customer_id column; a "
+                "Shopify export's Email)"
+            )
+    if "previous_month" in wanted and month:
+        before = periods.parse_window(month).previous()
+        first = shop.scan().select(nw.col("ordered_at").min()).collect().item()
+        if first is None or first.date() > before.start:
+            begins = f"begins on {first:%Y-%m-%d}" if first is not None else "has no orders"
+            reasons.append(
+                f"the whole of {before.label} to compare {month} with: the data {begins}"
+            )
+    return reasons
+
+
+def _skip(run: NotebookRun, nb: Any, out: Path, lacking: list[str]) -> NotebookRun:
+    """A skipped notebook's page: its introduction, then what it needs and lacks."""
+    from nbformat.v4 import new_markdown_cell, new_notebook
+
+    intro = [c for c in nb.cells if c.cell_type == "markdown"][:1]
+    reasons = "\n".join(f"- {r}" for r in lacking)
+    page = new_notebook(
+        cells=[
+            *intro,
+            new_markdown_cell(
+                "## Skipped this month\n\nThis analysis did not run: the data lacks what it "
+                f"needs.\n\n{reasons}\n\nGive the report these and the page fills in."
+            ),
+        ]
+    )
+    page.metadata = nb.metadata
+    run.status = "skipped"
+    run.reason = "needs " + "; ".join(lacking)
+    run.html = _write_page(page, out / f"{run.name}.html", run.title)
     return run
 
 
@@ -530,15 +809,14 @@ def _fit(text: str, sheet: str, row: int, col: int, cut: list[tuple[str, str, in
     return text[: EXCEL_CELL_CHARS - 1] + "…"
 
 
-#: The key figures on the index page, in order (labels from aovlab.display).
+#: The key figures on the index page, in order (labels from aovlab.display); a figure
+#: the data cannot give (margin without unit costs, conversion without traffic) is left out.
 _KEY_FIGURES = (
     "orders",
     "revenue",
     "aov",
     "median_order_value",
-    "trimmed_aov",
     "upt",
-    "aur",
     "margin_per_order",
     "conversion_rate",
 )
@@ -552,59 +830,140 @@ def _large_orders_html(data: dict[str, Any]) -> str:
     return f"<p class='large'>{display.prose(large['headline'])}</p>"
 
 
-def _index_html(
-    client: str, data: dict[str, Any], runs: list[NotebookRun], month_note: str | None = None
-) -> str:
+def _figures_html(data: dict[str, Any]) -> str:
+    """The key figures with their change against the month before and a year before."""
     e = html.escape
     cur = data["currency"]
-    cards = []
+    compared = [
+        (key, data[key]["month"], data.get(change) or {})
+        for key, change in (("previous", "change"), ("year_ago", "year_change"))
+    ]
+    head = "".join(f"<th>vs {e(fmt.period_name(month))}</th>" for _, month, _ in compared)
+    rows = []
     for key in _KEY_FIGURES:
-        label = display.label(key)
         value = data["kpis"].get(key)
+        if value is None:
+            continue
         shown = format_cell(value, metrics.KPI_FORMATS.get(key, "number"), cur)
-        change = data.get("change", {}).get(key)
-        delta = (
-            f"<div class='delta'>{e(fmt.pct(change, signed=True))} vs {e(data['previous']['month'])}</div>"
-            if change is not None
-            else ""
+        deltas = "".join(
+            f"<td>{e(fmt.pct(changes[key], signed=True)) if changes.get(key) is not None else '–'}</td>"
+            for _, _, changes in compared
         )
-        cards.append(
-            f"<div class='card'><div class='label'>{e(label)}</div><div class='value'>{e(shown)}</div>{delta}</div>"
+        rows.append(
+            f"<tr><th scope='row'>{e(display.label(key))}</th><td>{e(shown)}</td>{deltas}</tr>"
         )
+    return (
+        f"<table class='figures'><thead><tr><th></th><th>{e(fmt.period_name(data['month']))}</th>"
+        f"{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+def _findings_html(data: dict[str, Any], runs: list[NotebookRun]) -> str:
+    """The most important findings, one sentence each, each linking to its page."""
+    # The page's short name: its title up to the colon ("Loyalty impact").
+    titles = {r.name: (r.title or _title(r.name)).split(":")[0] for r in runs}
+    items = []
+    for found in data.get("findings", []):
+        page = found.get("html")
+        title = html.escape(titles.get(found.get("notebook", ""), ""))
+        link = f" <a href='{html.escape(page)}'>({title})</a>" if page else ""
+        items.append(f"<li>{display.prose(found['text'])}{link}</li>")
+    if not items:
+        return ""
+    return f"<h2>What matters most</h2><ol class='findings'>{''.join(items)}</ol>"
+
+
+def _trend_svg(data: dict[str, Any]) -> str:
+    """The 13-month AOV and median chart as inline SVG (two months or more)."""
+    rows = [r for r in data.get("trend", []) if r.get("aov") is not None]
+    if len(rows) < 2:
+        return ""
+    from altair.utils.mimebundle import spec_to_mimebundle
+
+    from aovlab import charts
+
+    spec = charts.monthly_aov(rows, data["currency"]).to_dict()
+    svg = spec_to_mimebundle(spec, format="svg", mode="vega-lite")["image/svg+xml"]
+    return f"<figure class='chart'>{svg}</figure>"
+
+
+def _pages_html(runs: list[NotebookRun]) -> str:
+    """Every page with its status: ok (headlines folded), skipped and why, failed and how."""
+    e = html.escape
     items = []
     for run in runs:
         title = e(run.title or _title(run.name))
         link = f"<a href='{e(run.html)}'>{title}</a>" if run.html else title
         if run.status == "ok":
             lines = "".join(f"<p>{display.prose(h)}</p>" for h in run.headlines)
-            items.append(f"<li>{link}{lines}</li>")
-        else:
+            fold = f"<details><summary>headlines</summary>{lines}</details>" if lines else ""
+            items.append(f"<li>{link} <span class='ok'>ok</span>{fold}</li>")
+        elif run.status == "skipped":
             items.append(
-                f"<li class='failed'>{link} <strong>failed</strong>:<pre>{e(run.error or '')}</pre></li>"
+                f"<li class='skipped'>{link} <strong>skipped</strong>: {e(run.reason or '')}</li>"
             )
+        else:
+            first = (run.error or "").strip().splitlines()[:1]
+            items.append(
+                f"<li class='failed'>{link} <strong>failed</strong>: {e(first[0] if first else '')}"
+                f"<details><summary>the whole error</summary><pre>{e(run.error or '')}</pre>"
+                "</details></li>"
+            )
+    return f"<ul class='pages'>{''.join(items)}</ul>"
+
+
+_INDEX_CSS = """
+body { font-family: Liberation Sans, Helvetica, Arial, sans-serif; max-width: 960px;
+  margin: 1.5em auto; color: #222; padding: 0 1em; line-height: 1.4; }
+h1 { font-size: 24px; margin-bottom: 0; } h2 { font-size: 18px; margin: 1.2em 0 0.4em; }
+.sub { color: #666; margin-top: 4px; }
+table.figures { border-collapse: collapse; margin: 1em 0; }
+.figures th, .figures td { padding: 4px 12px 4px 0; text-align: right; border-bottom: 1px solid #eee; }
+.figures th[scope=row] { text-align: left; font-weight: normal; color: #444; }
+.figures thead th { color: #666; font-weight: normal; font-size: 13px; }
+.figures tbody td:nth-child(2) { font-weight: bold; }
+.findings li { margin-bottom: 0.5em; } .pages li { margin-bottom: 0.5em; }
+.chart { margin: 1em 0; } .chart svg { max-width: 100%; height: auto; }
+.ok { color: #5a9e6f; font-size: 13px; } .skipped { color: #6b5a2e; }
+.failed { color: #b5443b; } details p { margin: 0.2em 0; color: #222; }
+summary { color: #666; font-size: 13px; cursor: pointer; }
+.failed pre { white-space: pre-wrap; background: #fbf1f0; padding: 6px 8px; color: #222; }
+@media (max-width: 600px) {
+  body { margin: 0.5em auto; padding: 0 0.6em; } h1 { font-size: 20px; }
+  .figures th, .figures td { padding: 3px 6px 3px 0; font-size: 13px; }
+}
+@media print {
+  body { max-width: none; margin: 0; font-size: 11pt; }
+  a { color: inherit; text-decoration: none; }
+  .figures, .chart, li { break-inside: avoid; }
+  summary { display: none; }
+}
+"""
+
+
+def _index_html(
+    client: str, data: dict[str, Any], runs: list[NotebookRun], month_note: str | None = None
+) -> str:
+    """The index: a one-screen summary of the month, then the pages and their status."""
+    e = html.escape
+    cur = data["currency"]
+    month = fmt.period_name(data["month"])
     notes = "".join(f"<li>{e(n)}</li>" for n in data.get("notes", []))
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{e(client)}: AOV report {e(data["month"])}</title>
-<style>
-body {{ font-family: Liberation Sans, Helvetica, Arial, sans-serif; max-width: 960px; margin: 2em auto; color: #222; padding: 0 1em; }}
-h1 {{ font-size: 24px; margin-bottom: 0; }} .sub {{ color: #666; margin-top: 4px; }}
-.cards {{ display: flex; flex-wrap: wrap; gap: 12px; margin: 1.5em 0; }}
-.card {{ border: 1px solid #ddd; border-radius: 6px; padding: 10px 14px; min-width: 130px; }}
-.label {{ color: #666; font-size: 12px; }} .value {{ font-size: 20px; font-weight: bold; }}
-.delta {{ color: #666; font-size: 12px; }} li {{ margin-bottom: 0.8em; }} li p {{ margin: 0.2em 0; }}
-.failed {{ color: #b5443b; }}
-.failed pre {{ white-space: pre-wrap; background: #fbf1f0; padding: 6px 8px; color: #222; }}
-</style></head><body>
-<h1>{e(client)}: average order value, {e(data["month"])}</h1>
+<style>{_INDEX_CSS}</style></head><body>
+<h1>{e(client)}: average order value, {e(month)}</h1>
 <p class="sub">Net merchandise basis, {e(str(cur))}. Generated by aovlab {e(__version__)}.</p>
 {f'<p class="sub">{e(month_note)}</p>' if month_note else ""}
 <p><strong>{display.prose(data["headline"])}</strong></p>
+{_figures_html(data)}
 {_large_orders_html(data)}
-<div class="cards">{"".join(cards)}</div>
-<h2>Analyses</h2>
-<ul>{"".join(items)}</ul>
+{_findings_html(data, runs)}
+{_trend_svg(data)}
+<h2>Pages</h2>
+{_pages_html(runs)}
 <p>Key figures: <a href="summary.json">summary.json</a>; tables: <a href="tables.xlsx">tables.xlsx</a>.</p>
 {f"<h2>Data notes</h2><ul>{notes}</ul>" if notes else ""}
 </body></html>
@@ -665,7 +1024,8 @@ def run(
     locale = locale or locales.for_currency(shop.currency)
     with locales.locale(locale):  # a headline is written when it is first read
         monthly = trend(shop, month)
-        data = summary(shop, month, monthly)
+        stored = stored_figures(out_folder / slug(client), month, shop.currency)
+        data = summary(shop, month, monthly, stored)
     data["locale"] = locale
     # Absolute: notebooks run with their own folder as working directory.
     client_folder = out_folder / slug(client)
@@ -696,7 +1056,9 @@ def run(
         shown = {**{t: given.get(t) for t in TABLES}, "read_options": read_options}
         runs = []
         for book in books:
-            runs.append(_run_notebook(book.resolve(), work, parameters, timeout, folders, shown))
+            runs.append(
+                _run_notebook(book.resolve(), work, parameters, timeout, folders, shop, shown)
+            )
             if progress is not None:
                 progress(book.stem)
         data["client"] = client
@@ -707,9 +1069,12 @@ def run(
                 "html": r.html,
                 "headlines": r.headlines,
                 "error": r.error,
+                "reason": r.reason,
+                "findings": r.findings,
             }
             for r in runs
         ]
+        data["findings"] = top_findings(runs)
         data["notes"] = [_scrub(n, folders) for n in data["notes"]]  # notes may name files
         (work / "summary.json").write_text(
             json.dumps(data, indent=2, ensure_ascii=False, sort_keys=True) + "\n",
