@@ -42,6 +42,10 @@ _LAZY = (
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
+        if name in ("charts", "widgets", "report"):  # altair, nbformat: jsonschema
+            from aovlab.startup import light_jsonschema
+
+            light_jsonschema()
         return importlib.import_module(f"aovlab.{name}")
     raise AttributeError(f"module 'aovlab' has no attribute {name!r}")
 
