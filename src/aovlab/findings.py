@@ -19,6 +19,7 @@ in the order the notebooks gave them.
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -202,21 +203,28 @@ def _programme(result: Any) -> Finding | None:
     )
 
 
-def _pricers() -> list[tuple[type, Callable[[Any], Finding | None]]]:
-    from aovlab.bundles.margin import BundleMargin
-    from aovlab.loyalty.impact import LoyaltyImpact
-    from aovlab.loyalty.programme import ProgrammeReturn
-    from aovlab.pricing.elasticity import WhatIf
-    from aovlab.pricing.threshold import SpendOffer, Threshold
+#: The results that price a decision: (module, class, how to price one).
+_PRICERS: tuple[tuple[str, str, Callable[[Any], Finding | None]], ...] = (
+    ("aovlab.pricing.elasticity", "WhatIf", _whatif),
+    ("aovlab.pricing.threshold", "Threshold", _threshold),
+    ("aovlab.pricing.threshold", "SpendOffer", _offer),
+    ("aovlab.bundles.margin", "BundleMargin", _bundle),
+    ("aovlab.loyalty.impact", "LoyaltyImpact", _programme),
+    ("aovlab.loyalty.programme", "ProgrammeReturn", _programme),
+)
 
-    return [
-        (WhatIf, _whatif),
-        (Threshold, _threshold),
-        (SpendOffer, _offer),
-        (BundleMargin, _bundle),
-        (LoyaltyImpact, _programme),
-        (ProgrammeReturn, _programme),
-    ]
+
+def _pricer(result: Any) -> Callable[[Any], Finding | None] | None:
+    """How to price ``result``, if it prices a decision.
+
+    A result of one of these classes means its module is imported; the others are not
+    imported here (pricing would bring pyfixest and numba into every notebook's kernel).
+    """
+    for module, name, price in _PRICERS:
+        kind = getattr(sys.modules.get(module), name, None)
+        if kind is not None and isinstance(result, kind):
+            return price
+    return None
 
 
 def of(result: Any) -> Finding | None:
@@ -243,12 +251,10 @@ def of(result: Any) -> Finding | None:
 
     if not isinstance(result, Result) or isinstance(result, (Unavailable, KpiResult)):
         return None
-    for kind, price in _pricers():
-        if isinstance(result, kind):
-            found = price(result)
-            if found is not None:
-                return found
-            break
+    price = _pricer(result)
+    found = price(result) if price is not None else None
+    if found is not None:
+        return found
     headline = result.headline
     return Finding(first_sentence(headline)) if headline else None
 
