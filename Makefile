@@ -69,6 +69,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_drivers.py
 	$(BIN)/python bench/bench_process.py
 	$(BIN)/python bench/bench_loyalty.py
+	$(BIN)/python bench/bench_report.py
 
 # Jupyter refuses to run as root unless told; containers run as root.
 lab: $(STAMP)

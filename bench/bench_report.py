@@ -182,7 +182,7 @@ def clients_whole(count: int, scale: float, jobs: int, out: Path) -> dict[str, A
         folder = root / f"client-{i + 1:02d}"
         meta = write_shop(folder, scale, seed=100 + i)
         orders += meta["orders"]
-        lines.append(f'[[client]]\nname = "Client {i + 1:02d}"\nmonths = "{MONTH}"')
+        lines.append(f'[[clients]]\nname = "Client {i + 1:02d}"\nmonths = "{MONTH}"')
         lines += [f'{t} = "{folder / f"{t}.csv"}"' for t in TABLES]
         lines.append("")
     config = root / "clients.toml"
@@ -215,8 +215,13 @@ def main() -> None:
         _profile_child(Path(args.profile_child[0]), Path(args.profile_child[1]))
         return
     cases = args.cases.split(",")
-    results: dict[str, Any] = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
-    results["load_average"] = os.getloadavg()[0]
+    saved = CACHE / "report_results.json"
+    # Each case keeps its last run (with its date and load), so cases run apart add up.
+    results: dict[str, Any] = json.loads(saved.read_text()) if saved.exists() else {}
+    when = {
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "load_average": os.getloadavg()[0],
+    }
     if "large" in cases:
         folder = CACHE / "report-1m"
         meta = write_shop(folder, args.large_scale, seed=15)
@@ -227,7 +232,7 @@ def main() -> None:
         best = min(runs, key=lambda r: r["seconds"])
         with tempfile.TemporaryDirectory() as out:
             profile = large_in_process(folder, Path(out))
-        results["large"] = {"orders": meta["orders"], "whole": best, "profile": profile}
+        results["large"] = {**when, "orders": meta["orders"], "whole": best, "profile": profile}
         print(f"\nlarge client, {meta['orders']:,} orders, six notebooks (best of {args.repeat}):")
         print(
             f"  whole process {best['seconds']:.1f} s, peak {best['peak_mb']:,.0f} MB"
@@ -249,7 +254,7 @@ def main() -> None:
     if "clients" in cases:
         with tempfile.TemporaryDirectory() as out:
             ran = clients_whole(args.clients, args.client_scale, args.jobs, Path(out))
-        results["clients"] = ran
+        results["clients"] = {**when, "clients": args.clients, "jobs": args.jobs, **ran}
         if ran.get("failure") and "seconds" not in ran:
             print(f"\nclients: {ran['failure']}")
         else:
@@ -259,8 +264,8 @@ def main() -> None:
                 + (f", FAILED: {ran['failure']}" if ran["failure"] else "")
             )
     CACHE.mkdir(parents=True, exist_ok=True)
-    (CACHE / "report_results.json").write_text(json.dumps(results, indent=2) + "\n")
-    print(f"\nwrote {CACHE / 'report_results.json'}")
+    saved.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"\nwrote {saved}")
 
 
 if __name__ == "__main__":
