@@ -108,3 +108,16 @@ def test_a_folder_checked_by_older_rules_is_checked_again(tmp_path, monkeypatch)
     again = aovlab.load(orders=tmp_path)
     assert isinstance(again.orders, pl.DataFrame)
     assert again.summary()["tables"]["orders"] == aovlab.sample.load().summary()["tables"]["orders"]
+
+
+def test_naming_the_folders_own_table_files_reads_only_those(tmp_path):
+    shop = aovlab.sample.load()
+    folder = tmp_path / "shop"
+    aovlab.io.converted.write(shop, folder)
+    some = aovlab.load(orders=folder, lines=folder / "lines.parquet")
+    tables = aovlab.model.TABLES
+    assert [t for t in tables if getattr(some, t) is not None] == ["orders", "lines"]
+    every = aovlab.load(orders=folder)
+    assert [t for t in tables if getattr(every, t) is not None] == list(tables)
+    with pytest.raises(aovlab.AovlabInputError, match="with its own table files"):
+        aovlab.load(orders=folder, lines=aovlab.sample.DATA_DIR / "lines.csv")

@@ -37,6 +37,7 @@ import os
 import re
 import secrets
 import signal
+import tempfile
 import time
 import tomllib
 from collections.abc import Callable, Iterable, Sequence
@@ -82,7 +83,8 @@ TOP_KEYS: dict[str, str] = {
 }
 
 #: Keys a ``[defaults]`` table may not have: they belong to one client only.
-_NOT_DEFAULTS = ("name", "orders")
+#: Keys each client must give itself (a salt is a secret of its own per client).
+_NOT_DEFAULTS = ("name", "orders", "salt")
 
 _MONTH = re.compile(r"(\d{4})-(\d{2})")
 
@@ -714,7 +716,7 @@ def _run_client(job: _Job) -> list[MonthRun]:
             record.errors.append({"notebook": None, "error": _local(first_line(str(exc)), job)})
         except OSError as exc:
             record.status = "failed"
-            where = exc.filename or job.out
+            where = _local(str(exc.filename or job.out), job)
             record.errors.append(
                 {
                     "notebook": None,
@@ -723,9 +725,8 @@ def _run_client(job: _Job) -> list[MonthRun]:
             )
         except Exception as exc:  # a bug: reported for this client-month, the rest go on
             record.status = "failed"
-            record.errors.append(
-                {"notebook": None, "error": f"{type(exc).__name__}: {first_line(str(exc))}"}
-            )
+            text = f"{type(exc).__name__}: {first_line(str(exc))}"
+            record.errors.append({"notebook": None, "error": _local(text, job)})
         else:
             record.month = outcome.folder.name
             record.folder = f"{outcome.folder.parent.name}/{outcome.folder.name}"
@@ -762,9 +763,17 @@ def _kernel_did_not_start(error: str | None) -> bool:
 
 
 def _local(text: str, job: _Job) -> str:
-    """A path under the config's folder shown as written in the config (relative)."""
-    folder = job.config_dir.rstrip("/") + "/"
-    return text.replace(folder, "") if folder != "/" else text
+    """An error without local folders, the same on a rerun.
+
+    The config's folder goes (its paths read as the config writes them), and so do the
+    reports folder and the temporary folder (:func:`aovlab.report._scrub`), and the
+    random part of a partial folder's name.
+    """
+    from aovlab.report import _scrub
+
+    folders = [job.config_dir, str(Path(job.out).resolve()), job.out, tempfile.gettempdir()]
+    text = _scrub(text, sorted({f for f in folders if f.strip("/")}, key=len, reverse=True))
+    return re.sub(r"(\.\d{4}-\d{2}\.partial)-[0-9a-f]{8}", r"\1", text)
 
 
 class InterruptedRunError(Exception):
@@ -1004,7 +1013,7 @@ def _earlier(out: Path, client: Client, ran: set[str]) -> list[MonthRun]:
         errors: list[dict[str, str | None]] = [
             {"notebook": str(b.get("name")), "error": first_line(str(b.get("error") or ""))}
             for b in books
-            if isinstance(b, dict) and b.get("status") != "ok"
+            if isinstance(b, dict) and b.get("status") == "failed"
         ]
         found.append(
             MonthRun(

@@ -489,16 +489,37 @@ def _run_notebook(
     timeout: int,
     folders: list[str],
     shop: ShopData | None = None,
-    given: dict[str, Any] | None = None,
+    shown: dict[str, Any] | None = None,
 ) -> NotebookRun:
     """Run one notebook into ``out``; any failure is recorded in the result, never raised.
 
     ``folders`` are local folders to take out of everything written (see :func:`_scrub`).
     With ``shop``, a notebook whose declared needs (:func:`needs`) the data lacks is not
-    run: it gets a page saying what it needs, and the status "skipped". ``given``:
+    run: it gets a page saying what it needs, and the status "skipped". ``shown``:
     parameters to show in the executed notebook instead of those it ran with (the
     export's files rather than the shared copy of the shop).
     """
+    try:
+        return _run_one(path, out, parameters, timeout, folders, shop, shown)
+    except Exception as exc:  # writing its page or notebook failed: this one alone
+        return NotebookRun(
+            name=path.stem,
+            status="failed",
+            title=_title(path.stem),
+            error=_scrub(_error_text(exc), folders),
+        )
+
+
+def _run_one(
+    path: Path,
+    out: Path,
+    parameters: dict[str, Any],
+    timeout: int,
+    folders: list[str],
+    shop: ShopData | None,
+    shown: dict[str, Any] | None,
+) -> NotebookRun:
+    """:func:`_run_notebook`'s work; it may raise while writing the page."""
     import nbformat
     import papermill as pm
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
@@ -548,7 +569,7 @@ def _run_notebook(
         return run
     nb = nbformat.read(executed, as_version=4)
     _clean(nb)
-    _scrub_parameters(nb, {k: (given or {}).get(k, v) for k, v in params.items()})
+    _scrub_parameters(nb, {k: (shown or {}).get(k, v) for k, v in params.items()})
     _scrub_outputs(nb, folders)
     nbformat.write(nb, executed)
     run.html = _write_page(nb, out / f"{name}.html", run.title)
@@ -994,8 +1015,9 @@ def run(
     ``locale`` parameter.
 
     ``read_options`` (currency, timezone, format, sep, encoding, decimal, dayfirst) are
-    passed to :func:`aovlab.load` here and, as the ``read_options`` parameter, to every
-    notebook, so each reads the export the same way. Raises
+    passed to :func:`aovlab.load` here; the notebooks then read the shop it validated
+    (see :func:`_shared_shop`), and their executed copies show the export's files and
+    these options as their parameters. Raises
     :class:`~aovlab.errors.AovlabInputError` before running any notebook when the export
     does not validate. ``progress``, when given, is called with each notebook's name
     after it ran (``aovlab report --config`` shows it).
@@ -1016,7 +1038,14 @@ def run(
     }
     given: dict[str, Any] = {k: str(Path(v).resolve()) for k, v in paths.items() if v is not None}
     read_options = {k: v for k, v in read_options.items() if v is not None}
-    shop = load(**given, **read_options)
+    # The load's notes are written in the report's locale: the currency's when none is
+    # given, which may only be known once the export is read (then read it again, in it).
+    guess = locale or locales.for_currency(read_options.get("currency"))
+    with locales.locale(guess):
+        shop = load(**given, **read_options)
+    if (locale or locales.for_currency(shop.currency)) != guess and shop.notes:
+        with locales.locale(locale or locales.for_currency(shop.currency)):
+            shop = load(**given, **read_options)
     month_note = None
     if not month:
         month = latest_complete_month(shop)
@@ -1030,6 +1059,13 @@ def run(
     # Absolute: notebooks run with their own folder as working directory.
     client_folder = out_folder / slug(client)
     folder = client_folder / data["month"]
+    # The notebooks' copy of the shop: `shop` in a temporary folder, which the scrub
+    # takes out of every output (an error names `shop/orders.parquet`).
+    try:
+        temporary = Path(tempfile.mkdtemp(prefix="aovlab-"))
+    except OSError as exc:
+        raise _no_temporary(exc) from None
+    shared = temporary / "shop"
     try:
         client_folder.mkdir(parents=True, exist_ok=True)
         # Everything is written into a hidden sibling and moved into place at the end: a
@@ -1037,11 +1073,11 @@ def run(
         work = client_folder / f".{data['month']}.partial-{secrets.token_hex(4)}"
         work.mkdir()  # with the umask's permissions, unlike mkdtemp's 0700
     except OSError as exc:
+        shutil.rmtree(temporary, ignore_errors=True)
         raise _unwritable(out_folder, exc) from None
-    # The notebooks' copy of the shop: `shop` in a temporary folder, which the scrub
-    # takes out of every output (an error names `shop/orders.parquet`).
-    temporary = Path(tempfile.mkdtemp(prefix="aovlab-"))
-    shared = temporary / "shop"
+    except BaseException:
+        shutil.rmtree(temporary, ignore_errors=True)
+        raise
     local = {str(Path(v).parent) for v in given.values()}
     local |= {str(source.resolve()), str(work), str(folder), str(Path(__file__).parents[1])}
     local |= {str(temporary), str(temporary.resolve())}
@@ -1105,15 +1141,31 @@ def _shared_shop(
     1.4 s a notebook. The folder holds what the shop holds (customer ids already
     pseudonymised, no salt) and lives outside the report folder; ``run`` removes it.
     """
+    import polars as pl
+
     from aovlab.io import converted
 
     try:
         converted.write(shop, folder, sources=given, read_options=read_options)
-    except OSError as exc:
-        raise _unwritable(folder, exc) from None
-    tables: dict[str, Any] = {t: None for t in TABLES}
+    except (OSError, pl.exceptions.PolarsError) as exc:
+        raise _no_temporary(exc) from None
+    # Each table the export had is named by its file in the copy, so a notebook that
+    # loads only some tables (drivers: no customers) reads only those, as from the export.
+    tables: dict[str, Any] = {
+        t: str(folder / f"{t}.parquet") if t in given else None for t in TABLES
+    }
     tables["orders"] = str(folder)
     return {**tables, "read_options": {}}
+
+
+def _no_temporary(exc: BaseException) -> AovlabInputError:
+    """The notebooks' copy of the shop could not be written (a full or locked TMPDIR)."""
+    return AovlabInputError(
+        "cannot hold the notebooks' copy of the shop",
+        source="the temporary folder (TMPDIR)",
+        expected="a writable temporary folder with room for the shop as Parquet",
+        found=(getattr(exc, "strerror", None) or str(exc).splitlines()[0])[:200],
+    )
 
 
 def default_month_note(month: str, option: str) -> str:

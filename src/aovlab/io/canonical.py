@@ -95,9 +95,9 @@ def _read_table(
     suffix = "".join(file.suffixes[-2:]).lower() if file.suffix == ".gz" else file.suffix.lower()
     try:
         if suffix in (".parquet", ".pq", ".xlsx"):
-            if suffix != ".xlsx" and dimensions is not None and table == "orders":
-                names = pl.read_parquet_schema(file)
-                keep = None if options.get("column_map") else kept_columns(names, dimensions)
+            mapped = options.get("column_map")
+            if suffix != ".xlsx" and dimensions is not None and table == "orders" and not mapped:
+                keep = kept_columns(pl.read_parquet_schema(file), dimensions)
                 return pl.read_parquet(file, columns=keep)
             frame = pl.read_parquet(file) if suffix != ".xlsx" else _read_excel(file, table)
             if options.get("column_map"):
@@ -270,7 +270,7 @@ def _read_csv(
     if "columns" in options and unblank.height < frame.height:
         # A row empty in the columns read may hold a value in one left out: read every
         # column, so that a row is only dropped when it is blank in the file.
-        return None
+        return _read_csv(file, table)
     if typed:
         tail = tail_text(file)  # of the decompressed text when gzipped
         check_last_line(tail, ",", len(header), frame.height, str(file))
@@ -497,24 +497,25 @@ def load(
     check_currency(currency, "currency=")
     check_timezone(timezone, "timezone=")
     if isinstance(orders, str | Path) and converted.is_converted(orders):
-        alongside = [
+        named = {"lines": lines, "customers": customers, "catalog": catalog, "traffic": traffic}
+        alongside = {t: v for t, v in named.items() if v is not None}
+        # The folder's own table files may be named, to read those tables only.
+        inside = {
             t
-            for t, v in (
-                ("lines", lines),
-                ("customers", customers),
-                ("catalog", catalog),
-                ("traffic", traffic),
-            )
-            if v is not None
-        ]
-        if alongside:
+            for t, v in alongside.items()
+            if isinstance(v, str | Path)
+            and Path(v).resolve() == (Path(orders) / f"{t}.parquet").resolve()
+        }
+        if set(alongside) - inside:
             raise AovlabInputError(
                 "is a converted shop with its tables inside",
                 source=str(orders),
-                expected="the folder alone (aovlab convert wrote every table into it)",
-                found=f"{', '.join(alongside)} given as well",
+                expected="the folder alone (aovlab convert wrote every table into it), "
+                "or with its own table files to read only those",
+                found=f"{', '.join(sorted(set(alongside) - inside))} given as well",
             )
-        return converted.read(orders, backend=backend)
+        tables = ("orders", *sorted(inside)) if inside else None
+        return converted.read(orders, backend=backend, tables=tables)
     meta = _shop_file(orders)
     if column_map:
         format = format or "canonical"

@@ -20,6 +20,7 @@ already its hashes), and personal columns and values were removed by the load.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -159,13 +160,17 @@ def _unchanged(folder: Path, meta: dict[str, Any], text: str) -> bool:
     return True
 
 
-def read(path: str | Path, *, backend: str | None = None) -> ShopData:
+def read(
+    path: str | Path, *, backend: str | None = None, tables: Iterable[str] | None = None
+) -> ShopData:
     """Load a folder written by :func:`write`: the same figures as the export it came from.
 
     The tables are lazy Parquet scans when the files are as written (see the module
-    docstring), else read and checked again.
+    docstring), else read and checked again. ``tables``: only these (orders always);
+    default every table in the folder.
     """
     folder = Path(path)
+    wanted = set(TABLES) if tables is None else {"orders", *tables}
     text = (folder / META_FILE).read_text(encoding="utf-8")
     meta = json.loads(text)
     if _unchanged(folder, meta, text):
@@ -173,7 +178,7 @@ def read(path: str | Path, *, backend: str | None = None) -> ShopData:
             **{
                 t: pl.scan_parquet(folder / f"{t}.parquet")
                 for t in TABLES
-                if (folder / f"{t}.parquet").is_file()
+                if t in wanted and (folder / f"{t}.parquet").is_file()
             },
             currency=meta.get("currency"),
             timezone=meta.get("timezone") or "UTC",
@@ -187,7 +192,7 @@ def read(path: str | Path, *, backend: str | None = None) -> ShopData:
     frames: dict[str, Any] = {}
     for table in TABLES:
         file = folder / f"{table}.parquet"
-        if file.is_file():
+        if table in wanted and file.is_file():
             frames[table] = pl.read_parquet(file)
     sources = {t: str(folder / f"{t}.parquet") for t in frames}
     shop = ShopData.from_frames(
