@@ -66,11 +66,16 @@ def kept_columns(header: Iterable[str], dimensions: Iterable[str]) -> list[str] 
     ['Order_ID', 'ordered_at', 'channel']
     >>> kept_columns(["order_id", "channel"], ["colour"]) is None
     True
+    >>> kept_columns(["order_id", "total", "total_duplicated_0"], []) is None
+    True
     """
     columns = list(header)
     names = {c: c.strip().lstrip("\ufeff").lower() for c in columns}
     wanted = {d.strip().lower() for d in dimensions}
     if not wanted <= set(names.values()):
+        return None
+    # A header that names a column twice is an error the full read reports.
+    if len(set(names.values())) < len(columns) or any("_duplicated_" in n for n in names.values()):
         return None
     return [c for c in columns if names[c] in ORDER_COLUMNS or names[c] in wanted]
 
