@@ -16,7 +16,7 @@ The config::
 
     notebooks = "notebooks"          # optional: the folder of notebooks to run
 
-    [defaults]                       # optional: any client key but name and orders
+    [defaults]                       # optional: any client key but name, orders and salt
     timezone = "Europe/Stockholm"
 
     [[clients]]
