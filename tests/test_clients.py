@@ -579,3 +579,9 @@ def test_the_readme_example_is_a_valid_config(tmp_path):
     assert set(berlin.read_options) | set(are.read_options) <= set(
         inspect.signature(aovlab.load).parameters
     )
+
+
+def test_a_salt_is_not_shared_by_every_client(tmp_path):
+    text = refusal(tmp_path, '[defaults]\nsalt = "the-secret"\n\n' + ACME)
+    assert "[defaults], key 'salt'" in text and "belongs to one client" in text
+    assert "the-secret" not in text
