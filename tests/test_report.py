@@ -167,6 +167,32 @@ def test_notebooks_read_the_export_once_checked_and_the_copy_goes(tmp_path, monk
     assert list((tmp_path / "tmp").iterdir()) == []  # the shared copy is removed
 
 
+def test_a_notebook_reads_the_tables_it_loads_from_the_copy(tmp_path):
+    """A platform export's own lines reach a notebook that loads lines, customers do not
+    reach one that does not load them."""
+    books = tmp_path / "books"
+    books.mkdir()
+    body = (
+        "import json, aovlab\nshop = aovlab.load(orders=orders, lines=lines, traffic=traffic)\n"
+        "print(json.dumps([t for t in aovlab.model.TABLES if getattr(shop, t) is not None]))"
+    )
+    tiny_notebook(books / "01_tables.ipynb", body)
+    nb = nbformat.read(books / "01_tables.ipynb", as_version=4)
+    nb.cells[1].source += "\nlines = None\ntraffic = None"
+    nbformat.write(nb, books / "01_tables.ipynb")
+    outcome = report.run(
+        SAMPLE / "shopify_orders_export.csv",
+        traffic=SAMPLE / "traffic.csv",
+        customers=SAMPLE / "customers.csv",
+        month="2026-10",
+        client="Shopify",
+        out=tmp_path / "out",
+        notebooks=books,
+    )
+    executed = nbformat.read(outcome.folder / "01_tables.ipynb", as_version=4)
+    assert json.loads(executed.cells[-1].outputs[0]["text"]) == ["orders", "lines", "traffic"]
+
+
 def test_bad_export_fails_before_any_notebook(tmp_path):
     bad = tmp_path / "orders.csv"
     bad.write_text("order_id,ordered_at,total\n1,2026-10-01,1\n1,2026-10-02,2\n")

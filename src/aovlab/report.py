@@ -1149,10 +1149,12 @@ def _shared_shop(
         converted.write(shop, folder, sources=given, read_options=read_options)
     except (OSError, pl.exceptions.PolarsError) as exc:
         raise _no_temporary(exc) from None
-    # Each table the export had is named by its file in the copy, so a notebook that
-    # loads only some tables (drivers: no customers) reads only those, as from the export.
+    # Each table the shop has (a platform export's lines too) is named by its file in
+    # the copy, so a notebook that loads only some tables (drivers: no customers) reads
+    # only those, as it would from the export.
     tables: dict[str, Any] = {
-        t: str(folder / f"{t}.parquet") if t in given else None for t in TABLES
+        t: str(folder / f"{t}.parquet") if getattr(shop, t) is not None else None
+        for t in TABLES
     }
     tables["orders"] = str(folder)
     return {**tables, "read_options": {}}
