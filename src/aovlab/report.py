@@ -1153,8 +1153,7 @@ def _shared_shop(
     # the copy, so a notebook that loads only some tables (drivers: no customers) reads
     # only those, as it would from the export.
     tables: dict[str, Any] = {
-        t: str(folder / f"{t}.parquet") if getattr(shop, t) is not None else None
-        for t in TABLES
+        t: str(folder / f"{t}.parquet") if getattr(shop, t) is not None else None for t in TABLES
     }
     tables["orders"] = str(folder)
     return {**tables, "read_options": {}}
