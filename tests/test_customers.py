@@ -471,34 +471,10 @@ def test_without_ids_shows_aggregates_only(shop):
 
 # --------------------------------------------------------------------- real data
 
-# Non-product stock codes left out, as tests/test_real.py does.
-NON_PRODUCT = {"POST", "DOT", "D", "M", "BANK CHARGES", "AMAZONFEE", "CRUK", "C2", "PADS", "S", "B"}
-
 
 @pytest.mark.real
-def test_pareto_on_real_retail_data_matches_pandas(real_retail):
-    raw = pd.read_csv(real_retail, dtype={"InvoiceNo": str, "StockCode": str, "CustomerID": str})
-    keep = (
-        ~raw["InvoiceNo"].str.startswith(("C", "A"))
-        & (raw["Quantity"] > 0)
-        & (raw["UnitPrice"] > 0)
-        & ~raw["StockCode"].isin(NON_PRODUCT)
-    )
-    retail = raw[keep].copy()
-    lines = pd.DataFrame(
-        {
-            "order_id": retail["InvoiceNo"],
-            "sku": retail["StockCode"],
-            "quantity": retail["Quantity"].astype(float),
-            "unit_price": retail["UnitPrice"],
-        }
-    )
-    orders = (
-        retail.groupby("InvoiceNo", as_index=False)
-        .agg(ordered_at=("InvoiceDate", "min"), customer_id=("CustomerID", "first"))
-        .rename(columns={"InvoiceNo": "order_id"})
-    )
-    shop = ShopData.from_frames(orders, lines, currency="GBP", timezone="Europe/London")
+def test_pareto_on_real_retail_data_matches_pandas(retail, retail_shop):
+    shop = retail_shop
     res = customers.top_customers(shop, n=10)
 
     # Independent: revenue per customer straight from the raw rows.

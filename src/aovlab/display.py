@@ -368,6 +368,27 @@ def shown(column: str, value: Any) -> Any:
     return words.get(value, value) if words and isinstance(value, str) else value
 
 
+def in_words(frame: Any, column: str, alias: str | None = None) -> Any:
+    """A result's small table (narwhals) with ``column``'s values in words (:func:`shown`).
+
+    For charts, whose legends and axes show the words; ``alias`` keeps the machine
+    values in ``column`` and puts the words in a new column.
+
+    >>> import polars as pl
+    >>> df = nw.from_native(pl.DataFrame({"group": ["member", "non_member"]}), eager_only=True)
+    >>> in_words(df, "group", "who")["who"].to_list()
+    ['Members', 'Non-members']
+    """
+    return frame.with_columns(
+        nw.new_series(
+            alias or column,
+            [shown(column, v) for v in frame[column].to_list()],
+            nw.String(),
+            backend=nw.get_native_namespace(frame),
+        )
+    )
+
+
 #: A sign or currency symbol right before an amount: no line break may follow it.
 _SIGNED = re.compile(r"([−+-])(?=[€£$\d])|([€£$])(?=\d)")
 

@@ -1437,18 +1437,10 @@ def _distribution_chart(res: Clv) -> Any:
         return charts.message("No customers to draw a CLV distribution for")
     groups = [g for g in dict.fromkeys(frame["group"].to_list()) if g != ALL] or [ALL]
     frame = frame.filter(nw.col("group").is_in(groups))
-    from aovlab.display import VALUE_WORDS
+    from aovlab.display import in_words, shown
 
-    words = VALUE_WORDS["group"]
-    frame = frame.with_columns(
-        nw.new_series(
-            "group",
-            [words.get(g, g) for g in frame["group"].to_list()],
-            nw.String(),
-            backend=nw.get_native_namespace(frame),
-        )
-    )
-    shown = [words.get(g, g) for g in groups]
+    frame = in_words(frame, "group")
+    legend = [shown("group", g) for g in groups]
     # The last bin is open-ended ("and above"): its label says so.
     last = frame.filter(nw.col("open_ended"))["clv_from"].max()
     plus = (
@@ -1466,7 +1458,7 @@ def _distribution_chart(res: Clv) -> Any:
             x=alt.X("clv_from:Q", bin="binned", axis=axis),
             x2="clv_to:Q",
             y=alt.Y("share:Q", axis=alt.Axis(format=".0%", title="Share of customers")),
-            color=alt.Color("group:N", title=None, sort=shown, legend=None),
+            color=alt.Color("group:N", title=None, sort=legend, legend=None),
             tooltip=[
                 alt.Tooltip("group:N", title=""),
                 alt.Tooltip("clv_from:Q", format=",.2f", title="CLV from"),
@@ -1476,7 +1468,7 @@ def _distribution_chart(res: Clv) -> Any:
             ],
         )
         .properties(width=520, height=120)
-        .facet(row=alt.Row("group:N", title=None, sort=shown))
+        .facet(row=alt.Row("group:N", title=None, sort=legend))
         .properties(title="Expected CLV per customer, by group")
     )
 

@@ -156,20 +156,12 @@ class ProgrammeReturn(Result):
         import altair as alt
 
         from aovlab import charts
-        from aovlab.display import VALUE_WORDS
+        from aovlab.display import in_words
 
-        words = VALUE_WORDS["figure"]
         frame = nw.from_native(self.table, eager_only=True).filter(
             nw.col("figure").is_in(["incremental_margin", "cost", "net"])
         )
-        frame = frame.with_columns(
-            nw.new_series(
-                "figure",
-                [words.get(f, f) for f in frame["figure"].to_list()],
-                nw.String(),
-                backend=nw.get_native_namespace(frame),
-            )
-        )
+        frame = in_words(frame, "figure")
         data = charts._data(frame)
         x = alt.X("estimate:Q", title=f"Over the period ({self.currency or ''})")
         y = alt.Y("figure:N", title=None, sort=None)

@@ -41,7 +41,7 @@ import numpy as np
 
 from aovlab import fmt, metrics, periods
 from aovlab.compare import counted_span, namespace, small_frame
-from aovlab.display import VALUE_WORDS
+from aovlab.display import in_words
 from aovlab.errors import AovlabInputError
 from aovlab.loyalty import base
 from aovlab.model import ShopData, collect_all, finite_or_none
@@ -199,15 +199,7 @@ class Retention(Result):
                 return charts.message("No cohort has a complete month after its first yet.")
             if self.by_member:
                 curves = curves.filter(nw.col("group") != "all")
-            words = curves["group"].to_list()
-            data = curves.with_columns(
-                nw.new_series(
-                    "who",
-                    [VALUE_WORDS["group"][w] for w in words],
-                    nw.String(),
-                    backend=nw.get_native_namespace(curves),
-                )
-            )
+            data = in_words(curves, "group", "who")
             return (
                 alt.Chart(
                     charts._data(data), title="Share ordering again, by month since the first order"
