@@ -63,3 +63,12 @@ def test_months_of_a_period():
     assert findings.months_in("2026") == 12
     assert findings.per_month(100.0, "nonsense") is None
     assert findings.first_sentence("Costs €1.5k. Then more.") == "Costs €1.5k."
+
+
+def test_a_bundles_month_is_a_month_of_its_data(shop):
+    """A window reaching past the data counts the months with data, as the bundle does."""
+    bundle = aovlab.bundles.bundle_margin(
+        shop, ["FW-003", "CA-002"], discount=0.10, when="2026-10..2027-09"
+    )
+    assert bundle.months == 1
+    assert findings.of(bundle).margin_per_month == pytest.approx(bundle.margin_change)

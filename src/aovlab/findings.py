@@ -157,9 +157,11 @@ def _offer(result: Any) -> Finding | None:
 
 def _bundle(result: Any) -> Finding | None:
     data = result.to_dict()
-    monthly = per_month(data.get("margin_change"), data.get("period", ""))
-    if monthly is None:
+    # A month as the bundle's own figures count it: the months of the window with data.
+    change, months = result.margin_change, result.months
+    if change is None or not months:
         return None
+    monthly = float(change) / months
     names = " and ".join(str(i.get("product") or i.get("sku")) for i in data.get("items", []))
     verb = "add" if monthly >= 0 else "lose"
     discount = data.get("discount")
