@@ -193,6 +193,33 @@ def test_a_notebook_reads_the_tables_it_loads_from_the_copy(tmp_path):
     assert json.loads(executed.cells[-1].outputs[0]["text"]) == ["orders", "lines", "traffic"]
 
 
+def test_the_loads_notes_are_in_the_locale_of_the_shop_json_currency(tmp_path, monkeypatch):
+    """A SEK shop (its shop.json) is reported in Swedish, its notes too, read once."""
+    data = copy_sample(tmp_path / "data")
+    lines = pl.read_csv(data / "lines.csv").with_columns(
+        pl.lit(None, dtype=pl.Float64).alias("unit_cost")
+    )
+    lines.write_csv(data / "lines.csv")
+    (data / "shop.json").write_text('{"currency": "SEK", "timezone": "Europe/Stockholm"}')
+    books = tmp_path / "books"
+    books.mkdir()
+    tiny_notebook(books / "01_x.ipynb", "print('x')")
+    loads = []
+    real_load = report.load
+    monkeypatch.setattr(report, "load", lambda **kw: loads.append(kw) or real_load(**kw))
+    outcome = report.run(
+        data / "orders.csv",
+        lines=data / "lines.csv",
+        month="2026-10",
+        client="C",
+        out=tmp_path / "out",
+        notebooks=books,
+    )
+    summary = json.loads((outcome.folder / "summary.json").read_text(encoding="utf-8"))
+    assert summary["locale"] == "sv" and len(loads) == 1
+    assert any("47\u00a0685 line(s) have no unit cost" in n for n in summary["notes"])
+
+
 def test_bad_export_fails_before_any_notebook(tmp_path):
     bad = tmp_path / "orders.csv"
     bad.write_text("order_id,ordered_at,total\n1,2026-10-01,1\n1,2026-10-02,2\n")

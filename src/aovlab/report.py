@@ -31,6 +31,7 @@ import narwhals.stable.v2 as nw
 from aovlab import __version__, display, fmt, locales, metrics, periods, resources
 from aovlab.errors import AovlabInputError
 from aovlab.io import load
+from aovlab.io.canonical import shop_file
 from aovlab.io.parse import check_currency, check_timezone
 from aovlab.model import ShopData
 from aovlab.results import cell as format_cell
@@ -1039,8 +1040,10 @@ def run(
     given: dict[str, Any] = {k: str(Path(v).resolve()) for k, v in paths.items() if v is not None}
     read_options = {k: v for k, v in read_options.items() if v is not None}
     # The load's notes are written in the report's locale: the currency's when none is
-    # given, which may only be known once the export is read (then read it again, in it).
-    guess = locale or locales.for_currency(read_options.get("currency"))
+    # given (from the options or shop.json; a currency only the export's rows give is
+    # known once it is read, which is then read again in its locale).
+    hint = read_options.get("currency") or shop_file(given["orders"]).get("currency")
+    guess = locale or locales.for_currency(hint)
     with locales.locale(guess):
         shop = load(**given, **read_options)
     if (locale or locales.for_currency(shop.currency)) != guess and shop.notes:

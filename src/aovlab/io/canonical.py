@@ -375,7 +375,7 @@ def parse_column_map(text: str) -> dict[str, str]:
     return mapping
 
 
-def _shop_file(orders: Any) -> dict[str, Any]:
+def shop_file(orders: Any) -> dict[str, Any]:
     """The shop.json beside the orders file: name, currency, timezone, salt (all text).
 
     Unknown keys are ignored; a known key with a value that is not text (``123``,
@@ -521,7 +521,7 @@ def load(
             )
         tables = ("orders", *sorted(inside)) if inside else None
         return converted.read(orders, backend=backend, tables=tables)
-    meta = _shop_file(orders)
+    meta = shop_file(orders)
     if column_map:
         format = format or "canonical"
     if isinstance(orders, str | Path) and (
