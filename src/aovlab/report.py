@@ -667,7 +667,7 @@ def missing(shop: ShopData, wanted: list[str], month: str) -> list[str]:
     if "previous_month" in wanted and month:
         before = periods.parse_window(month).previous()
         first = shop.scan().select(nw.col("ordered_at").min()).collect().item()
-        if first is None or first.date() > before.start:
+        if not _covers(first, before.label):
             begins = f"begins on {first:%Y-%m-%d}" if first is not None else "has no orders"
             reasons.append(
                 f"the whole of {before.label} to compare {month} with: the data {begins}"
