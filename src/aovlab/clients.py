@@ -48,6 +48,7 @@ from urllib.parse import quote
 
 from aovlab import __version__, fmt
 from aovlab.errors import AovlabInputError
+from aovlab.report import first_line
 
 #: The files of a client, as ``aovlab report`` takes them (orders is required).
 FILE_KEYS = ("orders", "lines", "customers", "catalog", "traffic")
@@ -627,17 +628,6 @@ class _Job:
     notebooks: str | None
     timeout: int
     config_dir: str
-
-
-def first_line(text: str, limit: int = 300) -> str:
-    r"""The first line of an error that says something, cut to ``limit`` characters.
-
-    >>> first_line("\nAovlabInputError: orders.csv (orders): file not found\n  expected: ...")
-    'AovlabInputError: orders.csv (orders): file not found'
-    """
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    line = lines[0] if lines else "failed"
-    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 _QUEUE: Any = None

@@ -70,8 +70,7 @@ class NotebookRun:
         if self.status == "skipped":
             return f"skipped: {self.reason}"
         if self.status == "failed":
-            first = (self.error or "").strip().splitlines()[:1]
-            return f"FAILED: {first[0] if first else 'failed'}"
+            return f"FAILED: {first_line(self.error or '')}"
         return self.status
 
 
@@ -740,9 +739,19 @@ def _error_text(exc: BaseException) -> str:
     return text
 
 
+def first_line(text: str, limit: int = 300) -> str:
+    r"""The first line of an error that says something, cut to ``limit`` characters.
+
+    >>> first_line("\nAovlabInputError: orders.csv (orders): file not found\n  expected: ...")
+    'AovlabInputError: orders.csv (orders): file not found'
+    """
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    line = lines[0] if lines else "failed"
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
 def _first_line(exc: BaseException) -> str:
-    lines = [line for line in str(exc).splitlines() if line.strip()]
-    return (lines[0] if lines else type(exc).__name__)[:300]
+    return first_line(str(exc)) if str(exc).strip() else type(exc).__name__
 
 
 # --------------------------------------------------------------------------- outputs
@@ -925,9 +934,9 @@ def _pages_html(runs: list[NotebookRun]) -> str:
                 f"<li class='skipped'>{link} <strong>skipped</strong>: {e(run.reason or '')}</li>"
             )
         else:
-            first = (run.error or "").strip().splitlines()[:1]
+            first = first_line(run.error) if run.error else ""
             items.append(
-                f"<li class='failed'>{link} <strong>failed</strong>: {e(first[0] if first else '')}"
+                f"<li class='failed'>{link} <strong>failed</strong>: {e(first)}"
                 f"<details><summary>the whole error</summary><pre>{e(run.error or '')}</pre>"
                 "</details></li>"
             )
