@@ -888,7 +888,11 @@ def run(
         landed = sum(r.folder is not None for v in reported.values() for r in v)
         raise InterruptedRunError(landed, total) from None
     finally:
-        pool.shutdown(wait=False, cancel_futures=True)
+        # Wait for the pool's manager thread to end (after Ctrl-C, _stop has ended or
+        # killed the workers): one left running when the interpreter exits can print a
+        # traceback from concurrent.futures' exit hook (its wake-up pipe already closed).
+        with contextlib.suppress(KeyboardInterrupt):
+            pool.shutdown(wait=True, cancel_futures=True)
     runs = [r for c in config.clients for r in results[c.name]]
     index, runs_json = write_index(out_folder, config, runs)
     return RunOutcome(runs=runs, index=index, runs_json=runs_json)
