@@ -25,7 +25,7 @@ import numpy as np
 
 from aovlab import dimensions, metrics, periods
 from aovlab.errors import AovlabInputError
-from aovlab.model import ShopData
+from aovlab.model import ShopData, collected
 
 
 @dataclass(frozen=True)
@@ -69,11 +69,11 @@ def labelled(shop: ShopData, p: Periods, *, basis: str, by: str | None = None) -
     own = [by] if by in shop.dimensions else []
     frame = metrics.order_table(shop, basis=basis, when=[p.baseline, p.current], by=own, lazy=True)
     # The rows are inside one of two separate windows: one bound tells them apart.
-    stamp = nw.col("ordered_at").dt.timestamp("us")
+    at = nw.col("ordered_at").dt.convert_time_zone(shop.timezone)
     if p.current.start > p.baseline.start:
-        is_current = stamp >= periods.epoch_us(p.current.bounds(shop.timezone)[0])
+        is_current = at >= nw.lit(p.current.bounds(shop.timezone)[0])
     else:
-        is_current = stamp < periods.epoch_us(p.baseline.bounds(shop.timezone)[0])
+        is_current = at < nw.lit(p.baseline.bounds(shop.timezone)[0])
     frame = frame.with_columns(is_current.alias("__current"))
     return dimensions.attach(shop, frame, by, alias="__segment") if by else frame
 
@@ -95,7 +95,7 @@ def period_sums(
         frame = frame.with_columns(nw.lit("all").alias(key))
     grouped = frame.group_by("__current", key).agg(*(e.alias(n) for n, e in sums.items()))
     if isinstance(grouped, nw.LazyFrame):
-        grouped = grouped.collect()
+        grouped = grouped.pipe(collected)
     current = grouped["__current"].to_numpy().astype(int)
     keys, where = np.unique(grouped[key].to_numpy().astype(str), return_inverse=True)
     out: dict[str, Sides] = {}
@@ -115,7 +115,7 @@ def require_orders(shop: ShopData, p: Periods, orders: Sides) -> tuple[float, fl
             first, last = (
                 shop.scan()
                 .select(nw.col("ordered_at").min().alias("a"), nw.col("ordered_at").max())
-                .collect()
+                .pipe(collected)
                 .row(0)
             )
             raise AovlabInputError(
@@ -141,8 +141,18 @@ def small_frame(columns: dict[str, Any], backend: Any) -> nw.DataFrame[Any]:
 
 
 def namespace(shop: ShopData) -> Any:
-    """The shop's dataframe library (polars, pandas), for result tables: no row is read."""
-    return nw.get_native_namespace(shop.scan().select("order_id").head(0).collect())
+    """The library of result tables: pandas for a pandas shop, else polars.
+
+    A DuckDB or Spark shop's results are polars frames, as their aggregates come back
+    (:func:`aovlab.model.collected`). Nothing is read.
+    """
+    if shop.backend == "pandas":
+        import pandas
+
+        return pandas
+    import polars
+
+    return polars
 
 
 def counted_span(shop: ShopData) -> tuple[Any, Any]:
@@ -153,7 +163,7 @@ def counted_span(shop: ShopData) -> tuple[Any, Any]:
         shop.scan()
         .filter(is_counted())
         .select(nw.col("ordered_at").min().alias("a"), nw.col("ordered_at").max().alias("b"))
-        .collect()
+        .pipe(collected)
         .row(0)
     )
     return first, last

@@ -69,7 +69,7 @@ import narwhals.stable.v2 as nw
 
 from aovlab import display, fmt, metrics, periods
 from aovlab.errors import AovlabInputError
-from aovlab.model import ShopData, collect_all, finite_or_none
+from aovlab.model import ShopData, collect_all, collected, finite_or_none
 from aovlab.results import Formats, Result, Section
 
 __all__ = [
@@ -274,13 +274,6 @@ def _as_of_date(as_of: str | dt.date) -> dt.date:
     )
 
 
-def _day_end_us(day: dt.date, timezone: str) -> int:
-    """Microseconds since the epoch of the local midnight that ends ``day``."""
-    midnight = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=ZoneInfo(timezone))
-    return periods.epoch_us(midnight)
-
-
-_DAY_US = 86_400_000_000
 _EPOCH = dt.date(1970, 1, 1)
 
 
@@ -288,11 +281,9 @@ def _local_day(column: str, dtype: Any, timezone: str) -> nw.Expr:
     """Days since 1970-01-01 of a datetime column's date in the shop's calendar."""
     col = nw.col(column)
     tz = getattr(dtype, "time_zone", None)
-    if tz is not None:
-        if tz != timezone:
-            col = col.dt.convert_time_zone(timezone)
-        col = col.dt.replace_time_zone(None)  # the local wall-clock time
-    return col.dt.timestamp("us") // _DAY_US
+    if tz is not None and tz != timezone:
+        col = col.dt.convert_time_zone(timezone)
+    return periods.day_number(col)  # of the local wall-clock date
 
 
 def _local_date(value: Any, timezone: str) -> dt.date:
@@ -321,8 +312,10 @@ def _cut(shop: ShopData, orders: Any, as_of: dt.date | None) -> Any:
     """Orders up to the end of the as-of day in the shop's time zone."""
     if as_of is None:
         return orders
-    end = _day_end_us(as_of, shop.timezone)
-    return orders.filter(nw.col("ordered_at").dt.timestamp("us") < end)
+    end = dt.datetime.combine(
+        as_of + dt.timedelta(days=1), dt.time(), tzinfo=ZoneInfo(shop.timezone)
+    )
+    return orders.filter(nw.col("ordered_at").dt.convert_time_zone(shop.timezone) < nw.lit(end))
 
 
 def per_customer(
@@ -386,7 +379,7 @@ def _span(
         orders.select(
             nw.col("ordered_at").min().alias("first"), nw.col("ordered_at").max().alias("last")
         )
-        .collect()
+        .pipe(collected)
         .row(0)
     )
     if first is None:
@@ -440,7 +433,11 @@ def _scored(frame: Any, as_of: dt.date, dtype: Any, timezone: str) -> Any:
     )
     cell = (nw.col("r_score") - 1) * 5 + nw.col("f_score") - 1
     names = {(r - 1) * 5 + f - 1: name for (r, f), name in _CELL.items()}
-    return frame.with_columns(cell.replace_strict(names, return_dtype=nw.String()).alias("segment"))
+    # Every one of the 25 cells has a name; SQL engines still want a default spelled out.
+    segment = cell.replace_strict(
+        names, default=nw.lit(None, nw.String()), return_dtype=nw.String()
+    )
+    return frame.with_columns(segment.alias("segment"))
 
 
 def rfm_scores(

@@ -29,7 +29,7 @@ import narwhals.stable.v2 as nw
 
 from aovlab import fmt, periods
 from aovlab.errors import AovlabInputError
-from aovlab.model import ShopData, is_counted
+from aovlab.model import ShopData, collected, is_counted
 
 DERIVED: dict[str, str] = {
     "customer_type": "new, returning or guest",
@@ -167,7 +167,7 @@ def attach(shop: ShopData, frame: Any, name: str, *, alias: str | None = None) -
             .group_by("customer_id")
             .agg(nw.col("order_id").min().alias("__first_order"))
         )
-        frame = frame.join(first if lazy else first.collect(), on="customer_id", how="left")
+        frame = frame.join(first if lazy else first.pipe(collected), on="customer_id", how="left")
         column = (
             nw.when(nw.col("customer_id").is_null())
             .then(nw.lit("guest"))
@@ -181,7 +181,7 @@ def attach(shop: ShopData, frame: Any, name: str, *, alias: str | None = None) -
         joined = shop.scan("customers").select(
             "customer_id", nw.col("loyalty_joined_at").alias("__joined")
         )
-        frame = frame.join(joined if lazy else joined.collect(), on="customer_id", how="left")
+        frame = frame.join(joined if lazy else joined.pipe(collected), on="customer_id", how="left")
         member = ~nw.col("__joined").is_null() & (nw.col("ordered_at") >= nw.col("__joined"))
         column = (
             nw.when(nw.col("customer_id").is_null())
@@ -208,7 +208,7 @@ def attach(shop: ShopData, frame: Any, name: str, *, alias: str | None = None) -
             .group_by("order_id")
             .agg(nw.col("category").min().alias("__main"))
         )
-        frame = frame.join(top if lazy else top.collect(), on="order_id", how="left")
+        frame = frame.join(top if lazy else top.pipe(collected), on="order_id", how="left")
         column = (
             nw.when(nw.col("__main").is_null())
             .then(nw.lit("(no lines)"))

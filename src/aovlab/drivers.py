@@ -44,12 +44,20 @@ from aovlab.compare import (
     Sides,
     comparison,
     labelled,
+    namespace,
     period_sums,
     require_orders,
     small_frame,
 )
 from aovlab.errors import AovlabInputError
-from aovlab.model import ShopData, collect_all, finite_or_none, minor_unit
+from aovlab.model import (
+    ShopData,
+    collect_all,
+    collected,
+    finite_or_none,
+    minor_unit,
+    settled,
+)
 from aovlab.results import Formats, Result, Section
 from aovlab.splits import round_parts, shapley
 
@@ -353,7 +361,7 @@ def decompose(
         },
     )
     require_orders(shop, p, sums["orders"])
-    backend = nw.get_native_namespace(shop.scan())
+    backend = namespace(shop)
     figures: dict[str, Any] = {}
     for i, which, window in ((0, "baseline", p.baseline), (1, "current", p.current)):
         n, revenue = float(sums["orders"][i].sum()), float(sums["revenue"][i].sum())
@@ -1059,13 +1067,13 @@ def trend(
     )
     table = table.with_columns(flag.alias("flagged"))
     flagged = [str(v) for v in table.filter(nw.col("flagged"))[by].to_list()]
-    orders = metrics.order_table(shop, basis=basis, when=when, by=[by])
+    orders = metrics.order_table(shop, basis=basis, when=when, by=[by], lazy=True)
     # The flagged periods, and the latest one whether or not it is flagged: one large
-    # order must not distort the period being read.
+    # order must not distort the period being read. Only the listed orders come back.
     latest = [str(table[by].max())]
     outliers = _large_order_rows(
         orders.filter(nw.col(by).is_in([*flagged, *latest])), by, min_influence, max_orders
-    )
+    ).pipe(collected)
     counts = outliers.group_by(by).agg(
         nw.len().alias("outlier_orders"), nw.col("value").sum().alias("__out")
     )
@@ -1293,10 +1301,11 @@ def contributors(
     if not 0 < share < 1:
         raise AovlabInputError("share is out of range", expected="0 < share < 1", found=repr(share))
     p = comparison(current, baseline)
-    orders = (
-        labelled(shop, p, basis=basis)
-        .select("order_id", "__current", "value", "merchandise", "discount")
-        .collect()
+    orders = settled(
+        shop,
+        labelled(shop, p, basis=basis).select(
+            "order_id", "__current", "value", "merchandise", "discount"
+        ),
     )
     _, t = period_sums(
         orders,
@@ -1310,17 +1319,20 @@ def contributors(
     (v0,), (v1,) = t["value"]
     a0, a1 = v0 / n0, v1 / n1
     change = a1 - a0
-    backend = nw.get_native_namespace(orders)
+    backend = namespace(shop)
 
     # Rows: (category, baseline per order, current per order, volume, price).
     rows: list[tuple[str, float, float, float | None, float | None]] = []
     products = None
     if shop.lines is not None:
-        lines = shop.frame(
-            "lines", ["order_id", "sku", "product", "category", "quantity", "unit_price"]
+        lines = shop.scan("lines").select(
+            "order_id", "sku", "product", "category", "quantity", "unit_price"
         )
-        joined = lines.drop("product").join(
-            orders.select("order_id", "__current"), on="order_id", how="inner"
+        joined = settled(
+            shop,
+            lines.drop("product").join(
+                orders.lazy().select("order_id", "__current"), on="order_id", how="inner"
+            ),
         )
         joined = joined.with_columns((nw.col("quantity") * nw.col("unit_price")).alias("__revenue"))
         cats, split = _per_order_split(joined, "category", n0, n1)
@@ -1331,7 +1343,11 @@ def contributors(
             strict=True,
         )
         skus, split = _per_order_split(joined, "sku", n0, n1)
-        names = lines.group_by("sku").agg(nw.col("product").min(), nw.col("category").min())
+        names = (
+            lines.group_by("sku")
+            .agg(nw.col("product").min(), nw.col("category").min())
+            .pipe(collected)
+        )
         by_sku = small_frame({"sku": skus.tolist(), **split}, backend)
         products = _top_products(by_sku.join(names, on="sku", how="left"), top)
     else:

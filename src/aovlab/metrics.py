@@ -30,7 +30,7 @@ import narwhals.stable.v2 as nw
 
 from aovlab import fmt, periods
 from aovlab.errors import AovlabInputError
-from aovlab.model import ShopData, collect_all, is_counted
+from aovlab.model import ShopData, collect_all, collected, is_counted
 from aovlab.results import Formats, Result
 
 BASES: tuple[str, ...] = ("net", "total", "gross")
@@ -379,7 +379,7 @@ def order_table(
 
         for name in derived:  # customer_type, main_category, discount_used
             frame = dimensions.attach(shop, frame, name)
-    return frame if lazy else frame.collect()
+    return frame if lazy else frame.pipe(collected)
 
 
 def _as_text(name: str, dtype: Any) -> nw.Expr:
@@ -431,9 +431,7 @@ def top_count(n: nw.Expr, share: float) -> nw.Expr:
 
     At least one order for any share above 0, so the top 1 % of 40 orders is one order.
     """
-    x = n * share
-    k = x.cast(nw.Int64()).cast(nw.Float64())
-    return k + (x > k).cast(nw.Float64())
+    return (n * share).ceil()
 
 
 def order_flags() -> list[nw.Expr]:
@@ -499,7 +497,8 @@ def _aggregate(frame: Any, keys: list[str], *, trim: float, top: float, dates: b
         nw.col("value").rank(method="ordinal").over(*group).cast(nw.Float64()).alias("__rank"),
     )
     n, rank = nw.col("__n"), nw.col("__rank")
-    k_trim = (n * trim).cast(nw.Int64()).cast(nw.Float64())
+    # floor, not a cast: SQL engines round a float cast to an integer (79.5 -> 80).
+    k_trim = (n * trim).floor()
     k_top = top_count(n, top)
     in_trim = (rank > k_trim) & (rank <= n - k_trim)
     in_top = (n - rank) < k_top
@@ -554,9 +553,9 @@ def _sessions(
     """Sessions per group, when the traffic table can be split by these keys."""
     if shop.traffic is None:
         return None
-    traffic = shop.frame("traffic")
+    traffic = shop.scan("traffic")
     dims = [k for k in keys if k not in periods.PERIODS]
-    if any(d not in traffic.columns for d in dims):
+    if any(d not in shop.columns("traffic") for d in dims):
         return None
     if when is not None:
         window = when if isinstance(when, periods.Window) else periods.parse_window(when)
@@ -570,6 +569,7 @@ def _sessions(
         traffic.group_by(*group)
         .agg(nw.col("sessions").sum())
         .with_columns(nw.col("sessions").cast(nw.Int64()))
+        .pipe(collected)
     )
 
 

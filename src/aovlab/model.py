@@ -108,18 +108,59 @@ def minor_unit(currency: str | None) -> int:
 
 
 def backend_of(frame: Any) -> str:
-    """``"pandas"`` or ``"polars"`` for a native frame; a clear error otherwise."""
-    if isinstance(frame, pl.DataFrame):
+    """The library holding a native table: ``"polars"``, ``"pandas"``, ``"duckdb"``, ``"spark"``.
+
+    A clear error for anything else. DuckDB relations and Spark DataFrames are told by
+    their type's module, so neither library is imported to ask.
+    """
+    if isinstance(frame, pl.DataFrame | pl.LazyFrame):
         return "polars"
     if is_pandas_dataframe(frame):  # without importing pandas on the polars path
         return "pandas"
-    if isinstance(frame, pl.LazyFrame):
-        return "polars"
+    kind = type(frame)
+    if kind.__module__.startswith("duckdb") and kind.__name__ == "DuckDBPyRelation":
+        return "duckdb"
+    if kind.__module__.startswith("pyspark.sql") and kind.__name__ == "DataFrame":
+        return "spark"
     raise AovlabInputError(
         "is not a data frame",
-        expected="a pandas.DataFrame or polars.DataFrame",
-        found=type(frame).__name__,
+        expected="a pandas.DataFrame, polars.DataFrame, DuckDB relation or Spark DataFrame",
+        found=kind.__name__,
     )
+
+
+#: Engines that keep the tables where they are: every query runs in the engine, and only
+#: what it returns (aggregates) comes back, as a polars frame.
+ENGINES = ("duckdb", "spark")
+
+
+def collected(frame: nw.LazyFrame[Any]) -> nw.DataFrame[Any]:
+    """A lazy query's result, in memory: polars for polars and for the engines, else pandas.
+
+    DuckDB and Spark would hand back pyarrow tables, on which some of the narwhals
+    operations the analyses use on their (small) results are not implemented.
+    """
+    impl = frame.implementation
+    if impl.is_polars() or impl.is_pandas_like():
+        return frame.collect()
+    out = frame.collect(backend="polars")
+    for hook in COLLECT_HOOKS:
+        hook(out)
+    return out
+
+
+#: Called with every frame that comes back from an engine (tests check their size).
+COLLECT_HOOKS: list[Any] = []
+
+
+def settled(shop: ShopData, frame: nw.LazyFrame[Any]) -> Any:
+    """An intermediate an analysis queries several times: in memory, or left in the engine.
+
+    polars and pandas shops compute it once and query the result (a frame in memory
+    is cheap to reuse); a DuckDB or Spark shop keeps it a lazy query, so that rows stay
+    in the engine and only aggregates come back.
+    """
+    return frame if shop.backend in ENGINES else collected(frame)
 
 
 @dataclass(frozen=True, repr=False)
@@ -208,7 +249,7 @@ class ShopData:
         frame = self.scan(table)
         if columns is not None:
             frame = frame.select(*columns)
-        return frame.collect()
+        return frame.pipe(collected)
 
     def _table(self, table: str) -> Any:
         if table not in TABLES:
@@ -230,10 +271,27 @@ class ShopData:
         return [n for n in self.notes if n.level == "warning"]
 
     def to_backend(self, backend: str) -> ShopData:
-        """The same shop with every table converted to ``"pandas"`` or ``"polars"``."""
+        """The same shop with every table in ``"pandas"``, ``"polars"``, ``"duckdb"`` or ``"spark"``.
+
+        DuckDB and Spark get the tables as they are (already checked), in a session set
+        to the shop's time zone: :func:`aovlab.engines.connect_duckdb`,
+        :func:`aovlab.engines.spark_session`.
+        """
+        if backend in ENGINES:
+            from aovlab import engines
+
+            return engines.to_engine(self, backend)
         if backend not in ("pandas", "polars"):
             raise AovlabInputError(
-                "unknown backend", expected="pandas or polars", found=repr(backend)
+                "unknown backend",
+                expected="pandas, polars, duckdb or spark",
+                found=repr(backend),
+            )
+        if self.backend in ENGINES:
+            raise AovlabInputError(
+                "stays in its engine",
+                expected="analyses on the engine's tables (only their aggregates come back)",
+                found=f"a {self.backend} shop asked for {backend} tables",
             )
 
         def convert(frame: Any) -> Any:
@@ -265,11 +323,11 @@ class ShopData:
                 nw.col("ordered_at").max().alias("b"),
                 nw.col("customer_id").drop_nulls().n_unique().alias("c"),
             )
-            .collect()
+            .pipe(collected)
             .row(0)
         )
         tables = {
-            name: int(self.scan(name).select(nw.len()).collect().item())
+            name: int(self.scan(name).select(nw.len()).pipe(collected).item())
             for name in TABLES
             if getattr(self, name) is not None
         }
@@ -359,7 +417,6 @@ class ShopData:
         ['order_id', 'ordered_at', 'total']
         """
         sources = dict(sources or {})
-        tz = _check_timezone(timezone or DEFAULT_TIMEZONE)
         backend = backend_of(orders)
         frames = {
             "lines": lines,
@@ -375,6 +432,19 @@ class ShopData:
                     expected=f"a {backend} frame like orders",
                     found=f"a {backend_of(frame)} frame",
                 )
+        if backend in ENGINES:
+            from aovlab import engines
+
+            return engines.from_engine_frames(
+                orders,
+                **frames,
+                currency=currency,
+                timezone=timezone,
+                name=name,
+                sources=sources,
+                include_zero_value=include_zero_value,
+            )
+        tz = _check_timezone(timezone or DEFAULT_TIMEZONE)
         notes: list[Note] = []
         origins = {t: dict(m) for t, m in (origins or {}).items()}
         ctx = _Reading(
@@ -1786,7 +1856,7 @@ def collect_all(plans: list[Any]) -> list[nw.DataFrame[Any]]:
     natives = [plan.to_native() for plan in plans]
     if len(natives) > 1 and all(isinstance(n, pl.LazyFrame) for n in natives):
         return [nw.from_native(f, eager_only=True) for f in pl.collect_all(natives)]
-    return [plan.collect() for plan in plans]
+    return [collected(plan) for plan in plans]
 
 
 def is_counted() -> nw.Expr:

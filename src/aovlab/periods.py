@@ -166,13 +166,49 @@ def parse_window(text: str) -> Window:
 def within(column: str, window: Window, timezone: str) -> nw.Expr:
     """Return a filter expression: ``column`` (tz-aware) falls inside ``window``.
 
-    The bounds are local midnights in ``timezone``, compared as microseconds since the
-    epoch: an integer literal costs the engine nothing to build, where a tz-aware
-    datetime literal costs polars an eager conversion each time.
+    The bounds are local midnights in ``timezone``, as tz-aware datetime literals, which
+    every engine compares with its own timestamps (DuckDB and Spark have no
+    ``dt.timestamp`` in narwhals; in polars the literal costs about 0.6 ms a query).
+    The column is seen in ``timezone`` first: polars compares only datetimes of one
+    zone (for it, a change of zone is metadata), and an engine's session is already in
+    the shop's.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> df = pl.DataFrame({"t": [dt.datetime(2026, 9, 30, 22, 30), dt.datetime(2026, 10, 31, 23)]})
+    >>> df = df.with_columns(pl.col("t").dt.replace_time_zone("UTC"))
+    >>> w = parse_window("2026-10")
+    >>> nw.from_native(df).select(within("t", w, "Europe/Stockholm")).to_native()["t"].to_list()
+    [True, False]
     """
-    start, end = (epoch_us(b) for b in window.bounds(timezone))
-    stamp = nw.col(column).dt.timestamp("us")
-    return (stamp >= start) & (stamp < end)
+    start, end = window.bounds(timezone)
+    col = nw.col(column).dt.convert_time_zone(timezone)
+    return (col >= nw.lit(start)) & (col < nw.lit(end))
+
+
+def day_number(expr: nw.Expr) -> nw.Expr:
+    """Days since 1970-01-01 of a datetime's (or date's) calendar day, as an integer.
+
+    The day is the column's own: a tz-aware datetime's local date. Computed from its
+    year and day of the year with integer arithmetic only, which every engine has (SQL
+    engines have no microseconds-since-epoch in narwhals, and subtract dates as
+    integers where polars makes a duration).
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> df = pl.DataFrame({"d": [dt.date(1970, 1, 1), dt.date(2000, 3, 1), dt.date(2026, 10, 31)]})
+    >>> nw.from_native(df).select(day_number(nw.col("d"))).to_native()["d"].to_list()
+    [0, 11017, 20757]
+    >>> [(d - dt.date(1970, 1, 1)).days for d in df["d"]]
+    [0, 11017, 20757]
+    """
+    year = expr.dt.year().cast(nw.Int64())
+    before = year - 1
+    # Days of the years 1970 .. year-1: 365 each plus the leap days (Gregorian rules).
+    leap = before // 4 - before // 100 + before // 400 - 477  # 477 leap days before 1970
+    return (year - 1970) * 365 + leap + expr.dt.ordinal_day().cast(nw.Int64()) - 1
 
 
 def epoch_us(moment: dt.datetime) -> int:

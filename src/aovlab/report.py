@@ -33,7 +33,7 @@ from aovlab.errors import AovlabInputError
 from aovlab.io import load
 from aovlab.io.canonical import shop_file
 from aovlab.io.parse import check_currency, check_timezone
-from aovlab.model import ShopData
+from aovlab.model import ShopData, collected
 from aovlab.results import cell as format_cell
 
 NOTEBOOKS_DIR = resources.notebooks()
@@ -164,7 +164,7 @@ def latest_complete_month(shop: ShopData) -> str:
     >>> latest_complete_month(aovlab.sample.load())
     '2026-10'
     """
-    last = shop.scan().select(nw.col("ordered_at").max()).collect().item()
+    last = shop.scan().select(nw.col("ordered_at").max()).pipe(collected).item()
     month = periods.parse_window(f"{last:%Y-%m}")
     if last.date() >= month.end - dt.timedelta(days=1):
         return month.label
@@ -308,7 +308,7 @@ def summary(
         "headline": current.headline,
         "kpis": _figures(current),
     }
-    first = shop.scan().select(nw.col("ordered_at").min()).collect().item()
+    first = shop.scan().select(nw.col("ordered_at").min()).pipe(collected).item()
     rows = {r["month"]: r for r in monthly.rows()}
     months: dict[str, dict[str, Any]] = {}
     for label in _month_labels(window):
@@ -648,7 +648,7 @@ def missing(shop: ShopData, wanted: list[str], month: str) -> list[str]:
         )
     reasons = []
     if "lines" in wanted and (
-        shop.lines is None or not shop.scan("lines").select(nw.len()).collect().item()
+        shop.lines is None or not shop.scan("lines").select(nw.len()).pipe(collected).item()
     ):
         reasons.append(
             "order lines: the data has none (give a lines file, --lines; Shopify and "
@@ -656,7 +656,7 @@ def missing(shop: ShopData, wanted: list[str], month: str) -> list[str]:
         )
     if "customer_ids" in wanted:
         has_ids = "customer_id" in shop.columns("orders") and bool(
-            shop.scan().select(nw.col("customer_id").count()).collect().item()
+            shop.scan().select(nw.col("customer_id").count()).pipe(collected).item()
         )
         if not has_ids:
             reasons.append(
@@ -665,7 +665,7 @@ def missing(shop: ShopData, wanted: list[str], month: str) -> list[str]:
             )
     if "previous_month" in wanted and month:
         before = periods.parse_window(month).previous()
-        first = shop.scan().select(nw.col("ordered_at").min()).collect().item()
+        first = shop.scan().select(nw.col("ordered_at").min()).pipe(collected).item()
         if not _covers(first, before.label):
             begins = f"begins on {first:%Y-%m-%d}" if first is not None else "has no orders"
             reasons.append(

@@ -41,7 +41,7 @@ import numpy as np
 from aovlab import customers, dimensions, fmt, intervals, metrics, periods
 from aovlab.compare import comparison, small_frame
 from aovlab.errors import AovlabInputError
-from aovlab.model import ShopData, collect_all, finite_or_none, is_counted
+from aovlab.model import ShopData, collect_all, collected, finite_or_none, is_counted
 from aovlab.results import Formats, Result, Section
 
 __all__ = [
@@ -162,7 +162,7 @@ def _require_orders(shop: ShopData, orders: int, when: Any) -> None:
         .filter(is_counted())
         .select(periods.label("ordered_at", "month").alias("m"))
         .unique()
-        .collect()["m"]
+        .pipe(collected)["m"]
         .to_list()
     )
     label = when.label if isinstance(when, periods.Window) else when
@@ -198,7 +198,11 @@ def _compute(
     else:
         rows = rows.sort(keys)
     merged = int((~shown).sum())
-    other = _stats(frame.filter(_key(keys).is_in(sorted(small))), []).collect() if merged else None
+    other = (
+        _stats(frame.filter(_key(keys).is_in(sorted(small))), []).pipe(collected)
+        if merged
+        else None
+    )
     parts = [rows] + ([other] if other is not None else []) + [total]
     n = np.concatenate([p["orders"].to_numpy().astype(float) for p in parts])
     mean = np.concatenate([_floats(p["aov"]) for p in parts])
@@ -822,7 +826,7 @@ def new_vs_returning(
     intervals.check_confidence(confidence)
     keys = [period, "customer_type"]
     frame = _order_frame(shop, keys, basis=basis, when=when)
-    per = _stats(frame, keys).collect().sort(keys)
+    per = _stats(frame, keys).pipe(collected).sort(keys)
     _require_orders(shop, int(per["orders"].sum()), when)
     # The periods' and the types' totals are sums of these few cells: no second pass.
     in_period = per.group_by(period).agg(nw.col("orders").sum().alias("__in_period"))
@@ -1022,7 +1026,9 @@ def targets(
 def _end_of(shop: ShopData, when: Any) -> periods.Window:
     if when is not None:
         return when if isinstance(when, periods.Window) else periods.parse_window(when)
-    last = shop.scan().filter(is_counted()).select(nw.col("ordered_at").max()).collect().item()
+    last = (
+        shop.scan().filter(is_counted()).select(nw.col("ordered_at").max()).pipe(collected).item()
+    )
     return periods.parse_window(f"{last:%Y-%m-%d}")
 
 

@@ -20,7 +20,7 @@ import traitlets
 
 from aovlab import charts, locales, metrics
 from aovlab.errors import AovlabInputError
-from aovlab.model import ShopData
+from aovlab.model import ShopData, collected
 
 
 def setup(interactive: bool, locale: str | None = None) -> None:
@@ -509,7 +509,7 @@ def _months(shop: ShopData) -> list[str]:
         .filter(is_counted())
         .select(periods.label("ordered_at", "month").alias("m"))
         .unique()
-        .collect()["m"]
+        .pipe(collected)["m"]
     )
     return sorted((str(m) for m in labels.to_list()), reverse=True)
 

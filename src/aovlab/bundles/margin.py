@@ -65,7 +65,7 @@ from aovlab import fmt, metrics, periods
 from aovlab.bundles.baskets import baskets, lift, require_lines, window
 from aovlab.compare import namespace, no_counted_orders, small_frame
 from aovlab.errors import AovlabInputError
-from aovlab.model import ShopData, is_counted
+from aovlab.model import ShopData, collected, is_counted
 from aovlab.results import Formats, Result, Section
 
 __all__ = ["BUNDLE_FORMATS", "MARGINS_COLUMNS", "BundleMargin", "bundle_margin", "margins"]
@@ -328,7 +328,7 @@ def _collect(shop: ShopData, bundles: Sequence[tuple[str, ...]], span: periods.W
         .join(held, on="item", how="left")
         .join(totals, how="cross")
         .sort("bundle", "item")
-        .collect()
+        .pipe(collected)
     )
 
     def floats(name: str) -> np.ndarray:
@@ -373,12 +373,15 @@ def _refuse_unknown(shop: ShopData, unknown: list[str], span: periods.Window) ->
         .filter(nw.col("sku").is_in(unknown))
         .select("sku")
         .unique()
-        .collect()["sku"]
+        .pipe(collected)["sku"]
         .to_list()
     )
     known = sorted(
         str(s)
-        for s in baskets(shop, level="sku", when=span).select("item").unique().collect()["item"]
+        for s in baskets(shop, level="sku", when=span)
+        .select("item")
+        .unique()
+        .pipe(collected)["item"]
     )
     parts = []
     for sku in unknown:

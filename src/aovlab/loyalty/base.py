@@ -26,7 +26,7 @@ import narwhals.stable.v2 as nw
 from aovlab import metrics, periods
 from aovlab.compare import window
 from aovlab.errors import AovlabInputError
-from aovlab.model import ShopData
+from aovlab.model import ShopData, collected
 
 __all__ = [
     "customer_orders",
@@ -69,7 +69,7 @@ def _has_flag_column(shop: ShopData) -> bool:
     # table whose flag is false throughout and has no dates says nothing about members.
     if shop.customers is None:
         return False
-    flag = shop.scan("customers").select(nw.col("loyalty_member").any()).collect().item()
+    flag = shop.scan("customers").select(nw.col("loyalty_member").any()).pipe(collected).item()
     return bool(flag)
 
 

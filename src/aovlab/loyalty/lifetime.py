@@ -57,7 +57,7 @@ from aovlab import fmt, metrics, periods
 from aovlab.compare import counted_span, namespace, small_frame
 from aovlab.errors import AovlabInputError
 from aovlab.loyalty import base
-from aovlab.model import ShopData
+from aovlab.model import ShopData, collected
 from aovlab.results import Formats, Result, Section
 
 __all__ = [
@@ -624,9 +624,8 @@ def _per_customer(shop: ShopData, basis: str, cal: int, hold: int | None) -> nw.
     cal_known_margin.
     """
     orders = base.customer_orders(shop, basis=basis)
-    local = nw.col("ordered_at").dt.replace_time_zone(None).dt.timestamp("us")
     known = ~nw.col("cogs").is_null()
-    frame = orders.with_columns((local // _DAY_US).cast(nw.Int64()).alias("day"))
+    frame = orders.with_columns(periods.day_number(nw.col("ordered_at")).alias("day"))
     if hold is not None:
         frame = frame.filter(nw.col("day") < hold)
     frame = frame.with_columns(
@@ -667,7 +666,7 @@ def _per_customer(shop: ShopData, basis: str, cal: int, hold: int | None) -> nw.
         per = per.join(members, on="customer_id", how="left")
         per = per.with_columns(nw.col("member").fill_null(False))
     out = per.sort("customer_id")
-    return out.collect() if isinstance(out, nw.LazyFrame) else out
+    return out.pipe(collected) if isinstance(out, nw.LazyFrame) else out
 
 
 def _membership(shop: ShopData, hold: int | None) -> Any:

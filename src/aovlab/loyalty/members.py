@@ -56,7 +56,7 @@ from aovlab.compare import counted_span, namespace, no_counted_orders, small_fra
 from aovlab.display import VALUE_WORDS
 from aovlab.errors import AovlabInputError
 from aovlab.loyalty import base
-from aovlab.model import ShopData, finite_or_none
+from aovlab.model import ShopData, collected, finite_or_none
 from aovlab.pricing.abtest import moments as power_moments
 from aovlab.pricing.abtest import proportions, welch
 from aovlab.results import Formats, Result, Section
@@ -390,7 +390,7 @@ def _require_shared_ids(shop: ShopData) -> None:
                 table.join(ids, on="customer_id", how="semi").select(nw.len().alias("n")),
             ]
         )
-        .collect()["n"]
+        .pipe(collected)["n"]
         .to_list()
     )
     if listed and not matched:
@@ -522,7 +522,7 @@ def _group_sums(shop: ShopData, window: periods.Window, basis: str) -> dict[str,
     grouped = (
         per.group_by("member")
         .agg(nw.len().alias("customers"), *(nw.col(s).sum() for s in _SUMS))
-        .collect()
+        .pipe(collected)
     )
     out: dict[str, dict[str, float]] = {}
     for row in grouped.iter_rows(named=True):

@@ -34,7 +34,7 @@ from aovlab.compare import namespace, small_frame
 from aovlab.errors import AovlabInputError
 from aovlab.loyalty import base
 from aovlab.loyalty.effect import LoyaltyEffect
-from aovlab.model import ShopData
+from aovlab.model import ShopData, collected
 from aovlab.results import Formats, Result, Section
 
 __all__ = [
@@ -261,7 +261,7 @@ def _member_sums(shop: ShopData, span: periods.Window, basis: str) -> dict[str, 
     )
     members = who.select(nw.len().alias("members"))
     active = after.select(nw.col("customer_id").n_unique().alias("active"))
-    got, count, ordered = (frame.collect() for frame in (sums, members, active))
+    got, count, ordered = (frame.pipe(collected) for frame in (sums, members, active))
     out = {k: float(v or 0.0) for k, v in got.rows(named=True)[0].items()}
     out["members"] = float(count.item())
     out["active"] = float(ordered.item())

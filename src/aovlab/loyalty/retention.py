@@ -44,7 +44,7 @@ from aovlab.compare import counted_span, namespace, small_frame
 from aovlab.display import in_words
 from aovlab.errors import AovlabInputError
 from aovlab.loyalty import base
-from aovlab.model import ShopData, collect_all, finite_or_none
+from aovlab.model import ShopData, collect_all, collected, finite_or_none
 from aovlab.results import Formats, Result, Section
 
 __all__ = ["HEATMAP_COHORTS", "Retention", "retention"]
@@ -338,7 +338,7 @@ def retention(shop: ShopData, *, by_member: bool = True, months: int | None = No
         )
     sizes, activity = _counts(shop, last, last_complete, months, split)
     if not len(sizes) and partial is not None:
-        registered = base.customer_orders(shop).select(nw.len()).collect().item()
+        registered = base.customer_orders(shop).select(nw.len()).pipe(collected).item()
         if registered:
             # Registered customers ordered, but only in the partial last month.
             raise AovlabInputError(

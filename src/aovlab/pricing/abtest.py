@@ -45,7 +45,7 @@ from aovlab import fmt, intervals, metrics, periods
 from aovlab.compare import counted_span, small_frame
 from aovlab.dimensions import MISSING
 from aovlab.errors import AovlabInputError
-from aovlab.model import ShopData, finite_or_none, is_counted
+from aovlab.model import ShopData, collected, finite_or_none, is_counted
 from aovlab.results import Formats, Result, Section
 
 __all__ = [
@@ -707,7 +707,7 @@ def _has_orders(shop: ShopData, window: periods.Window) -> bool:
         shop.scan()
         .filter(is_counted(), periods.within("ordered_at", window, shop.timezone))
         .select(nw.len())
-        .collect()
+        .pipe(collected)
         .item()
     )
     return bool(counted)
@@ -857,7 +857,7 @@ def abtest(
             nw.col("ordered_at").min().alias("first"),
             nw.col("ordered_at").max().alias("last"),
         )
-        .collect()
+        .pipe(collected)
     )
     if not len(per) and window is not None and not _has_orders(shop, window):
         raise AovlabInputError(
@@ -999,7 +999,7 @@ def _sessions(
         .filter(~nw.col(column).is_null() & (nw.col(column) != ""))
         .group_by(column)
         .agg(nw.col("sessions").sum())
-        .collect()
+        .pipe(collected)
     )
     found = {str(r[column]): float(r["sessions"] or 0) for r in got.iter_rows(named=True)}
     sessions = np.array([found.get(a, 0.0) for a in arms])
@@ -1088,7 +1088,7 @@ def variant_columns(shop: ShopData) -> list[str]:
             *(nw.col(c).n_unique().alias(f"u_{i}") for i, c in enumerate(dims)),
             *(nw.col(c).null_count().alias(f"n_{i}") for i, c in enumerate(dims)),
         )
-        .collect()
+        .pipe(collected)
         .rows(named=True)[0]
     )
     rows = stats_["__rows"] or 1

@@ -53,7 +53,7 @@ import numpy as np
 from aovlab import fmt, intervals, metrics, periods
 from aovlab.compare import last_year, namespace, small_frame
 from aovlab.errors import AovlabInputError
-from aovlab.model import ShopData, collect_all, finite_or_none
+from aovlab.model import ShopData, collect_all, collected, finite_or_none
 from aovlab.results import Formats, Result, Section, Unavailable
 
 __all__ = [
@@ -154,7 +154,7 @@ def _panel(shop: ShopData, period: str, window: periods.Window | None) -> Any:
         .filter((col("units") > 0) & (col("__value") > 0))
         .with_columns((col("__value") / col("units")).alias("price"))
         .select("sku", "period", "category", "units", "price")
-        .collect()
+        .pipe(collected)
     )
     out = panel.to_pandas().sort_values(["sku", "period"], ignore_index=True)
     out["units"] = out["units"].astype(float)

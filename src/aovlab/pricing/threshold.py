@@ -103,7 +103,7 @@ import numpy as np
 from aovlab import fmt, intervals, metrics, periods
 from aovlab.compare import counted_span, last_year, namespace, no_counted_orders, small_frame
 from aovlab.errors import AovlabInputError
-from aovlab.model import ShopData, is_counted
+from aovlab.model import ShopData, collected, is_counted
 from aovlab.results import Formats, Result, Section
 
 __all__ = [
@@ -258,7 +258,7 @@ def _sweep_bins(shop: ShopData, when: str, top: float) -> _Bins:
         nw.when(nw.col("fee") > 0).then(nw.col("fee")).median().alias("fee_median"),
         nw.when(~nw.col("cogs").is_null()).then(nw.col("v")).otherwise(0.0).sum().alias("cv"),
         nw.col("cogs").sum().alias("c"),
-    ).collect()
+    ).pipe(collected)
     n, total, fee_median, costed, cogs = totals.row(0)
     if not n:
         raise _no_orders(shop, when)
@@ -276,7 +276,7 @@ def _sweep_bins(shop: ShopData, when: str, top: float) -> _Bins:
             nw.col("__f").sum().alias("free"),
         )
         .sort("__c")
-        .collect()
+        .pipe(collected)
     )
 
     def floats(name: str) -> np.ndarray:
@@ -324,7 +324,7 @@ def _monthly_bins(shop: ShopData, cap: float) -> _Monthly:
         )
         .group_by("__m", "__b")
         .agg(nw.len().alias("orders"), nw.col("__f").sum().alias("free"))
-        .collect()
+        .pipe(collected)
     )
     months, where = np.unique(grouped["__m"].to_numpy().astype(str), return_inverse=True)
     bins = grouped["__b"].to_numpy().astype(int)
@@ -661,7 +661,7 @@ def _evidence(
             nw.col("v").quantile(0.99, "nearest").alias("c"),
             (nw.col("fee") > 0).cast(nw.Int64()).sum().alias("d"),
         )
-        .collect()
+        .pipe(collected)
         .row(0)
     )
     cap = max(cap, 2 * float(quick or 0.0), 10.0)
@@ -1305,7 +1305,7 @@ def threshold(
     steps = _check_steps(steps)
     period = _default_when(shop, when)
     frame = _orders(shop, period)
-    totals = frame.select(nw.len().alias("n"), nw.col("v").sum().alias("v")).collect().row(0)
+    totals = frame.select(nw.len().alias("n"), nw.col("v").sum().alias("v")).pipe(collected).row(0)
     if not totals[0]:
         raise _no_orders(shop, period)
     aov = float(totals[1]) / totals[0]
