@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 MONTH  ?=
 OUT    ?= reports
 
-.PHONY: help setup report clients test test-data browser lint typecheck bench lab sample notebooks clean lock
+.PHONY: help setup report clients test test-data browser java lint typecheck bench lab sample notebooks clean lock
 
 help:
 	@echo "make report   build the env, then the sample shop's monthly report (prints its path)"
@@ -41,7 +41,7 @@ test-data: $(CDNOW)
 $(CDNOW): | $(STAMP)
 	-$(BIN)/python -m pip download --quiet --disable-pip-version-check --no-deps --only-binary=:all: lifetimes==0.11.3 -d tests/.cache
 
-test: $(STAMP) test-data browser
+test: $(STAMP) test-data browser java
 	$(BIN)/ruff check src tests bench tools
 	$(BIN)/ruff format --check src tests bench tools
 	$(BIN)/mypy
@@ -55,6 +55,16 @@ browser:
 		( apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
 			apt-get install -y -qq --no-install-recommends chromium ) >/dev/null 2>&1 \
 		|| echo "could not install chromium: tests/test_lab_offline.py will be skipped"; \
+	fi
+
+# tests/test_engines.py runs Spark in local mode, which needs a Java runtime (17 or later):
+# Debian's, installed the same way; without it the Spark tests skip and say why.
+java:
+	@if ! command -v java >/dev/null && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing a Java runtime for the Spark tests in tests/test_engines.py"; \
+		( apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -qq --no-install-recommends default-jre-headless ) >/dev/null 2>&1 \
+		|| echo "could not install Java: the Spark tests in tests/test_engines.py will be skipped"; \
 	fi
 
 lint: $(STAMP)
@@ -85,7 +95,7 @@ notebooks: $(STAMP)
 # Regenerate the lock from the ranges in pyproject.toml (maintainers only).
 lock:
 	rm -rf .lockenv && $(PYTHON) -m venv .lockenv
-	.lockenv/bin/pip install --quiet ".[lab,dev]" hatchling
+	.lockenv/bin/pip install --quiet ".[lab,dev,spark]" hatchling
 	.lockenv/bin/pip freeze --exclude-editable | grep -v '^aovlab' > requirements.lock
 	rm -rf .lockenv
 

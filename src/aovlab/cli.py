@@ -19,6 +19,7 @@ from rich.table import Table
 
 from aovlab import metrics
 from aovlab.display import cell, label, shown
+from aovlab.engines import check_engine
 from aovlab.errors import AovlabInputError
 from aovlab.fmt import money as fmt_money
 from aovlab.io.canonical import parse_column_map
@@ -84,6 +85,14 @@ MapOpt = Annotated[
     Opt("--map", help="For unknown headers: order_id=Order ID,ordered_at=Date,total=Grand Total"),
 ]
 JsonOpt = Annotated[bool, Opt("--json", help="One JSON object on stdout.")]
+EngineOpt = Annotated[
+    str | None,
+    Opt(
+        "--engine",
+        help="Where the data is aggregated: polars (default, in memory), duckdb (embedded, "
+        "larger than memory; Parquet input) or spark (SPARK_MASTER, else local[2]).",
+    ),
+]
 ZeroOpt = Annotated[
     bool,
     Opt(
@@ -104,7 +113,7 @@ def _read_options(command: dict[str, Any]) -> dict[str, Any]:
     sep, encoding, decimal = command["sep"], command["encoding"], command["decimal"]
     dayfirst, column_map = command["dayfirst"], command["column_map"]
     include_zero_value = command["include_zero_value"]
-    """The keyword arguments of aovlab.load for the shared read options (checked here)."""
+    engine = command.get("engine")
     if sep is not None and sep.lower() in ("\\t", "tab"):  # a tab is hard to type in a shell
         sep = "\t"
     check_sep(sep)
@@ -120,6 +129,7 @@ def _read_options(command: dict[str, Any]) -> dict[str, Any]:
         "dayfirst": dayfirst,
         "column_map": parse_column_map(column_map) if column_map else None,
         "include_zero_value": include_zero_value,
+        **({"engine": check_engine(engine)} if engine else {}),
     }
 
 
@@ -161,6 +171,7 @@ def kpis(
     dayfirst: DayfirstOpt = None,
     column_map: MapOpt = None,
     include_zero_value: ZeroOpt = False,
+    engine: EngineOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Core KPIs of an export: AOV, median, trimmed AOV, UPT, AUR, margin per order."""
@@ -237,6 +248,7 @@ def drivers(
     dayfirst: DayfirstOpt = None,
     column_map: MapOpt = None,
     include_zero_value: ZeroOpt = False,
+    engine: EngineOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Why AOV moved between two periods: UPT/AUR, mix/rate and revenue splits, exact."""
@@ -349,6 +361,7 @@ def segments(
     dayfirst: DayfirstOpt = None,
     column_map: MapOpt = None,
     include_zero_value: ZeroOpt = False,
+    engine: EngineOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Who buys what: AOV by segment with intervals, or RFM and the most valuable customers."""
@@ -485,6 +498,7 @@ def elasticity(
     dayfirst: DayfirstOpt = None,
     column_map: MapOpt = None,
     include_zero_value: ZeroOpt = False,
+    engine: EngineOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """How units respond to price: elasticity from the shop's own price changes."""
@@ -521,6 +535,7 @@ def whatif(
     dayfirst: DayfirstOpt = None,
     column_map: MapOpt = None,
     include_zero_value: ZeroOpt = False,
+    engine: EngineOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """What a price change on the best-sellers does to units, revenue, margin and AOV."""
@@ -573,6 +588,7 @@ def abtest(
     dayfirst: DayfirstOpt = None,
     column_map: MapOpt = None,
     include_zero_value: ZeroOpt = False,
+    engine: EngineOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """A price test's read-out: AOV, conversion and revenue per visitor per arm."""
@@ -631,6 +647,7 @@ def threshold(
     dayfirst: DayfirstOpt = None,
     column_map: MapOpt = None,
     include_zero_value: ZeroOpt = False,
+    engine: EngineOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Where a free-shipping threshold pays: orders within reach, AOV, shipping and margin."""
@@ -708,6 +725,7 @@ def bundles(
     dayfirst: DayfirstOpt = None,
     column_map: MapOpt = None,
     include_zero_value: ZeroOpt = False,
+    engine: EngineOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """What is bought together more often than chance: pairs with support, confidence, lift."""
@@ -761,6 +779,7 @@ def bundle_margin(
     dayfirst: DayfirstOpt = None,
     column_map: MapOpt = None,
     include_zero_value: ZeroOpt = False,
+    engine: EngineOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """What a bundle at a price does to margin: the discount given away and the break-even."""
@@ -825,6 +844,7 @@ def loyalty(
     dayfirst: DayfirstOpt = None,
     column_map: MapOpt = None,
     include_zero_value: ZeroOpt = False,
+    engine: EngineOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Members against non-members, what joining changed, and whether the programme pays."""
@@ -901,6 +921,7 @@ def clv(
     dayfirst: DayfirstOpt = None,
     column_map: MapOpt = None,
     include_zero_value: ZeroOpt = False,
+    engine: EngineOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Customer lifetime value: BG/NBD and Gamma-Gamma, checked on a holdout; CLV : CAC."""
@@ -953,6 +974,7 @@ def retention(
     dayfirst: DayfirstOpt = None,
     column_map: MapOpt = None,
     include_zero_value: ZeroOpt = False,
+    engine: EngineOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Retention by first-order cohort: who orders again 1, 2, ... months later."""
@@ -996,6 +1018,7 @@ def validate(
     dayfirst: DayfirstOpt = None,
     column_map: MapOpt = None,
     include_zero_value: ZeroOpt = False,
+    engine: EngineOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Say what was read from an export and what was dropped or doubtful.

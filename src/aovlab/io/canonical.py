@@ -11,6 +11,8 @@ from typing import Any
 
 import polars as pl
 
+from aovlab import engines
+from aovlab.engines import check_engine
 from aovlab.errors import AovlabInputError
 from aovlab.io import converted
 from aovlab.io.parse import (
@@ -448,6 +450,7 @@ def load(
     column_map: dict[str, str] | None = None,
     include_zero_value: bool = False,
     dimensions: Iterable[str] | None = None,
+    engine: str | None = None,
 ) -> ShopData:
     """Load canonical tables (paths or frames) into a validated :class:`ShopData`.
 
@@ -484,6 +487,13 @@ def load(
         passes the one it groups by. If a name is not a column of the file, every
         column is read (an analysis asked for it then lists those there are). Frames,
         platform exports and converted shops ignore it.
+    engine
+        ``"polars"`` (default: in memory, the fastest for what fits), ``"duckdb"``
+        (embedded; data larger than memory spills to disk) or ``"spark"``. With an
+        engine, the tables are Parquet (files, folders, globs such as
+        ``orders/*.parquet``, or a folder from ``aovlab convert``) or frames of that
+        engine; they are checked there and stay there, and analyses collect only
+        their aggregates (:mod:`aovlab.engines`).
 
     Examples
     --------
@@ -501,6 +511,21 @@ def load(
     """
     check_currency(currency, "currency=")
     check_timezone(timezone, "timezone=")
+    if engine is not None and check_engine(engine) != "polars":
+        return engines.load(
+            {
+                "orders": orders,
+                "lines": lines,
+                "customers": customers,
+                "catalog": catalog,
+                "traffic": traffic,
+            },
+            engine=check_engine(engine),
+            currency=currency,
+            timezone=timezone,
+            name=name,
+            include_zero_value=include_zero_value,
+        )
     if isinstance(orders, str | Path) and converted.is_converted(orders):
         named = {"lines": lines, "customers": customers, "catalog": catalog, "traffic": traffic}
         alongside = {t: v for t, v in named.items() if v is not None}
