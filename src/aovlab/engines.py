@@ -258,10 +258,14 @@ def from_engine_frames(
     o = _named(nw.from_native(orders), "orders", sources, notes)
     ln = _named(nw.from_native(lines), "lines", sources, notes) if lines is not None else None
     cur = _currency(o, currency, sources)
+    o = _private(o, "orders", sources, notes)
+    if ln is not None:
+        ln = _private(ln, "lines", sources, notes)
     o_checked = _orders(o, ln, cur, zone, sources, notes, include_zero_value)
-    ln_checked = _lines(ln, o, sources, notes) if ln is not None else None
+    ln_checked = _lines(ln, o, o_checked, sources, notes) if ln is not None else None
     if ln_checked is not None:
         o_checked = _with_line_sums(o_checked, ln_checked)
+
     def native(frame: Any) -> Any:
         return frame.to_native() if frame is not None else None
 
@@ -323,6 +327,72 @@ def _named(frame: Any, table: str, sources: Mapping[str, str], notes: list[Note]
             )
         )
         frame = frame.drop(*personal)
+    return frame
+
+
+def _private(frame: Any, table: str, sources: Mapping[str, str], notes: list[Note]) -> Any:
+    """Personal values counted in the engine: ids refused, other text removed, with a note.
+
+    As the in-memory load does (:func:`aovlab.model._drop_personal`): values of a text
+    column that look like emails, phone numbers or street addresses are replaced, and a
+    column made mostly of them is left out; product names and categories are checked
+    for emails and phone numbers only. Customer ids written as emails are refused: the
+    in-memory load replaces them by keyed hashes, which the engines cannot compute.
+    """
+    from aovlab import fmt
+    from aovlab.privacy import REDACTED, could_be_personal, personal
+
+    skip = {"order_id", "ordered_at", "status", "currency", "sku", "test"}
+    schema = frame.collect_schema()
+    text = [c for c, d in schema.items() if _kind(d) == "text" and c not in skip]
+    if not text:
+        return frame
+    plain = {"product", "category", "customer_id"}
+
+    def hit(c: str) -> nw.Expr:
+        addresses = c not in plain
+        return could_be_personal(c, addresses=addresses) & personal(c, addresses=addresses)
+
+    frame = frame.with_columns(*(nw.col(c).cast(nw.String()) for c in text))
+    row = (
+        frame.select(
+            *(hit(c).cast(nw.Int64()).sum().alias(c) for c in text),
+            *(nw.col(c).count().alias(f"__n_{c}") for c in text),
+        )
+        .pipe(_collected)
+        .rows(named=True)[0]
+    )
+    found = {c: int(row[c] or 0) for c in text if row[c]}
+    if "customer_id" in found:
+        raise AovlabInputError(
+            "has customer ids that are emails or phone numbers",
+            **_where(table, sources),
+            column="customer_id",
+            expected="pseudonymous ids (load with engine='polars', which replaces them by "
+            "keyed hashes with the client's salt, or hash them in the engine first)",
+            found=f"{found['customer_id']:,} such values",
+        )
+    if not found:
+        return frame
+    dropped = [c for c in found if found[c] * 2 > int(row[f"__n_{c}"] or 0)]
+    cleaned = [c for c in found if c not in dropped]
+    frame = frame.drop(*dropped) if dropped else frame
+    if cleaned:
+        frame = frame.with_columns(
+            *(nw.when(hit(c)).then(nw.lit(REDACTED)).otherwise(nw.col(c)).alias(c) for c in cleaned)
+        )
+    parts = [f"{c} ({fmt.count(found[c])} values: column left out)" for c in dropped] + [
+        f"{c} ({fmt.count(found[c])} values removed)" for c in cleaned
+    ]
+    notes.append(
+        Note(
+            "warning",
+            table,
+            "values that look like emails, phone numbers or street addresses are "
+            "personal data and never reach a report: " + "; ".join(parts),
+            count=sum(found.values()),
+        )
+    )
     return frame
 
 
@@ -540,17 +610,29 @@ def _orders(
     zero = int(counts["__zero"] or 0)
     digits = minor_unit(currency)
     if zero and not include_zero_value:
-        o = o.filter(col("merchandise").abs() >= 0.5 * 10**-digits)
+        none = col("merchandise").abs() < 0.5 * 10**-digits
+        if zero == int(counts["__n"]):
+            raise AovlabInputError(
+                "has no order with a merchandise value",
+                **_where(table, sources),
+                column="merchandise",
+                expected="orders whose items are worth more than 0",
+                found=f"{fmt.count(zero)} order(s), all with merchandise 0",
+                hint="include_zero_value=True / --include-zero-value counts free orders too",
+            )
+        shown = o.filter(none).select("order_id").head(_MAX_EXAMPLES).pipe(_collected)
         notes.append(
             Note(
                 "info",
                 table,
-                f"left out {fmt.count(zero)} orders with no merchandise value (not sales; "
-                "include_zero_value=True keeps them)",
-                (),
+                f"{fmt.count(zero)} order(s) with no merchandise value (merchandise 0: stock "
+                "adjustments, free replacements) are not sales: left out of orders, AOV and "
+                "every analysis (include_zero_value=True / --include-zero-value keeps them)",
+                tuple(map(str, shown["order_id"].to_list())),
                 zero,
             )
         )
+        o = o.filter(~none)
     fills = [
         col(c).fill_null(0.0) if c in o.columns else nw.lit(0.0).alias(c) for c in NON_NEGATIVE
     ]
@@ -577,7 +659,7 @@ def _orders(
     return o
 
 
-def _lines(ln: Any, o: Any, sources: Mapping[str, str], notes: list[Note]) -> Any:
+def _lines(ln: Any, o: Any, kept_orders: Any, sources: Mapping[str, str], notes: list[Note]) -> Any:
     from aovlab import fmt
 
     table = "lines"
@@ -610,21 +692,30 @@ def _lines(ln: Any, o: Any, sources: Mapping[str, str], notes: list[Note]) -> An
         _collected
     )
     _fail_if(ln, counts.rows(named=True)[0], checks, table, sources, "order_id")
+    # Lines of orders left out (no merchandise value) go with them, without a note of
+    # their own; lines of no order at all are counted and left out, as in memory.
     ids = o.select(col("order_id").cast(nw.String())).unique()
+    kept = kept_orders.select("order_id").unique()
     orphans = ln.join(ids, on="order_id", how="anti")
     n = int(orphans.select(nw.len()).pipe(_collected).item())
     if n:
-        shown = orphans.select("order_id").unique().head(_MAX_EXAMPLES).pipe(_collected)["order_id"]
+        shown = (
+            orphans.select("order_id")
+            .unique()
+            .sort("order_id")
+            .head(_MAX_EXAMPLES)
+            .pipe(_collected)
+        )
         notes.append(
             Note(
                 "warning",
                 table,
-                f"left out {fmt.count(n)} lines of orders that are not in the orders table",
-                tuple(map(str, shown.to_list())),
+                f"{fmt.count(n)} line(s) belong to no known order and are left out",
+                tuple(map(str, shown["order_id"].to_list())),
                 n,
             )
         )
-        ln = ln.join(ids, on="order_id", how="semi")
+    ln = ln.join(kept, on="order_id", how="semi")
     ln = ln.with_columns(
         *(() if "product" in ln.columns else (col("sku").alias("product"),)),
         *(
@@ -638,7 +729,34 @@ def _lines(ln: Any, o: Any, sources: Mapping[str, str], notes: list[Note]) -> An
             else nw.lit("(none)")
         ).alias("category"),
     )
-    return ln.with_columns(col("unit_price").round(4), col("unit_cost").round(4))
+    ln = ln.with_columns(col("unit_price").round(4), col("unit_cost").round(4))
+    no_cost = (
+        ln.select(
+            col("unit_cost").is_null().cast(nw.Int64()).sum().alias("n"),
+        )
+        .pipe(_collected)
+        .item()
+    )
+    if no_cost:
+        skus = (
+            ln.filter(col("unit_cost").is_null())
+            .select("sku")
+            .unique()
+            .sort("sku")
+            .head(_MAX_EXAMPLES)
+            .pipe(_collected)["sku"]
+        )
+        notes.append(
+            Note(
+                "warning",
+                "lines",
+                f"{fmt.count(int(no_cost))} line(s) have no unit cost: margin figures leave them "
+                "out and say how much revenue they cover",
+                tuple(map(str, skus.to_list())),
+                int(no_cost),
+            )
+        )
+    return ln
 
 
 def _with_line_sums(o: Any, ln: Any) -> Any:
@@ -810,12 +928,14 @@ def load(
 
 
 def _meta(orders: str | Path, shop_file: Any) -> dict[str, Any]:
-    """The shop.json beside the orders (a file's folder, a glob's folder, or a folder's own)."""
+    """The shop.json beside the orders (a file's or a glob's folder, or a parts folder's own).
+
+    A folder of parts (``shop/orders/*.parquet``) may keep it inside, or one level up.
+    """
     text = str(orders)
-    if any(ch in text for ch in "*?["):
-        return dict(shop_file(Path(text).parent / "x"))
-    if Path(text).is_dir():
-        return dict(shop_file(Path(text) / "x")) or dict(shop_file(Path(text)))
+    folder = Path(text).parent if any(ch in text for ch in "*?[") else Path(text)
+    if folder.is_dir():
+        return dict(shop_file(folder / "x")) or dict(shop_file(folder))
     return dict(shop_file(orders))
 
 
