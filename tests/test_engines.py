@@ -410,3 +410,25 @@ def test_a_session_in_another_time_zone_is_refused_with_the_line_that_sets_it() 
 def test_an_engine_shop_stays_in_its_engine(duck: Any) -> None:
     with pytest.raises(AovlabInputError, match="stays in its engine"):
         duck.to_backend("polars")
+
+
+def test_report_runs_its_notebooks_in_duckdb(folder: Path, tmp_path: Path) -> None:
+    from aovlab import report, resources
+
+    books = tmp_path / "notebooks"
+    books.mkdir()
+    shutil.copy(resources.notebooks() / "00_kpi_primer.ipynb", books)
+    outcome = report.run(
+        folder,
+        month="2026-10",
+        client="Lake",
+        out=tmp_path / "out",
+        notebooks=books,
+        engine="duckdb",
+    )
+    assert [r.status for r in outcome.notebooks] == ["ok"]
+    summary = json.loads((outcome.folder / "summary.json").read_text())
+    assert summary["kpis"]["orders"] == 1590
+    assert summary["kpis"]["aov"] == pytest.approx(120.92, abs=0.005)
+    page = (outcome.folder / "00_kpi_primer.html").read_text()
+    assert "120.92" in page

@@ -1199,6 +1199,7 @@ def report(
     dayfirst: DayfirstOpt = None,
     column_map: MapOpt = None,
     include_zero_value: ZeroOpt = False,
+    engine: EngineOpt = None,
     notebooks: Annotated[Path | None, Opt(help="Folder of notebooks to run.")] = None,
     timeout: Annotated[int, Opt(help="Seconds a notebook cell may run.")] = 600,
     locale: Annotated[

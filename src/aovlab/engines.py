@@ -193,8 +193,8 @@ def read_tables(
 
 def _parquet_pattern(table: str, path: str | Path) -> str:
     text = str(path)
-    if any(ch in text for ch in "*?["):
-        return text
+    if any(ch in text for ch in "*?[") or "://" in text:
+        return text  # a glob, or a URI the engine reads itself (s3://, s3a://, hdfs://)
     p = Path(text)
     if p.is_dir():
         if not any(p.glob("*.parquet")):

@@ -321,7 +321,11 @@ class ShopData:
             .select(
                 nw.col("ordered_at").min().alias("a"),
                 nw.col("ordered_at").max().alias("b"),
-                nw.col("customer_id").drop_nulls().n_unique().alias("c"),
+                # Distinct ids, null not one of them (drop_nulls has no SQL form).
+                (
+                    nw.col("customer_id").n_unique()
+                    - (nw.col("customer_id").null_count() > 0).cast(nw.Int64())
+                ).alias("c"),
             )
             .pipe(collected)
             .row(0)

@@ -1027,7 +1027,9 @@ def run(
     ``read_options`` (currency, timezone, format, sep, encoding, decimal, dayfirst) are
     passed to :func:`aovlab.load` here; the notebooks then read the shop it validated
     (see :func:`_shared_shop`), and their executed copies show the export's files and
-    these options as their parameters. Raises
+    these options as their parameters. With ``engine="duckdb"`` or ``"spark"`` the
+    data (Parquet) stays in the engine: each notebook loads it there and collects only
+    aggregates. Raises
     :class:`~aovlab.errors.AovlabInputError` before running any notebook when the export
     does not validate. ``progress``, when given, is called with each notebook's name
     after it ran (``aovlab report --config`` shows it).
@@ -1157,6 +1159,9 @@ def _shared_shop(
 
     from aovlab.io import converted
 
+    if read_options.get("engine") not in (None, "polars"):
+        # The data stays where it is: every notebook reads it through the engine.
+        return {**{t: given.get(t) for t in TABLES}, "read_options": dict(read_options)}
     try:
         converted.write(shop, folder, sources=given, read_options=read_options)
     except (OSError, pl.exceptions.PolarsError) as exc:
