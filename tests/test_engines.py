@@ -432,3 +432,34 @@ def test_report_runs_its_notebooks_in_duckdb(folder: Path, tmp_path: Path) -> No
     assert summary["kpis"]["aov"] == pytest.approx(120.92, abs=0.005)
     page = (outcome.folder / "00_kpi_primer.html").read_text()
     assert "120.92" in page
+
+
+def test_zero_value_orders_leave_with_their_lines_and_only_orphans_are_reported(
+    con: Any,
+) -> None:
+    orders = _orders().with_columns(merchandise=pl.Series([100.0, 0.0, 80.0]))
+    orders = orders.with_columns(discount=pl.Series([0.0, 0.0, 0.0]))
+    got = aovlab.ShopData.from_frames(
+        relation(con, orders),
+        relation(con, _lines()),
+        currency="EUR",
+        timezone="Europe/Stockholm",
+    )
+    lines = nw.from_native(got.lines).collect(backend="polars").to_native()
+    assert sorted(lines["order_id"].to_list()) == ["1", "3"]
+    zero = next(n for n in got.notes if "no merchandise value" in n.message)
+    orphan = next(n for n in got.notes if "no known order" in n.message)
+    assert (zero.count, zero.examples) == (1, ("2",))
+    assert (orphan.count, orphan.examples) == (1, ("9",))  # order 2's line is not an orphan
+    # The lines without cost counted are those that stay (order 2's is gone).
+    assert not any("no unit cost" in n.message for n in got.notes)
+
+
+def test_a_second_currency_is_refused(con: Any) -> None:
+    orders = _orders().with_columns(currency=pl.Series(["EUR", "SEK", "eur "]))
+    with pytest.raises(AovlabInputError) as err:
+        aovlab.ShopData.from_frames(relation(con, orders), timezone="Europe/Stockholm")
+    assert "more than one currency" in str(err.value) and "EUR, SEK" in str(err.value)
+    one = _orders().with_columns(currency=pl.lit(" sek"))
+    shop = aovlab.ShopData.from_frames(relation(con, one), timezone="Europe/Stockholm")
+    assert shop.currency == "SEK"

@@ -257,12 +257,8 @@ def from_engine_frames(
     notes: list[Note] = []
     o = _named(nw.from_native(orders), "orders", sources, notes)
     ln = _named(nw.from_native(lines), "lines", sources, notes) if lines is not None else None
-    cur = _currency(o, currency, sources)
-    o = _private(o, "orders", sources, notes)
-    if ln is not None:
-        ln = _private(ln, "lines", sources, notes)
-    o_checked = _orders(o, ln, cur, zone, sources, notes, include_zero_value)
-    ln_checked = _lines(ln, o, o_checked, sources, notes) if ln is not None else None
+    o_checked, cur, zero = _orders(o, currency, zone, sources, notes, include_zero_value)
+    ln_checked = _lines(ln, o_checked, o, zero, sources, notes) if ln is not None else None
     if ln_checked is not None:
         o_checked = _with_line_sums(o_checked, ln_checked)
 
@@ -330,8 +326,37 @@ def _named(frame: Any, table: str, sources: Mapping[str, str], notes: list[Note]
     return frame
 
 
-def _private(frame: Any, table: str, sources: Mapping[str, str], notes: list[Note]) -> Any:
-    """Personal values counted in the engine: ids refused, other text removed, with a note.
+def _text_to_scan(frame: Any) -> list[str]:
+    """Text columns whose values are scanned for personal data (not ids, codes, flags)."""
+    skip = {"order_id", "ordered_at", "status", "currency", "sku", "test"}
+    schema = frame.collect_schema()
+    return [c for c, d in schema.items() if _kind(d) == "text" and c not in skip]
+
+
+def _personal_hit(column: str) -> nw.Expr:
+    from aovlab.privacy import could_be_personal, personal
+
+    addresses = column not in ("product", "category", "customer_id")
+    return could_be_personal(column, addresses=addresses) & personal(column, addresses=addresses)
+
+
+def _personal_counts(text: list[str]) -> list[nw.Expr]:
+    """Per text column: values that look personal, and values present (for the profile)."""
+    return [
+        *(_personal_hit(c).cast(nw.Int64()).sum().alias(f"__pd_{c}") for c in text),
+        *(nw.col(c).count().alias(f"__pn_{c}") for c in text),
+    ]
+
+
+def _private(
+    frame: Any,
+    table: str,
+    text: list[str],
+    counts: Mapping[str, Any],
+    sources: Mapping[str, str],
+    notes: list[Note],
+) -> Any:
+    """Personal values (counted in the profile): ids refused, other text removed, with a note.
 
     As the in-memory load does (:func:`aovlab.model._drop_personal`): values of a text
     column that look like emails, phone numbers or street addresses are replaced, and a
@@ -340,29 +365,9 @@ def _private(frame: Any, table: str, sources: Mapping[str, str], notes: list[Not
     in-memory load replaces them by keyed hashes, which the engines cannot compute.
     """
     from aovlab import fmt
-    from aovlab.privacy import REDACTED, could_be_personal, personal
+    from aovlab.privacy import REDACTED
 
-    skip = {"order_id", "ordered_at", "status", "currency", "sku", "test"}
-    schema = frame.collect_schema()
-    text = [c for c, d in schema.items() if _kind(d) == "text" and c not in skip]
-    if not text:
-        return frame
-    plain = {"product", "category", "customer_id"}
-
-    def hit(c: str) -> nw.Expr:
-        addresses = c not in plain
-        return could_be_personal(c, addresses=addresses) & personal(c, addresses=addresses)
-
-    frame = frame.with_columns(*(nw.col(c).cast(nw.String()) for c in text))
-    row = (
-        frame.select(
-            *(hit(c).cast(nw.Int64()).sum().alias(c) for c in text),
-            *(nw.col(c).count().alias(f"__n_{c}") for c in text),
-        )
-        .pipe(_collected)
-        .rows(named=True)[0]
-    )
-    found = {c: int(row[c] or 0) for c in text if row[c]}
+    found = {c: int(counts[f"__pd_{c}"] or 0) for c in text if counts[f"__pd_{c}"]}
     if "customer_id" in found:
         raise AovlabInputError(
             "has customer ids that are emails or phone numbers",
@@ -374,12 +379,15 @@ def _private(frame: Any, table: str, sources: Mapping[str, str], notes: list[Not
         )
     if not found:
         return frame
-    dropped = [c for c in found if found[c] * 2 > int(row[f"__n_{c}"] or 0)]
+    dropped = [c for c in found if found[c] * 2 > int(counts[f"__pn_{c}"] or 0)]
     cleaned = [c for c in found if c not in dropped]
     frame = frame.drop(*dropped) if dropped else frame
     if cleaned:
         frame = frame.with_columns(
-            *(nw.when(hit(c)).then(nw.lit(REDACTED)).otherwise(nw.col(c)).alias(c) for c in cleaned)
+            *(
+                nw.when(_personal_hit(c)).then(nw.lit(REDACTED)).otherwise(nw.col(c)).alias(c)
+                for c in cleaned
+            )
         )
     parts = [f"{c} ({fmt.count(found[c])} values: column left out)" for c in dropped] + [
         f"{c} ({fmt.count(found[c])} values removed)" for c in cleaned
@@ -469,38 +477,50 @@ def _collected(frame: Any) -> Any:
     return collected(frame)
 
 
-def _currency(o: Any, given: str | None, sources: Mapping[str, str]) -> str | None:
-    code = given.strip().upper() if given else None
+def _currency_counts(o: Any) -> list[nw.Expr]:
+    """The currency column's distinct values, as the profile's aggregates (first and last)."""
     if "currency" not in o.columns:
+        return []
+    clean = nw.col("currency").cast(nw.String()).str.strip_chars().str.to_uppercase()
+    code = nw.when(clean != "").then(clean)
+    return [
+        code.min().alias("__cur_min"),
+        code.max().alias("__cur_max"),
+    ]
+
+
+def _currency(
+    counts: Mapping[str, Any], given: str | None, sources: Mapping[str, str]
+) -> str | None:
+    code = given.strip().upper() if given else None
+    if "__cur_min" not in counts or counts["__cur_min"] is None:
         return code
-    found = (
-        o.select(nw.col("currency").cast(nw.String()).str.strip_chars().str.to_uppercase())
-        .filter(~nw.col("currency").is_null() & (nw.col("currency") != ""))
-        .unique()
-        .head(3)
-        .pipe(_collected)["currency"]
-        .to_list()
-    )
-    if len(found) > 1 or (code and found and found[0] != code):
+    found = sorted({counts["__cur_min"], counts["__cur_max"]})
+    if len(found) > 1 or (code and found[0] != code):
         raise AovlabInputError(
             "has more than one currency" if len(found) > 1 else "is in another currency",
             **_where("orders", sources),
             column="currency",
             expected=f"one currency{f' ({code})' if code else ''} per shop",
-            found=", ".join(sorted(found)),
+            found=", ".join(found),
         )
-    return code or (found[0] if found else None)
+    return code or found[0]
 
 
 def _orders(
     o: Any,
-    ln: Any | None,
-    currency: str | None,
+    given_currency: str | None,
     zone: str,
     sources: Mapping[str, str],
     notes: list[Note],
     include_zero_value: bool,
-) -> Any:
+) -> tuple[Any, str | None, int]:
+    """The orders checked in one aggregation; the lazy validated table, currency, zero-value orders.
+
+    The one query counts every check's failures, the personal values of each text
+    column, the distinct order ids and currencies and the orders without merchandise
+    value; only when a count asks for it does another query fetch example rows.
+    """
     from aovlab import fmt
     from aovlab.model import MONEY, NON_NEGATIVE, STATUS_MAP, minor_unit
 
@@ -583,16 +603,24 @@ def _orders(
                 "discount <= merchandise",
             )
         )
+    text = _text_to_scan(o)
+    if text:
+        o = o.with_columns(*(col(c).cast(nw.String()) for c in text))
     aggregates = [bad.cast(nw.Int64()).sum().alias(label) for label, bad, *_ in checks]
     aggregates += [
         nw.len().alias("__n"),
         col("order_id").n_unique().alias("__distinct"),
-        (col("merchandise").abs() < 0.5 * 10 ** -minor_unit(currency))
-        .cast(nw.Int64())
-        .sum()
-        .alias("__zero"),
+        # Orders without merchandise value, for each minor unit a currency may have.
+        *(
+            (col("merchandise").abs() < 0.5 * 10**-d).cast(nw.Int64()).sum().alias(f"__zero{d}")
+            for d in (0, 2, 3)
+        ),
+        *_personal_counts(text),
+        *_currency_counts(o),
     ]
     counts = o.select(*aggregates).pipe(_collected).rows(named=True)[0]
+    currency = _currency(counts, given_currency, sources)
+    o = _private(o, table, text, counts, sources, notes)
     _fail_if(o, counts, checks, table, sources, "order_id")
     if int(counts["__distinct"]) != int(counts["__n"]):
         repeated = (
@@ -607,8 +635,8 @@ def _orders(
             found=f"{int(counts['__n']) - int(counts['__distinct']):,} repeats, e.g. "
             + ", ".join(map(str, ids)),
         )
-    zero = int(counts["__zero"] or 0)
     digits = minor_unit(currency)
+    zero = int(counts[f"__zero{digits}"] or 0)
     if zero and not include_zero_value:
         none = col("merchandise").abs() < 0.5 * 10**-digits
         if zero == int(counts["__n"]):
@@ -633,6 +661,8 @@ def _orders(
             )
         )
         o = o.filter(~none)
+    else:
+        zero = 0
     fills = [
         col(c).fill_null(0.0) if c in o.columns else nw.lit(0.0).alias(c) for c in NON_NEGATIVE
     ]
@@ -656,10 +686,24 @@ def _orders(
         ).alias("customer_id"),
     )
     o = o.with_columns(*(col(c).round(digits) for c in MONEY))
-    return o
+    return o, currency, zero
 
 
-def _lines(ln: Any, o: Any, kept_orders: Any, sources: Mapping[str, str], notes: list[Note]) -> Any:
+def _lines(
+    ln: Any,
+    orders: Any,
+    raw: Any,
+    zero: int,
+    sources: Mapping[str, str],
+    notes: list[Note],
+) -> Any:
+    """The lines checked in one aggregation (joined to the checked orders' ids); lazy.
+
+    ``orders`` are the checked orders (those without merchandise value already left
+    out, ``zero`` of them), ``raw`` the orders as given: a line of an order left out
+    goes with it, without a note; a line of no order at all is counted, named and left
+    out, as in memory.
+    """
     from aovlab import fmt
 
     table = "lines"
@@ -688,41 +732,54 @@ def _lines(ln: Any, o: Any, kept_orders: Any, sources: Mapping[str, str], notes:
         checks.append(
             ("bad_unit_cost", bad, "unit_cost", "has negative unit costs", "numbers >= 0")
         )
-    counts = ln.select(*(b.cast(nw.Int64()).sum().alias(label) for label, b, *_ in checks)).pipe(
-        _collected
+    else:
+        ln = ln.with_columns(nw.lit(None, dtype=nw.Float64()).alias("unit_cost"))
+    text = _text_to_scan(ln)
+    if text:
+        ln = ln.with_columns(*(col(c).cast(nw.String()) for c in text))
+    # Whether each line's order is among the checked ones, in the same query.
+    known = orders.select("order_id").unique().with_columns(nw.lit(True).alias("__known"))
+    profiled = ln.join(known, on="order_id", how="left")
+    kept = ~col("__known").is_null()
+    counts = (
+        profiled.select(
+            *(b.cast(nw.Int64()).sum().alias(label) for label, b, *_ in checks),
+            (~kept).cast(nw.Int64()).sum().alias("__outside"),
+            (kept & col("unit_cost").is_null()).cast(nw.Int64()).sum().alias("__no_cost"),
+            *_personal_counts(text),
+        )
+        .pipe(_collected)
+        .rows(named=True)[0]
     )
-    _fail_if(ln, counts.rows(named=True)[0], checks, table, sources, "order_id")
-    # Lines of orders left out (no merchandise value) go with them, without a note of
-    # their own; lines of no order at all are counted and left out, as in memory.
-    ids = o.select(col("order_id").cast(nw.String())).unique()
-    kept = kept_orders.select("order_id").unique()
-    orphans = ln.join(ids, on="order_id", how="anti")
-    n = int(orphans.select(nw.len()).pipe(_collected).item())
-    if n:
-        shown = (
-            orphans.select("order_id")
-            .unique()
-            .sort("order_id")
-            .head(_MAX_EXAMPLES)
-            .pipe(_collected)
-        )
-        notes.append(
-            Note(
-                "warning",
-                table,
-                f"{fmt.count(n)} line(s) belong to no known order and are left out",
-                tuple(map(str, shown["order_id"].to_list())),
-                n,
+    ln = _private(ln, table, text, counts, sources, notes)
+    _fail_if(ln, counts, checks, table, sources, "order_id")
+    outside = int(counts["__outside"] or 0)
+    if outside:
+        # Lines of the orders left out for no merchandise value go with them unreported;
+        # only with such orders does telling them apart take a query of its own.
+        every = raw.select(col("order_id").cast(nw.String())).unique()
+        orphans = ln.join(every if zero else orders.select("order_id"), on="order_id", how="anti")
+        n = int(orphans.select(nw.len()).pipe(_collected).item()) if zero else outside
+        if n:
+            shown = (
+                orphans.select("order_id")
+                .unique()
+                .sort("order_id")
+                .head(_MAX_EXAMPLES)
+                .pipe(_collected)["order_id"]
             )
-        )
-    ln = ln.join(kept, on="order_id", how="semi")
+            notes.append(
+                Note(
+                    "warning",
+                    table,
+                    f"{fmt.count(n)} line(s) belong to no known order and are left out",
+                    tuple(map(str, shown.to_list())),
+                    n,
+                )
+            )
+        ln = ln.join(orders.select("order_id"), on="order_id", how="semi")
     ln = ln.with_columns(
         *(() if "product" in ln.columns else (col("sku").alias("product"),)),
-        *(
-            ()
-            if "unit_cost" in ln.columns
-            else (nw.lit(None, dtype=nw.Float64()).alias("unit_cost"),)
-        ),
         (
             col("category").cast(nw.String()).fill_null("(none)")
             if "category" in ln.columns
@@ -730,16 +787,10 @@ def _lines(ln: Any, o: Any, kept_orders: Any, sources: Mapping[str, str], notes:
         ).alias("category"),
     )
     ln = ln.with_columns(col("unit_price").round(4), col("unit_cost").round(4))
-    no_cost = (
-        ln.select(
-            col("unit_cost").is_null().cast(nw.Int64()).sum().alias("n"),
-        )
-        .pipe(_collected)
-        .item()
-    )
+    no_cost = int(counts["__no_cost"] or 0)
     if no_cost:
         skus = (
-            ln.filter(col("unit_cost").is_null())
+            profiled.filter(kept & col("unit_cost").is_null())
             .select("sku")
             .unique()
             .sort("sku")
@@ -750,10 +801,10 @@ def _lines(ln: Any, o: Any, kept_orders: Any, sources: Mapping[str, str], notes:
             Note(
                 "warning",
                 "lines",
-                f"{fmt.count(int(no_cost))} line(s) have no unit cost: margin figures leave them "
+                f"{fmt.count(no_cost)} line(s) have no unit cost: margin figures leave them "
                 "out and say how much revenue they cover",
                 tuple(map(str, skus.to_list())),
-                int(no_cost),
+                no_cost,
             )
         )
     return ln
