@@ -15,6 +15,7 @@ import datetime as dt
 import hashlib
 import html
 import json
+import os
 import re
 import secrets
 import shutil
@@ -482,6 +483,30 @@ def _scrub_outputs(nb: Any, folders: list[str]) -> None:
                     output["data"][mime] = _scrub(value, folders)
 
 
+def _kernel_transport() -> dict[str, Any]:
+    """Kernels on local IPC sockets where the system has them (not Windows).
+
+    Over TCP without keys, ipykernel 7 warns on every start that its traffic could be
+    read by anyone on the machine: six warnings in a report's output, and true. IPC
+    sockets are files only this user can open.
+    """
+    if os.name == "nt":
+        return {}
+    from jupyter_client.manager import AsyncKernelManager
+    from jupyter_core.paths import jupyter_runtime_dir
+
+    class IpcKernelManager(AsyncKernelManager):
+        def __init__(self, **kwargs: Any) -> None:
+            super().__init__(transport="ipc", **kwargs)
+            # The sockets in the user's runtime folder, not the notebooks' (maybe
+            # read-only) working folder; a short name: a socket path has ~100 bytes.
+            runtime = Path(jupyter_runtime_dir())
+            runtime.mkdir(parents=True, exist_ok=True)
+            self.ip = str(runtime / f"aovlab-{secrets.token_hex(6)}-ipc")
+
+    return {"kernel_manager_class": IpcKernelManager}
+
+
 def _run_notebook(
     path: Path,
     out: Path,
@@ -554,6 +579,7 @@ def _run_one(
             execution_timeout=timeout,
             progress_bar=False,
             log_output=False,
+            **_kernel_transport(),
         )
     except (pm.PapermillExecutionError, CellTimeoutError, DeadKernelError) as exc:
         run.status, run.error = "failed", _scrub(_error_text(exc), folders)
