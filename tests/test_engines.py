@@ -463,3 +463,16 @@ def test_a_second_currency_is_refused(con: Any) -> None:
     one = _orders().with_columns(currency=pl.lit(" sek"))
     shop = aovlab.ShopData.from_frames(relation(con, one), timezone="Europe/Stockholm")
     assert shop.currency == "SEK"
+
+
+def test_tax_in_prices_and_missing_lines_are_told_as_in_memory(shop: Any, con: Any) -> None:
+    orders = shop.orders.drop("units", "cogs").with_columns(
+        total=pl.col("merchandise") - pl.col("discount") + pl.col("shipping")
+    )
+    in_memory = aovlab.ShopData.from_frames(orders, currency="EUR", timezone="Europe/Stockholm")
+    engine = aovlab.ShopData.from_frames(
+        relation(con, orders), currency="EUR", timezone="Europe/Stockholm"
+    )
+    assert engine.tax_included is in_memory.tax_included is True
+    assert [n.message for n in engine.notes] == [n.message for n in in_memory.notes]
+    assert_same(metrics.kpis(in_memory, by="month"), metrics.kpis(engine, by="month"))

@@ -265,10 +265,18 @@ def from_engine_frames(
     notes: list[Note] = []
     o = _named(nw.from_native(orders), "orders", sources, notes)
     ln = _named(nw.from_native(lines), "lines", sources, notes) if lines is not None else None
-    o_checked, cur, zero = _orders(o, currency, zone, sources, notes, include_zero_value)
+    o_checked, cur, zero, taxed = _orders(o, currency, zone, sources, notes, include_zero_value)
     ln_checked = _lines(ln, o_checked, o, zero, sources, notes) if ln is not None else None
     if ln_checked is not None:
         o_checked = _with_line_sums(o_checked, ln_checked)
+    elif "units" not in o_checked.columns:
+        notes.append(
+            Note(
+                "info",
+                "orders",
+                "no order lines and no units column: UPT, AUR, margin and bundles need lines",
+            )
+        )
 
     def native(frame: Any) -> Any:
         return frame.to_native() if frame is not None else None
@@ -281,6 +289,7 @@ def from_engine_frames(
         traffic=native(_traffic(traffic, sources, notes)),
         currency=cur,
         timezone=zone,
+        tax_included=taxed,
         name=name,
         notes=tuple(notes),
     )
@@ -497,6 +506,34 @@ def _currency_counts(o: Any) -> list[nw.Expr]:
     ]
 
 
+def _tax_counts(o: Any) -> list[nw.Expr]:
+    """Totals that add up with tax on top and without it (is tax in the prices?)."""
+    have = set(o.columns)
+    if not {"total", "tax"} <= have:
+        return []
+    col = nw.col
+    base = col("merchandise")
+    if "discount" in have:
+        base = base - col("discount").fill_null(0.0)
+    if "shipping" in have:
+        base = base + col("shipping").fill_null(0.0)
+    given = ~col("total").is_null()
+    off_ex = given & ((base + col("tax").fill_null(0.0) - col("total")).abs() > 0.01)
+    off_in = given & ((base - col("total")).abs() > 0.01)
+    return [
+        off_ex.cast(nw.Int64()).sum().alias("__off_ex"),
+        off_in.cast(nw.Int64()).sum().alias("__off_in"),
+        (col("tax") > 0).cast(nw.Int64()).sum().alias("__taxed"),
+    ]
+
+
+def _tax_included(counts: Mapping[str, Any]) -> bool:
+    """As the in-memory load tells: some orders taxed, and fewer totals off without tax."""
+    if "__taxed" not in counts:
+        return False
+    return bool(counts["__taxed"]) and int(counts["__off_in"] or 0) < int(counts["__off_ex"] or 0)
+
+
 def _currency(
     counts: Mapping[str, Any], given: str | None, sources: Mapping[str, str]
 ) -> str | None:
@@ -522,7 +559,7 @@ def _orders(
     sources: Mapping[str, str],
     notes: list[Note],
     include_zero_value: bool,
-) -> tuple[Any, str | None, int]:
+) -> tuple[Any, str | None, int, bool]:
     """The orders checked in one aggregation; the lazy validated table, currency, zero-value orders.
 
     The one query counts every check's failures, the personal values of each text
@@ -530,7 +567,7 @@ def _orders(
     value; only when a count asks for it does another query fetch example rows.
     """
     from aovlab import fmt
-    from aovlab.model import MONEY, NON_NEGATIVE, STATUS_MAP, minor_unit
+    from aovlab.model import MONEY, NON_NEGATIVE, STATUS_MAP, TAX_INCLUDED_NOTE, minor_unit
 
     table = "orders"
     _require(o, table, ["order_id", "ordered_at", "merchandise"], sources)
@@ -625,6 +662,7 @@ def _orders(
         ),
         *_personal_counts(text),
         *_currency_counts(o),
+        *_tax_counts(o),
     ]
     counts = o.select(*aggregates).pipe(_collected).rows(named=True)[0]
     currency = _currency(counts, given_currency, sources)
@@ -694,7 +732,10 @@ def _orders(
         ).alias("customer_id"),
     )
     o = o.with_columns(*(col(c).round(digits) for c in MONEY))
-    return o, currency, zero
+    taxed = _tax_included(counts)
+    if taxed:
+        notes.append(TAX_INCLUDED_NOTE)
+    return o, currency, zero, taxed
 
 
 def _lines(
