@@ -268,7 +268,7 @@ def from_engine_frames(
     o_checked, cur, zero, taxed = _orders(o, currency, zone, sources, notes, include_zero_value)
     ln_checked = _lines(ln, o_checked, o, zero, sources, notes) if ln is not None else None
     if ln_checked is not None:
-        o_checked = _with_line_sums(o_checked, ln_checked)
+        o_checked = _with_line_sums(o_checked, ln_checked, notes)
     elif "units" not in o_checked.columns:
         notes.append(
             Note(
@@ -637,17 +637,7 @@ def _orders(
                 "one of " + ", ".join(sorted(set(STATUS_MAP.values()))),
             )
         )
-    if "discount" in o.columns:
-        over = col("discount") > col("merchandise") + 1e-9
-        checks.append(
-            (
-                "overdrawn",
-                over,
-                "discount",
-                "has discounts larger than the merchandise",
-                "discount <= merchandise",
-            )
-        )
+    over = col("discount") > col("merchandise") + 1e-9 if "discount" in o.columns else nw.lit(False)
     text = _text_to_scan(o)
     if text:
         o = o.with_columns(*(col(c).cast(nw.String()) for c in text))
@@ -663,6 +653,7 @@ def _orders(
         *_personal_counts(text),
         *_currency_counts(o),
         *_tax_counts(o),
+        over.cast(nw.Int64()).sum().alias("__overdrawn"),
     ]
     counts = o.select(*aggregates).pipe(_collected).rows(named=True)[0]
     currency = _currency(counts, given_currency, sources)
@@ -709,6 +700,44 @@ def _orders(
         o = o.filter(~none)
     else:
         zero = 0
+    taxed = _tax_included(counts)
+    if taxed:
+        notes.append(TAX_INCLUDED_NOTE)
+    if "__taxed" in counts and min(int(counts["__off_ex"] or 0), int(counts["__off_in"] or 0)):
+
+        def part(c: str) -> nw.Expr:
+            return col(c).fill_null(0.0) if c in o.columns else nw.lit(0.0)
+
+        parts = col("merchandise") - part("discount") + part("shipping")
+        parts = parts if taxed else parts + part("tax")
+        off = ~col("total").is_null() & ((parts - col("total")).abs() > 0.01)
+        n = int(counts["__off_in" if taxed else "__off_ex"])
+        notes.append(
+            Note(
+                "warning",
+                table,
+                f"{fmt.count(n)} order(s) whose parts do not add up to their total "
+                "(merchandise - discount + shipping"
+                + (")" if taxed else " + tax")
+                + ("" if taxed else ")")
+                + "; kept as exported",
+                _examples(o, off),
+                n,
+            )
+        )
+    overdrawn = int(counts["__overdrawn"] or 0)
+    if overdrawn:
+        notes.append(
+            Note(
+                "warning",
+                table,
+                f"{fmt.count(overdrawn)} order(s) have a discount larger than their merchandise "
+                "(a shipping discount counted with the order's?): their net revenue is "
+                "negative, which lowers AOV on the net basis",
+                _examples(o, over),
+                overdrawn,
+            )
+        )
     fills = [
         col(c).fill_null(0.0) if c in o.columns else nw.lit(0.0).alias(c) for c in NON_NEGATIVE
     ]
@@ -732,10 +761,13 @@ def _orders(
         ).alias("customer_id"),
     )
     o = o.with_columns(*(col(c).round(digits) for c in MONEY))
-    taxed = _tax_included(counts)
-    if taxed:
-        notes.append(TAX_INCLUDED_NOTE)
     return o, currency, zero, taxed
+
+
+def _examples(frame: Any, where: nw.Expr, column: str = "order_id") -> tuple[str, ...]:
+    """A few values of ``column`` in the rows ``where`` holds (for a note)."""
+    rows = frame.filter(where).select(column).head(_MAX_EXAMPLES).pipe(_collected)
+    return tuple(str(v) for v in rows[column].to_list())
 
 
 def _lines(
@@ -859,23 +891,59 @@ def _lines(
     return ln
 
 
-def _with_line_sums(o: Any, ln: Any) -> Any:
-    """Each order's units and cost of goods from its lines (null cost when a line lacks one)."""
+def _with_line_sums(o: Any, ln: Any, notes: list[Note]) -> Any:
+    """Each order's units and cost of goods from its lines (null cost when a line lacks one).
+
+    One query over the joined view counts, as the in-memory load notes them, the orders
+    without lines and those whose merchandise differs from their lines' sum.
+    """
+    from aovlab import fmt
+
     col = nw.col
     sums = ln.group_by("order_id").agg(
         col("quantity").sum().alias("__units"),
         (col("quantity") * col("unit_cost")).sum().alias("__cogs"),
         col("unit_cost").is_null().cast(nw.Int64()).sum().alias("__no_cost"),
+        (col("quantity") * col("unit_price")).sum().alias("__line_merch"),
+        nw.len().alias("__n_lines"),
     )
     o = o.drop(*(c for c in ("units", "cogs") if c in o.columns))
-    return (
-        o.join(sums, on="order_id", how="left")
-        .with_columns(
-            col("__units").cast(nw.Float64()).alias("units"),
-            nw.when(col("__no_cost") == 0).then(col("__cogs").round(2)).alias("cogs"),
+    joined = o.join(sums, on="order_id", how="left")
+    no_lines = col("__line_merch").is_null()
+    tolerance = 0.01 * col("__n_lines").cast(nw.Float64()) + 1e-9
+    off = ~no_lines & ((col("__line_merch") - col("merchandise")).abs() > tolerance)
+    n_off, n_none = (
+        joined.select(
+            off.cast(nw.Int64()).sum().alias("off"), no_lines.cast(nw.Int64()).sum().alias("none")
         )
-        .drop("__units", "__cogs", "__no_cost")
+        .pipe(_collected)
+        .row(0)
     )
+    if n_off:
+        notes.append(
+            Note(
+                "warning",
+                "orders",
+                f"{fmt.count(int(n_off))} order(s) whose merchandise differs from the sum of their lines",
+                _examples(joined, off),
+                int(n_off),
+            )
+        )
+    if n_none:
+        notes.append(
+            Note(
+                "warning",
+                "orders",
+                f"{fmt.count(int(n_none))} order(s) have no lines: their units, UPT, AUR and "
+                "margin are unknown",
+                _examples(joined, no_lines),
+                int(n_none),
+            )
+        )
+    return joined.with_columns(
+        col("__units").cast(nw.Float64()).alias("units"),
+        nw.when(col("__no_cost") == 0).then(col("__cogs").round(2)).alias("cogs"),
+    ).drop("__units", "__cogs", "__no_cost", "__line_merch", "__n_lines")
 
 
 def _customers(native: Any, sources: Mapping[str, str], notes: list[Note]) -> Any:
