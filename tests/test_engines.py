@@ -29,6 +29,9 @@ from aovlab.io import converted
 
 duckdb = pytest.importorskip("duckdb")
 
+# pyspark 4.3 warns on every pandas conversion that it does not yet know pandas 3.
+pytestmark = pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas")
+
 CASES: dict[str, Callable[[Any], Any]] = {
     "kpis by month": lambda s: metrics.kpis(s, by="month"),
     "kpis in a month": lambda s: metrics.kpis(s, when="2026-10"),
@@ -495,3 +498,32 @@ def test_notes_match_the_in_memory_load(shop: Any, con: Any) -> None:
         (n.message, n.count) for n in in_memory.notes
     )
     assert_same(metrics.kpis(in_memory, by="month"), metrics.kpis(engine, by="month"))
+
+
+def test_spark_dataframes_are_checked_in_spark(spark_shop: Any, con: Any) -> None:
+    from pyspark.sql import SparkSession
+
+    spark = SparkSession.getActiveSession()
+    assert spark is not None
+
+    def frame(f: pl.DataFrame) -> Any:
+        return spark.createDataFrame(f.to_pandas())
+
+    got = aovlab.ShopData.from_frames(
+        frame(_orders()), frame(_lines()), currency="EUR", timezone="Europe/Stockholm"
+    )
+    want = aovlab.ShopData.from_frames(
+        relation(con, _orders()),
+        relation(con, _lines()),
+        currency="EUR",
+        timezone="Europe/Stockholm",
+    )
+    assert got.backend == "spark"
+    assert [n.message for n in got.notes] == [n.message for n in want.notes]
+    assert_same(metrics.kpis(want), metrics.kpis(got))
+    with pytest.raises(AovlabInputError, match="repeated order ids"):
+        aovlab.ShopData.from_frames(
+            frame(_orders().with_columns(order_id=pl.lit("1"))),
+            currency="EUR",
+            timezone="Europe/Stockholm",
+        )
